@@ -1,0 +1,56 @@
+/**
+ * The queue codec: one SQS message per step, one versioned schema, encoded and decoded only here.
+ *
+ * Bodies are ASCII-safe JSON (every non-ASCII UTF-16 unit written as \uXXXX). Real SQS accepts any
+ * Unicode in the XML 1.0 allowed ranges, but some local SQS servers reject characters above U+FFFF (emoji);
+ * escaping sidesteps both and round-trips exactly through JSON.parse.
+ */
+import { z } from 'zod';
+import { stepSchema } from './step.ts';
+
+export const QUEUE_BODY_VERSION = 1;
+
+export const queuedStepSchema = stepSchema.extend({
+  v: z.literal(QUEUE_BODY_VERSION),
+  /** The Facebook Page the user talks to (the webhook's recipient.id). */
+  pageId: z.string().min(1).max(64),
+  /** Page-scoped user id of the recipient. */
+  psid: z.string().min(1).max(64),
+  /** Stable id of the sequence (the inbound mid, or a caller-supplied/generated id). */
+  sequenceId: z.string().min(1).max(200),
+  index: z.number().int().min(0),
+  count: z.number().int().min(1),
+  /** When the sequence was planned (epoch ms); with the delays it gives each step's planned time. */
+  plannedAt: z.number().int().min(0),
+  /** Planned time of this step (epoch ms): plannedAt + the delays of steps 0..index. */
+  dueAt: z.number().int().min(0),
+});
+
+export type QueuedStep = z.infer<typeof queuedStepSchema>;
+
+const NON_ASCII = /[\u0080-\uffff]/g;
+
+export const encodeStep = (step: QueuedStep): string =>
+  JSON.stringify(queuedStepSchema.parse(step)).replace(
+    NON_ASCII,
+    (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+
+export type DecodeResult = { ok: true; step: QueuedStep } | { ok: false; reason: string };
+
+/** Never throws: a body that does not decode is a poison message, reported with a reason. */
+export const decodeStep = (body: string): DecodeResult => {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    return { ok: false, reason: 'body is not JSON' };
+  }
+  const parsed = queuedStepSchema.safeParse(json);
+  if (!parsed.success) return { ok: false, reason: z.prettifyError(parsed.error) };
+  if (parsed.data.index >= parsed.data.count) return { ok: false, reason: 'index must be below count' };
+  return { ok: true, step: parsed.data };
+};
+
+/** FIFO MessageGroupId: one group per user per page, so people never block each other. */
+export const groupIdOf = (pageId: string, psid: string): string => `${pageId}:${psid}`;

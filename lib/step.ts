@@ -1,0 +1,102 @@
+/**
+ * A step is one Graph Send API call. Its `action` is the request body exactly as Graph wants it,
+ * minus `recipient` (added by the Graph client) — so the queue, the planner and the sender share one shape.
+ *
+ * Meta, Sender Actions (shared/seed): "Requests to display sender action should only include the
+ * sender_action parameter and the recipient object" — so an action is either a sender action or a
+ * message, never both; the union below makes mixing them unrepresentable.
+ */
+import { z } from 'zod';
+
+/** Meta Send API: text is limited to 2000 UTF-8 characters. */
+export const MAX_TEXT_LENGTH = 2000;
+/** Meta quick replies: at most 13, title ≤ 20 characters, payload ≤ 1000 characters. */
+export const MAX_QUICK_REPLIES = 13;
+
+export const quickReplySchema = z.discriminatedUnion('content_type', [
+  z.object({
+    content_type: z.literal('text'),
+    title: z.string().min(1).max(20),
+    payload: z.string().min(1).max(1000),
+    image_url: z.url().optional(),
+  }),
+  z.object({ content_type: z.enum(['user_phone_number', 'user_email']) }),
+]);
+
+export const attachmentSchema = z.object({
+  type: z.enum(['image', 'audio', 'video', 'file']),
+  payload: z.object({
+    url: z.url(),
+    is_reusable: z.boolean().optional(),
+  }),
+});
+
+/** The Graph `message` object, exactly as it is sent. */
+export const graphMessageSchema = z
+  .object({
+    text: z.string().min(1).max(MAX_TEXT_LENGTH).optional(),
+    attachment: attachmentSchema.optional(),
+    quick_replies: z.array(quickReplySchema).min(1).max(MAX_QUICK_REPLIES).optional(),
+    metadata: z.string().max(1000).optional(),
+  })
+  .strict()
+  .refine((m) => (m.text === undefined) !== (m.attachment === undefined), {
+    message: 'a message needs exactly one of text or attachment',
+  });
+
+export const indicatorActionSchema = z
+  .object({ sender_action: z.enum(['mark_seen', 'typing_on', 'typing_off']) })
+  .strict();
+
+export const reactActionSchema = z
+  .object({
+    sender_action: z.literal('react'),
+    payload: z.object({ message_id: z.string().min(1), reaction: z.string().min(1).max(64) }).strict(),
+  })
+  .strict();
+
+export const unreactActionSchema = z
+  .object({
+    sender_action: z.literal('unreact'),
+    payload: z.object({ message_id: z.string().min(1) }).strict(),
+  })
+  .strict();
+
+export const messageActionSchema = z.object({ message: graphMessageSchema }).strict();
+
+export const actionSchema = z.union([
+  indicatorActionSchema,
+  reactActionSchema,
+  unreactActionSchema,
+  messageActionSchema,
+]);
+
+export type GraphMessage = z.infer<typeof graphMessageSchema>;
+export type QuickReply = z.infer<typeof quickReplySchema>;
+export type Action = z.infer<typeof actionSchema>;
+export type IndicatorAction = z.infer<typeof indicatorActionSchema>;
+export type MessageAction = z.infer<typeof messageActionSchema>;
+
+/** What a step does, for logs and metrics: the sender action's name, or `message`. */
+export type ActionKind = 'mark_seen' | 'typing_on' | 'typing_off' | 'react' | 'unreact' | 'message';
+
+export const actionKind = (action: Action): ActionKind =>
+  'message' in action ? 'message' : action.sender_action;
+
+export const stepSchema = z.object({
+  action: actionSchema,
+  /** Wait after the previous step of the same user completed, in ms. */
+  delayMs: z
+    .number()
+    .int()
+    .min(0)
+    .max(15 * 60_000),
+  /**
+   * Skip this step when it runs later than this many ms after its planned time: a typing_on whose message
+   * is already overdue only adds lag. Messages never carry it, so they are never skipped.
+   */
+  skippableAfterMs: z.number().int().min(0).optional(),
+});
+
+/** A planned step; a sequence is an ordered array of them. */
+export type Step = z.infer<typeof stepSchema>;
