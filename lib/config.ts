@@ -91,7 +91,7 @@ export const webhookEnvSchema = queueSchema.extend(planConfigSchema.shape).exten
   WEBHOOK_MAX_BODY_BYTES: z.coerce.number().int().positive().default(1_048_576),
   RESPONDER_RULES_FILE: z.string().min(1).optional(),
 });
-export const senderEnvSchema = graphSchema.extend(senderTuningSchema.shape);
+export const senderEnvSchema = graphSchema.extend(queueSchema.shape).extend(senderTuningSchema.shape);
 export const sendEnvSchema = queueSchema.extend(planConfigSchema.shape);
 
 export type PlanConfig = z.infer<typeof planConfigSchema>;
