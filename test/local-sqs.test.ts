@@ -73,9 +73,10 @@ describe('local SQS (fauxqs on 127.0.0.1)', () => {
 
   test('creates the FIFO queue and DLQ with the deployed attributes and redrive policy', async () => {
     const sqs = await start({ maxReceiveCount: 7, visibilityTimeoutSeconds: 42 });
-    const { Attributes: a = {} } = await sqs.client.send(
+    const { Attributes: attributes } = await sqs.client.send(
       new GetQueueAttributesCommand({ QueueUrl: sqs.queueUrl, AttributeNames: ['All'] }),
     );
+    const a: Record<string, string | undefined> = attributes ?? {};
     for (const [k, v] of Object.entries(FIFO_ATTRIBUTES)) expect(a[k]).toBe(v);
     expect(a.VisibilityTimeout).toBe('42');
     expect(JSON.parse(a.RedrivePolicy ?? '{}')).toEqual({
