@@ -1,0 +1,210 @@
+/**
+ * Responder rules: what Ellipsis says, as data. A rules file (RESPONDER_RULES_FILE, JSON) has this shape;
+ * the bundled defaults below use the same schema, so they are validated the same way (test/rules.test.ts).
+ *
+ * A rule matches when ANY of its matchers match (so one rule can answer the word "menu", the MENU button and
+ * the MENU chip alike); rules are tried in order and the first match wins. Messages and postbacks that match
+ * no rule get `fallback`. Reactions are never answered; opt-ins and referrals only by a rule that asks.
+ */
+import { z } from 'zod';
+import { replySchema } from './reply.ts';
+
+/** A reply as written in a rule: a Reply, or `{ "react": "❤" }` = react to the inbound message. */
+export const replyTemplateSchema = z.union([
+  z.object({ react: z.string().min(1).max(64) }).strict(),
+  replySchema,
+]);
+
+const payloadList = z.array(z.string().min(1).max(1000)).min(1);
+
+/** Keywords must contain a letter or digit: matching is on whole words, punctuation is ignored. */
+const keywordSchema = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/[\p{L}\p{N}]/u, 'a keyword needs at least one letter or digit');
+
+/** Attachment types as Meta names them (image, video, audio, file, location, fallback, sticker, …). */
+const attachmentMatcher = z.union([z.literal('any'), z.array(z.string().min(1)).min(1)]);
+
+/** `true` = any; a list = only these `ref` values. */
+const refMatcher = z.union([z.literal(true), z.array(z.string().min(1)).min(1)]);
+
+export const ruleSchema = z
+  .object({
+    /** For logs and metrics ("which rule answered"). */
+    name: z.string().min(1).max(64).optional(),
+    /** Whole words or phrases in the message text; case- and accent-insensitive ("cafe" matches "Café"). */
+    keywords: z.array(keywordSchema).min(1).optional(),
+    /** Exact postback payloads (buttons, Get Started, persistent menu). */
+    postback: payloadList.optional(),
+    /** Exact quick-reply payloads (the chip the user tapped). */
+    quickReply: payloadList.optional(),
+    /** A message carrying an attachment: "any", or one of these types. */
+    attachment: attachmentMatcher.optional(),
+    /** A messaging_optins event (Send to Messenger, checkbox, notification opt-in). */
+    optin: refMatcher.optional(),
+    /** A messaging_referrals event (m.me link, ad, chat plugin) on an existing thread. */
+    referral: refMatcher.optional(),
+    /** What to say, in order. Empty = match and stay silent (e.g. to swallow a keyword before the fallback). */
+    replies: z.array(replyTemplateSchema).max(10),
+  })
+  .strict()
+  .refine(
+    (r) =>
+      r.keywords !== undefined ||
+      r.postback !== undefined ||
+      r.quickReply !== undefined ||
+      r.attachment !== undefined ||
+      r.optin !== undefined ||
+      r.referral !== undefined,
+    { message: 'a rule needs at least one of keywords, postback, quickReply, attachment, optin, referral' },
+  );
+
+export const rulesSchema = z
+  .object({
+    rules: z.array(ruleSchema),
+    /** For a message (text, attachment or chip) or postback that no rule matched. Empty = stay silent. */
+    fallback: z.array(replyTemplateSchema).max(10).default([]),
+  })
+  .strict();
+
+export type ReplyTemplate = z.infer<typeof replyTemplateSchema>;
+export type Rule = z.infer<typeof ruleSchema>;
+export type Rules = z.infer<typeof rulesSchema>;
+export type RulesInput = z.input<typeof rulesSchema>;
+
+export class RulesError extends Error {
+  override name = 'RulesError';
+}
+
+/** Formats zod issues as `rules.2.replies.0.message.text: <reason>` so the broken field is obvious. */
+const describeIssues = (error: z.ZodError): string =>
+  error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`).join('; ');
+
+/** Validates parsed JSON as rules; throws RulesError naming every broken field path. */
+export const parseRules = (json: unknown, source = 'rules'): Rules => {
+  const r = rulesSchema.safeParse(json);
+  if (!r.success) throw new RulesError(`invalid ${source} — ${describeIssues(r.error)}`);
+  return r.data;
+};
+
+/** Validates rules given as JSON text (a rules file's content). */
+export const parseRulesJson = (text: string, source = 'rules'): Rules => {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new RulesError(
+      `invalid ${source} — not JSON: ${error instanceof Error ? error.message : 'parse error'}`,
+    );
+  }
+  return parseRules(json, source);
+};
+
+const text = (t: string) => ({ message: { text: t } });
+const chip = (title: string, payload: string) => ({ content_type: 'text' as const, title, payload });
+const menuChips = [chip('What can you do?', 'HELP'), chip('Show the menu', 'MENU')];
+
+/**
+ * The bundled rules: enough to feel the pacing (one short reply, a reaction, two replies in a row)
+ * without pretending to be a real assistant. Validated by `rulesSchema` at import and in the tests.
+ */
+export const defaultRulesInput: RulesInput = {
+  rules: [
+    {
+      name: 'welcome',
+      postback: ['GET_STARTED', '__GET_STARTED__', 'get_started'],
+      replies: [
+        text('Hi, welcome! 👋'),
+        {
+          message: {
+            text: "I'm Ellipsis. I read what you write, then take a moment to answer — like a person would.",
+            quick_replies: menuChips,
+          },
+        },
+      ],
+    },
+    {
+      name: 'help',
+      keywords: ['help', 'menu', 'options', 'what can you do', 'aide', 'ayuda', 'hilfe'],
+      postback: ['HELP', 'MENU'],
+      quickReply: ['HELP', 'MENU'],
+      replies: [
+        {
+          message: {
+            text: 'Say hi, send me a photo, or just chat — I mark your message seen, type for a natural moment, then reply.',
+            quick_replies: [chip('Say hi', 'GREETING'), chip('Tell me a joke', 'JOKE')],
+          },
+        },
+      ],
+    },
+    {
+      name: 'greeting',
+      keywords: [
+        'hi',
+        'hello',
+        'hey',
+        'hiya',
+        'howdy',
+        'good morning',
+        'good evening',
+        'bonjour',
+        'salut',
+        'hola',
+        'hallo',
+        'ciao',
+        'ola',
+      ],
+      quickReply: ['GREETING'],
+      replies: [{ message: { text: 'Hey there! 👋 How can I help?', quick_replies: menuChips } }],
+    },
+    {
+      name: 'joke',
+      keywords: ['joke'],
+      quickReply: ['JOKE'],
+      replies: [
+        text('Why did the bot take so long to reply?'),
+        text('It was reading the typing-speed literature. 🐢'),
+      ],
+    },
+    {
+      name: 'thanks',
+      keywords: ['thanks', 'thank you', 'thx', 'ty', 'merci', 'gracias', 'danke', 'obrigado', 'grazie'],
+      replies: [{ react: '❤' }, text("You're welcome!")],
+    },
+    {
+      name: 'photo',
+      attachment: ['image', 'video'],
+      replies: [{ react: '😍' }, text('Thanks for sharing that!')],
+    },
+    {
+      name: 'attachment',
+      attachment: 'any',
+      replies: [text('Got it — thanks!')],
+    },
+    {
+      name: 'optin',
+      optin: true,
+      replies: [text("Thanks for opting in! I'll keep it short.")],
+    },
+    {
+      name: 'referral',
+      referral: true,
+      replies: [{ message: { text: 'Hi! 👋 Glad you found us. How can I help?', quick_replies: menuChips } }],
+    },
+  ],
+  // Two short replies on purpose: the gap between them is where the pacing shows.
+  fallback: [
+    text("Hmm, I'm not sure I follow."),
+    {
+      message: {
+        text: "I'm a small demo bot — try saying hi, or tap one of these.",
+        quick_replies: menuChips,
+      },
+    },
+  ],
+};
+
+/** The bundled rules, validated once at import (a broken default is a bug, caught by every test run). */
+export const defaultRules: Rules = parseRules(defaultRulesInput, 'default rules');
