@@ -38,3 +38,14 @@ export const inboundEventSchema = z.object({
 });
 
 export type InboundEvent = z.infer<typeof inboundEventSchema>;
+
+/**
+ * Chat-plugin guests (and checkbox-plugin users) write with `sender.user_ref` instead of a PSID. The webhook
+ * gives them psid `user_ref:<ref>`; Graph calls must then address `recipient: { user_ref }` instead of
+ * `recipient: { id }` (Meta, Send API reference, "recipient"). PSIDs are digits, so the prefix cannot clash.
+ */
+export const USER_REF_PREFIX = 'user_ref:';
+
+/** The Graph `recipient` object for a psid produced by the webhook. */
+export const graphRecipientOf = (psid: string): { id: string } | { user_ref: string } =>
+  psid.startsWith(USER_REF_PREFIX) ? { user_ref: psid.slice(USER_REF_PREFIX.length) } : { id: psid };
