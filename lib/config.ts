@@ -20,15 +20,16 @@ const positive = (fallback: number) => z.coerce.number().positive().default(fall
 /** The typing model (see lib/plan.ts). Defaults and their reasons are in the README. */
 export const planConfigSchema = z.object({
   PLAN_READ_WPM: positive(238),
-  PLAN_READ_MIN_MS: ms(400),
-  PLAN_READ_MAX_MS: ms(4000),
-  PLAN_TYPING_CPM: positive(400),
-  PLAN_TYPING_MIN_MS: ms(900),
-  PLAN_TYPING_MAX_MS: ms(12_000),
-  PLAN_ATTACHMENT_TYPING_MS: ms(1500),
+  PLAN_READ_MIN_MS: ms(600),
+  PLAN_READ_MAX_MS: ms(3500),
+  PLAN_TYPING_CPM: positive(720),
+  PLAN_TYPING_MIN_MS: ms(1000),
+  PLAN_TYPING_MAX_MS: ms(7000),
+  PLAN_ATTACHMENT_TYPING_MS: ms(2000),
   PLAN_BETWEEN_REPLIES_MS: ms(700),
   PLAN_JITTER: z.coerce.number().min(0).max(0.5).default(0.15),
-  PLAN_TYPING_REFRESH_MS: ms(18_000),
+  /** Messenger drops the typing bubble after ~20 s; ≥ 1 s keeps a long wait from exploding into steps. */
+  PLAN_TYPING_REFRESH_MS: z.coerce.number().int().min(1000).max(20_000).default(18_000),
   /** Multiplies every duration above: 0.01 makes tests and demos 100× faster without special cases. */
   PLAN_TIME_SCALE: z.coerce.number().min(0).max(100).default(1),
 });
@@ -57,6 +58,12 @@ export const senderTuningSchema = z.object({
   /** Must equal the queue's redrive maxReceiveCount (serverless.yml); the retry budget is derived from it. */
   QUEUE_MAX_RECEIVE_COUNT: z.coerce.number().int().min(2).default(20),
   ABORT_TABLE_NAME: z.string().min(1).optional(),
+  /** How long an aborted sequence is remembered (DynamoDB TTL); longer than any sequence stays queued. */
+  ABORT_TTL_SECONDS: z.coerce.number().int().min(60).default(86_400),
+  /** Dead-letter queue for poison bodies and given-up steps (FIFO when the main queue is FIFO). */
+  DLQ_URL: z.url().optional(),
+  /** Graph usage (X-App-Usage / X-Business-Use-Case-Usage, %) at which the sender defers instead of sending. */
+  SENDER_USAGE_THRESHOLD_PERCENT: z.coerce.number().min(1).max(100).default(90),
 });
 
 export type SecretSource = { value: string } | { param: string };
