@@ -12,7 +12,11 @@ const SIGNATURE_PREFIX = 'sha256=';
 const SHA256_HEX = /^[0-9a-f]{64}$/i;
 
 /** True only when `header` is `sha256=<64 hex>` and equals the HMAC of `rawBody`; never throws. */
-export const verifySignature = (rawBody: Uint8Array, header: string | undefined, appSecret: string): boolean => {
+export const verifySignature = (
+  rawBody: Uint8Array,
+  header: string | undefined,
+  appSecret: string,
+): boolean => {
   if (typeof header !== 'string' || appSecret.length === 0) return false;
   const trimmed = header.trim();
   if (trimmed.slice(0, SIGNATURE_PREFIX.length).toLowerCase() !== SIGNATURE_PREFIX) return false;
