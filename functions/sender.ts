@@ -1,0 +1,106 @@
+/**
+ * Lambda 2, the sender: SQS FIFO → one Graph Send API call per step, with ReportBatchItemFailures.
+ * The work is in lib/consumer.ts; this file maps the Lambda event and builds the cached dependencies.
+ */
+import { setTimeout as sleepFor } from 'node:timers/promises';
+import { getParameter } from '@aws-lambda-powertools/parameters/ssm';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import {
+  ConfigError,
+  type Env,
+  type FetchParameter,
+  loadSenderConfig,
+  resolveSecrets,
+} from '../lib/config.ts';
+import { type ConsumerDeps, type ConsumerRecord, processBatch } from '../lib/consumer.ts';
+import { graphClient } from '../lib/graph.ts';
+import { type AbortLedger, dynamoLedger, memoryLedger } from '../lib/ledger.ts';
+import { powertoolsTelemetry } from '../lib/telemetry.ts';
+
+export { type ConsumerRecord, processBatch } from '../lib/consumer.ts';
+
+export type SenderDeps = ConsumerDeps;
+
+export type SenderOverrides = Partial<SenderDeps> & {
+  fetchParameter?: FetchParameter;
+  dynamo?: DynamoDBClient;
+};
+
+/** Plain record from a Lambda SQS record (also what a local poller builds from ReceiveMessage output). */
+export const toConsumerRecord = (record: SQSRecord): ConsumerRecord => ({
+  messageId: record.messageId,
+  receiptHandle: record.receiptHandle,
+  body: record.body,
+  attributes: { ...record.attributes },
+});
+
+const fetchFromSsm: FetchParameter = async (name) => (await getParameter(name, { decrypt: true })) ?? '';
+
+export const buildSenderDeps = async (env: Env, overrides: SenderOverrides = {}): Promise<SenderDeps> => {
+  const config = loadSenderConfig(env);
+  let secretValues: string[] = [];
+  const telemetry = overrides.telemetry ?? powertoolsTelemetry('sender', () => secretValues);
+  const secrets = await resolveSecrets(config.secrets, overrides.fetchParameter ?? fetchFromSsm);
+  secretValues = [secrets.META_APP_SECRET, secrets.META_PAGE_ACCESS_TOKEN];
+  const now = overrides.now ?? Date.now;
+
+  let ledger: AbortLedger | undefined = overrides.ledger;
+  if (!ledger && config.ABORT_TABLE_NAME) {
+    ledger = dynamoLedger(overrides.dynamo ?? new DynamoDBClient({}), config.ABORT_TABLE_NAME, {
+      ttlSeconds: config.ABORT_TTL_SECONDS,
+      now,
+    });
+  }
+  if (!ledger) {
+    telemetry.log.warn('ABORT_TABLE_NAME not set: aborted sequences are remembered per container only');
+    ledger = memoryLedger({ ttlMs: config.ABORT_TTL_SECONDS * 1000, now });
+  }
+
+  // zod objects strip unknown keys: exactly the tuning, without the secret sources.
+  const tuning = senderTuningSchema.parse(config);
+
+  return {
+    graph:
+      overrides.graph ??
+      graphClient({
+        baseUrl: config.GRAPH_API_URL,
+        version: config.GRAPH_API_VERSION,
+        accessToken: secrets.META_PAGE_ACCESS_TOKEN,
+        appSecret: secrets.META_APP_SECRET,
+        timeoutMs: config.GRAPH_TIMEOUT_MS,
+      }),
+    sqs: overrides.sqs ?? new SQSClient({}),
+    queueUrl: overrides.queueUrl ?? config.QUEUE_URL,
+    dlqUrl: overrides.dlqUrl ?? config.DLQ_URL,
+    ledger,
+    now,
+    sleep: overrides.sleep ?? ((ms) => sleepFor(ms)),
+    telemetry,
+    tuning: overrides.tuning ?? tuning,
+    ...(overrides.random && { random: overrides.random }),
+  };
+};
+
+export const makeHandler = (env: Env = process.env, overrides: SenderOverrides = {}) => {
+  let deps: Promise<SenderDeps> | undefined;
+  return async (event: SQSEvent): Promise<SQSBatchResponse> => {
+    deps ??= buildSenderDeps(env, overrides);
+    let d: SenderDeps;
+    try {
+      d = await deps;
+    } catch (error) {
+      deps = undefined; // the next invocation retries the cold start
+      // Throwing returns the whole batch to the queue untouched: right when nothing can be sent.
+      throw new Error(error instanceof ConfigError ? error.message : 'sender: could not initialise');
+    }
+    try {
+      return await processBatch((event.Records ?? []).map(toConsumerRecord), d);
+    } finally {
+      d.telemetry.flush();
+    }
+  };
+};
+
+export const handler = makeHandler();
