@@ -21,7 +21,7 @@ const positive = (fallback: number) => z.coerce.number().positive().default(fall
 export const planConfigSchema = z.object({
   PLAN_READ_WPM: positive(238),
   PLAN_READ_MIN_MS: ms(600),
-  PLAN_READ_MAX_MS: ms(3500),
+  PLAN_READ_MAX_MS: ms(3000),
   PLAN_TYPING_CPM: positive(720),
   PLAN_TYPING_MIN_MS: ms(1000),
   PLAN_TYPING_MAX_MS: ms(7000),

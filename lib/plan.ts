@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import type { PlanConfig } from './config.ts';
 import type { Reply } from './reply.ts';
-import type { Step } from './step.ts';
+import { actionKind, type Step } from './step.ts';
 
 /** lib/step.ts caps every step's delay at 15 minutes (the longest a step may wait). */
 export const MAX_STEP_DELAY_MS = 15 * 60_000;
@@ -128,4 +128,33 @@ export const planSequence = (input: PlanInput, config: PlanConfig): Step[] => {
     steps.push({ action: reply, delayMs: delay(chunk) });
   });
   return steps;
+};
+
+export type Timeline = {
+  /** From the inbound event to the first message (or reaction) the user sees, in ms (0 if none). */
+  firstReplyMs: number;
+  /** From the inbound event to the last step, in ms. */
+  totalMs: number;
+  /** How long the typing bubble shows, summed over all messages. */
+  typingMs: number;
+};
+
+/** When things happen in a plan, for the bench, logs and the README table (ignores sending latency). */
+export const timelineOf = (steps: readonly Step[]): Timeline => {
+  let at = 0;
+  let firstReplyMs: number | undefined;
+  let typing = 0;
+  let typingSince: number | undefined;
+  for (const step of steps) {
+    at += step.delayMs;
+    const kind = actionKind(step.action);
+    if (kind === 'typing_on') typingSince ??= at;
+    else if (typingSince !== undefined) {
+      typing += at - typingSince;
+      typingSince = undefined;
+    }
+    if (firstReplyMs === undefined && (kind === 'message' || kind === 'react' || kind === 'unreact'))
+      firstReplyMs = at;
+  }
+  return { firstReplyMs: firstReplyMs ?? 0, totalMs: at, typingMs: typing };
 };
