@@ -13,6 +13,7 @@ import {
   type FetchParameter,
   loadSenderConfig,
   resolveSecrets,
+  senderTuningSchema,
 } from '../lib/config.ts';
 import { type ConsumerDeps, type ConsumerRecord, processBatch } from '../lib/consumer.ts';
 import { graphClient } from '../lib/graph.ts';
