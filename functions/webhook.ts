@@ -1,0 +1,123 @@
+/**
+ * Lambda 1, the webhook (API Gateway HTTP API, payload v2): maps the API Gateway event to a plain request,
+ * builds the cached dependencies on the first invocation, and delegates to lib/webhook.ts.
+ */
+import { getParameter } from '@aws-lambda-powertools/parameters/ssm';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import {
+  ConfigError,
+  type Env,
+  type FetchParameter,
+  loadPlanConfig,
+  loadWebhookConfig,
+  resolveSecrets,
+} from '../lib/config.ts';
+import { planSequence } from '../lib/plan.ts';
+import { enqueueSequence } from '../lib/producer.ts';
+import { loadResponder } from '../lib/responder.ts';
+import { powertoolsTelemetry, type Telemetry } from '../lib/telemetry.ts';
+import { handleWebhook, type WebhookDeps, type WebhookRequest } from '../lib/webhook.ts';
+
+export type WebhookOverrides = Partial<WebhookDeps> & {
+  fetchParameter?: FetchParameter;
+  sqs?: SQSClient;
+  /** Backoff sleep and jitter source of the producer's retries (tests make them instant and fixed). */
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+};
+
+/** API Gateway v2 event → plain request: lower-case header names, exact body bytes, decoded query. */
+export const toWebhookRequest = (event: APIGatewayProxyEventV2): WebhookRequest => {
+  const headers: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(event.headers ?? {})) headers[name.toLowerCase()] = value;
+  // rawQueryString keeps repeated keys apart (queryStringParameters joins them with commas); first one wins.
+  const query: Record<string, string | undefined> = {};
+  if (event.rawQueryString) {
+    for (const [key, value] of new URLSearchParams(event.rawQueryString)) query[key] ??= value;
+  } else {
+    Object.assign(query, event.queryStringParameters ?? {});
+  }
+  const raw = event.body ?? '';
+  // HTTP APIs pass JSON bodies as text (UTF-8 re-encodes the exact bytes) and binary ones as base64.
+  const body = event.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
+  return { method: event.requestContext?.http?.method ?? 'GET', headers, query, body };
+};
+
+const fetchFromSsm: FetchParameter = async (name) => (await getParameter(name, { decrypt: true })) ?? '';
+
+const buildWebhookDeps = async (
+  env: Env,
+  overrides: WebhookOverrides,
+  telemetry: Telemetry,
+  onSecrets: (values: string[]) => void,
+): Promise<WebhookDeps> => {
+  const config = loadWebhookConfig(env);
+  const planConfig = loadPlanConfig(env);
+  const secrets = await resolveSecrets(config.secrets, overrides.fetchParameter ?? fetchFromSsm);
+  onSecrets([secrets.META_APP_SECRET, secrets.META_VERIFY_TOKEN]);
+  // The SDK reads AWS_REGION and AWS_ENDPOINT_URL_SQS itself (local stack), so no endpoint is hard-coded.
+  const sqs = overrides.sqs ?? new SQSClient({});
+  const producer = {
+    sqs,
+    queueUrl: config.QUEUE_URL,
+    telemetry,
+    ...(overrides.sleep && { sleep: overrides.sleep }),
+    ...(overrides.random && { random: overrides.random }),
+  };
+  return {
+    appSecret: overrides.appSecret ?? secrets.META_APP_SECRET,
+    verifyToken: overrides.verifyToken ?? secrets.META_VERIFY_TOKEN,
+    responder: overrides.responder ?? loadResponder(config.RESPONDER_RULES_FILE),
+    plan: overrides.plan ?? ((input) => planSequence(input, planConfig)),
+    enqueue: overrides.enqueue ?? ((seq) => enqueueSequence(producer, seq)),
+    now: overrides.now ?? Date.now,
+    telemetry,
+    maxBodyBytes: overrides.maxBodyBytes ?? config.WEBHOOK_MAX_BODY_BYTES,
+  };
+};
+
+const result = (statusCode: number, body: string): APIGatewayProxyStructuredResultV2 => ({
+  statusCode,
+  headers: { 'content-type': 'text/plain; charset=utf-8' },
+  body,
+});
+
+export const makeHandler = (env: Env = process.env, overrides: WebhookOverrides = {}) => {
+  let secretValues: readonly string[] = [];
+  let cachedTelemetry: Telemetry | undefined;
+  let deps: Promise<WebhookDeps> | undefined;
+  return async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
+    // Created on first use, like the rest, so Powertools reads an environment set after import.
+    const telemetry = (cachedTelemetry ??=
+      overrides.telemetry ?? powertoolsTelemetry('webhook', () => secretValues));
+    deps ??= buildWebhookDeps(env, overrides, telemetry, (values) => {
+      secretValues = values;
+    });
+    let d: WebhookDeps;
+    try {
+      d = await deps;
+    } catch (error) {
+      deps = undefined; // the next invocation retries the cold start
+      // ConfigError and RulesError name variables/files, never values; anything else is logged by name only.
+      const known = error instanceof ConfigError || (error instanceof Error && error.name === 'RulesError');
+      telemetry.log.error('webhook could not initialise', {
+        error: known ? (error as Error).message : error instanceof Error ? error.name : 'unknown',
+      });
+      telemetry.flush();
+      return result(500, 'webhook is not configured');
+    }
+    try {
+      const response = await handleWebhook(toWebhookRequest(event), d);
+      return { statusCode: response.statusCode, headers: response.headers, body: response.body };
+    } catch (error) {
+      // handleWebhook does not throw by design; this keeps an unforeseen bug a logged 500, not a crash.
+      telemetry.log.error('webhook failed unexpectedly', { error });
+      return result(500, 'internal error');
+    } finally {
+      telemetry.flush();
+    }
+  };
+};
+
+export const handler = makeHandler();
