@@ -48,21 +48,30 @@ const containsPhrase = (haystack: readonly string[], phrase: readonly string[]):
   return false;
 };
 
-type CompiledRule = { rule: Rule; phrases: string[][] };
+type CompiledRule = {
+  rule: Rule;
+  phrases: string[][];
+  attachmentTypes: 'any' | ReadonlySet<string> | undefined;
+};
 
 const refMatches = (matcher: true | readonly string[] | undefined, ref: string | undefined): boolean =>
   matcher === true || (matcher !== undefined && ref !== undefined && matcher.includes(ref));
 
-const matches = ({ rule, phrases }: CompiledRule, event: InboundEvent, text: readonly string[]): boolean => {
+const matches = (compiled: CompiledRule, event: InboundEvent, text: readonly string[]): boolean => {
+  const { rule, phrases, attachmentTypes } = compiled;
   if (phrases.some((p) => containsPhrase(text, p))) return true;
   if (event.kind === 'postback' && event.postback?.payload !== undefined) {
     if (rule.postback?.includes(event.postback.payload)) return true;
   }
   if (event.quickReplyPayload !== undefined && rule.quickReply?.includes(event.quickReplyPayload))
     return true;
-  if (rule.attachment !== undefined && event.kind === 'message' && event.attachments.length > 0) {
-    const wanted = rule.attachment;
-    if (wanted === 'any' || event.attachments.some((a) => wanted.includes(a.type.toLowerCase()))) return true;
+  if (attachmentTypes !== undefined && event.kind === 'message' && event.attachments.length > 0) {
+    if (
+      attachmentTypes === 'any' ||
+      event.attachments.some((a) => attachmentTypes.has(a.type.toLowerCase()))
+    ) {
+      return true;
+    }
   }
   if (event.kind === 'optin' && refMatches(rule.optin, event.optin?.ref)) return true;
   if (event.kind === 'referral' && refMatches(rule.referral, event.referral?.ref)) return true;
@@ -90,6 +99,10 @@ export const rulesResponder = (rules: Rules): Responder => {
   const compiled: CompiledRule[] = rules.rules.map((rule) => ({
     rule,
     phrases: (rule.keywords ?? []).map(wordsOf).filter((p) => p.length > 0),
+    attachmentTypes:
+      rule.attachment === undefined || rule.attachment === 'any'
+        ? rule.attachment
+        : new Set(rule.attachment.map((t) => t.toLowerCase())),
   }));
   return (event) => {
     // Reactions (and anything not a message, postback, opt-in or referral) are never answered: a bot that

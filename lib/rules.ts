@@ -10,10 +10,12 @@ import { z } from 'zod';
 import { replySchema } from './reply.ts';
 
 /** A reply as written in a rule: a Reply, or `{ "react": "❤" }` = react to the inbound message. */
-export const replyTemplateSchema = z.union([
-  z.object({ react: z.string().min(1).max(64) }).strict(),
-  replySchema,
-]);
+export const replyTemplateSchema = z.union(
+  [z.object({ react: z.string().min(1).max(64) }).strict(), replySchema],
+  {
+    error: 'a reply is {"message": {...}}, {"react": "❤"} or a react/unreact sender action',
+  },
+);
 
 const payloadList = z.array(z.string().min(1).max(1000)).min(1);
 
@@ -25,10 +27,14 @@ const keywordSchema = z
   .regex(/[\p{L}\p{N}]/u, 'a keyword needs at least one letter or digit');
 
 /** Attachment types as Meta names them (image, video, audio, file, location, fallback, sticker, …). */
-const attachmentMatcher = z.union([z.literal('any'), z.array(z.string().min(1)).min(1)]);
+const attachmentMatcher = z.union([z.literal('any'), z.array(z.string().min(1)).min(1)], {
+  error: 'must be "any" or a list of attachment types such as ["image"]',
+});
 
 /** `true` = any; a list = only these `ref` values. */
-const refMatcher = z.union([z.literal(true), z.array(z.string().min(1)).min(1)]);
+const refMatcher = z.union([z.literal(true), z.array(z.string().min(1)).min(1)], {
+  error: 'must be true or a list of ref values',
+});
 
 export const ruleSchema = z
   .object({
