@@ -89,8 +89,8 @@ export const makeHandler = (env: Env = process.env, overrides: WebhookOverrides 
   let deps: Promise<WebhookDeps> | undefined;
   return async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
     // Created on first use, like the rest, so Powertools reads an environment set after import.
-    const telemetry = (cachedTelemetry ??=
-      overrides.telemetry ?? powertoolsTelemetry('webhook', () => secretValues));
+    cachedTelemetry ??= overrides.telemetry ?? powertoolsTelemetry('webhook', () => secretValues);
+    const telemetry = cachedTelemetry;
     deps ??= buildWebhookDeps(env, overrides, telemetry, (values) => {
       secretValues = values;
     });
