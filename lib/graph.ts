@@ -63,6 +63,13 @@ const THROTTLE_CODES = new Set([4, 17, 32, 341, 613]);
 const isBusinessUseCaseThrottle = (code: number): boolean => code >= 80_000 && code <= 80_014;
 /** 190 invalid/expired token; 2500 "an active access token must be used" (missing token). */
 const TOKEN_CODES = new Set([190, 2500]);
+/**
+ * 10 permission (incl. subcodes 2018278/2018065/2018108 outside the 24 h window, 1893063 page restricted),
+ * 100 invalid parameter, 200–299 API permissions, 368 content blocked (Meta says wait and retry, but
+ * 1346003 blocks the content itself: the same message fails again), 36000 attachment rejected.
+ */
+const isKnownPermanent = (code: number): boolean =>
+  code === 10 || code === 100 || (code >= 200 && code <= 299) || code === 368 || code === 36000;
 /** 551 "This person isn't available right now"; subcodes 1545041 (same) and 2018108 (not receiving). */
 const UNREACHABLE_SUBCODES = new Set([1545041, 2018108]);
 
@@ -98,7 +105,8 @@ export const graphErrorOf = (body: unknown): Record<string, unknown> | undefined
  *
  * Order: `is_transient: true` wins (Graph says so explicitly); then a known code decides (a 500 carrying
  * code 190 is still a token problem); then, for unknown or absent codes, the HTTP status: 5xx, 408 and 429
- * are transient, everything else is permanent.
+ * are transient (an overloaded front end may wrap anything), everything else — including an unknown code
+ * on a 4xx or 2xx — is permanent.
  *
  * Unknown codes are permanent on purpose: a retried step blocks its user's FIFO group for the whole retry
  * budget (minutes of silence, later replies held back) and may duplicate a message on success, while an
@@ -130,9 +138,7 @@ export const classifyGraphError = (status: number, body: unknown): GraphFailure 
     if (TOKEN_CODES.has(code)) return { ...base, kind: 'permanent', tokenInvalid: true };
     if (code === 551 || (subcode !== undefined && UNREACHABLE_SUBCODES.has(subcode)))
       return { ...base, kind: 'permanent', recipientUnreachable: true };
-    // 10 (incl. 2018278/2018065/2018108 outside the window, 1893063 page restricted), 100 invalid parameter,
-    // 200–299 permissions, 368 content blocked (this content will be blocked again), 36000 and the rest.
-    return { ...base, kind: 'permanent' };
+    if (isKnownPermanent(code)) return { ...base, kind: 'permanent' };
   }
   if (status >= 500 || status === 408 || status === 429) return { ...base, kind: 'transient' };
   return { ...base, kind: 'permanent' };
