@@ -1,0 +1,67 @@
+/**
+ * Lambda 3, the console trigger (no event source): operators invoke it from the Lambda console with one of
+ * its saved test events (infra/events/send-*.json), the CLI (`aws lambda invoke`, `osls invoke`) or
+ * `osls invoke local`. Validation, planning and enqueueing live in lib/send.ts; this file wires AWS.
+ */
+import { randomUUID } from 'node:crypto';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { ConfigError, type Env, loadPlanConfig, loadSendConfig } from '../lib/config.ts';
+import { planSequence } from '../lib/plan.ts';
+import { type EnqueueDeps, enqueueSequence } from '../lib/producer.ts';
+import { runSend, type SendDeps, type SendResult } from '../lib/send.ts';
+import { powertoolsTelemetry, type Telemetry } from '../lib/telemetry.ts';
+
+export type SendOverrides = Partial<Omit<SendDeps, 'telemetry'>> & {
+  telemetry?: Telemetry;
+  sqs?: SQSClient;
+  /** Backoff sleep and jitter of the producer's retries (tests make them instant and fixed). */
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+};
+
+const buildSendDeps = (env: Env, overrides: SendOverrides, telemetry: Telemetry): SendDeps => {
+  const config = loadSendConfig(env);
+  const planConfig = overrides.planConfig ?? loadPlanConfig(env);
+  // The SDK reads AWS_REGION and AWS_ENDPOINT_URL_SQS itself (local stack), so no endpoint is hard-coded.
+  const producer: EnqueueDeps = {
+    sqs: overrides.sqs ?? new SQSClient({}),
+    queueUrl: config.QUEUE_URL,
+    telemetry,
+    ...(overrides.sleep && { sleep: overrides.sleep }),
+    ...(overrides.random && { random: overrides.random }),
+  };
+  return {
+    planConfig,
+    plan: overrides.plan ?? planSequence,
+    enqueue: overrides.enqueue ?? ((seq) => enqueueSequence(producer, seq)),
+    now: overrides.now ?? Date.now,
+    newSequenceId: overrides.newSequenceId ?? (() => `console-${randomUUID()}`),
+    telemetry,
+  };
+};
+
+export const makeHandler = (env: Env = process.env, overrides: SendOverrides = {}) => {
+  let cachedTelemetry: Telemetry | undefined;
+  let deps: SendDeps | undefined;
+  return async (event: unknown): Promise<SendResult> => {
+    // Created on first use, so Powertools reads an environment set after import. No secrets here.
+    cachedTelemetry ??= overrides.telemetry ?? powertoolsTelemetry('send', () => []);
+    const telemetry = cachedTelemetry;
+    try {
+      deps ??= buildSendDeps(env, overrides, telemetry);
+    } catch (error) {
+      // Not cached: the next press retries with whatever the environment holds then.
+      const message = error instanceof ConfigError ? error.message : 'could not initialise';
+      telemetry.log.error('send could not initialise', { error: message });
+      telemetry.flush();
+      return { ok: false, errors: [{ path: '(config)', message }] };
+    }
+    try {
+      return await runSend(event, deps);
+    } finally {
+      telemetry.flush();
+    }
+  };
+};
+
+export const handler = makeHandler();
