@@ -1,9 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { InboundEvent } from '../lib/inbound.ts';
+import { parseWebhookBody } from '../lib/messenger.ts';
 import { type Reply, replySchema } from '../lib/reply.ts';
 import { defaultResponder, foldText, loadResponder, rulesResponder, wordsOf } from '../lib/responder.ts';
 import { defaultRules, parseRules, RulesError, type RulesInput } from '../lib/rules.ts';
@@ -270,4 +271,37 @@ describe('loadResponder', () => {
       /cannot read rules file .*missing\.json \(ENOENT\)/,
     );
   });
+});
+
+const corpusDir = join(
+  process.env.ELLIPSIS_SHARED_DIR ?? join(import.meta.dirname, '..', '..', 'shared'),
+  'corpus',
+);
+const hasCorpus = existsSync(join(corpusDir, 'index.json'));
+type CorpusEntry = { file: string; min_replies: number; max_replies: number };
+
+describe.skipIf(!hasCorpus)('default rules on the shared corpus (skipped: shared/corpus not found)', () => {
+  const index = hasCorpus
+    ? (JSON.parse(readFileSync(join(corpusDir, 'index.json'), 'utf8')) as { webhooks: CorpusEntry[] })
+    : { webhooks: [] };
+
+  it.each(index.webhooks.map((w) => [w.file, w] as const))(
+    'answers %s within its expected number of sequences',
+    (_file, entry) => {
+      let json: unknown;
+      try {
+        json = JSON.parse(readFileSync(join(corpusDir, entry.file), 'utf8'));
+      } catch {
+        return; // not JSON at all: the webhook rejects it before any responder runs
+      }
+      const answered = new Set<string>();
+      for (const e of parseWebhookBody(json).events) {
+        const replies = defaultResponder(e) as Reply[];
+        for (const reply of replies) expect(replySchema.safeParse(reply).success).toBe(true);
+        if (replies.length > 0) answered.add(e.eventId); // one sequence per distinct event
+      }
+      expect(answered.size).toBeGreaterThanOrEqual(entry.min_replies);
+      expect(answered.size).toBeLessThanOrEqual(entry.max_replies);
+    },
+  );
 });
