@@ -2,6 +2,8 @@
  * Verifies that the local SQS (fauxqs) behaves like SQS FIFO where Ellipsis depends on it, and pins the
  * known gaps so a fauxqs upgrade that changes them is noticed.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   ChangeMessageVisibilityCommand,
   DeleteMessageCommand,
@@ -12,7 +14,16 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { afterEach, describe, expect, test, vi } from 'vitest';
-import { FIFO_ATTRIBUTES } from '../infra/local/queue-attributes.ts';
+import {
+  DLQ_MESSAGE_RETENTION_SECONDS,
+  FIFO_ATTRIBUTES,
+  MAX_RECEIVE_COUNT,
+  MESSAGE_RETENTION_SECONDS,
+  SENDER_BATCH_SIZE,
+  SENDER_MAX_CONCURRENCY,
+  SENDER_TIMEOUT_SECONDS,
+  VISIBILITY_TIMEOUT_SECONDS,
+} from '../infra/local/queue-attributes.ts';
 import { type LocalSqs, startLocalSqs } from '../infra/local/sqs.ts';
 
 const started: LocalSqs[] = [];
@@ -259,5 +270,24 @@ describe('local SQS (fauxqs on 127.0.0.1)', () => {
     const sqs = await start();
     const port = Number(new URL(sqs.endpoint).port);
     await expect(startLocalSqs({ port })).rejects.toThrow(`port ${port} on 127.0.0.1 is already in use`);
+  });
+});
+
+describe('local queue settings match serverless.yml', () => {
+  const yml = readFileSync(join(import.meta.dirname, '..', 'serverless.yml'), 'utf8');
+  const value = (pattern: RegExp) => Number(pattern.exec(yml)?.[1]);
+
+  test('visibility timeout, redrive count, retention, sender timeout, batch size, concurrency', () => {
+    expect(value(/^\s+visibilityTimeout: (\d+)/m)).toBe(VISIBILITY_TIMEOUT_SECONDS);
+    expect(value(/^\s+maxReceiveCount: (\d+)/m)).toBe(MAX_RECEIVE_COUNT);
+    expect(value(/^\s+retentionSeconds: (\d+)/m)).toBe(MESSAGE_RETENTION_SECONDS);
+    expect(value(/^\s+dlqRetentionSeconds: (\d+)/m)).toBe(DLQ_MESSAGE_RETENTION_SECONDS);
+    expect(value(/^\s+sender:\n\s+timeout: (\d+)/m)).toBe(SENDER_TIMEOUT_SECONDS);
+    expect(value(/^\s+batchSize: (\d+)/m)).toBe(SENDER_BATCH_SIZE);
+    expect(value(/^\s+senderMaxConcurrency: (\d+)/m)).toBe(SENDER_MAX_CONCURRENCY);
+    for (const [k, v] of Object.entries(FIFO_ATTRIBUTES)) {
+      if (k === 'FifoQueue') continue;
+      expect(yml.match(new RegExp(`^\\s+${k}: ${v}$`, 'gm'))?.length, k).toBe(2);
+    }
   });
 });

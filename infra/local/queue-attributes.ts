@@ -1,6 +1,7 @@
 /**
- * The step queue's attributes, in one place, as the deployed FIFO queue has them (serverless.yml).
- * The local stack creates its queues from these values; the deployment must declare the same ones.
+ * The step queue's attributes and the sender's event source mapping, as serverless.yml declares them
+ * (custom.queue, custom.sender, StepsQueue, the sender's `sqs` event). The local stack creates its queues
+ * and poller from these values; test/local-sqs.test.ts fails when serverless.yml says otherwise.
  */
 
 export const STEP_QUEUE_NAME = 'ellipsis-steps.fifo';
@@ -9,11 +10,18 @@ export const STEP_DLQ_NAME = 'ellipsis-steps-dlq.fifo';
 /** Redrive after this many receives; must equal QUEUE_MAX_RECEIVE_COUNT (lib/config.ts default). */
 export const MAX_RECEIVE_COUNT = 20;
 
+/** The sender function's timeout. */
+export const SENDER_TIMEOUT_SECONDS = 15;
+
 /**
  * How long a received step stays invisible. AWS Lambda developer guide ("Using Lambda with Amazon SQS"):
- * set the queue's visibility timeout to at least six times the function timeout (sender: 10 s).
+ * set the queue's visibility timeout to at least six times the function timeout.
  */
-export const VISIBILITY_TIMEOUT_SECONDS = 60;
+export const VISIBILITY_TIMEOUT_SECONDS = 6 * SENDER_TIMEOUT_SECONDS;
+
+/** The sender's mapping: one step per invocation (see lib/schedule.ts for why). */
+export const SENDER_BATCH_SIZE = 1;
+export const SENDER_MAX_CONCURRENCY = 20;
 
 /** Messages not sent within 4 days are stale for a chat; the DLQ keeps them the 14-day maximum for inspection. */
 export const MESSAGE_RETENTION_SECONDS = 4 * 24 * 3600;
