@@ -176,7 +176,7 @@ export const defaultRulesInput: RulesInput = {
     },
     {
       name: 'thanks',
-      keywords: ['thanks', 'thank you', 'thx', 'ty', 'merci', 'gracias', 'danke', 'obrigado', 'grazie'],
+      keywords: ['thanks', 'thank you', 'thx', 'merci', 'gracias', 'danke', 'obrigado', 'grazie'],
       replies: [{ react: '❤' }, text("You're welcome!")],
     },
     {
