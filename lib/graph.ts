@@ -119,8 +119,9 @@ export const classifyGraphError = (status: number, body: unknown): GraphFailure 
   const subcode = asInteger(error.error_subcode);
   const type = asText(error.type);
   const fbtraceId = asText(error.fbtrace_id);
-  const message =
-    asText(error.message) ?? asText(error.error_user_msg) ?? (typeof body === 'string' ? body : undefined);
+  const message = [error.message, error.error_user_msg, body]
+    .map((candidate) => (typeof candidate === 'string' ? candidate.trim() : ''))
+    .find((text) => text.length > 0);
   const reason = truncate(message ?? (status ? `HTTP ${status}` : 'no response'));
   const base = {
     ok: false as const,
