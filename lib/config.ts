@@ -64,6 +64,11 @@ export const senderTuningSchema = z.object({
   DLQ_URL: z.url().optional(),
   /** Graph usage (X-App-Usage / X-Business-Use-Case-Usage, %) at which the sender defers instead of sending. */
   SENDER_USAGE_THRESHOLD_PERCENT: z.coerce.number().min(1).max(100).default(90),
+  /**
+   * A deferral sleeps the sub-second remainder so redelivery lands on time; a remainder above this is rounded
+   * up to the next second instead (the step arrives up to 1 s late, bills nothing). 1000 = always sleep.
+   */
+  SENDER_DEFER_MAX_SLEEP_MS: z.coerce.number().int().min(0).max(1000).default(1000),
 });
 
 export type SecretSource = { value: string } | { param: string };
