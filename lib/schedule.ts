@@ -92,7 +92,8 @@ export type DecideInput = {
  */
 export const decideStep = (
   { step, timing, now, predecessorDoneAt }: DecideInput,
-  tuning: Pick<SenderTuning, 'SENDER_CATCH_UP_AFTER_MS' | 'SENDER_INLINE_WAIT_MS'>,
+  tuning: Pick<SenderTuning, 'SENDER_CATCH_UP_AFTER_MS' | 'SENDER_INLINE_WAIT_MS'> &
+    Partial<Pick<SenderTuning, 'SENDER_DEFER_MAX_SLEEP_MS'>>,
 ): StepDecision => {
   const due = dueTime(step, timing, predecessorDoneAt, tuning);
   const sendAt = Math.max(now, due.dueAt);
@@ -105,10 +106,13 @@ export const decideStep = (
   // Under one whole second there is nothing to hand to SQS (visibility 0 = redeliver at once): wait here.
   if (remaining <= tuning.SENDER_INLINE_WAIT_MS || wholeSeconds === 0)
     return { kind: 'wait', waitMs: remaining, due };
+  const subSecond = remaining - wholeSeconds * 1000;
+  // Sleeping the remainder is billed; rounding up instead makes the step up to 1 s late (operator's choice).
+  const roundUp = subSecond > (tuning.SENDER_DEFER_MAX_SLEEP_MS ?? 1000);
   return {
     kind: 'defer',
-    sleepMs: remaining - wholeSeconds * 1000,
-    visibilitySeconds: Math.min(wholeSeconds, MAX_VISIBILITY_SECONDS),
+    sleepMs: roundUp ? 0 : subSecond,
+    visibilitySeconds: Math.min(wholeSeconds + (roundUp ? 1 : 0), MAX_VISIBILITY_SECONDS),
     due,
   };
 };

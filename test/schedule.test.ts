@@ -158,6 +158,22 @@ describe('decideStep', () => {
     );
   });
 
+  it('rounds a deferral up instead of sleeping a remainder above SENDER_DEFER_MAX_SLEEP_MS', () => {
+    const input = { step: { delayMs: 3000, dueAt: T0 + 3000 }, timing, now: T0 + 20 };
+    expect(decideStep(input, { ...tuning, SENDER_DEFER_MAX_SLEEP_MS: 250 })).toMatchObject({
+      kind: 'defer',
+      sleepMs: 0,
+      visibilitySeconds: 3,
+    });
+    expect(
+      decideStep({ ...input, now: T0 + 900 }, { ...tuning, SENDER_DEFER_MAX_SLEEP_MS: 250 }),
+    ).toMatchObject({
+      kind: 'defer',
+      sleepMs: 100,
+      visibilitySeconds: 2,
+    });
+  });
+
   it('clamps a deferral to the 12-hour visibility maximum', () => {
     const d = decideStep(
       { step: { delayMs: 0, dueAt: T0 + 20 * 3_600_000 }, timing: { receiveCount: 1 }, now: T0 },
