@@ -10,8 +10,9 @@ export type AbortLedger = {
   markAborted: (groupId: string, sequenceId: string) => Promise<void>;
 };
 
-/** One key per (user, sequence); the group id already names page and user. */
-export const abortKey = (groupId: string, sequenceId: string): string => `${groupId}#${sequenceId}`;
+/** One key per (user, sequence); the group id already names page and user. JSON keeps any pair distinct. */
+export const abortKey = (groupId: string, sequenceId: string): string =>
+  JSON.stringify([groupId, sequenceId]);
 
 /** The table's key and TTL attribute names (serverless.yml AbortTable must match). */
 export const ABORT_TABLE_KEY = 'pk';
