@@ -1,0 +1,148 @@
+/**
+ * The local stack for benches, spread over processes so no part measures another's CPU:
+ * fauxqs (infra/local/sqs.ts) and a recording fake Graph run in child processes; this process runs the
+ * event-source-mapping poller (infra/local/esm.ts) invoking the REAL sender handler (functions/sender.ts,
+ * makeHandler with env only — its own Graph client, SQS client and sleep; telemetry kept in memory).
+ *
+ * Every invocation is timed from the poller's point of view (the wall time Lambda would bill).
+ */
+import { Agent } from 'node:http';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { Context, SQSEvent } from 'aws-lambda';
+import { startEventSourceMapping } from '../../infra/local/esm.ts';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../infra/local/sqs.ts';
+import { decodeStep } from '../../lib/codec.ts';
+import { memoryTelemetry } from '../../lib/telemetry.ts';
+import type { RecordedCall } from './child-server.ts';
+import { spawnHelper } from './spawn.ts';
+
+export const BENCH_APP_SECRET = 'bench-app-secret-3f9a1c77e0b24d6a';
+export const BENCH_PAGE_TOKEN = `EAAB${'benchPageToken'.repeat(12)}`;
+
+export type SqsInfo = {
+  endpoint: string;
+  region: string;
+  queueUrl: string;
+  queueArn: string;
+  dlqUrl: string;
+  dlqArn: string;
+  env: Record<string, string>;
+};
+
+export type Invocation = {
+  sequenceId: string;
+  index: number;
+  delayMs: number;
+  receiveCount: number;
+  startedAt: number;
+  durationMs: number;
+  /** True when the poller deleted the message (sent, skipped or dropped), false when it came back. */
+  completed: boolean;
+};
+
+export type Stack = {
+  sqs: SqsInfo;
+  client: SQSClient;
+  graphOrigin: string;
+  invocations: Invocation[];
+  /** Drains the fake Graph's recorded calls (each call once). */
+  takeCalls: () => Promise<RecordedCall[]>;
+  stop: () => Promise<void>;
+};
+
+const epochNow = () => performance.timeOrigin + performance.now();
+
+/**
+ * An SQS client with enough sockets: the SDK's default of 50 would queue the sender's calls behind the
+ * poller's long polls (each holds a socket for up to WaitTimeSeconds), which is not how Lambda behaves
+ * (the event source mapping's polling is not in the function's process).
+ */
+export const localSqsClient = (endpoint: string, maxSockets: number): SQSClient =>
+  new SQSClient({
+    endpoint,
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+    requestHandler: { httpAgent: new Agent({ keepAlive: true, maxSockets }) },
+  });
+
+export const startStack = async (
+  options: { maxConcurrency?: number; env?: Record<string, string> } = {},
+): Promise<Stack> => {
+  const sqsChild = await spawnHelper<SqsInfo>(new URL('./sqs-server.ts', import.meta.url).pathname);
+  const graphChild = await spawnHelper<{ port: number }>(
+    new URL('./child-server.ts', import.meta.url).pathname,
+    ['--record'],
+  );
+  const sqs = sqsChild.info;
+  const graphOrigin = `http://127.0.0.1:${graphChild.info.port}`;
+  const pollers = options.maxConcurrency ?? 20;
+  const client = localSqsClient(sqs.endpoint, 256);
+  const pollerClient = localSqsClient(sqs.endpoint, pollers + 8);
+  const { makeHandler } = await import('../../functions/sender.ts');
+  const handler = makeHandler(
+    {
+      ...sqs.env,
+      GRAPH_API_URL: graphOrigin,
+      META_APP_SECRET: BENCH_APP_SECRET,
+      META_PAGE_ACCESS_TOKEN: BENCH_PAGE_TOKEN,
+      ...options.env,
+    },
+    { sqs: client, telemetry: memoryTelemetry() },
+  );
+  const invocations: Invocation[] = [];
+  const timed = async (event: SQSEvent, _context: Context) => {
+    const startedAt = epochNow();
+    const response = await handler(event);
+    const durationMs = epochNow() - startedAt;
+    const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
+    for (const record of event.Records) {
+      const decoded = decodeStep(record.body);
+      if (!decoded.ok) continue;
+      invocations.push({
+        sequenceId: decoded.step.sequenceId,
+        index: decoded.step.index,
+        delayMs: decoded.step.delayMs,
+        receiveCount: Number(record.attributes.ApproximateReceiveCount),
+        startedAt,
+        // batchSize 1: the invocation is the step's.
+        durationMs,
+        completed: !failed.has(record.messageId),
+      });
+    }
+    return response;
+  };
+  const esm = startEventSourceMapping({
+    client: pollerClient,
+    queueUrl: sqs.queueUrl,
+    queueArn: sqs.queueArn,
+    region: sqs.region,
+    handler: timed,
+    // serverless.yml: batchSize 1, maximumConcurrency senderMaxConcurrency (20), timeout 15 s.
+    batchSize: 1,
+    maxConcurrency: pollers,
+    functionTimeoutMs: 15_000,
+    waitTimeSeconds: 2,
+  });
+  return {
+    sqs,
+    client,
+    graphOrigin,
+    invocations,
+    takeCalls: async () => (await (await fetch(`${graphOrigin}/__calls`)).json()) as RecordedCall[],
+    stop: async () => {
+      await esm.stop();
+      client.destroy();
+      pollerClient.destroy();
+      await Promise.all([sqsChild.stop(), graphChild.stop()]);
+    },
+  };
+};
+
+/** Runs `work` over `items` with at most `limit` in flight. */
+export const inBatches = async <T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>) => {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+};
