@@ -72,6 +72,18 @@ export const graphErrors = {
       },
     },
   },
+  outsideWindow: {
+    status: 400,
+    body: {
+      error: {
+        message: '(#10) This message is sent outside of allowed window.',
+        type: 'OAuthException',
+        code: 10,
+        error_subcode: 2018278,
+        fbtrace_id: 'LocalFake',
+      },
+    },
+  },
   personUnavailable: {
     status: 400,
     body: {
