@@ -6,7 +6,9 @@
  *
  * Every invocation is timed from the poller's point of view (the wall time Lambda would bill).
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { Agent } from 'node:http';
+import { setTimeout as sleepFor } from 'node:timers/promises';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent } from 'aws-lambda';
 import { startEventSourceMapping } from '../../infra/local/esm.ts';
@@ -36,6 +38,8 @@ export type Invocation = {
   receiveCount: number;
   startedAt: number;
   durationMs: number;
+  /** Of which slept inside the handler (sub-second remainders, inline waits). */
+  sleptMs: number;
   /** True when the poller deleted the message (sent, skipped or dropped), false when it came back. */
   completed: boolean;
 };
@@ -79,6 +83,7 @@ export const startStack = async (
   const client = localSqsClient(sqs.endpoint, 256);
   const pollerClient = localSqsClient(sqs.endpoint, pollers + 8);
   const { makeHandler } = await import('../../functions/sender.ts');
+  const slept = new AsyncLocalStorage<{ ms: number }>();
   const handler = makeHandler(
     {
       ...sqs.env,
@@ -87,12 +92,22 @@ export const startStack = async (
       META_PAGE_ACCESS_TOKEN: BENCH_PAGE_TOKEN,
       ...options.env,
     },
-    { sqs: client, telemetry: memoryTelemetry() },
+    {
+      sqs: client,
+      telemetry: memoryTelemetry(),
+      // The handler's own sleep, attributed to the invocation that asked for it.
+      sleep: async (ms) => {
+        const slot = slept.getStore();
+        if (slot) slot.ms += ms;
+        await sleepFor(ms);
+      },
+    },
   );
   const invocations: Invocation[] = [];
   const timed = async (event: SQSEvent, _context: Context) => {
     const startedAt = epochNow();
-    const response = await handler(event);
+    const slot = { ms: 0 };
+    const response = await slept.run(slot, () => handler(event));
     const durationMs = epochNow() - startedAt;
     const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
     for (const record of event.Records) {
@@ -106,6 +121,7 @@ export const startStack = async (
         startedAt,
         // batchSize 1: the invocation is the step's.
         durationMs,
+        sleptMs: slot.ms,
         completed: !failed.has(record.messageId),
       });
     }
