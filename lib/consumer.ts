@@ -240,7 +240,13 @@ export const processBatch = async (
       return { done: false, visibilitySeconds: decision.visibilitySeconds, sleepMs: decision.sleepMs };
     }
     if (decision.kind === 'defer') metric('StepsForcedEarly', 1, 'Count', { action: kind });
-    if (decision.kind === 'wait') await deps.sleep(decision.waitMs);
+    if (decision.kind === 'wait') {
+      await deps.sleep(decision.waitMs);
+      // Node measures timers from the event loop's cached time, so on a busy loop a timer can fire early
+      // against the wall clock: top up (bounded, in case an injected sleep does not move the clock).
+      for (let topUps = 0; topUps < 3 && deps.now() < decision.due.dueAt; topUps += 1)
+        await deps.sleep(decision.due.dueAt - deps.now());
+    }
 
     const usage = deps.graph.usage?.();
     if (usage && !finalReceive && deps.now() - usage.readAt < USAGE_READING_FRESH_MS) {

@@ -197,6 +197,25 @@ describe('processBatch: timing', () => {
     expect(visibilityCalls()).toEqual([]);
   });
 
+  it('never sends early when a timer fires early (busy event loop): it tops the wait up', async () => {
+    const { deps, graph, clock } = setup();
+    let early = 61; // the first timer fires 61 ms early, later ones on time
+    const earlySleep = async (ms: number) => {
+      clock.sleeps.push(ms);
+      clock.advance(Math.max(0, ms - early));
+      early = 0;
+    };
+    await processBatch(
+      [
+        record(step({ index: 0, action: typingOn })),
+        record(step({ index: 1, action: text('hi'), delayMs: 600, dueAt: T0 + 600 })),
+      ],
+      { ...deps, sleep: earlySleep },
+    );
+    expect(graph.calls[1]?.at).toBeGreaterThanOrEqual(T0 + GRAPH_LATENCY_MS + 600);
+    expect(clock.sleeps).toEqual([600, 61]);
+  });
+
   it('defers a long pause to SQS: whole seconds of visibility, nothing slept when it divides evenly', async () => {
     const { deps, graph, clock, telemetry } = setup();
     const res = await processBatch(
