@@ -36,14 +36,16 @@ const cellText = (c: Cell): string => (typeof c === 'number' ? fmt(c) : c === nu
 
 export const renderTable = (table: Table): string => {
   const cells = table.rows.map((r) => r.map(cellText));
+  // Numbers right-aligned, text left-aligned (decided per column from its first row).
+  const numeric = table.columns.map((_, i) => typeof table.rows[0]?.[i] === 'number');
   const widths = table.columns.map((c, i) => Math.max(c.length, ...cells.map((r) => (r[i] ?? '').length)));
   const line = (parts: readonly string[]) =>
-    `| ${parts.map((p, i) => (i === 0 ? p.padEnd(widths[i]!) : p.padStart(widths[i]!))).join(' | ')} |`;
+    `| ${parts.map((p, i) => (numeric[i] ? p.padStart(widths[i]!) : p.padEnd(widths[i]!))).join(' | ')} |`;
   const out = [
     `### ${table.title}`,
     '',
     line(table.columns),
-    `|${widths.map((w, i) => (i === 0 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
+    `|${widths.map((w, i) => (numeric[i] ? `${'-'.repeat(w + 1)}:` : `:${'-'.repeat(w + 1)}`)).join('|')}|`,
     ...cells.map(line),
   ];
   for (const note of table.notes ?? []) out.push('', `> ${note}`);
