@@ -12,6 +12,7 @@ import { makeHandler as makeWebhookHandler, type WebhookOverrides } from '../../
 import type { Env } from '../../lib/config.ts';
 import { parseWebhookBody } from '../../lib/messenger.ts';
 import type { Action, ActionKind } from '../../lib/step.ts';
+import { LOCAL_PAGE_ID, LOCAL_SECRETS } from './defaults.ts';
 import { type BatchReport, type EventSourceMapping, startEventSourceMapping } from './esm.ts';
 import { type GraphFake, startGraphFake } from './graph-fake.ts';
 import { type HttpApi, type HttpApiHandler, type LocalRoute, readRawBody, startHttpApi } from './http.ts';
@@ -63,6 +64,8 @@ export type StackOptions = {
    * must then have put `localSqs.env` into process.env before the first event. Default: clients are passed in.
    */
   sqsFromProcessEnv?: boolean;
+  /** Called once local SQS is up, before any function is built or any request served. */
+  onSqsReady?: (sqs: LocalSqs) => void;
   webhookOverrides?: WebhookOverrides;
   senderOverrides?: SenderOverrides;
   /** Terminal transcript; omitted: silent. */
@@ -89,12 +92,7 @@ export type Stack = {
   stop: () => Promise<void>;
 };
 
-export const LOCAL_SECRETS = {
-  META_APP_SECRET: 'local-app-secret',
-  META_VERIFY_TOKEN: 'local-verify-token',
-  META_PAGE_ACCESS_TOKEN: 'local-page-access-token',
-} as const;
-export const LOCAL_PAGE_ID = '100000000000001';
+export { LOCAL_PAGE_ID, LOCAL_SECRETS };
 
 const WEB_DIR = join(import.meta.dirname, 'web');
 const WEB_FILES: Record<string, string> = {
@@ -239,6 +237,7 @@ export const startStack = async (options: StackOptions = {}): Promise<Stack> => 
         : { visibilityTimeoutSeconds: options.visibilityTimeoutSeconds }),
     });
     stops.push(sqs.stop);
+    options.onSqsReady?.(sqs);
 
     let graph: GraphFake | undefined;
     if (options.graph !== 'real') {

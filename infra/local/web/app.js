@@ -1,0 +1,164 @@
+// The local chat view: one Messenger thread for this tab's user, fed live by the stack's event stream.
+// What the page sends goes to /local/say, which signs it with the app secret and POSTs it to the real
+// webhook; what appears here is only what Graph was asked to do (seen, typing, messages, reactions).
+
+const TYPING_TIMEOUT_MS = 20_000; // Messenger drops the typing bubble after about 20 s without a message
+
+const thread = document.getElementById('thread');
+const typing = document.getElementById('typing');
+const chips = document.getElementById('chips');
+const status = document.getElementById('status');
+const form = document.getElementById('composer');
+const input = document.getElementById('text');
+
+const psid = sessionStorage.getItem('ellipsis-psid') ?? `web-${Math.random().toString(36).slice(2, 10)}`;
+sessionStorage.setItem('ellipsis-psid', psid);
+
+let typingTimer;
+let seenMarker;
+
+const scrollDown = () => {
+  thread.scrollTop = thread.scrollHeight;
+};
+
+const showTyping = (on) => {
+  clearTimeout(typingTimer);
+  typing.hidden = !on;
+  if (on) typingTimer = setTimeout(() => showTyping(false), TYPING_TIMEOUT_MS);
+  scrollDown();
+};
+
+const addRow = (who, text, mid) => {
+  const row = document.createElement('div');
+  row.className = `row ${who}`;
+  const bubble = document.createElement('div');
+  bubble.className = `bubble ${who}`;
+  bubble.textContent = text;
+  if (mid) row.dataset.mid = mid;
+  row.append(bubble);
+  thread.append(row);
+  scrollDown();
+  return row;
+};
+
+const setChips = (quickReplies = []) => {
+  chips.replaceChildren(
+    ...quickReplies
+      .filter((q) => q.content_type === 'text')
+      .map((q) => {
+        const chip = document.createElement('button');
+        chip.type = 'button';
+        chip.className = 'chip';
+        chip.textContent = q.title;
+        chip.addEventListener('click', () => say(q.title, q.payload));
+        return chip;
+      }),
+  );
+};
+
+const markSeen = () => {
+  const lastUser = [...thread.querySelectorAll('.row.user')].at(-1);
+  if (!lastUser) return;
+  seenMarker?.remove();
+  seenMarker = document.createElement('div');
+  seenMarker.className = 'seen';
+  seenMarker.textContent = 'Seen';
+  lastUser.append(seenMarker);
+  scrollDown();
+};
+
+const react = (mid, emoji) => {
+  const row = [...thread.querySelectorAll('.row.user')].find((r) => r.dataset.mid === mid);
+  const bubble = row?.querySelector('.bubble');
+  if (!bubble) return;
+  bubble.querySelector('.reaction')?.remove();
+  row.classList.toggle('reacted', Boolean(emoji));
+  if (!emoji) return;
+  const badge = document.createElement('span');
+  badge.className = 'reaction';
+  badge.textContent = emoji;
+  bubble.append(badge);
+};
+
+const notice = (text) => {
+  const line = document.createElement('div');
+  line.className = 'notice';
+  line.textContent = text;
+  thread.append(line);
+  scrollDown();
+};
+
+const onGraph = (event) => {
+  if (event.status !== 200) {
+    notice(`Graph answered ${event.status || 'nothing'} for ${event.kind ?? 'a call'}`);
+    return;
+  }
+  const action = event.action ?? {};
+  if ('message' in action) {
+    showTyping(false);
+    const m = action.message;
+    addRow('bot', m.text ?? `[${m.attachment?.type ?? 'attachment'}]`);
+    setChips(m.quick_replies);
+    return;
+  }
+  switch (action.sender_action) {
+    case 'mark_seen':
+      return markSeen();
+    case 'typing_on':
+      return showTyping(true);
+    case 'typing_off':
+      return showTyping(false);
+    case 'react':
+      return react(action.payload.message_id, action.payload.reaction);
+    case 'unreact':
+      return react(action.payload.message_id, undefined);
+  }
+};
+
+const connect = () => {
+  const events = new EventSource('/local/events');
+  events.onopen = () => {
+    status.textContent = 'Active now';
+  };
+  events.onerror = () => {
+    status.textContent = 'reconnecting…';
+  };
+  events.onmessage = (message) => {
+    const event = JSON.parse(message.data);
+    if (event.psid !== psid) return;
+    if (event.type === 'user') {
+      setChips([]);
+      addRow('user', event.text ?? event.postback ?? '(event)', event.mid);
+    } else if (event.type === 'graph') {
+      onGraph(event);
+    }
+  };
+};
+
+async function say(text, quickReplyPayload) {
+  const body = { psid, text, ...(quickReplyPayload ? { quickReplyPayload } : {}) };
+  try {
+    const response = await fetch('/local/say', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const answer = await response.json();
+    if (!response.ok) notice(answer.error ?? `could not send (${response.status})`);
+    else if (answer.webhookStatus !== 200)
+      notice(`webhook answered ${answer.webhookStatus}: ${answer.webhookAnswer}`);
+  } catch {
+    notice('the local stack is not reachable');
+  }
+}
+
+form.addEventListener('submit', (e) => {
+  e.preventDefault();
+  const text = input.value.trim();
+  if (!text) return;
+  input.value = '';
+  say(text);
+});
+
+connect();
+input.focus();
