@@ -141,7 +141,9 @@ export const classifyGraphError = (status: number, body: unknown): GraphFailure 
       return { ...base, kind: 'permanent', recipientUnreachable: true };
     if (isKnownPermanent(code)) return { ...base, kind: 'permanent' };
   }
-  if (status >= 500 || status === 408 || status === 429) return { ...base, kind: 'transient' };
+  // Status 0: no response at all (network error, timeout) — the request may never have reached Graph.
+  if (status === 0 || status >= 500 || status === 408 || status === 429)
+    return { ...base, kind: 'transient' };
   return { ...base, kind: 'permanent' };
 };
 

@@ -336,7 +336,7 @@ describe('classifyGraphError', () => {
     ['HTTP 500 without a body', 500, undefined, 'transient'],
     ['HTTP 503 HTML', 503, '<html>down</html>', 'transient'],
     ['HTTP 429 without a code', 429, undefined, 'transient'],
-    ['network error (status 0) without a body', 0, undefined, 'permanent'],
+    ['no response (status 0)', 0, undefined, 'transient'],
     ['code 190 token', 400, body({ code: 190, error_subcode: 463 }), 'permanent', { tokenInvalid: true }],
     [
       'code 190 on HTTP 500 is still a token problem',
