@@ -66,9 +66,12 @@ export const senderTuningSchema = z.object({
   SENDER_USAGE_THRESHOLD_PERCENT: z.coerce.number().min(1).max(100).default(90),
   /**
    * A deferral sleeps the sub-second remainder so redelivery lands on time; a remainder above this is rounded
-   * up to the next second instead (the step arrives up to 1 s late, bills nothing). 1000 = always sleep.
+   * up to the next second instead (the step arrives < 1 s − this late, bills nothing). 1000 = always sleep.
+   * 250: a whole-second pause (first receive lands a few ms after its anchor, leaving ~990 ms) is rounded up
+   * and lands ~10 ms late instead of billing ~990 ms of sleep; a jittered pause is late by ~280 ms on average
+   * — well inside the ±15 % typing jitter — and billing stays ≤ 250 ms + the Graph call per step.
    */
-  SENDER_DEFER_MAX_SLEEP_MS: z.coerce.number().int().min(0).max(1000).default(1000),
+  SENDER_DEFER_MAX_SLEEP_MS: z.coerce.number().int().min(0).max(1000).default(250),
 });
 
 export type SecretSource = { value: string } | { param: string };

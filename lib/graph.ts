@@ -6,6 +6,7 @@
  * its query) and never the token, the app secret or the appsecret_proof.
  */
 import { type Dispatcher, Pool } from 'undici';
+import { graphRecipientOf } from './inbound.ts';
 import { appSecretProof } from './signature.ts';
 import type { Action } from './step.ts';
 import { redactor } from './telemetry.ts';
@@ -255,7 +256,8 @@ export const interpretGraphResponse = (
 
 /** The Graph request body for one step (Meta, Sender Actions; Send API reference). */
 export const graphRequestBody = ({ psid, action }: SendActionRequest): Record<string, unknown> => {
-  const recipient = { id: psid };
+  // A guest of the chat plugin has no PSID yet, only a user_ref (lib/inbound.ts); Graph takes either.
+  const recipient = graphRecipientOf(psid);
   if ('message' in action) return { recipient, messaging_type: 'RESPONSE', message: action.message };
   // Sender actions carry only recipient and sender_action (+ payload for react/unreact): no messaging_type.
   if (action.sender_action === 'react' || action.sender_action === 'unreact')

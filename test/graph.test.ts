@@ -151,6 +151,14 @@ describe('graph client requests', () => {
     }
   });
 
+  it('addresses a chat-plugin guest by user_ref, everyone else by PSID', () => {
+    const action = { message: { text: 'hi' } } as const;
+    expect(graphRequestBody({ pageId: 'P', psid: 'user_ref:ref-123', action }).recipient).toEqual({
+      user_ref: 'ref-123',
+    });
+    expect(graphRequestBody({ pageId: 'P', psid: '4321', action }).recipient).toEqual({ id: '4321' });
+  });
+
   it('uses /me when the step has no page id, and keeps a base-URL path prefix', async () => {
     const graph = await fakeGraph();
     await client(`${graph.url}/graph/`).sendAction({
