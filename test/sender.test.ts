@@ -62,7 +62,8 @@ describe('sender handler', () => {
     const handler = makeHandler(env, deps);
     const event = sampleEvent('sender-conversation-batch.json');
     const response = await handler(event);
-    // mark_seen, typing_on (700 ms inline), then the reply 2.4 s later → deferred; typing_off waits behind it
+    // mark_seen, typing_on (700 ms inline), then the reply 2.4 s later → deferred (the 400 ms remainder is
+    // above SENDER_DEFER_MAX_SLEEP_MS's 250 ms default, so it is rounded up to 3 s); typing_off waits behind it
     expect(calls.map((c) => ('message' in c.action ? 'message' : c.action.sender_action))).toEqual([
       'mark_seen',
       'typing_on',
@@ -75,7 +76,7 @@ describe('sender handler', () => {
     });
     expect(
       sqsMock.commandCalls(ChangeMessageVisibilityCommand).map((c) => c.args[0].input.VisibilityTimeout),
-    ).toEqual([2, 2]);
+    ).toEqual([3, 3]);
     expect(telemetry.logs.some((l) => /ABORT_TABLE_NAME/.test(l.message))).toBe(true);
   });
 
