@@ -124,19 +124,19 @@ describe('handleWebhook: POST rejects (4xx with a reason, nothing enqueued)', ()
   const body = bodyOf(messageItem('m_1', 'hi'));
 
   it.each([
-    ['no signature', { 'x-hub-signature-256': undefined }, 401, /missing X-Hub-Signature-256/],
+    ['no signature', 401, { 'x-hub-signature-256': undefined }, /missing X-Hub-Signature-256/],
     [
       'sha1 only',
+      401,
       {
         'x-hub-signature-256': undefined,
         'x-hub-signature': `sha1=${createHmac('sha1', SECRET).update(body).digest('hex')}`,
       },
-      401,
       /sha1/,
     ],
-    ['wrong secret', { 'x-hub-signature-256': sig256(body, 'other-secret') }, 403, /does not match/],
-    ['garbage signature', { 'x-hub-signature-256': 'sha256=zz' }, 403, /does not match/],
-  ])('%s → %i', async (_name, headers, status, reason) => {
+    ['wrong secret', 403, { 'x-hub-signature-256': sig256(body, 'other-secret') }, /does not match/],
+    ['garbage signature', 403, { 'x-hub-signature-256': 'sha256=zz' }, /does not match/],
+  ] as const)('%s → %i', async (_name, status, headers, reason) => {
     const h = harness();
     const res = await handleWebhook(post(body, headers), h.deps);
     expect(res.statusCode).toBe(status);
