@@ -21,7 +21,8 @@
  * - the handler runs in this process, sharing module state across "invocations" like one warm container
  *   per poller would not (use `makeHandler` per mapping for isolation);
  * - the Context object is minimal (getRemainingTimeInMillis, ids, names); no AWSTraceHeader attribute;
- * - errors from ReceiveMessage are retried after a short pause rather than surfaced as ESM state.
+ * - errors from ReceiveMessage are retried after a short pause rather than surfaced as ESM state;
+ * - stop() aborts the pollers' long polls (see sqs.ts on what fauxqs does with an aborted poll).
  */
 import {
   DeleteMessageBatchCommand,

@@ -7,6 +7,15 @@
  * - fauxqs hands out queue URLs as `http://sqs.<region>.localhost:<port>/…`, which the SDK then uses as
  *   its endpoint (queueUrlMiddleware) but which does not resolve here. With its store's `host` empty,
  *   fauxqs builds queue URLs from the request's Host header instead: `http://127.0.0.1:<port>/…`.
+ *
+ * Checked against SQS FIFO in test/local-sqs.test.ts: group ordering and locking, dedup ids, visibility and
+ * ChangeMessageVisibility (incl. 0 and MessageNotInflight), redrive to the DLQ after maxReceiveCount, and the
+ * system attributes Lambda passes on. Known gaps (none matters with the sender's batch size 1):
+ * - a receive returns at most one message per group (AWS may return several of a group, in order);
+ * - deduplication is queue-wide, not per group as DeduplicationScope messageGroup would make it;
+ * - a long poll aborted by the client still completes server-side and may take a message, which then stays
+ *   invisible for the visibility timeout (only at shutdown here);
+ * - FifoThroughputLimit and throughput quotas are not enforced; visibility is checked every ~20 ms.
  */
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { buildApp } from 'fauxqs';
