@@ -5,6 +5,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
+import { startGraphFake } from '../infra/local/graph-fake.ts';
 
 const root = join(import.meta.dirname, '..');
 const children: ChildProcess[] = [];
@@ -65,6 +66,39 @@ describe('npm start / npm run chat', () => {
     start.child.kill('SIGINT');
     expect(await start.exited).toBe(0);
     expect(start.output()).toContain('stopped');
+  });
+
+  test('with META_PAGE_ACCESS_TOKEN set, sends to GRAPH_API_URL with those secrets instead of the local fake', async () => {
+    const secrets = {
+      META_APP_SECRET: 'real-secret-1',
+      META_VERIFY_TOKEN: 'real-verify',
+      META_PAGE_ACCESS_TOKEN: 'real-token-1',
+    };
+    // Stands in for graph.facebook.com: it only accepts the configured token and proof.
+    const graph = await startGraphFake({
+      appSecret: secrets.META_APP_SECRET,
+      accessToken: secrets.META_PAGE_ACCESS_TOKEN,
+    });
+    try {
+      const start = run('start.ts', [], { ...EPHEMERAL, ...secrets, GRAPH_API_URL: graph.url });
+      const url = (await start.waitFor(/Chat view\s+(http:\/\/127\.0\.0\.1:\d+)\//))?.[1] ?? '';
+      expect(start.output()).toContain(`Graph       ${graph.url} (real)`);
+      expect(start.output()).not.toContain(secrets.META_APP_SECRET);
+      const chat = run('chat.ts', ['hello'], {
+        ELLIPSIS_URL: url,
+        META_APP_SECRET: secrets.META_APP_SECRET,
+        ELLIPSIS_CHAT_WAIT_MS: '1',
+      });
+      expect(await chat.exited).toBe(0);
+      const deadline = Date.now() + 15_000;
+      while (!graph.calls.some((c) => c.kind === 'message') && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 25));
+      expect(graph.calls.filter((c) => c.status === 200).map((c) => c.kind)).toContain('message');
+      start.child.kill('SIGINT');
+      expect(await start.exited).toBe(0);
+    } finally {
+      await graph.stop();
+    }
   });
 
   test('names the variable to change when a port is taken', async () => {

@@ -33,7 +33,7 @@ const terminalTelemetry = (service: string, minLevel: LogLevel, secrets: readonl
 
 const main = async () => {
   const env = process.env;
-  const realGraph = Boolean(env.META_PAGE_ACCESS_TOKEN || env.META_PAGE_ACCESS_TOKEN_PARAM);
+  const realGraph = Boolean(env.META_PAGE_ACCESS_TOKEN);
   if (realGraph) {
     const missing = ['META_APP_SECRET', 'META_VERIFY_TOKEN'].filter((n) => !env[n]);
     if (missing.length > 0) throw new Error(`real Graph mode needs ${missing.join(' and ')} as well`);
