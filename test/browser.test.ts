@@ -59,7 +59,7 @@ suite('chat view in chromium', () => {
   beforeAll(async () => {
     // Slow enough for the typing bubble to be on screen a visible moment, fast enough for a test.
     stack = await startStack({
-      env: { PLAN_TIME_SCALE: '0.3' },
+      env: { PLAN_TIME_SCALE: '0.5' },
       webhookOverrides: { telemetry: memoryTelemetry() },
       senderOverrides: { telemetry: memoryTelemetry() },
     });
