@@ -39,7 +39,7 @@ const RECORD_ORDER = `(() => {
     for (const r of records) {
       if (r.type === 'attributes' && r.target === typing) log.push(typing.hidden ? 'typing-off' : 'typing-on');
       for (const n of r.addedNodes) {
-        if (n.classList?.contains('row') && n.parentElement === thread) log.push(n.classList.contains('user') ? 'user' : 'bot');
+        if (n !== typing && n.classList?.contains('row') && n.parentElement === thread) log.push(n.classList.contains('user') ? 'user' : 'bot');
         if (!seen && n.classList?.contains('seen')) { seen = true; log.push('seen'); }
       }
     }
@@ -91,7 +91,7 @@ suite('chat view in chromium', () => {
       await page.locator('#thread .row.user .bubble', { hasText: 'hello' }).waitFor();
       await page.locator('#typing').waitFor({ state: 'visible', timeout: 15_000 });
       await page.screenshot({ path: join(artifacts, 'browser-typing.png') });
-      await page.locator('#thread .row.bot .bubble').first().waitFor({ timeout: 15_000 });
+      await page.locator('#thread .row.bot:not(#typing) .bubble').first().waitFor({ timeout: 15_000 });
       expect(await page.locator('#typing').isHidden()).toBe(true);
       const chips = page.locator('.chip');
       expect(await chips.count()).toBeGreaterThan(0);
@@ -106,7 +106,7 @@ suite('chat view in chromium', () => {
       await page.locator('#thread .row.user .bubble', { hasText: chipTitle }).waitFor();
       // Messenger removes quick replies once the user answered.
       await page.locator('.chip').first().waitFor({ state: 'detached' });
-      await page.locator('#thread .row.bot').nth(1).waitFor({ timeout: 15_000 });
+      await page.locator('#thread .row.bot:not(#typing)').nth(1).waitFor({ timeout: 15_000 });
       const sent = stack.graph?.calls.filter((c) => c.kind === 'message').length ?? 0;
       expect(sent).toBe(2);
       await page.screenshot({ path: join(artifacts, 'browser-chat-quick-reply.png') });

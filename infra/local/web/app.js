@@ -24,7 +24,10 @@ const scrollDown = () => {
 const showTyping = (on) => {
   clearTimeout(typingTimer);
   typing.hidden = !on;
-  if (on) typingTimer = setTimeout(() => showTyping(false), TYPING_TIMEOUT_MS);
+  if (on) {
+    thread.append(typing); // the bubble sits under the latest message, as in Messenger
+    typingTimer = setTimeout(() => showTyping(false), TYPING_TIMEOUT_MS);
+  }
   scrollDown();
 };
 
