@@ -14,7 +14,7 @@ import type { Context, SQSEvent } from 'aws-lambda';
 import { startEventSourceMapping } from '../../infra/local/esm.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../infra/local/sqs.ts';
 import { decodeStep } from '../../lib/codec.ts';
-import { memoryTelemetry } from '../../lib/telemetry.ts';
+import type { Telemetry } from '../../lib/telemetry.ts';
 import type { RecordedCall } from './child-server.ts';
 import { spawnHelper } from './spawn.ts';
 
@@ -45,6 +45,8 @@ export type Invocation = {
 };
 
 export type Stack = {
+  /** Child process ids: the local SQS and the fake Graph (for memory sampling). */
+  pids: { sqs: number; graph: number };
   sqs: SqsInfo;
   client: SQSClient;
   graphOrigin: string;
@@ -55,6 +57,12 @@ export type Stack = {
 };
 
 const epochNow = () => performance.timeOrigin + performance.now();
+
+/** Telemetry that keeps nothing: long runs must not measure the memory of their own recorder. */
+export const discardTelemetry = (): Telemetry => {
+  const none = () => {};
+  return { log: { debug: none, info: none, warn: none, error: none }, metric: none, flush: none };
+};
 
 /**
  * An SQS client with enough sockets: the SDK's default of 50 would queue the sender's calls behind the
@@ -94,7 +102,7 @@ export const startStack = async (
     },
     {
       sqs: client,
-      telemetry: memoryTelemetry(),
+      telemetry: discardTelemetry(),
       // The handler's own sleep, attributed to the invocation that asked for it.
       sleep: async (ms) => {
         const slot = slept.getStore();
@@ -140,6 +148,7 @@ export const startStack = async (
     waitTimeSeconds: 2,
   });
   return {
+    pids: { sqs: sqsChild.process.pid ?? 0, graph: graphChild.process.pid ?? 0 },
     sqs,
     client,
     graphOrigin,
