@@ -11,12 +11,11 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { memoryTelemetry } from '../lib/telemetry.ts';
 import { postEvent } from './support/apigw.ts';
 import { sign, usersBatch, webhookBody } from './support/meta.ts';
 import type { Bench } from './support/report.ts';
 import { spawnHelper } from './support/spawn.ts';
-import { localSqsClient, type SqsInfo } from './support/stack.ts';
+import { discardTelemetry, localSqsClient, type SqsInfo } from './support/stack.ts';
 import { distribution } from './support/stats.ts';
 
 const APP_SECRET = 'bench-webhook-secret-77a1e0c4';
@@ -92,7 +91,7 @@ export const bench: Bench = {
     ];
     backends[0]!.client = counted(localSqsClient(sqsChild.info.endpoint, 256), backends[0]!.counter);
     backends[1]!.client = stubSqs(backends[1]!.counter);
-    const handlers = backends.map((b) => makeHandler(env, { sqs: b.client!, telemetry: memoryTelemetry() }));
+    const handlers = backends.map((b) => makeHandler(env, { sqs: b.client!, telemetry: discardTelemetry() }));
     const samples = new Map<string, { latency: number[]; rates: number[]; statuses: number[] }>();
     const key = (b: number, n: number) => `${b}:${n}`;
     for (let b = 0; b < backends.length; b++)

@@ -25,23 +25,54 @@ const tickStep = (span: number, target = 10): number => {
   return [1, 2, 5, 10].map((m) => m * pow).find((s) => s >= raw) ?? pow * 10;
 };
 
-export const timelineSvg = (lanes: readonly Lane[], title: string, subtitle: string): string => {
+export type Panel = { heading: string; lanes: readonly Lane[] };
+
+/** One panel per run, stacked; each panel has its own time axis (seconds since the run started). */
+export const timelineSvg = (panels: readonly Panel[], title: string, subtitle: string): string => {
   const width = 1100;
+  const laneH = 34;
+  const panelGap = 70;
+  const heights = panels.map((p) => p.lanes.length * laneH + panelGap);
+  const height = 60 + heights.reduce((a, h) => a + h, 0) + 30;
+  const out: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif" font-size="12">`,
+    `<rect width="100%" height="100%" fill="#fff"/>`,
+    `<text x="150" y="22" font-size="16" font-weight="600">${esc(title)}</text>`,
+    `<text x="150" y="40" fill="#555">${esc(subtitle)}</text>`,
+  ];
+  let top = 90;
+  panels.forEach((panel, p) => {
+    out.push(`<text x="150" y="${top - 22}" font-size="13" font-weight="600">${esc(panel.heading)}</text>`);
+    out.push(...timelinePanel(panel.lanes, top, width));
+    top += heights[p]!;
+  });
+  const ly = height - 18;
+  let lx = 150;
+  for (const kind of ['mark_seen', 'typing_on', 'message']) {
+    out.push(
+      `<circle cx="${lx}" cy="${ly - 4}" r="4" fill="${colorOf(kind)}"/>`,
+      `<text x="${lx + 8}" y="${ly}">${kind}</text>`,
+    );
+    lx += 110;
+  }
+  out.push(
+    `<circle cx="${lx}" cy="${ly - 4}" r="4" fill="none" stroke="#333"/><text x="${lx + 8}" y="${ly}">planned (upper row)</text>`,
+    `<circle cx="${lx + 160}" cy="${ly - 4}" r="4" fill="#333"/><text x="${lx + 168}" y="${ly}">actual at the Graph endpoint (lower row)</text>`,
+    `<circle cx="${lx + 460}" cy="${ly - 4}" r="4" fill="none" stroke="#333" stroke-dasharray="2 2"/><text x="${lx + 468}" y="${ly}">skipped (late typing_on)</text>`,
+    '</svg>',
+  );
+  return `${out.join('\n')}\n`;
+};
+
+const timelinePanel = (lanes: readonly Lane[], top: number, width: number): string[] => {
   const left = 150;
   const right = 30;
-  const top = 70;
   const laneH = 34;
-  const height = top + lanes.length * laneH + 60;
   const times = lanes.flatMap((l) => l.steps.flatMap((s) => [s.plannedMs, s.actualMs ?? s.plannedMs]));
   const tMin = Math.min(0, ...times);
   const tMax = Math.max(1, ...times);
   const x = (t: number) => left + ((t - tMin) / (tMax - tMin)) * (width - left - right);
-  const out: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif" font-size="12">`,
-    `<rect width="100%" height="100%" fill="#fff"/>`,
-    `<text x="${left}" y="22" font-size="16" font-weight="600">${esc(title)}</text>`,
-    `<text x="${left}" y="40" fill="#555">${esc(subtitle)}</text>`,
-  ];
+  const out: string[] = [];
   const step = tickStep(tMax - tMin);
   for (let t = Math.ceil(tMin / step) * step; t <= tMax; t += step) {
     const xt = r1(x(t));
@@ -74,26 +105,15 @@ export const timelineSvg = (lanes: readonly Lane[], title: string, subtitle: str
       );
     }
   });
-  const ly = height - 18;
-  let lx = left;
-  for (const kind of ['mark_seen', 'typing_on', 'message']) {
-    out.push(
-      `<circle cx="${lx}" cy="${ly - 4}" r="4" fill="${colorOf(kind)}"/>`,
-      `<text x="${lx + 8}" y="${ly}">${kind}</text>`,
-    );
-    lx += 110;
-  }
-  out.push(
-    `<circle cx="${lx}" cy="${ly - 4}" r="4" fill="none" stroke="#333"/><text x="${lx + 8}" y="${ly}">planned (upper row)</text>`,
-    `<circle cx="${lx + 170}" cy="${ly - 4}" r="4" fill="#333"/><text x="${lx + 178}" y="${ly}">actual at the Graph endpoint (lower row)</text>`,
-    '</svg>',
-  );
-  return `${out.join('\n')}\n`;
+  return out;
 };
 
 export type Series = { label: string; values: readonly number[] };
 
-/** Overlaid histograms (share of each series per bin), as step lines. Values outside [lo, hi] go to the edge bins. */
+/** sign(v)·log10(1 + |v|): small errors stay readable next to multi-second tails. */
+const signedLog = (v: number) => Math.sign(v) * Math.log10(1 + Math.abs(v));
+
+/** Overlaid histograms (share of each series per bin) on a signed-log axis, as filled step lines. */
 export const histogramSvg = (
   series: readonly Series[],
   title: string,
@@ -106,19 +126,19 @@ export const histogramSvg = (
   const right = 20;
   const top = 60;
   const bottom = 60;
-  const all = series.flatMap((s) => [...s.values]).sort((a, b) => a - b);
-  const q = (p: number) => all[Math.min(all.length - 1, Math.floor(p * all.length))] ?? 0;
-  const lo = Math.min(0, q(0.001));
-  const hi = Math.max(lo + 1, q(0.995));
-  const bins = 60;
+  const all = series.flatMap((s) => [...s.values]);
+  const lo = signedLog(Math.min(-10, ...all));
+  const hi = signedLog(Math.max(10, ...all));
+  const bins = 80;
   const binW = (hi - lo) / bins;
   const shares = series.map((s) => {
     const counts = new Array<number>(bins).fill(0);
-    for (const v of s.values) counts[Math.max(0, Math.min(bins - 1, Math.floor((v - lo) / binW)))]!++;
+    for (const v of s.values)
+      counts[Math.max(0, Math.min(bins - 1, Math.floor((signedLog(v) - lo) / binW)))]!++;
     return counts.map((c) => (s.values.length > 0 ? c / s.values.length : 0));
   });
   const maxShare = Math.max(0.01, ...shares.flat());
-  const x = (v: number) => left + ((v - lo) / (hi - lo)) * (width - left - right);
+  const x = (f: number) => left + ((f - lo) / (hi - lo)) * (width - left - right);
   const y = (share: number) => top + (1 - share / maxShare) * (height - top - bottom);
   const palette = ['#2e86de', '#e67e22', '#27ae60', '#8e44ad'];
   const out: string[] = [
@@ -127,19 +147,22 @@ export const histogramSvg = (
     `<text x="${left}" y="22" font-size="16" font-weight="600">${esc(title)}</text>`,
     `<text x="${left}" y="40" fill="#555">${esc(subtitle)}</text>`,
   ];
-  const step = tickStep(hi - lo);
-  for (let t = Math.ceil(lo / step) * step; t <= hi; t += step) {
-    const xt = r1(x(t));
+  const ticks = [0, 1, 10, 100, 1000, 10_000, 100_000].flatMap((t) => (t === 0 ? [0] : [-t, t]));
+  for (const t of ticks) {
+    const f = signedLog(t);
+    if (f < lo || f > hi) continue;
+    const xt = r1(x(f));
+    const label = Math.abs(t) >= 1000 ? `${t / 1000} s` : `${t}`;
     out.push(
       `<line x1="${xt}" y1="${top}" x2="${xt}" y2="${height - bottom}" stroke="${t === 0 ? '#999' : '#eee'}"/>`,
-      `<text x="${xt}" y="${height - bottom + 16}" text-anchor="middle" fill="#555">${r1(t)}</text>`,
+      `<text x="${xt}" y="${height - bottom + 16}" text-anchor="middle" fill="#555">${label}</text>`,
     );
   }
   out.push(
-    `<text x="${(left + width - right) / 2}" y="${height - bottom + 36}" text-anchor="middle">gap error (actual − planned), ${unit}</text>`,
+    `<text x="${(left + width - right) / 2}" y="${height - bottom + 36}" text-anchor="middle">gap error (actual − planned), ${unit}, signed log scale: early ← 0 → late</text>`,
   );
-  for (let s = 0; s <= 4; s++) {
-    const share = (maxShare * s) / 4;
+  for (let k = 0; k <= 4; k++) {
+    const share = (maxShare * k) / 4;
     out.push(
       `<text x="${left - 6}" y="${r1(y(share)) + 4}" text-anchor="end" fill="#555">${Math.round(share * 100)}%</text>`,
     );
@@ -153,10 +176,8 @@ export const histogramSvg = (
     points.push(`${r1(x(hi))},${r1(y(0))}`);
     out.push(
       `<polyline points="${points.join(' ')}" fill="${c}" fill-opacity="0.12" stroke="${c}" stroke-width="1.5"/>`,
-    );
-    out.push(
-      `<rect x="${width - right - 230}" y="${top + i * 18}" width="10" height="10" fill="${c}"/>`,
-      `<text x="${width - right - 214}" y="${top + i * 18 + 9}">${esc(series[i]!.label)}</text>`,
+      `<rect x="${width - right - 260}" y="${top + i * 18}" width="10" height="10" fill="${c}"/>`,
+      `<text x="${width - right - 244}" y="${top + i * 18 + 9}">${esc(series[i]!.label)} (n=${series[i]!.values.length})</text>`,
     );
   });
   out.push('</svg>');
