@@ -330,12 +330,12 @@ export const graphClient = (options: GraphClientOptions): GraphClient => {
         headersTimeout: options.timeoutMs,
         bodyTimeout: options.timeoutMs,
       });
-      const text = await response.body.text();
+      // Redact the raw body before anything reads it: a reason derived from it is truncated later, and a
+      // token cut in half by the truncation would no longer match the redactor.
+      const text = redact(await response.body.text());
       const result = interpretGraphResponse(response.statusCode, text, response.headers, now());
       if (result.usage) lastUsage = { ...result.usage, readAt: now() };
-      const latencyMs = now() - started;
-      if (result.ok) return { ...result, latencyMs };
-      return { ...result, reason: redact(result.reason), latencyMs };
+      return { ...result, latencyMs: now() - started };
     } catch (error) {
       return { ...networkFailure(error, redact, signal.aborted), latencyMs: now() - started };
     }

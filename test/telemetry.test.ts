@@ -13,6 +13,13 @@ describe('telemetry', () => {
     );
   });
 
+  it('redacts a cut piece of a secret that an upstream message echoed, but not ordinary long words', () => {
+    expect(redact(`bad token (${token.slice(0, 14)}…) in request`)).toBe(
+      'bad token ([redacted]…) in request',
+    );
+    expect(redact('internationalization-considerations')).toBe('internationalization-considerations');
+  });
+
   it('leaves secrets shorter than 6 characters alone rather than shredding ordinary words', () => {
     expect(redact('a short note')).toBe('a short note');
   });
