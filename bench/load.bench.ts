@@ -69,6 +69,8 @@ export const bench: Bench = {
       });
       const ingressMs = Date.now() - started;
       const replies: { psid: string; text: string; at: number }[] = [];
+      // RSS of this process (webhook + poller + sender) each time another quarter of the replies arrived.
+      const rssAt: number[] = [process.memoryUsage().rss / 1024 / 1024];
       let lastProgress = Date.now();
       while (
         replies.length < specs.length &&
@@ -121,6 +123,10 @@ export const bench: Bench = {
                 `${seen.size} / ${lost} / ${duplicates} / ${outOfOrder}`,
               ],
               ['peak RSS: webhook + poller + sender process', `${Math.round(peaks.bench)} MiB`],
+              [
+                '  its RSS after ingress, then at 25/50/75/100 % of replies',
+                rssAt.map((m) => `${Math.round(m)}`).join(' → ') + ' MiB',
+              ],
               ['peak RSS: fauxqs process', `${Math.round(peaks.sqs)} MiB`],
               ['peak RSS: fake Graph process', `${Math.round(peaks.graph)} MiB`],
             ],
