@@ -125,7 +125,7 @@ export const bench: Bench = {
               ['peak RSS: webhook + poller + sender process', `${Math.round(peaks.bench)} MiB`],
               [
                 '  its RSS after ingress, then at 25/50/75/100 % of replies',
-                rssAt.map((m) => `${Math.round(m)}`).join(' → ') + ' MiB',
+                `${rssAt.map((m) => `${Math.round(m)}`).join(' → ')} MiB`,
               ],
               ['peak RSS: fauxqs process', `${Math.round(peaks.sqs)} MiB`],
               ['peak RSS: fake Graph process', `${Math.round(peaks.graph)} MiB`],
