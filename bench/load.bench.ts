@@ -82,6 +82,8 @@ export const bench: Bench = {
         if (calls.length > 0) lastProgress = Date.now();
         for (const c of calls)
           if (c.kind === 'message') replies.push({ psid: c.psid, text: c.text ?? '', at: c.at });
+        while (rssAt.length < 5 && replies.length >= (rssAt.length * specs.length) / 4)
+          rssAt.push(process.memoryUsage().rss / 1024 / 1024);
       }
       await new Promise((r) => setTimeout(r, 1000));
       for (const c of await stack.takeCalls())
