@@ -23,7 +23,8 @@ import { memoryTelemetry, metricTotal } from '../lib/telemetry.ts';
 const PAGE = '104729348572910';
 const APP_SECRET = 'reliability-app-secret-0b5e';
 const TOKEN = 'EAAReliabilityPageToken0123456789';
-const GRAPH_TIMEOUT_MS = 400;
+// Generous, so only the injected delay times out even on a loaded 2-core CI machine.
+const GRAPH_TIMEOUT_MS = 1500;
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -184,7 +185,7 @@ const tokenExpired: Fault = {
     },
   },
 };
-const timeout: Fault = { delayMs: GRAPH_TIMEOUT_MS + 300 };
+const timeout: Fault = { delayMs: GRAPH_TIMEOUT_MS + 500 };
 const reset: Fault = { drop: true };
 
 describe('sender under Graph faults (local stack)', () => {
