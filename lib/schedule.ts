@@ -88,7 +88,7 @@ export type DecideInput = {
 /**
  * send | wait (remaining ≤ SENDER_INLINE_WAIT_MS) | defer (longer: sleep the sub-second part, then
  * ChangeMessageVisibility to the remaining whole seconds, so redelivery lands on the due time) | skip
- * (a step with skippableAfterMs that would run later than that past its planned time).
+ * (a step with skippableAfterMs, in catch-up mode, running later than that past its planned time).
  */
 export const decideStep = (
   { step, timing, now, predecessorDoneAt }: DecideInput,
@@ -98,7 +98,10 @@ export const decideStep = (
   const due = dueTime(step, timing, predecessorDoneAt, tuning);
   const sendAt = Math.max(now, due.dueAt);
   const lateness = sendAt - step.dueAt;
-  if (step.skippableAfterMs !== undefined && lateness > step.skippableAfterMs)
+  // Skipping a typing_on only helps when its message will not wait either, i.e. in catch-up mode (the message
+  // is then due at once). A merely late typing_on is still shown: seen → typing → reply, shifted, reads as a
+  // person; seen → silence → reply does not.
+  if (step.skippableAfterMs !== undefined && due.catchUp && lateness > step.skippableAfterMs)
     return { kind: 'skip', latenessMs: lateness, due };
   const remaining = due.dueAt - now;
   if (remaining <= 0) return { kind: 'send', due };

@@ -350,13 +350,13 @@ describe('processBatch: timing', () => {
     expect(maxInFlight).toBe(10);
   });
 
-  it('skips a stale typing step without calling Graph; never skips a message', async () => {
+  it('skips a stale typing step in catch-up mode without calling Graph; never skips a message', async () => {
     const { deps, graph, clock, telemetry } = setup();
-    clock.set(T0 + 6000);
+    clock.set(T0 + 20_000);
     const res = await processBatch(
       [
         record(step({ index: 1, action: typingOn, delayMs: 500, dueAt: T0, skippableAfterMs: 2000 }), {
-          firstReceiveAt: T0 + 6000,
+          firstReceiveAt: T0 + 20_000,
         }),
       ],
       deps,
@@ -366,7 +366,7 @@ describe('processBatch: timing', () => {
     expect(metricTotal(telemetry.metrics, 'StepsSkipped', { action: 'typing_on' })).toBe(1);
 
     const late = await processBatch(
-      [record(step({ index: 2, action: text('still sent'), dueAt: T0 }), { firstReceiveAt: T0 + 6000 })],
+      [record(step({ index: 2, action: text('still sent'), dueAt: T0 }), { firstReceiveAt: T0 + 20_000 })],
       deps,
     );
     expect(late.batchItemFailures).toEqual([]);

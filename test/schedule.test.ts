@@ -182,15 +182,24 @@ describe('decideStep', () => {
     expect(d).toMatchObject({ kind: 'defer', visibilitySeconds: MAX_VISIBILITY_SECONDS });
   });
 
-  it('skips a typing step that would run later than its skippableAfterMs', () => {
+  it('skips a typing step in catch-up mode that runs later than its skippableAfterMs', () => {
     const step = { delayMs: 1000, dueAt: T0, skippableAfterMs: 4000 };
     const late = decideStep(
-      { step, timing: { receiveCount: 1, firstReceiveAt: T0 + 5000 }, now: T0 + 5000 },
+      { step, timing: { receiveCount: 1, firstReceiveAt: T0 + 20_000 }, now: T0 + 20_000 },
       tuning,
     );
-    expect(late).toMatchObject({ kind: 'skip', latenessMs: 6000 });
+    expect(late).toMatchObject({ kind: 'skip', latenessMs: 20_000 });
     const onTime = decideStep({ step, timing: { receiveCount: 1, firstReceiveAt: T0 }, now: T0 }, tuning);
     expect(onTime.kind).not.toBe('skip');
+  });
+
+  it('still shows a late typing step below the catch-up threshold: its message keeps its pause', () => {
+    const step = { delayMs: 1000, dueAt: T0, skippableAfterMs: 4000 };
+    const d = decideStep(
+      { step, timing: { receiveCount: 1, firstReceiveAt: T0 + 5000 }, now: T0 + 6000 },
+      tuning,
+    );
+    expect(d.kind).toBe('send');
   });
 
   it('never skips a step without skippableAfterMs, however late (messages)', () => {
