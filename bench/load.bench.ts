@@ -6,8 +6,7 @@
  * process, and the delivery invariants (every reply exactly once, per-user order).
  */
 import { readFileSync } from 'node:fs';
-import { postEvent } from './support/apigw.ts';
-import { type MessageSpec, sign, webhookBody } from './support/meta.ts';
+import { batchedWebhookBody, type MessageSpec, postEvent, signatureOf } from '../infra/local/meta.ts';
 import type { Bench } from './support/report.ts';
 import { BENCH_APP_SECRET, discardTelemetry, inBatches, startStack } from './support/stack.ts';
 
@@ -57,14 +56,17 @@ export const bench: Bench = {
       for (let user = 0; user < USERS; user++)
         specs.push({ user: 100_000 + user, seq, text: `u${user} #${seq}` });
     const bodies: Buffer[] = [];
-    for (let i = 0; i < specs.length; i += PER_BODY) bodies.push(webhookBody(specs.slice(i, i + PER_BODY)));
+    for (let i = 0; i < specs.length; i += PER_BODY)
+      bodies.push(batchedWebhookBody(specs.slice(i, i + PER_BODY)));
     const started = Date.now();
     const statuses = new Map<number, number>();
     try {
       // Bodies of one round of messages go out concurrently; rounds in order, so each user's messages
       // reach the webhook in order, as Meta delivers one page's events.
       await inBatches(bodies, 4, async (body) => {
-        const res = await webhook(postEvent(body, { 'x-hub-signature-256': sign(body, BENCH_APP_SECRET) }));
+        const res = await webhook(
+          postEvent(body, { 'x-hub-signature-256': signatureOf(body, BENCH_APP_SECRET) }),
+        );
         statuses.set(res.statusCode ?? 0, (statuses.get(res.statusCode ?? 0) ?? 0) + 1);
       });
       const ingressMs = Date.now() - started;

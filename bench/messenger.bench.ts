@@ -2,8 +2,8 @@
  * lib/messenger.ts: decoding (strict UTF-8 + JSON with big-int source access) and normalising Meta
  * webhook bodies of 1, 10 and 100 messaging events, next to a bare JSON.parse of the same bytes.
  */
+import { batchedWebhookBody, usersBatch } from '../infra/local/meta.ts';
 import { parseJsonBody, parseWebhookBody } from '../lib/messenger.ts';
-import { usersBatch, webhookBody } from './support/meta.ts';
 import type { Bench } from './support/report.ts';
 import { interleave } from './support/stats.ts';
 
@@ -13,7 +13,7 @@ export const bench: Bench = {
     const rows = [];
     const data: Record<string, unknown> = {};
     for (const n of [1, 10, 100]) {
-      const body = webhookBody(usersBatch(n));
+      const body = batchedWebhookBody(usersBatch(n));
       const decoded = parseJsonBody(body);
       if (!decoded.ok) throw new Error(`bench body does not decode: ${decoded.reason}`);
       const events = parseWebhookBody(decoded.json).events.length;

@@ -6,12 +6,12 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PAGE_ID, psidOf } from '../infra/local/meta.ts';
 import { loadPlanConfig } from '../lib/config.ts';
 import { planSequence } from '../lib/plan.ts';
 import { enqueueSequence, queuedStepsOf } from '../lib/producer.ts';
 import type { RecordedCall } from './support/child-server.ts';
 import { analyseUser, type PlannedStep, plannedOf, type UserFidelity } from './support/fidelity.ts';
-import { PAGE_ID, psidOf } from './support/meta.ts';
 import { type Bench, resultsDir } from './support/report.ts';
 import { inBatches, startStack } from './support/stack.ts';
 import { type Distribution, distribution } from './support/stats.ts';

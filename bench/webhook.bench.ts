@@ -11,8 +11,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { postEvent } from './support/apigw.ts';
-import { sign, usersBatch, webhookBody } from './support/meta.ts';
+import { batchedWebhookBody, postEvent, signatureOf, usersBatch } from '../infra/local/meta.ts';
 import type { Bench } from './support/report.ts';
 import { spawnHelper } from './support/spawn.ts';
 import { discardTelemetry, localSqsClient, type SqsInfo } from './support/stack.ts';
@@ -63,8 +62,8 @@ let requestNo = 0;
 /** A fresh body (new mids) per request, so FIFO dedup never turns a send into a no-op. */
 const freshEvent = (n: number): APIGatewayProxyEventV2 => {
   requestNo++;
-  const body = webhookBody(usersBatch(n, requestNo * 1000, requestNo));
-  return postEvent(body, { 'x-hub-signature-256': sign(body, APP_SECRET) });
+  const body = batchedWebhookBody(usersBatch(n, requestNo * 1000, requestNo));
+  return postEvent(body, { 'x-hub-signature-256': signatureOf(body, APP_SECRET) });
 };
 
 export const bench: Bench = {

@@ -6,10 +6,10 @@ import { createHash, createHmac } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, SQSClient } from '@aws-sdk/client-sqs';
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { makeHandler } from '../functions/webhook.ts';
+import { postEventBase64 } from '../infra/local/meta.ts';
 import { decodeStep, type QueuedStep } from '../lib/codec.ts';
 import { memoryTelemetry } from '../lib/telemetry.ts';
 
@@ -52,37 +52,7 @@ const hmac = (algorithm: 'sha256' | 'sha1', body: Uint8Array, key = SECRET) =>
   `${algorithm}=${createHmac(algorithm, key).update(body).digest('hex')}`;
 
 /** Sends the bytes as API Gateway would: base64, so not even a UTF-8 round trip can touch them. */
-const post = (
-  body: Uint8Array,
-  headers: Record<string, string>,
-): Promise<{ statusCode?: number; body?: string }> =>
-  handler({
-    version: '2.0',
-    routeKey: 'POST /webhook',
-    rawPath: '/webhook',
-    rawQueryString: '',
-    headers: { 'content-type': 'application/json', ...headers },
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'api',
-      domainName: 'api.example',
-      domainPrefix: 'api',
-      http: {
-        method: 'POST',
-        path: '/webhook',
-        protocol: 'HTTP/1.1',
-        sourceIp: '173.252.127.1',
-        userAgent: 'facebookexternalua',
-      },
-      requestId: 'r',
-      routeKey: 'POST /webhook',
-      stage: '$default',
-      time: '14/Nov/2023:22:13:20 +0000',
-      timeEpoch: 1_700_000_000_000,
-    },
-    body: Buffer.from(body).toString('base64'),
-    isBase64Encoded: true,
-  } satisfies APIGatewayProxyEventV2) as Promise<{ statusCode?: number; body?: string }>;
+const post = (body: Uint8Array, headers: Record<string, string>) => handler(postEventBase64(body, headers));
 
 const queuedSteps = (): QueuedStep[] =>
   sqsMock

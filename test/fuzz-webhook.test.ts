@@ -15,8 +15,8 @@ import {
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { postEvent, postEventBase64 } from '../bench/support/apigw.ts';
 import { makeHandler } from '../functions/webhook.ts';
+import { postEvent, postEventBase64 } from '../infra/local/meta.ts';
 import { memoryTelemetry } from '../lib/telemetry.ts';
 
 const APP_SECRET = 'fuzz-app-secret-5b0e3c9d71a2';

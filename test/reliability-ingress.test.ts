@@ -8,7 +8,6 @@
  * step order within the user's group — except where a LATER entry of a batch was accepted before an
  * EARLIER one failed, which the producer cannot repair and reports (EnqueueOutOfOrder; lib/producer.ts).
  */
-import { createHmac } from 'node:crypto';
 import {
   DeleteMessageCommand,
   ReceiveMessageCommand,
@@ -18,9 +17,8 @@ import {
 } from '@aws-sdk/client-sqs';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { postEvent } from '../bench/support/apigw.ts';
-import { usersBatch, webhookBody } from '../bench/support/meta.ts';
 import { makeHandler } from '../functions/webhook.ts';
+import { batchedWebhookBody, postEvent, signatureOf, usersBatch } from '../infra/local/meta.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, type LocalSqs, startLocalSqs } from '../infra/local/sqs.ts';
 import { decodeStep, type QueuedStep } from '../lib/codec.ts';
 import { memoryTelemetry, metricTotal } from '../lib/telemetry.ts';
@@ -138,7 +136,7 @@ const setup = async (plans: Plan[]) => {
   );
   /** POSTs like Meta: signed, and re-delivered (up to `attempts` times) until answered 200. */
   const deliver = async (body: Buffer, attempts = 5) => {
-    const signature = `sha256=${createHmac('sha256', APP_SECRET).update(body).digest('hex')}`;
+    const signature = signatureOf(body, APP_SECRET);
     const statuses: number[] = [];
     for (let i = 0; i < attempts; i++) {
       const res = await handler(postEvent(body, { 'x-hub-signature-256': signature }));
@@ -162,7 +160,7 @@ describe('ingress under SQS faults (webhook → fauxqs)', () => {
       { kind: 'throttle' },
       { kind: 'server-error' },
     ]);
-    const statuses = await deliver(webhookBody(usersBatch(5)));
+    const statuses = await deliver(batchedWebhookBody(usersBatch(5)));
     expect(statuses[0]).toBe(500);
     expect(statuses[statuses.length - 1]).toBe(200);
     expect(metricTotal(telemetry.metrics, 'EnqueueRetries')).toBeGreaterThan(0);
@@ -184,7 +182,7 @@ describe('ingress under SQS faults (webhook → fauxqs)', () => {
               positions: Array.from({ length: 10 }, (_, i) => i).filter((i) => i >= cut),
             })),
           );
-          const statuses = await deliver(webhookBody(usersBatch(users)));
+          const statuses = await deliver(batchedWebhookBody(usersBatch(users)));
           expect(statuses[statuses.length - 1]).toBe(200);
           const sequences = bySequence(await drainSteps(sqs));
           expect(sequences.size).toBe(users);
@@ -199,7 +197,7 @@ describe('ingress under SQS faults (webhook → fauxqs)', () => {
 
   it('reports (EnqueueOutOfOrder) the one shape it cannot repair — an earlier entry failing after a later one was accepted — and still loses and duplicates nothing', async () => {
     const { sqs, telemetry, deliver } = await setup([{ kind: 'fail-entries', positions: [1] }]);
-    expect(await deliver(webhookBody(usersBatch(1)))).toEqual([200]);
+    expect(await deliver(batchedWebhookBody(usersBatch(1)))).toEqual([200]);
     expect(metricTotal(telemetry.metrics, 'EnqueueOutOfOrder')).toBeGreaterThan(0);
     const sequences = bySequence(await drainSteps(sqs));
     const [only] = [...sequences.values()];
@@ -211,7 +209,7 @@ describe('ingress under SQS faults (webhook → fauxqs)', () => {
 
   it('treats a re-delivery of an already enqueued body as a no-op (deterministic dedup ids)', async () => {
     const { sqs, deliver } = await setup([]);
-    const body = webhookBody(usersBatch(3));
+    const body = batchedWebhookBody(usersBatch(3));
     expect(await deliver(body)).toEqual([200]);
     // Meta re-delivers the same body (e.g. our 200 was lost): dedup ids make it a no-op.
     expect(await deliver(body)).toEqual([200]);

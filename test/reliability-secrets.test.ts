@@ -16,11 +16,16 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { postEvent, postEventBase64 } from '../bench/support/apigw.ts';
-import { usersBatch, webhookBody } from '../bench/support/meta.ts';
 import { makeHandler as makeSenderHandler } from '../functions/sender.ts';
 import { makeHandler as makeWebhookHandler } from '../functions/webhook.ts';
 import { type Fault, startGraphFake } from '../infra/local/graph-fake.ts';
+import {
+  batchedWebhookBody,
+  postEvent,
+  postEventBase64,
+  signatureOf,
+  usersBatch,
+} from '../infra/local/meta.ts';
 import { encodeStep, type QueuedStep } from '../lib/codec.ts';
 
 const APP_SECRET = randomBytes(16).toString('hex');
@@ -76,7 +81,7 @@ const observe = async <T>(run: () => Promise<T>): Promise<T | undefined> => {
 };
 
 const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/ellipsis-steps.fifo';
-const sign = (body: Uint8Array) => `sha256=${createHmac('sha256', APP_SECRET).update(body).digest('hex')}`;
+const sign = (body: Uint8Array) => signatureOf(body, APP_SECRET);
 
 /** An SQS stand-in: accepts, or fails with an SDK-like error that echoes the request (the worst case). */
 const sqsStub = (fail: boolean) =>
@@ -125,7 +130,7 @@ describe('no secret in any output, on every path', () => {
         http: { ...postEvent('', {}).requestContext.http, method: 'GET' },
       },
     });
-    const body = webhookBody(usersBatch(3));
+    const body = batchedWebhookBody(usersBatch(3));
     for (const h of [ok, failing, crashing]) {
       await observe(() =>
         h(get(`hub.mode=subscribe&hub.verify_token=${encodeURIComponent(VERIFY_TOKEN)}&hub.challenge=c1`)),

@@ -59,22 +59,33 @@ const joinedHeaders = (req: IncomingMessage): Record<string, string> => {
   return out;
 };
 
-export const toApiGatewayEvent = (
-  req: IncomingMessage,
-  rawBody: Buffer,
+/** A request as API Gateway has read it: header names lower-case, repeats comma-joined, cookies apart. */
+export type ApiGatewayRequest = {
+  method: string;
+  /** Path and query string, as on the request line. */
+  url: string;
+  headers: Record<string, string>;
+  cookies?: string[] | undefined;
+  body: Uint8Array;
+  sourceIp: string;
+  protocol: string;
+  /** true/false forces the body encoding (binary media types); unset, the content type decides. */
+  base64?: boolean;
+};
+
+/** The payload 2.0 event API Gateway hands the Lambda for `request` on the route `routeKey`. */
+export const apiGatewayEvent = (
+  request: ApiGatewayRequest,
   routeKey: string,
   now: number,
 ): APIGatewayProxyEventV2 => {
-  const url = new URL(req.url ?? '/', 'http://local');
-  const headers = joinedHeaders(req);
-  const cookies = req.headers.cookie
-    ?.split(';')
-    .map((c) => c.trim())
-    .filter(Boolean);
+  const url = new URL(request.url, 'http://local');
+  const { headers, cookies, method } = request;
+  const rawBody = Buffer.from(request.body);
   const query: Record<string, string> = {};
   for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
-  const isText = TEXT_TYPES.test(headers['content-type'] ?? '');
-  const method = req.method ?? 'GET';
+  const isText =
+    request.base64 === undefined ? TEXT_TYPES.test(headers['content-type'] ?? '') : !request.base64;
   const path = url.pathname;
   return {
     version: '2.0',
@@ -92,8 +103,8 @@ export const toApiGatewayEvent = (
       http: {
         method,
         path,
-        protocol: `HTTP/${req.httpVersion}`,
-        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+        protocol: request.protocol,
+        sourceIp: request.sourceIp,
         userAgent: headers['user-agent'] ?? '',
       },
       requestId: randomUUID(),
@@ -106,6 +117,29 @@ export const toApiGatewayEvent = (
     isBase64Encoded: rawBody.length > 0 && !isText,
   };
 };
+
+export const toApiGatewayEvent = (
+  req: IncomingMessage,
+  rawBody: Buffer,
+  routeKey: string,
+  now: number,
+): APIGatewayProxyEventV2 =>
+  apiGatewayEvent(
+    {
+      method: req.method ?? 'GET',
+      url: req.url ?? '/',
+      headers: joinedHeaders(req),
+      cookies: req.headers.cookie
+        ?.split(';')
+        .map((c) => c.trim())
+        .filter(Boolean),
+      body: rawBody,
+      sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+      protocol: `HTTP/${req.httpVersion}`,
+    },
+    routeKey,
+    now,
+  );
 
 export const writeApiGatewayResult = (res: ServerResponse, result: APIGatewayProxyResultV2): void => {
   if (

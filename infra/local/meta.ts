@@ -1,8 +1,11 @@
 /**
  * Playing Meta's part toward the webhook: building Messenger webhook bodies and signing them the way Meta
- * does (Meta, Webhooks "Validate payloads": X-Hub-Signature-256 = sha256=HMAC-SHA256(app secret, raw body)).
+ * does (Meta, Webhooks "Validate payloads": X-Hub-Signature-256 = sha256=HMAC-SHA256(app secret, raw body)),
+ * and the API Gateway event of Meta's POST for tests and benches that call the handler directly.
  */
 import { createHmac, randomUUID } from 'node:crypto';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { apiGatewayEvent } from './http.ts';
 
 export type UserInput =
   | { text: string; quickReplyPayload?: string }
@@ -43,6 +46,48 @@ export const webhookBody = (...items: WebhookMessage[]): string =>
     entry: items.map((m) => ({ id: m.pageId, time: m.timestamp, messaging: [messagingItem(m)] })),
   });
 
+/** The page and users of generated traffic (benches, reliability tests). */
+export const PAGE_ID = '104729348572910';
+
+export const psidOf = (user: number): string => `${7_700_000_000_000_000 + user}`;
+
+const TEXTS = [
+  'hi',
+  'Hello, do you deliver on Saturdays?',
+  'What are your opening hours?',
+  'price',
+  'Merci beaucoup 🙏 à bientôt',
+  'I ordered last week and nothing arrived yet, can you check order 4411?',
+];
+
+/** A text message of generated traffic: user number, message number, and a text (else one of TEXTS). */
+export type MessageSpec = { user: number; seq: number; text?: string };
+
+/** One POST body with many users' text messages, split over entries of at most 10 like Meta batches. */
+export const batchedWebhookBody = (specs: readonly MessageSpec[], at = Date.now()): Buffer => {
+  const entries = [];
+  for (let i = 0; i < specs.length; i += 10) {
+    entries.push({
+      id: PAGE_ID,
+      time: at,
+      messaging: specs.slice(i, i + 10).map(({ user, seq, text }, j) =>
+        messagingItem({
+          pageId: PAGE_ID,
+          psid: psidOf(user),
+          timestamp: at + i + j,
+          mid: `m_bench_${user}_${seq}_${at + i + j}`,
+          text: text ?? TEXTS[(user + seq) % TEXTS.length] ?? 'hi',
+        }),
+      ),
+    });
+  }
+  return Buffer.from(JSON.stringify({ object: 'page', entry: entries }));
+};
+
+/** `n` events, one per user starting at `firstUser`. */
+export const usersBatch = (n: number, firstUser = 0, seq = 0): MessageSpec[] =>
+  Array.from({ length: n }, (_, i) => ({ user: firstUser + i, seq }));
+
 export const signatureOf = (rawBody: string | Uint8Array, appSecret: string): string =>
   `sha256=${createHmac('sha256', appSecret).update(rawBody).digest('hex')}`;
 
@@ -63,3 +108,34 @@ export const postSignedWebhook = async (
   });
   return { status: response.status, text: await response.text() };
 };
+
+/** Meta's POST as the webhook Lambda receives it from API Gateway (HTTP API, payload 2.0). */
+const webhookPostEvent = (
+  body: Uint8Array,
+  headers: Record<string, string>,
+  base64: boolean,
+): APIGatewayProxyEventV2 =>
+  apiGatewayEvent(
+    {
+      method: 'POST',
+      url: '/webhook',
+      headers: { 'content-type': 'application/json', 'user-agent': 'facebookexternalua', ...headers },
+      body,
+      sourceIp: '173.252.127.1',
+      protocol: 'HTTP/1.1',
+      base64,
+    },
+    'POST /webhook',
+    Date.now(),
+  );
+
+/** The POST with its body as text (UTF-8), as API Gateway passes JSON. */
+export const postEvent = (
+  body: Uint8Array | string,
+  headers: Record<string, string>,
+): APIGatewayProxyEventV2 =>
+  webhookPostEvent(typeof body === 'string' ? Buffer.from(body, 'utf8') : body, headers, false);
+
+/** The POST with its body base64-encoded (API Gateway does so for binary media types): exact bytes. */
+export const postEventBase64 = (body: Uint8Array, headers: Record<string, string>): APIGatewayProxyEventV2 =>
+  webhookPostEvent(body, headers, true);
