@@ -1,9 +1,17 @@
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import fc from 'fast-check';
 import { afterEach, describe, expect, test } from 'vitest';
+import { LOCAL_SECRETS } from '../infra/local/defaults.ts';
 import {
   describeCall,
   type GraphCall,
   type GraphFake,
   graphErrors,
+  graphFakeCliOptions,
+  latencyFrom,
+  MAX_LATENCY_MS,
+  type ServedCall,
   startGraphFake,
 } from '../infra/local/graph-fake.ts';
 import { type GraphClient, graphClient } from '../lib/graph.ts';
@@ -17,12 +25,16 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-const setup = async (print?: (line: string) => void) => {
+const setup = async (
+  print?: (line: string) => void,
+  extra: { latencyMs?: number; sleep?: (ms: number) => Promise<void> } = {},
+) => {
   const graph = await startGraphFake({
     appSecret: SECRET,
     accessToken: TOKEN,
     version: 'v25.0',
     ...(print && { print }),
+    ...extra,
   });
   cleanups.push(graph.stop);
   const client = (token = TOKEN, secret = SECRET): GraphClient => {
@@ -221,5 +233,183 @@ describe('local Graph Send API', () => {
     expect(
       describeCall({ ...base, status: 400, response: graphErrors.personUnavailable.body }, 10),
     ).toContain('✖ Graph 400 (#551)');
+  });
+});
+
+/** A sleep the test releases by hand: records what the fake asked for, answers nothing until told. */
+const heldSleep = () => {
+  const asked: number[] = [];
+  const waiting: (() => void)[] = [];
+  let onAsk: (() => void) | undefined;
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      asked.push(ms);
+      waiting.push(resolve);
+      onAsk?.();
+    });
+  const nextAsk = () =>
+    new Promise<void>((resolve) => {
+      onAsk = resolve;
+    });
+  const releaseAll = () => {
+    for (const resolve of waiting.splice(0)) resolve();
+  };
+  return { sleep, asked, nextAsk, releaseAll };
+};
+
+describe('local Graph latency', () => {
+  test('holds every answer back by latencyMs and answers only once that wait is over', async () => {
+    const held = heldSleep();
+    const { graph } = await setup(undefined, { latencyMs: 150, sleep: held.sleep });
+    let settled = false;
+    const asked = held.nextAsk();
+    const answer = post(graph, { recipient: { id: 'u' }, sender_action: 'typing_on' }).finally(() => {
+      settled = true;
+    });
+    await asked;
+    expect(held.asked).toEqual([150]);
+    expect(settled).toBe(false);
+    expect(graph.calls).toEqual([]);
+    held.releaseAll();
+    expect(await answer).toEqual({ status: 200, body: { recipient_id: 'u' } });
+    expect(graph.callsFor('u').map((c) => c.kind)).toEqual(['typing_on']);
+  });
+
+  test('delays Graph errors too, and adds an injected fault delay to the latency', async () => {
+    const held = heldSleep();
+    const { graph } = await setup(undefined, { latencyMs: 120, sleep: held.sleep });
+    graph.inject({ psid: 'slow' }, { delayMs: 30 });
+    const asks = [held.nextAsk()];
+    const rejected = post(
+      graph,
+      { recipient: { id: 'u' }, sender_action: 'mark_seen' },
+      'access_token=wrong',
+    );
+    await asks[0];
+    const faulted = held.nextAsk();
+    const slow = post(graph, { recipient: { id: 'slow' }, sender_action: 'mark_seen' });
+    await faulted;
+    held.releaseAll();
+    expect((await rejected).status).toBe(400);
+    expect((await slow).status).toBe(200);
+    expect(held.asked).toEqual([120, 150]);
+  });
+
+  test('answers without waiting when no latency is set', async () => {
+    const held = heldSleep();
+    const { graph } = await setup(undefined, { sleep: held.sleep });
+    expect((await post(graph, { recipient: { id: 'u' }, sender_action: 'mark_seen' })).status).toBe(200);
+    expect(held.asked).toEqual([]);
+  });
+
+  test('reads whole milliseconds from 0 to the maximum, unset meaning none', () => {
+    expect(latencyFrom(undefined, 'X')).toBe(0);
+    expect(latencyFrom(' ', 'X')).toBe(0);
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: MAX_LATENCY_MS }), (ms) => {
+        expect(latencyFrom(String(ms), 'X')).toBe(ms);
+      }),
+    );
+  });
+
+  test('rejects any other latency with a message naming the setting', async () => {
+    const invalid = fc.oneof(
+      fc.integer({ max: -1 }).map(String),
+      fc.integer({ min: MAX_LATENCY_MS + 1 }).map(String),
+      fc
+        .double({ noNaN: true })
+        .filter((d) => !Number.isInteger(d))
+        .map(String),
+      fc.string().filter((t) => t.trim() !== '' && !Number.isFinite(Number(t))),
+    );
+    fc.assert(
+      fc.property(invalid, (raw) => {
+        expect(() => latencyFrom(raw, 'ELLIPSIS_GRAPH_LATENCY_MS')).toThrow(
+          /^ELLIPSIS_GRAPH_LATENCY_MS must be/,
+        );
+      }),
+    );
+    await expect(startGraphFake({ appSecret: SECRET, accessToken: TOKEN, latencyMs: -1 })).rejects.toThrow(
+      /latencyMs/,
+    );
+  });
+});
+
+describe('local Graph as a command', () => {
+  test('takes flags over the environment, and local values when neither is given', () => {
+    const env = {
+      ELLIPSIS_GRAPH_LATENCY_MS: '200',
+      ELLIPSIS_GRAPH_PORT: '3999',
+      META_APP_SECRET: 'env-secret',
+      META_PAGE_ACCESS_TOKEN: 'env-token',
+    };
+    expect(graphFakeCliOptions([], env)).toMatchObject({
+      latencyMs: 200,
+      port: 3999,
+      appSecret: 'env-secret',
+      accessToken: 'env-token',
+    });
+    expect(
+      graphFakeCliOptions(
+        [
+          '--latency-ms',
+          '150',
+          '--port',
+          '0',
+          '--app-secret',
+          'a',
+          '--access-token',
+          't',
+          '--version',
+          'v25.0',
+        ],
+        env,
+      ),
+    ).toMatchObject({ latencyMs: 150, port: 0, appSecret: 'a', accessToken: 't', version: 'v25.0' });
+    expect(graphFakeCliOptions([], {})).toMatchObject({
+      latencyMs: 0,
+      port: 0,
+      appSecret: LOCAL_SECRETS.META_APP_SECRET,
+      accessToken: LOCAL_SECRETS.META_PAGE_ACCESS_TOKEN,
+    });
+    expect(() => graphFakeCliOptions(['--latency-ms', '1.5'], {})).toThrow(/--latency-ms must be/);
+    expect(() => graphFakeCliOptions(['--port', '70000'], {})).toThrow(/--port must be/);
+    expect(() => graphFakeCliOptions(['--bogus'], {})).toThrow();
+  });
+
+  test('runs in its own process: prints where it listens, serves the calls once, stops when stdin closes', async () => {
+    const script = new URL('../infra/local/graph-fake.ts', import.meta.url).pathname;
+    const child = spawn(
+      process.execPath,
+      [script, '--latency-ms', '0', '--port', '0', '--app-secret', SECRET, '--access-token', TOKEN],
+      { stdio: ['pipe', 'pipe', 'inherit'] },
+    );
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    cleanups.push(async () => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    });
+    const first = await new Promise<string>((resolve) =>
+      createInterface({ input: child.stdout }).once('line', resolve),
+    );
+    const info = JSON.parse(first) as { url: string; callsUrl: string; latencyMs: number };
+    expect(info.latencyMs).toBe(0);
+    const c = graphClient({
+      baseUrl: info.url,
+      version: 'v25.0',
+      accessToken: TOKEN,
+      appSecret: SECRET,
+      timeoutMs: 2000,
+    });
+    cleanups.push(c.close);
+    expect(
+      await c.sendAction({ pageId: 'me', psid: 'cli', action: { message: { text: 'from a child' } } }),
+    ).toMatchObject({ ok: true });
+    const calls = (await (await fetch(info.callsUrl)).json()) as ServedCall[];
+    expect(calls).toEqual([
+      { at: expect.any(Number), psid: 'cli', kind: 'message', status: 200, text: 'from a child' },
+    ]);
+    expect(await (await fetch(info.callsUrl)).json()).toEqual([]);
+    child.stdin.end();
+    expect(await exited).toBe(0);
   });
 });

@@ -8,12 +8,20 @@
  * - the body is `recipient` plus either a sender action alone (mark_seen, typing_on, typing_off, or
  *   react/unreact with their payload) or a `message` with `messaging_type`; never both.
  * Answers like Graph: `{recipient_id, message_id}` for messages, `{recipient_id}` for sender actions.
+ * Answers at once by default; `latencyMs` holds every answer back that long, as the real Send API's
+ * round trip (~100–300 ms) does, so a caller's timings can be measured against a realistic Graph.
+ *
+ * Also a command for benches and manual runs, served in its own process (see `graphFakeCliOptions`):
+ *   node infra/local/graph-fake.ts [--latency-ms N] [--port N] [--version vX.Y] [--app-secret S --access-token T]
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as sleepFor } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
 import { appSecretProof } from '../../lib/signature.ts';
 import { type Action, type ActionKind, actionKind, actionSchema } from '../../lib/step.ts';
+import { LOCAL_SECRETS, portFrom } from './defaults.ts';
 
 export type GraphCall = {
   /** 1-based order of arrival. */
@@ -108,6 +116,23 @@ export type GraphFakeOptions = {
   /** Writes the conversation as it happens (one line per call); omitted: silent. */
   print?: (line: string) => void;
   now?: () => number;
+  /** Every answer (success or error) waits this long first; 0 (default) answers at once. */
+  latencyMs?: number;
+  /** How the fake waits (latency and fault delays); tests pass their own. */
+  sleep?: (ms: number) => Promise<void>;
+};
+
+/** Longest latency accepted: beyond it the caller's own Graph timeout is what gets measured. */
+export const MAX_LATENCY_MS = 60_000;
+
+const validLatency = (ms: number): boolean => Number.isInteger(ms) && ms >= 0 && ms <= MAX_LATENCY_MS;
+
+/** Reads a latency setting: unset or empty → 0; anything but whole milliseconds 0–60000 names the setting. */
+export const latencyFrom = (raw: string | undefined, name: string): number => {
+  if (raw === undefined || raw.trim() === '') return 0;
+  const ms = Number(raw);
+  if (!validLatency(ms)) throw new Error(`${name} must be whole milliseconds (0-${MAX_LATENCY_MS})`);
+  return ms;
 };
 
 export type GraphFake = {
@@ -215,6 +240,9 @@ export const describeCall = (call: GraphCall, gapMs: number | undefined): string
 
 export const startGraphFake = async (options: GraphFakeOptions): Promise<GraphFake> => {
   const now = options.now ?? Date.now;
+  const latencyMs = options.latencyMs ?? 0;
+  if (!validLatency(latencyMs)) throw new Error(`latencyMs must be whole milliseconds (0-${MAX_LATENCY_MS})`);
+  const sleep = options.sleep ?? ((ms: number) => sleepFor(ms));
   const calls: GraphCall[] = [];
   const listeners = new Set<(call: GraphCall) => void>();
   const faults: { match: FaultMatch; fault: Fault }[] = [];
@@ -295,7 +323,8 @@ export const startGraphFake = async (options: GraphFakeOptions): Promise<GraphFa
     if (!psid) psid = checkSendBody(body).psid;
     const kind = action ? actionKind(action) : undefined;
     const fault = answer.status === 200 ? takeFault(psid, kind) : undefined;
-    if (fault?.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
+    const holdMs = latencyMs + (fault?.delayMs ?? 0);
+    if (holdMs > 0) await sleep(holdMs);
     if (fault?.drop) {
       req.socket.destroy();
     } else {
@@ -362,3 +391,90 @@ export const startGraphFake = async (options: GraphFakeOptions): Promise<GraphFa
       }),
   };
 };
+
+/** What the command serves at its calls URL: one line per call, as benches record them. */
+export type ServedCall = { at: number; psid: string; kind: string; status: number; text?: string };
+
+const servedCall = (call: GraphCall): ServedCall => {
+  const text = call.action && 'message' in call.action ? call.action.message.text : undefined;
+  return {
+    at: call.at,
+    psid: call.psid,
+    kind: call.kind ?? 'invalid',
+    status: call.status,
+    ...(text === undefined ? {} : { text }),
+  };
+};
+
+/**
+ * The command's options. Flags win over the environment: --latency-ms (ELLIPSIS_GRAPH_LATENCY_MS),
+ * --port (ELLIPSIS_GRAPH_PORT, default 0: a free port), --version (GRAPH_API_VERSION, default any),
+ * --app-secret / --access-token (META_APP_SECRET / META_PAGE_ACCESS_TOKEN, default the local values).
+ * Secret flags are for throwaway local values only (a command line is visible to the machine's users).
+ */
+export const graphFakeCliOptions = (
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): GraphFakeOptions => {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      'latency-ms': { type: 'string' },
+      port: { type: 'string' },
+      version: { type: 'string' },
+      'app-secret': { type: 'string' },
+      'access-token': { type: 'string' },
+    },
+    strict: true,
+  });
+  const version = values.version ?? env.GRAPH_API_VERSION;
+  return {
+    appSecret: values['app-secret'] ?? env.META_APP_SECRET ?? LOCAL_SECRETS.META_APP_SECRET,
+    accessToken: values['access-token'] ?? env.META_PAGE_ACCESS_TOKEN ?? LOCAL_SECRETS.META_PAGE_ACCESS_TOKEN,
+    port:
+      values.port === undefined
+        ? portFrom(env, 'ELLIPSIS_GRAPH_PORT', 0)
+        : portFrom({ '--port': values.port }, '--port', 0),
+    latencyMs:
+      values['latency-ms'] === undefined
+        ? latencyFrom(env.ELLIPSIS_GRAPH_LATENCY_MS, 'ELLIPSIS_GRAPH_LATENCY_MS')
+        : latencyFrom(values['latency-ms'], '--latency-ms'),
+    ...(version ? { version } : {}),
+    // Sub-ms epoch time, the same clock as Date.now() in the process that reads the calls.
+    now: () => performance.timeOrigin + performance.now(),
+  };
+};
+
+/**
+ * Runs the fake as a command: prints one JSON line `{"port","url","callsUrl","latencyMs"}`, serves
+ * `GET callsUrl` (the calls since the last read, as ServedCall[]) on a separate port so the Graph port
+ * answers only what Graph answers, and stops when stdin closes (its parent went away).
+ */
+const serve = async (): Promise<void> => {
+  const options = graphFakeCliOptions(process.argv.slice(2), process.env);
+  const graph = await startGraphFake(options);
+  const control = createServer((req, res) => {
+    if (req.method === 'GET' && req.url === '/calls')
+      return sendJson(res, 200, graph.calls.splice(0).map(servedCall));
+    sendJson(res, 404, { error: 'GET /calls only' });
+  });
+  await new Promise<void>((resolve) => control.listen(0, '127.0.0.1', () => resolve()));
+  const { port: controlPort } = control.address() as AddressInfo;
+  const port = Number(new URL(graph.url).port);
+  process.stdout.write(
+    `${JSON.stringify({ port, url: graph.url, callsUrl: `http://127.0.0.1:${controlPort}/calls`, latencyMs: options.latencyMs })}\n`,
+  );
+  process.stdin.resume();
+  process.stdin.on('end', () => {
+    control.closeAllConnections();
+    control.close();
+    void graph.stop();
+  });
+};
+
+if (import.meta.main) {
+  serve().catch((error: unknown) => {
+    console.error(`local Graph: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 1;
+  });
+}
