@@ -6,10 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { join } from 'node:path';
 import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -18,27 +16,9 @@ import { processBatch } from '../lib/consumer.ts';
 import { type GraphClient, graphClient } from '../lib/graph.ts';
 import { memoryLedger } from '../lib/ledger.ts';
 import { memoryTelemetry } from '../lib/telemetry.ts';
+import { corpusDir, corpusFile, corpusIndex, hasCorpus } from './support/corpus.ts';
 
-const corpusDir = join(
-  process.env.ELLIPSIS_SHARED_DIR ?? join(import.meta.dirname, '..', '..', 'shared'),
-  'corpus',
-);
-const indexFile = join(corpusDir, 'index.json');
-const hasCorpus = existsSync(indexFile);
-
-type GraphErrorEntry = {
-  file: string;
-  http_status: number | null;
-  code: number;
-  error_subcode?: number | null;
-  retry: boolean;
-  classification: string;
-  sha256: string;
-};
-
-const entries: GraphErrorEntry[] = hasCorpus
-  ? (JSON.parse(readFileSync(indexFile, 'utf8')) as { graph_errors: GraphErrorEntry[] }).graph_errors
-  : [];
+const entries = corpusIndex().graph_errors;
 
 const TOKEN = 'EAAcorpusPageToken0123456789';
 const SECRET = 'corpus-app-secret-0123';
@@ -96,7 +76,7 @@ if (!hasCorpus) {
     it('has graph-error entries whose files match their recorded sha256', () => {
       expect(entries.length).toBeGreaterThan(0);
       for (const entry of entries) {
-        const bytes = readFileSync(join(corpusDir, entry.file));
+        const bytes = corpusFile(entry.file);
         expect(createHash('sha256').update(bytes).digest('hex'), entry.file).toBe(entry.sha256);
       }
     });
@@ -106,7 +86,7 @@ if (!hasCorpus) {
       const expected = entry.retry ? 'transient' : 'permanent';
 
       it(`${entry.file} (HTTP ${status}) → ${expected}, never throwing`, async () => {
-        current = { status, body: readFileSync(join(corpusDir, entry.file)) };
+        current = { status, body: corpusFile(entry.file) };
         paths.length = 0;
         const result = await graph.sendAction({
           pageId: '',
@@ -127,7 +107,7 @@ if (!hasCorpus) {
       });
 
       it(`${entry.file}: the sender ${entry.retry ? 'retries it with backoff' : 'drops the sequence without retrying'}`, async () => {
-        current = { status, body: readFileSync(join(corpusDir, entry.file)) };
+        current = { status, body: corpusFile(entry.file) };
         paths.length = 0;
         const ledger = memoryLedger();
         const telemetry = memoryTelemetry();

@@ -3,8 +3,6 @@
  * the bundled responder, the real planner and producer, and a mocked SQS (see shared/corpus/README.md).
  */
 import { createHash, createHmac } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -12,25 +10,12 @@ import { makeHandler } from '../functions/webhook.ts';
 import { postEventBase64 } from '../infra/local/meta.ts';
 import { decodeStep, type QueuedStep } from '../lib/codec.ts';
 import { memoryTelemetry } from '../lib/telemetry.ts';
+import { corpusDir, corpusFile, corpusIndex, hasCorpus } from './support/corpus.ts';
 
-const corpusDir = join(
-  process.env.ELLIPSIS_SHARED_DIR ?? join(import.meta.dirname, '..', '..', 'shared'),
-  'corpus',
-);
-const hasCorpus = existsSync(join(corpusDir, 'index.json'));
 if (!hasCorpus)
   console.warn(`corpus-webhooks: ${corpusDir} not found — set ELLIPSIS_SHARED_DIR; tests skipped`);
 
-type IndexEntry = {
-  file: string;
-  expected: string;
-  min_replies: number;
-  max_replies: number;
-  sha256: string;
-};
-const index: IndexEntry[] = hasCorpus
-  ? (JSON.parse(readFileSync(join(corpusDir, 'index.json'), 'utf8')) as { webhooks: IndexEntry[] }).webhooks
-  : [];
+const index = corpusIndex().webhooks;
 
 const SECRET = 'corpus-test-app-secret-3b9f';
 const env = {
@@ -96,7 +81,7 @@ describe.skipIf(!hasCorpus)('corpus webhooks through the handler', () => {
   });
 
   it.each(index.map((e) => [e.file, e] as const))('%s', async (_file, entry) => {
-    const body = readFileSync(join(corpusDir, entry.file));
+    const body = corpusFile(entry.file);
     expect(createHash('sha256').update(body).digest('hex')).toBe(entry.sha256);
 
     const res = await post(body, {
@@ -127,7 +112,7 @@ describe.skipIf(!hasCorpus)('corpus webhooks through the handler', () => {
   });
 
   it('still answers a good request after the whole corpus went through the same handler', async () => {
-    const body = readFileSync(join(corpusDir, 'webhooks', 'msg-text-bottender.json'));
+    const body = corpusFile('webhooks/msg-text-bottender.json');
     expect((await post(body, { 'x-hub-signature-256': hmac('sha256', body) })).statusCode).toBe(200);
     expect(new Set(queuedSteps().map((s) => s.sequenceId)).size).toBe(1);
   });
@@ -135,7 +120,7 @@ describe.skipIf(!hasCorpus)('corpus webhooks through the handler', () => {
   it.each(index.map((e) => [e.file] as const))(
     '%s: wrong secret, flipped byte, missing header and sha1-only are rejected with zero enqueues',
     async (file) => {
-      const body = readFileSync(join(corpusDir, file));
+      const body = corpusFile(file);
       const flipped = Buffer.from(body);
       const at = Math.floor(flipped.length / 2);
       flipped[at] = (flipped[at] ?? 0) ^ 0x01;

@@ -7,6 +7,7 @@ import { type HttpApiOptions, startHttpApi } from '../infra/local/http.ts';
 import { signatureOf, webhookBody } from '../infra/local/meta.ts';
 import { parseWebhookBody } from '../lib/messenger.ts';
 import { verifySignature } from '../lib/signature.ts';
+import { corpusDir } from './support/corpus.ts';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -222,8 +223,7 @@ describe('Meta side: webhook bodies and signatures', () => {
     expect(verifySignature(Buffer.from(raw), signatureOf(raw, 'other'), 's3cret')).toBe(false);
   });
 
-  const shared = process.env.ELLIPSIS_SHARED_DIR ?? join(import.meta.dirname, '..', '..', 'shared');
-  const vector = join(shared, 'corpus', 'webhooks', 'signed-text-34wrr3wr.json');
+  const vector = join(corpusDir, 'webhooks', 'signed-text-34wrr3wr.json');
   test.skipIf(!existsSync(vector))(
     'signs a corpus body to its published signature (skipped without shared corpus)',
     () => {

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -8,6 +8,7 @@ import { parseWebhookBody } from '../lib/messenger.ts';
 import { type Reply, replySchema } from '../lib/reply.ts';
 import { defaultResponder, foldText, loadResponder, rulesResponder, wordsOf } from '../lib/responder.ts';
 import { defaultRules, parseRules, RulesError, type RulesInput } from '../lib/rules.ts';
+import { corpusFile, corpusIndex, hasCorpus } from './support/corpus.ts';
 
 const base = { pageId: 'PAGE', psid: 'USER', timestamp: 1_700_000_000_000, attachments: [] };
 const message = (text: string, extra: Partial<InboundEvent> = {}): InboundEvent => ({
@@ -273,24 +274,15 @@ describe('loadResponder', () => {
   });
 });
 
-const corpusDir = join(
-  process.env.ELLIPSIS_SHARED_DIR ?? join(import.meta.dirname, '..', '..', 'shared'),
-  'corpus',
-);
-const hasCorpus = existsSync(join(corpusDir, 'index.json'));
-type CorpusEntry = { file: string; min_replies: number; max_replies: number };
-
 describe.skipIf(!hasCorpus)('default rules on the shared corpus (skipped: shared/corpus not found)', () => {
-  const index = hasCorpus
-    ? (JSON.parse(readFileSync(join(corpusDir, 'index.json'), 'utf8')) as { webhooks: CorpusEntry[] })
-    : { webhooks: [] };
+  const index = corpusIndex();
 
   it.each(index.webhooks.map((w) => [w.file, w] as const))(
     'answers %s within its expected number of sequences',
     (_file, entry) => {
       let json: unknown;
       try {
-        json = JSON.parse(readFileSync(join(corpusDir, entry.file), 'utf8'));
+        json = JSON.parse(corpusFile(entry.file).toString('utf8'));
       } catch {
         return; // not JSON at all: the webhook rejects it before any responder runs
       }
