@@ -14,6 +14,7 @@ import { type AbortLedger, memoryLedger } from '../lib/ledger.ts';
 import type { SenderTuning } from '../lib/schedule.ts';
 import type { Action } from '../lib/step.ts';
 import { memoryTelemetry, metricTotal, userLabel } from '../lib/telemetry.ts';
+import { queuedStep, senderTuning } from './support/fixtures.ts';
 
 const T0 = 1_700_000_000_000;
 const QUEUE_URL = 'http://127.0.0.1:1/000000000000/steps.fifo';
@@ -24,17 +25,6 @@ const GRAPH_LATENCY_MS = 80;
 
 const sqsMock = mockClient(SQSClient);
 const sqs = new SQSClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
-
-const tuning: SenderTuning = {
-  SENDER_INLINE_WAIT_MS: 1000,
-  SENDER_CATCH_UP_AFTER_MS: 15_000,
-  RETRY_BASE_SECONDS: 2,
-  RETRY_MAX_SECONDS: 300,
-  QUEUE_MAX_RECEIVE_COUNT: 20,
-  ABORT_TTL_SECONDS: 86_400,
-  SENDER_USAGE_THRESHOLD_PERCENT: 90,
-  SENDER_DEFER_MAX_SLEEP_MS: 1000,
-};
 
 /** A fake clock; `sleep` advances it and records what was slept. */
 const fakeClock = (start = T0) => {
@@ -92,17 +82,16 @@ const typingOn: Action = { sender_action: 'typing_on' };
 const seen: Action = { sender_action: 'mark_seen' };
 const text = (t: string): Action => ({ message: { text: t } });
 
-const step = (over: Partial<QueuedStep> & Pick<QueuedStep, 'index' | 'action'>): QueuedStep => ({
-  v: 1,
-  pageId: PAGE,
-  psid: USER,
-  sequenceId: 'm_seq1',
-  count: 10,
-  delayMs: 0,
-  plannedAt: T0,
-  dueAt: T0,
-  ...over,
-});
+const step = (over: Partial<QueuedStep> & Pick<QueuedStep, 'index' | 'action'>): QueuedStep =>
+  queuedStep({
+    pageId: PAGE,
+    psid: USER,
+    sequenceId: 'm_seq1',
+    count: 10,
+    plannedAt: T0,
+    dueAt: T0,
+    ...over,
+  });
 
 let nextId = 0;
 const record = (
@@ -148,7 +137,7 @@ const setup = (
     now: clock.now,
     sleep: clock.sleep,
     telemetry,
-    tuning: { ...tuning, ...options.tuning },
+    tuning: { ...senderTuning, ...options.tuning },
     random: options.random ?? (() => 1),
   };
   return { clock, graph, telemetry, ledger, deps };
@@ -737,7 +726,7 @@ describe('billed work per step (fake clock, batch size 1 as in serverless.yml)',
         expect(r.pauseSeen).toBeGreaterThanOrEqual(waitMs); // never early
         // The anchor is the reply's first receive, so it already includes one poll after the typing call.
         const remaining = waitMs - start;
-        if (remaining <= tuning.SENDER_INLINE_WAIT_MS) {
+        if (remaining <= senderTuning.SENDER_INLINE_WAIT_MS) {
           // short waits are slept in-process on purpose: cheaper than a second receive
           expect(r.replyBilled).toBe(GRAPH_LATENCY_MS + remaining);
           expect(r.pauseSeen).toBe(waitMs + poll);

@@ -11,12 +11,13 @@ import type { AddressInfo, Socket } from 'node:net';
 import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { encodeStep, groupIdOf, type QueuedStep } from '../lib/codec.ts';
+import { encodeStep, groupIdOf } from '../lib/codec.ts';
 import { processBatch } from '../lib/consumer.ts';
 import { type GraphClient, graphClient } from '../lib/graph.ts';
 import { memoryLedger } from '../lib/ledger.ts';
 import { memoryTelemetry } from '../lib/telemetry.ts';
 import { corpusDir, corpusFile, corpusIndex, hasCorpus } from './support/corpus.ts';
+import { queuedStep, senderTuning } from './support/fixtures.ts';
 
 const entries = corpusIndex().graph_errors;
 
@@ -111,19 +112,16 @@ if (!hasCorpus) {
         paths.length = 0;
         const ledger = memoryLedger();
         const telemetry = memoryTelemetry();
-        const step: QueuedStep = {
-          v: 1,
+        const now = 1_700_000_000_000;
+        const step = queuedStep({
           pageId: 'PAGE1',
           psid: 'PSID1',
           sequenceId: 'm_corpus',
           index: 2,
           count: 4,
-          delayMs: 0,
-          plannedAt: 1_700_000_000_000,
-          dueAt: 1_700_000_000_000,
-          action: { message: { text: 'hello' } },
-        };
-        const now = 1_700_000_000_000;
+          plannedAt: now,
+          dueAt: now,
+        });
         const res = await processBatch(
           [
             {
@@ -146,16 +144,7 @@ if (!hasCorpus) {
             sleep: async () => {},
             telemetry,
             random: () => 0.5,
-            tuning: {
-              SENDER_INLINE_WAIT_MS: 1000,
-              SENDER_CATCH_UP_AFTER_MS: 15_000,
-              RETRY_BASE_SECONDS: 2,
-              RETRY_MAX_SECONDS: 300,
-              QUEUE_MAX_RECEIVE_COUNT: 20,
-              ABORT_TTL_SECONDS: 86_400,
-              SENDER_USAGE_THRESHOLD_PERCENT: 90,
-              SENDER_DEFER_MAX_SLEEP_MS: 1000,
-            },
+            tuning: senderTuning,
           },
         );
         const aborted = await ledger.isAborted(groupIdOf('PAGE1', 'PSID1'), 'm_corpus');

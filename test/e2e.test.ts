@@ -12,6 +12,7 @@ import { type Stack, startStack } from '../infra/local/stack.ts';
 import { decodeStep, encodeStep, groupIdOf, type QueuedStep } from '../lib/codec.ts';
 import { actionKind } from '../lib/step.ts';
 import { memoryTelemetry } from '../lib/telemetry.ts';
+import { queuedStep } from './support/fixtures.ts';
 
 const TIME_SCALE = 0.1;
 /** Sending early is a bug; late is noise (polling, a loaded CI machine), so the upper bound is generous. */
@@ -232,18 +233,14 @@ describe('end to end: webhook → SQS FIFO → poller → sender → Graph', () 
     await send('not json at all', 'poison-1');
     await send(JSON.stringify({ v: 99, hello: 'world' }), 'poison-2');
     const now = Date.now();
-    const valid: QueuedStep = {
-      v: 1,
+    const valid = queuedStep({
       pageId: stack.pageId,
       psid,
       sequenceId: 'poison-followup',
-      index: 0,
-      count: 1,
       plannedAt: now,
       dueAt: now,
-      delayMs: 0,
       action: { message: { text: 'still here' } },
-    };
+    });
     await send(encodeStep(valid), 'poison-followup:0');
     await until(() => kinds(psid).length === 1);
     expect(stack.graph?.callsFor(psid)[0]?.action).toEqual({ message: { text: 'still here' } });

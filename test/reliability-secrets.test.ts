@@ -26,7 +26,8 @@ import {
   signatureOf,
   usersBatch,
 } from '../infra/local/meta.ts';
-import { encodeStep, type QueuedStep } from '../lib/codec.ts';
+import { encodeStep } from '../lib/codec.ts';
+import { queuedStep } from './support/fixtures.ts';
 
 const APP_SECRET = randomBytes(16).toString('hex');
 const PAGE_TOKEN = `EAAG${randomBytes(140).toString('base64url').slice(0, 180)}`;
@@ -216,18 +217,15 @@ describe('no secret in any output, on every path', () => {
     const failingSqs = makeSenderHandler({ ...base, GRAPH_API_URL: graph.url }, { sqs: sqsStub(true) });
     const now = Date.now();
     const record = (psid: string, body?: string, receiveCount = 1) => {
-      const step: QueuedStep = {
-        v: 1,
+      const step = queuedStep({
         pageId: '104729348572910',
         psid,
         sequenceId: `m_secret_${psid}`,
-        index: 0,
         count: 2,
-        delayMs: 0,
         plannedAt: now,
         dueAt: now,
         action: { message: { text: `hello ${psid}` } },
-      };
+      });
       return {
         messageId: `msg-${psid}-${receiveCount}`,
         receiptHandle: `rh-${psid}`,
@@ -289,18 +287,13 @@ describe('no secret in any output, on every path', () => {
     );
     const from = captured.length;
     const now = Date.now();
-    const step: QueuedStep = {
-      v: 1,
+    const step = queuedStep({
       pageId: '104729348572910',
       psid: 'long',
       sequenceId: 'm_secret_long',
-      index: 0,
-      count: 1,
-      delayMs: 0,
       plannedAt: now,
       dueAt: now,
-      action: { message: { text: 'hello' } },
-    };
+    });
     try {
       await sender({
         Records: [

@@ -10,13 +10,8 @@ import {
   retryBudget,
   retryDelaySeconds,
 } from '../lib/schedule.ts';
+import { senderTuning as tuning } from './support/fixtures.ts';
 
-const tuning = {
-  SENDER_INLINE_WAIT_MS: 1000,
-  SENDER_CATCH_UP_AFTER_MS: 15_000,
-  RETRY_BASE_SECONDS: 2,
-  RETRY_MAX_SECONDS: 300,
-};
 const T0 = 1_700_000_000_000;
 
 describe('dueTime', () => {

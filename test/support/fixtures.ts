@@ -1,0 +1,30 @@
+/** Fixtures shared by the sender-side tests: one sender tuning and a queued-step builder. */
+import type { QueuedStep } from '../../lib/codec.ts';
+import type { SenderTuning } from '../../lib/schedule.ts';
+
+/** A fixed sender tuning (lib/config.ts defaults, but a 1 s cap on sub-second deferral sleeps). */
+export const senderTuning: SenderTuning = {
+  SENDER_INLINE_WAIT_MS: 1000,
+  SENDER_CATCH_UP_AFTER_MS: 15_000,
+  RETRY_BASE_SECONDS: 2,
+  RETRY_MAX_SECONDS: 300,
+  QUEUE_MAX_RECEIVE_COUNT: 20,
+  ABORT_TTL_SECONDS: 86_400,
+  SENDER_USAGE_THRESHOLD_PERCENT: 90,
+  SENDER_DEFER_MAX_SLEEP_MS: 1000,
+};
+
+/** One step as the producer queues it: a due "hello" message, the only step of its sequence, unless `over`. */
+export const queuedStep = (over: Partial<QueuedStep> = {}): QueuedStep => ({
+  v: 1,
+  pageId: '104729348572910',
+  psid: '7700000000000000001',
+  sequenceId: 'm_seq',
+  index: 0,
+  count: 1,
+  delayMs: 0,
+  plannedAt: 1_700_000_000_000,
+  dueAt: 1_700_000_000_000,
+  action: { message: { text: 'hello' } },
+  ...over,
+});
