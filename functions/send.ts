@@ -4,32 +4,20 @@
  * `osls invoke local`. Validation, planning and enqueueing live in lib/send.ts; this file wires AWS.
  */
 import { randomUUID } from 'node:crypto';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import { ConfigError, type Env, loadPlanConfig, loadSendConfig } from '../lib/config.ts';
 import { planSequence } from '../lib/plan.ts';
-import { type EnqueueDeps, enqueueSequence } from '../lib/producer.ts';
+import { enqueueSequence } from '../lib/producer.ts';
+import { type ProducerOverrides, producerDeps } from '../lib/runtime.ts';
 import { runSend, type SendDeps, type SendResult } from '../lib/send.ts';
 import { powertoolsTelemetry, type Telemetry } from '../lib/telemetry.ts';
 
-export type SendOverrides = Partial<Omit<SendDeps, 'telemetry'>> & {
-  telemetry?: Telemetry;
-  sqs?: SQSClient;
-  /** Backoff sleep and jitter of the producer's retries (tests make them instant and fixed). */
-  sleep?: (ms: number) => Promise<void>;
-  random?: () => number;
-};
+export type SendOverrides = Partial<Omit<SendDeps, 'telemetry'>> &
+  ProducerOverrides & { telemetry?: Telemetry };
 
 const buildSendDeps = (env: Env, overrides: SendOverrides, telemetry: Telemetry): SendDeps => {
   const config = loadSendConfig(env);
   const planConfig = overrides.planConfig ?? loadPlanConfig(env);
-  // The SDK reads AWS_REGION and AWS_ENDPOINT_URL_SQS itself (local stack), so no endpoint is hard-coded.
-  const producer: EnqueueDeps = {
-    sqs: overrides.sqs ?? new SQSClient({}),
-    queueUrl: config.QUEUE_URL,
-    telemetry,
-    ...(overrides.sleep && { sleep: overrides.sleep }),
-    ...(overrides.random && { random: overrides.random }),
-  };
+  const producer = producerDeps(config.QUEUE_URL, telemetry, overrides);
   return {
     planConfig,
     plan: overrides.plan ?? planSequence,

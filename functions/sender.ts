@@ -3,7 +3,6 @@
  * The work is in lib/consumer.ts; this file maps the Lambda event and builds the cached dependencies.
  */
 import { setTimeout as sleepFor } from 'node:timers/promises';
-import { getParameter } from '@aws-lambda-powertools/parameters/ssm';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
@@ -18,6 +17,8 @@ import {
 import { type ConsumerDeps, type ConsumerRecord, processBatch } from '../lib/consumer.ts';
 import { graphClient } from '../lib/graph.ts';
 import { type AbortLedger, dynamoLedger, memoryLedger } from '../lib/ledger.ts';
+import { coldStart } from '../lib/runtime.ts';
+import { fetchFromSsm } from '../lib/ssm.ts';
 import { powertoolsTelemetry } from '../lib/telemetry.ts';
 
 export { type ConsumerRecord, processBatch } from '../lib/consumer.ts';
@@ -36,8 +37,6 @@ export const toConsumerRecord = (record: SQSRecord): ConsumerRecord => ({
   body: record.body,
   attributes: { ...record.attributes },
 });
-
-const fetchFromSsm: FetchParameter = async (name) => (await getParameter(name, { decrypt: true })) ?? '';
 
 export const buildSenderDeps = async (env: Env, overrides: SenderOverrides = {}): Promise<SenderDeps> => {
   const config = loadSenderConfig(env);
@@ -85,14 +84,12 @@ export const buildSenderDeps = async (env: Env, overrides: SenderOverrides = {})
 };
 
 export const makeHandler = (env: Env = process.env, overrides: SenderOverrides = {}) => {
-  let deps: Promise<SenderDeps> | undefined;
+  const deps = coldStart(() => buildSenderDeps(env, overrides));
   return async (event: SQSEvent): Promise<SQSBatchResponse> => {
-    deps ??= buildSenderDeps(env, overrides);
     let d: SenderDeps;
     try {
-      d = await deps;
+      d = await deps();
     } catch (error) {
-      deps = undefined; // the next invocation retries the cold start
       // Throwing returns the whole batch to the queue untouched: right when nothing can be sent.
       throw new Error(error instanceof ConfigError ? error.message : 'sender: could not initialise');
     }

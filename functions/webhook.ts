@@ -2,8 +2,6 @@
  * Lambda 1, the webhook (API Gateway HTTP API, payload v2): maps the API Gateway event to a plain request,
  * builds the cached dependencies on the first invocation, and delegates to lib/webhook.ts.
  */
-import { getParameter } from '@aws-lambda-powertools/parameters/ssm';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import {
   ConfigError,
@@ -16,16 +14,12 @@ import {
 import { planSequence } from '../lib/plan.ts';
 import { enqueueSequence } from '../lib/producer.ts';
 import { loadResponder } from '../lib/responder.ts';
+import { coldStart, type ProducerOverrides, producerDeps } from '../lib/runtime.ts';
+import { fetchFromSsm } from '../lib/ssm.ts';
 import { powertoolsTelemetry, type Telemetry } from '../lib/telemetry.ts';
 import { handleWebhook, type WebhookDeps, type WebhookRequest } from '../lib/webhook.ts';
 
-export type WebhookOverrides = Partial<WebhookDeps> & {
-  fetchParameter?: FetchParameter;
-  sqs?: SQSClient;
-  /** Backoff sleep and jitter source of the producer's retries (tests make them instant and fixed). */
-  sleep?: (ms: number) => Promise<void>;
-  random?: () => number;
-};
+export type WebhookOverrides = Partial<WebhookDeps> & ProducerOverrides & { fetchParameter?: FetchParameter };
 
 /** API Gateway v2 event → plain request: lower-case header names, exact body bytes, decoded query. */
 export const toWebhookRequest = (event: APIGatewayProxyEventV2): WebhookRequest => {
@@ -44,8 +38,6 @@ export const toWebhookRequest = (event: APIGatewayProxyEventV2): WebhookRequest 
   return { method: event.requestContext?.http?.method ?? 'GET', headers, query, body };
 };
 
-const fetchFromSsm: FetchParameter = async (name) => (await getParameter(name, { decrypt: true })) ?? '';
-
 const buildWebhookDeps = async (
   env: Env,
   overrides: WebhookOverrides,
@@ -56,15 +48,7 @@ const buildWebhookDeps = async (
   const planConfig = loadPlanConfig(env);
   const secrets = await resolveSecrets(config.secrets, overrides.fetchParameter ?? fetchFromSsm);
   onSecrets([secrets.META_APP_SECRET, secrets.META_VERIFY_TOKEN]);
-  // The SDK reads AWS_REGION and AWS_ENDPOINT_URL_SQS itself (local stack), so no endpoint is hard-coded.
-  const sqs = overrides.sqs ?? new SQSClient({});
-  const producer = {
-    sqs,
-    queueUrl: config.QUEUE_URL,
-    telemetry,
-    ...(overrides.sleep && { sleep: overrides.sleep }),
-    ...(overrides.random && { random: overrides.random }),
-  };
+  const producer = producerDeps(config.QUEUE_URL, telemetry, overrides);
   return {
     appSecret: overrides.appSecret ?? secrets.META_APP_SECRET,
     verifyToken: overrides.verifyToken ?? secrets.META_VERIFY_TOKEN,
@@ -86,19 +70,20 @@ const result = (statusCode: number, body: string): APIGatewayProxyStructuredResu
 export const makeHandler = (env: Env = process.env, overrides: WebhookOverrides = {}) => {
   let secretValues: readonly string[] = [];
   let cachedTelemetry: Telemetry | undefined;
-  let deps: Promise<WebhookDeps> | undefined;
-  return async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
-    // Created on first use, like the rest, so Powertools reads an environment set after import.
-    cachedTelemetry ??= overrides.telemetry ?? powertoolsTelemetry('webhook', () => secretValues);
-    const telemetry = cachedTelemetry;
-    deps ??= buildWebhookDeps(env, overrides, telemetry, (values) => {
+  // Created on first use, like the rest, so Powertools reads an environment set after import.
+  const telemetryOf = () =>
+    (cachedTelemetry ??= overrides.telemetry ?? powertoolsTelemetry('webhook', () => secretValues));
+  const deps = coldStart(() =>
+    buildWebhookDeps(env, overrides, telemetryOf(), (values) => {
       secretValues = values;
-    });
+    }),
+  );
+  return async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
+    const telemetry = telemetryOf();
     let d: WebhookDeps;
     try {
-      d = await deps;
+      d = await deps();
     } catch (error) {
-      deps = undefined; // the next invocation retries the cold start
       // ConfigError and RulesError name variables/files, never values; anything else is logged by name only.
       const known = error instanceof ConfigError || (error instanceof Error && error.name === 'RulesError');
       telemetry.log.error('webhook could not initialise', {
