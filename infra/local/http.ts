@@ -11,7 +11,7 @@
  * (node's default limits apply), requestContext ids are local.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 
@@ -36,7 +36,7 @@ export type HttpApiOptions = {
   onError?: (error: unknown) => void;
 };
 
-export type HttpApi = { url: string; port: number; stop: () => Promise<void> };
+export type HttpApi = LoopbackServer;
 
 const TEXT_TYPES = /^(text\/|application\/(json|javascript|xml|x-www-form-urlencoded)|[^;]*\+(json|xml))/i;
 
@@ -181,6 +181,40 @@ const lambdaContext = (deadline: number, now: () => number): Context => ({
   succeed: () => {},
 });
 
+/** A local server listening on 127.0.0.1: its base URL, its port, and a stop that also ends kept-alive sockets. */
+export type LoopbackServer = { url: string; port: number; stop: () => Promise<void> };
+
+/**
+ * Listens on 127.0.0.1 (port 0 or unset: a free one). A port already taken fails with a message naming the
+ * server and the variable that moves it, instead of a bare EADDRINUSE.
+ */
+export const listenOnLoopback = async (
+  server: Server,
+  port: number | undefined,
+  what: { name: string; portVariable: string },
+): Promise<LoopbackServer> => {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new Error(`${what.name}: port ${port} on 127.0.0.1 is already in use (set ${what.portVariable})`)
+          : error,
+      ),
+    );
+    server.listen(port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const bound = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${bound}`,
+    port: bound,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+};
+
 export const startHttpApi = async (options: HttpApiOptions): Promise<HttpApi> => {
   const now = options.now ?? Date.now;
   const timeoutMs = options.timeoutMs ?? 30_000;
@@ -221,26 +255,5 @@ export const startHttpApi = async (options: HttpApiOptions): Promise<HttpApi> =>
       else res.end();
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) =>
-      reject(
-        error.code === 'EADDRINUSE'
-          ? new Error(
-              `local HTTP API: port ${options.port} on 127.0.0.1 is already in use (set ELLIPSIS_PORT)`,
-            )
-          : error,
-      ),
-    );
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return listenOnLoopback(server, options.port, { name: 'local HTTP API', portVariable: 'ELLIPSIS_PORT' });
 };
