@@ -32,6 +32,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent, SQSMessageAttributes, SQSRecord } from 'aws-lambda';
+import { lambdaContext } from './lambda-context.ts';
 
 /** What the function returns is checked at run time, as Lambda does: see `recordsToDelete`. */
 export type SqsHandler = (event: SQSEvent, context: Context) => Promise<unknown>;
@@ -163,21 +164,6 @@ const sleep = (ms: number, signal: AbortSignal) =>
     });
   });
 
-const makeContext = (name: string, requestId: string, deadline: number, now: () => number): Context => ({
-  callbackWaitsForEmptyEventLoop: false,
-  functionName: name,
-  functionVersion: '$LATEST',
-  invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${name}`,
-  memoryLimitInMB: '256',
-  awsRequestId: requestId,
-  logGroupName: `/aws/lambda/${name}`,
-  logStreamName: 'local',
-  getRemainingTimeInMillis: () => Math.max(0, deadline - now()),
-  done: () => {},
-  fail: () => {},
-  succeed: () => {},
-});
-
 export const startEventSourceMapping = (options: EventSourceMappingOptions): EventSourceMapping => {
   const { client, queueUrl, queueArn, region, handler } = options;
   if (!Number.isInteger(options.batchSize) || options.batchSize < 1 || options.batchSize > 10) {
@@ -196,7 +182,7 @@ export const startEventSourceMapping = (options: EventSourceMappingOptions): Eve
   const invoke = async (records: SQSRecord[]): Promise<unknown> => {
     invocation += 1;
     const deadline = now() + timeoutMs;
-    const context = makeContext(functionName, `local-${invocation}`, deadline, now);
+    const context = lambdaContext(functionName, `local-${invocation}`, deadline, now);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`function timed out after ${timeoutMs} ms`)), timeoutMs);

@@ -14,6 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
+import { lambdaContext } from './lambda-context.ts';
 
 export type HttpApiHandler = (
   event: APIGatewayProxyEventV2,
@@ -166,21 +167,6 @@ const json = (res: ServerResponse, status: number, body: unknown) => {
   res.end(JSON.stringify(body));
 };
 
-const lambdaContext = (deadline: number, now: () => number): Context => ({
-  callbackWaitsForEmptyEventLoop: false,
-  functionName: 'webhook',
-  functionVersion: '$LATEST',
-  invokedFunctionArn: 'arn:aws:lambda:local:000000000000:function:webhook',
-  memoryLimitInMB: '256',
-  awsRequestId: randomUUID(),
-  logGroupName: '/aws/lambda/webhook',
-  logStreamName: 'local',
-  getRemainingTimeInMillis: () => Math.max(0, deadline - now()),
-  done: () => {},
-  fail: () => {},
-  succeed: () => {},
-});
-
 /** A local server listening on 127.0.0.1: its base URL, its port, and a stop that also ends kept-alive sockets. */
 export type LoopbackServer = { url: string; port: number; stop: () => Promise<void> };
 
@@ -235,7 +221,7 @@ export const startHttpApi = async (options: HttpApiOptions): Promise<HttpApi> =>
     });
     try {
       const result = await Promise.race([
-        route.handler(event, lambdaContext(started + timeoutMs, now)),
+        route.handler(event, lambdaContext('webhook', randomUUID(), started + timeoutMs, now)),
         timeout,
       ]);
       if (result === 'timeout') return json(res, 503, { message: 'Service Unavailable' });
