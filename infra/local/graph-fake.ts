@@ -359,6 +359,9 @@ export const startGraphFake = async (options: GraphFakeOptions): Promise<GraphFa
       if (!res.headersSent) sendJson(res, 500, graphError(500, `local Graph fake: ${String(error)}`, 1).body);
     });
   });
+  // As long as the sender's Graph client keeps sockets (lib/graph.ts, 60 s): with Node's 5 s default, a
+  // quiet spell would make the next send pay a new connection that a long-lived client would not.
+  server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) =>
       reject(
