@@ -5,6 +5,10 @@
  * makeHandler with env only — its own Graph client, SQS client and sleep; telemetry kept in memory).
  *
  * Every invocation is timed from the poller's point of view (the wall time Lambda would bill).
+ *
+ * With `graphLatencyMs` the Graph child is the strict local fake (infra/local/graph-fake.ts, token and
+ * appsecret_proof checked, bodies validated) holding every answer back that long, as the real Send API's
+ * ~100–300 ms round trip does; without it, the bare recording stand-in (child-server.ts), as before.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Agent } from 'node:http';
@@ -77,16 +81,33 @@ export const localSqsClient = (endpoint: string, maxSockets: number): SQSClient 
     requestHandler: { httpAgent: new Agent({ keepAlive: true, maxSockets }) },
   });
 
+/** The Graph child: where it listens and where its recorded calls are drained from. */
+const startGraphChild = async (latencyMs: number | undefined) => {
+  if (latencyMs === undefined) {
+    const child = await spawnHelper<{ port: number }>(
+      new URL('./child-server.ts', import.meta.url).pathname,
+      ['--record'],
+    );
+    const origin = `http://127.0.0.1:${child.info.port}`;
+    return { child, origin, callsUrl: `${origin}/__calls` };
+  }
+  // The bench's throwaway secrets on the command line, so no META_* variable of the shell can leak in.
+  const child = await spawnHelper<{ url: string; callsUrl: string }>(
+    new URL('../../infra/local/graph-fake.ts', import.meta.url).pathname,
+    [
+      ...['--latency-ms', String(latencyMs), '--port', '0'],
+      ...['--app-secret', BENCH_APP_SECRET, '--access-token', BENCH_PAGE_TOKEN],
+    ],
+  );
+  return { child, origin: child.info.url, callsUrl: child.info.callsUrl };
+};
+
 export const startStack = async (
-  options: { maxConcurrency?: number; env?: Record<string, string> } = {},
+  options: { maxConcurrency?: number; env?: Record<string, string>; graphLatencyMs?: number } = {},
 ): Promise<Stack> => {
   const sqsChild = await spawnHelper<SqsInfo>(new URL('./sqs-server.ts', import.meta.url).pathname);
-  const graphChild = await spawnHelper<{ port: number }>(
-    new URL('./child-server.ts', import.meta.url).pathname,
-    ['--record'],
-  );
+  const { child: graphChild, origin: graphOrigin, callsUrl } = await startGraphChild(options.graphLatencyMs);
   const sqs = sqsChild.info;
-  const graphOrigin = `http://127.0.0.1:${graphChild.info.port}`;
   const pollers = options.maxConcurrency ?? 20;
   const client = localSqsClient(sqs.endpoint, 256);
   const pollerClient = localSqsClient(sqs.endpoint, pollers + 8);
@@ -153,7 +174,7 @@ export const startStack = async (
     client,
     graphOrigin,
     invocations,
-    takeCalls: async () => (await (await fetch(`${graphOrigin}/__calls`)).json()) as RecordedCall[],
+    takeCalls: async () => (await (await fetch(callsUrl)).json()) as RecordedCall[],
     stop: async () => {
       await esm.stop();
       client.destroy();
