@@ -9,8 +9,8 @@
  */
 
 import { latencyFrom } from '../infra/local/graph-fake.ts';
+import { PAGE_ID, psidOf } from '../infra/local/meta.ts';
 import { enqueueSequence } from '../lib/producer.ts';
-import { PAGE_ID, psidOf } from './support/meta.ts';
 import type { Bench, Cell } from './support/report.ts';
 import { type Stack, startStack } from './support/stack.ts';
 import { type Distribution, distribution } from './support/stats.ts';

@@ -92,8 +92,10 @@ export type DecideInput = {
  */
 export const decideStep = (
   { step, timing, now, predecessorDoneAt }: DecideInput,
-  tuning: Pick<SenderTuning, 'SENDER_CATCH_UP_AFTER_MS' | 'SENDER_INLINE_WAIT_MS'> &
-    Partial<Pick<SenderTuning, 'SENDER_DEFER_MAX_SLEEP_MS'>>,
+  tuning: Pick<
+    SenderTuning,
+    'SENDER_CATCH_UP_AFTER_MS' | 'SENDER_INLINE_WAIT_MS' | 'SENDER_DEFER_MAX_SLEEP_MS'
+  >,
 ): StepDecision => {
   const due = dueTime(step, timing, predecessorDoneAt, tuning);
   const sendAt = Math.max(now, due.dueAt);
@@ -111,7 +113,7 @@ export const decideStep = (
     return { kind: 'wait', waitMs: remaining, due };
   const subSecond = remaining - wholeSeconds * 1000;
   // Sleeping the remainder is billed; rounding up instead makes the step up to 1 s late (operator's choice).
-  const roundUp = subSecond > (tuning.SENDER_DEFER_MAX_SLEEP_MS ?? 1000);
+  const roundUp = subSecond > tuning.SENDER_DEFER_MAX_SLEEP_MS;
   return {
     kind: 'defer',
     sleepMs: roundUp ? 0 : subSecond,

@@ -16,6 +16,7 @@ import { setTimeout as sleepFor } from 'node:timers/promises';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent } from 'aws-lambda';
 import { startEventSourceMapping } from '../../infra/local/esm.ts';
+import type { LocalSqs } from '../../infra/local/sqs.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../infra/local/sqs.ts';
 import { decodeStep } from '../../lib/codec.ts';
 import type { Telemetry } from '../../lib/telemetry.ts';
@@ -25,15 +26,8 @@ import { spawnHelper } from './spawn.ts';
 export const BENCH_APP_SECRET = 'bench-app-secret-3f9a1c77e0b24d6a';
 export const BENCH_PAGE_TOKEN = `EAAB${'benchPageToken'.repeat(12)}`;
 
-export type SqsInfo = {
-  endpoint: string;
-  region: string;
-  queueUrl: string;
-  queueArn: string;
-  dlqUrl: string;
-  dlqArn: string;
-  env: Record<string, string>;
-};
+/** What the SQS child process reports: the local SQS minus what cannot cross a process boundary. */
+export type SqsInfo = Omit<LocalSqs, 'client' | 'stop'>;
 
 export type Invocation = {
   sequenceId: string;

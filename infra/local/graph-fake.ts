@@ -22,6 +22,7 @@ import { parseArgs } from 'node:util';
 import { appSecretProof } from '../../lib/signature.ts';
 import { type Action, type ActionKind, actionKind, actionSchema } from '../../lib/step.ts';
 import { LOCAL_SECRETS, portFrom } from './defaults.ts';
+import { listenOnLoopback } from './http.ts';
 
 export type GraphCall = {
   /** 1-based order of arrival. */
@@ -362,22 +363,13 @@ export const startGraphFake = async (options: GraphFakeOptions): Promise<GraphFa
   // As long as the sender's Graph client keeps sockets (lib/graph.ts, 60 s): with Node's 5 s default, a
   // quiet spell would make the next send pay a new connection that a long-lived client would not.
   server.keepAliveTimeout = 60_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) =>
-      reject(
-        error.code === 'EADDRINUSE'
-          ? new Error(
-              `local Graph: port ${options.port} on 127.0.0.1 is already in use (set ELLIPSIS_GRAPH_PORT)`,
-            )
-          : error,
-      ),
-    );
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  const { url, stop } = await listenOnLoopback(server, options.port, {
+    name: 'local Graph',
+    portVariable: 'ELLIPSIS_GRAPH_PORT',
   });
-  const { port } = server.address() as AddressInfo;
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     calls,
     callsFor: (psid) => calls.filter((c) => c.psid === psid && c.status === 200),
     inject: (match, ...list) => {
@@ -387,11 +379,7 @@ export const startGraphFake = async (options: GraphFakeOptions): Promise<GraphFa
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    stop,
   };
 };
 
