@@ -107,13 +107,13 @@ export const decideStep = (
     return { kind: 'skip', latenessMs: lateness, due };
   const remaining = due.dueAt - now;
   if (remaining <= 0) return { kind: 'send', due };
+  if (remaining <= tuning.SENDER_INLINE_WAIT_MS) return { kind: 'wait', waitMs: remaining, due };
   const wholeSeconds = Math.floor(remaining / 1000);
-  // Under one whole second there is nothing to hand to SQS (visibility 0 = redeliver at once): wait here.
-  if (remaining <= tuning.SENDER_INLINE_WAIT_MS || wholeSeconds === 0)
-    return { kind: 'wait', waitMs: remaining, due };
   const subSecond = remaining - wholeSeconds * 1000;
   // Sleeping the remainder is billed; rounding up instead makes the step up to 1 s late (operator's choice).
   const roundUp = subSecond > tuning.SENDER_DEFER_MAX_SLEEP_MS;
+  // Under one whole second, not rounded up: nothing to hand to SQS (visibility 0 = redeliver at once).
+  if (wholeSeconds === 0 && !roundUp) return { kind: 'wait', waitMs: remaining, due };
   return {
     kind: 'defer',
     sleepMs: roundUp ? 0 : subSecond,

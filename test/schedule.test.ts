@@ -125,6 +125,41 @@ describe('decideStep', () => {
     expect(d).toMatchObject({ kind: 'wait', waitMs: 800 });
   });
 
+  it('hands a sub-second wait above both limits to SQS as one second instead of sleeping it', () => {
+    const lowLimits = { ...tuning, SENDER_INLINE_WAIT_MS: 300, SENDER_DEFER_MAX_SLEEP_MS: 250 };
+    const d = decideStep({ step: { delayMs: 800, dueAt: T0 + 800 }, timing, now: T0 }, lowLimits);
+    expect(d).toMatchObject({ kind: 'defer', sleepMs: 0, visibilitySeconds: 1 });
+    const short = decideStep({ step: { delayMs: 200, dueAt: T0 + 200 }, timing, now: T0 }, lowLimits);
+    expect(short).toMatchObject({ kind: 'wait', waitMs: 200 });
+  });
+
+  it('never sends early, never sleeps more than the limits allow, never defers by 0 s (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 120_000 }),
+        fc.integer({ min: 0, max: 3000 }),
+        fc.integer({ min: 0, max: 1000 }),
+        (remaining, inline, maxSleep) => {
+          const d = decideStep(
+            { step: { delayMs: remaining, dueAt: T0 + remaining }, timing, now: T0 },
+            { ...tuning, SENDER_INLINE_WAIT_MS: inline, SENDER_DEFER_MAX_SLEEP_MS: maxSleep },
+          );
+          // In-process only up to the inline limit, or a sub-second wait short enough to sleep.
+          if (d.kind === 'wait')
+            expect(remaining <= inline || (remaining < 1000 && remaining <= maxSleep)).toBe(true);
+          if (d.kind === 'defer') {
+            expect(d.visibilitySeconds).toBeGreaterThanOrEqual(1);
+            expect(d.sleepMs).toBeLessThanOrEqual(maxSleep);
+            const landsAt = d.sleepMs + d.visibilitySeconds * 1000;
+            expect(landsAt).toBeGreaterThanOrEqual(remaining);
+            expect(landsAt - remaining).toBeLessThan(1000);
+          }
+          if (d.kind === 'send') expect(remaining).toBe(0);
+        },
+      ),
+    );
+  });
+
   it('lands exactly on the due time: now + sleep + visibility (or wait) = due (property)', () => {
     fc.assert(
       fc.property(
