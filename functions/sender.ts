@@ -3,7 +3,7 @@
  * The work is in lib/consumer.ts; this file maps the Lambda event and builds the cached dependencies.
  */
 import { setTimeout as sleepFor } from 'node:timers/promises';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import {
@@ -16,7 +16,7 @@ import {
 } from '../lib/config.ts';
 import { type ConsumerDeps, type ConsumerRecord, processBatch } from '../lib/consumer.ts';
 import { graphClient } from '../lib/graph.ts';
-import { type AbortLedger, dynamoLedger, memoryLedger } from '../lib/ledger.ts';
+import { stateLedger } from '../lib/ledger.ts';
 import { coldStart } from '../lib/runtime.ts';
 import { fetchFromSsm } from '../lib/ssm.ts';
 import { powertoolsTelemetry } from '../lib/telemetry.ts';
@@ -46,16 +46,18 @@ export const buildSenderDeps = async (env: Env, overrides: SenderOverrides = {})
   secretValues = [secrets.META_APP_SECRET, secrets.META_PAGE_ACCESS_TOKEN];
   const now = overrides.now ?? Date.now;
 
-  let ledger: AbortLedger | undefined = overrides.ledger;
-  if (!ledger && config.ABORT_TABLE_NAME) {
-    ledger = dynamoLedger(overrides.dynamo ?? new DynamoDBClient({}), config.ABORT_TABLE_NAME, {
+  let ledger = overrides.ledger;
+  if (!ledger) {
+    const state = stateLedger({
+      tableName: config.STATE_TABLE_NAME,
       ttlSeconds: config.ABORT_TTL_SECONDS,
       now,
+      dynamo: overrides.dynamo,
     });
-  }
-  if (!ledger) {
-    telemetry.log.warn('ABORT_TABLE_NAME not set: aborted sequences are remembered per container only');
-    ledger = memoryLedger({ ttlMs: config.ABORT_TTL_SECONDS * 1000, now });
+    if (!state.durable) {
+      telemetry.log.warn('STATE_TABLE_NAME not set: aborted sequences are remembered per container only');
+    }
+    ledger = state.ledger;
   }
 
   // zod objects strip unknown keys: exactly the tuning, without the secret sources.

@@ -48,6 +48,9 @@ const graphSchema = z.object({
 
 const queueSchema = z.object({ QUEUE_URL: z.url() });
 
+/** The DynamoDB state table (lib/ledger.ts); unset: per-container memory. */
+const stateTableSchema = z.object({ STATE_TABLE_NAME: z.string().min(1).optional() });
+
 export const senderTuningSchema = z.object({
   /** Waits up to this long in-process; longer waits go back to SQS (ChangeMessageVisibility). */
   SENDER_INLINE_WAIT_MS: ms(1000),
@@ -57,8 +60,7 @@ export const senderTuningSchema = z.object({
   RETRY_MAX_SECONDS: positive(300),
   /** Must equal the queue's redrive maxReceiveCount (serverless.yml); the retry budget is derived from it. */
   QUEUE_MAX_RECEIVE_COUNT: z.coerce.number().int().min(2).default(20),
-  ABORT_TABLE_NAME: z.string().min(1).optional(),
-  /** How long an aborted sequence is remembered (DynamoDB TTL); longer than any sequence stays queued. */
+  /** How long an aborted sequence is remembered (state table TTL); longer than any sequence stays queued. */
   ABORT_TTL_SECONDS: z.coerce.number().int().min(60).default(86_400),
   /** Dead-letter queue for poison bodies and given-up steps (FIFO when the main queue is FIFO). */
   DLQ_URL: z.url().optional(),
@@ -106,7 +108,10 @@ export const webhookEnvSchema = queueSchema.extend(planConfigSchema.shape).exten
   WEBHOOK_MAX_BODY_BYTES: z.coerce.number().int().positive().default(1_048_576),
   RESPONDER_RULES_FILE: z.string().min(1).optional(),
 });
-export const senderEnvSchema = graphSchema.extend(queueSchema.shape).extend(senderTuningSchema.shape);
+export const senderEnvSchema = graphSchema
+  .extend(queueSchema.shape)
+  .extend(senderTuningSchema.shape)
+  .extend(stateTableSchema.shape);
 export const sendEnvSchema = queueSchema.extend(planConfigSchema.shape);
 
 export type PlanConfig = z.infer<typeof planConfigSchema>;

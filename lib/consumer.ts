@@ -13,7 +13,7 @@
 import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { decodeStep, groupIdOf, type QueuedStep } from './codec.ts';
 import type { GraphFailure, SendActionRequest, SendResult, UsageReading } from './graph.ts';
-import type { AbortLedger } from './ledger.ts';
+import { abortKey, type Ledger } from './ledger.ts';
 import {
   decideStep,
   isFinalReceive,
@@ -45,7 +45,7 @@ export type ConsumerDeps = {
   sqs: Pick<SQSClient, 'send'>;
   queueUrl: string;
   dlqUrl?: string;
-  ledger: AbortLedger;
+  ledger: Ledger;
   now: () => number;
   sleep: (ms: number) => Promise<void>;
   telemetry: Telemetry;
@@ -176,7 +176,7 @@ export const processBatch = async (
     }
     if (failure.recipientUnreachable) metric('RecipientUnreachable', 1);
     try {
-      await deps.ledger.markAborted(group, step.sequenceId);
+      await deps.ledger.record(abortKey(group, step.sequenceId));
     } catch (error) {
       // Later steps will then be tried and most likely fail the same way: noisy, not wrong.
       log.error('could not record the abort', { user, sequenceId: step.sequenceId, error: errorText(error) });
@@ -215,7 +215,7 @@ export const processBatch = async (
     if (step.index > 0) {
       let aborted = false;
       try {
-        aborted = await deps.ledger.isAborted(group, step.sequenceId);
+        aborted = await deps.ledger.has(abortKey(group, step.sequenceId));
       } catch (error) {
         // Fail open: an unreadable ledger must not stall every user; an aborted sequence fails again anyway.
         log.warn('abort ledger unreadable; sending', { user, error: errorText(error) });

@@ -1,51 +1,67 @@
 /**
- * Which sequences were aborted by a permanent Graph failure, so their later steps are dropped without a
- * Graph call. Steps of one user arrive in order (FIFO group), but with batch size 1 each step is its own
- * invocation, possibly on another container: only a shared store (DynamoDB) remembers across containers.
+ * The state table: facts a function must remember across its containers, each for a limited time (TTL).
+ * One table, one key per fact, a prefix per use:
+ * - `abort:` (sender) — a sequence aborted by a permanent Graph failure; its later steps are dropped without
+ *   a Graph call. Steps of one user arrive in order, but with batch size 1 each step is its own invocation,
+ *   possibly on another container.
+ * - `event:` (webhook) — an inbound event whose reply sequence was enqueued; a Meta re-delivery of it is not
+ *   answered again. SQS FIFO deduplication covers only 5 minutes (AWS SQS Developer Guide, exactly-once
+ *   processing); Meta retries a failed delivery with decreasing frequency for up to 36 hours (Meta,
+ *   Webhooks "Event notifications").
+ * Only a shared store (DynamoDB) remembers across containers; memory serves tests and the local stack.
  */
-import { type DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBClient,
+  type DynamoDBClientConfig,
+  GetItemCommand,
+  PutItemCommand,
+} from '@aws-sdk/client-dynamodb';
 
-export type AbortLedger = {
-  isAborted: (groupId: string, sequenceId: string) => Promise<boolean>;
-  markAborted: (groupId: string, sequenceId: string) => Promise<void>;
+/** A set of keys, each remembered for the ledger's TTL. */
+export type Ledger = {
+  has: (key: string) => Promise<boolean>;
+  record: (key: string) => Promise<void>;
 };
 
-/** One key per (user, sequence); the group id already names page and user. JSON keeps any pair distinct. */
-export const abortKey = (groupId: string, sequenceId: string): string =>
-  JSON.stringify([groupId, sequenceId]);
+/** JSON keeps any pair of strings distinct; the prefix keeps the two uses apart in one table. */
+const keyOf = (prefix: string, a: string, b: string): string => `${prefix}:${JSON.stringify([a, b])}`;
 
-/** The table's key and TTL attribute names (serverless.yml AbortTable must match). */
-export const ABORT_TABLE_KEY = 'pk';
-export const ABORT_TABLE_TTL_ATTRIBUTE = 'expiresAt';
+/** One key per (user, sequence); the group id already names page and user. */
+export const abortKey = (groupId: string, sequenceId: string): string => keyOf('abort', groupId, sequenceId);
+
+/** One key per inbound event of a page (event ids are mids or hashes of the event's own fields). */
+export const eventKey = (pageId: string, eventId: string): string => keyOf('event', pageId, eventId);
+
+/** The table's key and TTL attribute names (serverless.yml StateTable must match). */
+export const STATE_TABLE_KEY = 'pk';
+export const STATE_TABLE_TTL_ATTRIBUTE = 'expiresAt';
 
 /**
- * Per-container memory: correct within one container only (a later step polled by another container is
- * sent). Bounded: the oldest entries go first, and entries expire after `ttlMs`.
+ * Per-container memory: correct within one container only. Bounded: the oldest entries go first, and
+ * entries expire after `ttlMs`.
  */
 export const memoryLedger = (
   options: { maxEntries?: number; ttlMs?: number; now?: () => number } = {},
-): AbortLedger => {
+): Ledger => {
   const maxEntries = options.maxEntries ?? 10_000;
   const ttlMs = options.ttlMs ?? 86_400_000;
   const now = options.now ?? Date.now;
-  const abortedUntil = new Map<string, number>();
+  const until = new Map<string, number>();
   return {
-    isAborted: async (groupId, sequenceId) => {
-      const key = abortKey(groupId, sequenceId);
-      const until = abortedUntil.get(key);
-      if (until === undefined) return false;
-      if (until > now()) return true;
-      abortedUntil.delete(key);
+    has: async (key) => {
+      const expiresAt = until.get(key);
+      if (expiresAt === undefined) return false;
+      if (expiresAt > now()) return true;
+      until.delete(key);
       return false;
     },
-    markAborted: async (groupId, sequenceId) => {
-      const key = abortKey(groupId, sequenceId);
-      abortedUntil.delete(key);
-      abortedUntil.set(key, now() + ttlMs);
-      while (abortedUntil.size > maxEntries) {
-        const oldest = abortedUntil.keys().next().value;
+    record: async (key) => {
+      until.delete(key);
+      until.set(key, now() + ttlMs);
+      while (until.size > maxEntries) {
+        const oldest = until.keys().next().value;
         if (oldest === undefined) break;
-        abortedUntil.delete(oldest);
+        until.delete(oldest);
       }
     },
   };
@@ -53,44 +69,77 @@ export const memoryLedger = (
 
 /**
  * DynamoDB-backed ledger: item {pk, expiresAt (epoch seconds, the table's TTL attribute)}. DynamoDB deletes
- * expired items lazily (up to days later), so reads also compare expiresAt. An abort seen once is cached in
- * memory for the container's life (aborts never un-happen); "not aborted" is never cached.
+ * expired items lazily (up to days later), so reads also compare expiresAt. A key seen once is cached in
+ * memory for the TTL (neither an abort nor an answer un-happens); "absent" is never cached.
  */
 export const dynamoLedger = (
   client: Pick<DynamoDBClient, 'send'>,
   tableName: string,
   options: { ttlSeconds?: number; now?: () => number } = {},
-): AbortLedger => {
+): Ledger => {
   const ttlSeconds = options.ttlSeconds ?? 86_400;
   const now = options.now ?? Date.now;
   const seen = memoryLedger({ ttlMs: ttlSeconds * 1000, now });
   return {
-    isAborted: async (groupId, sequenceId) => {
-      if (await seen.isAborted(groupId, sequenceId)) return true;
+    has: async (key) => {
+      if (await seen.has(key)) return true;
       const out = await client.send(
         new GetItemCommand({
           TableName: tableName,
-          Key: { [ABORT_TABLE_KEY]: { S: abortKey(groupId, sequenceId) } },
-          // The abort was written by another invocation moments ago: an eventually consistent read could miss it.
+          Key: { [STATE_TABLE_KEY]: { S: key } },
+          // Written by another invocation moments ago (an abort): an eventually consistent read could miss it.
           ConsistentRead: true,
         }),
       );
-      const expiresAt = Number(out.Item?.[ABORT_TABLE_TTL_ATTRIBUTE]?.N);
-      const aborted = Number.isFinite(expiresAt) && expiresAt * 1000 > now();
-      if (aborted) await seen.markAborted(groupId, sequenceId);
-      return aborted;
+      const expiresAt = Number(out.Item?.[STATE_TABLE_TTL_ATTRIBUTE]?.N);
+      const present = Number.isFinite(expiresAt) && expiresAt * 1000 > now();
+      if (present) await seen.record(key);
+      return present;
     },
-    markAborted: async (groupId, sequenceId) => {
-      await seen.markAborted(groupId, sequenceId);
+    record: async (key) => {
+      await seen.record(key);
       await client.send(
         new PutItemCommand({
           TableName: tableName,
           Item: {
-            [ABORT_TABLE_KEY]: { S: abortKey(groupId, sequenceId) },
-            [ABORT_TABLE_TTL_ATTRIBUTE]: { N: String(Math.floor(now() / 1000) + ttlSeconds) },
+            [STATE_TABLE_KEY]: { S: key },
+            [STATE_TABLE_TTL_ATTRIBUTE]: { N: String(Math.floor(now() / 1000) + ttlSeconds) },
           },
         }),
       );
     },
   };
+};
+
+/**
+ * A DynamoDB client whose calls give up quickly: both callers fail open when the ledger cannot answer, and a
+ * read that hangs would instead hold a webhook response (Meta re-delivers, API Gateway answers 5xx) or a
+ * sender invocation (billed) until the function times out. DynamoDB answers single-item calls in
+ * milliseconds; the SDK reads AWS_REGION and AWS_ENDPOINT_URL_DYNAMODB itself.
+ */
+export const stateTableClient = (config: DynamoDBClientConfig = {}): DynamoDBClient =>
+  new DynamoDBClient({
+    maxAttempts: 2,
+    requestHandler: { connectionTimeout: 500, requestTimeout: 1000, throwOnRequestTimeout: true },
+    ...config,
+  });
+
+/**
+ * The ledger a function uses: DynamoDB when STATE_TABLE_NAME is set, otherwise per-container memory
+ * (`durable: false`; the caller says so in a cold-start warning). Both share the TTL.
+ */
+export const stateLedger = (options: {
+  tableName: string | undefined;
+  ttlSeconds: number;
+  now: () => number;
+  dynamo?: Pick<DynamoDBClient, 'send'>;
+}): { ledger: Ledger; durable: boolean } => {
+  const { tableName, ttlSeconds, now } = options;
+  if (tableName) {
+    return {
+      ledger: dynamoLedger(options.dynamo ?? stateTableClient(), tableName, { ttlSeconds, now }),
+      durable: true,
+    };
+  }
+  return { ledger: memoryLedger({ ttlMs: ttlSeconds * 1000, now }), durable: false };
 };

@@ -10,7 +10,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { encodeStep, groupIdOf, type QueuedStep } from '../lib/codec.ts';
 import { type ConsumerDeps, type ConsumerRecord, processBatch } from '../lib/consumer.ts';
 import type { GraphFailure, SendActionRequest, SendResult, UsageReading } from '../lib/graph.ts';
-import { type AbortLedger, memoryLedger } from '../lib/ledger.ts';
+import { abortKey, type Ledger, memoryLedger } from '../lib/ledger.ts';
 import type { SenderTuning } from '../lib/schedule.ts';
 import type { Action } from '../lib/step.ts';
 import { memoryTelemetry, metricTotal, userLabel } from '../lib/telemetry.ts';
@@ -119,7 +119,7 @@ const setup = (
   options: {
     answer?: (request: SendActionRequest) => Answer;
     dlqUrl?: string;
-    ledger?: AbortLedger;
+    ledger?: Ledger;
     tuning?: Partial<SenderTuning>;
     random?: () => number;
   } = {},
@@ -449,7 +449,7 @@ describe('processBatch: failures', () => {
     );
     expect(res.batchItemFailures).toEqual([]);
     expect(kinds(graph.calls)).toEqual(['typing_on', 'message', 'typing_off']);
-    expect(await ledger.isAborted(groupIdOf(PAGE, USER), 'm_seq1')).toBe(true);
+    expect(await ledger.has(abortKey(groupIdOf(PAGE, USER), 'm_seq1'))).toBe(true);
     expect(metricTotal(telemetry.metrics, 'StepsDropped')).toBe(2);
     expect(metricTotal(telemetry.metrics, 'StepsFailed', { code: '100' })).toBe(1);
     const logged = telemetry.logs.find((l) => l.level === 'error');
@@ -501,7 +501,7 @@ describe('processBatch: failures', () => {
     expect(res.batchItemFailures).toEqual([]);
     expect(kinds(graph.calls)).toEqual(['message', 'typing_off']);
     expect(sqsMock.commandCalls(SendMessageCommand)).toHaveLength(1);
-    expect(await ledger.isAborted(groupIdOf(PAGE, USER), 'm_seq1')).toBe(true);
+    expect(await ledger.has(abortKey(groupIdOf(PAGE, USER), 'm_seq1'))).toBe(true);
     expect(metricTotal(telemetry.metrics, 'StepsGivenUp')).toBe(1);
   });
 
@@ -553,11 +553,11 @@ describe('processBatch: failures', () => {
 
   it('never throws: a crashing Graph client, a failing SQS and an unreadable ledger are contained', async () => {
     sqsMock.on(ChangeMessageVisibilityCommand).rejects(new Error('sqs down'));
-    const brokenLedger: AbortLedger = {
-      isAborted: async () => {
+    const brokenLedger: Ledger = {
+      has: async () => {
         throw new Error('dynamo down');
       },
-      markAborted: async () => {
+      record: async () => {
         throw new Error('dynamo down');
       },
     };

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { encodeStep, groupIdOf } from '../lib/codec.ts';
 import { processBatch } from '../lib/consumer.ts';
 import { type GraphClient, graphClient } from '../lib/graph.ts';
-import { memoryLedger } from '../lib/ledger.ts';
+import { abortKey, memoryLedger } from '../lib/ledger.ts';
 import { memoryTelemetry } from '../lib/telemetry.ts';
 import { corpusDir, corpusFile, corpusIndex, hasCorpus } from './support/corpus.ts';
 import { queuedStep, senderTuning } from './support/fixtures.ts';
@@ -147,7 +147,7 @@ if (!hasCorpus) {
             tuning: senderTuning,
           },
         );
-        const aborted = await ledger.isAborted(groupIdOf('PAGE1', 'PSID1'), 'm_corpus');
+        const aborted = await ledger.has(abortKey(groupIdOf('PAGE1', 'PSID1'), 'm_corpus'));
         if (entry.retry) {
           expect(res.batchItemFailures).toEqual([{ itemIdentifier: 'one' }]);
           expect(

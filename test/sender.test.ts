@@ -8,6 +8,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { makeHandler, toConsumerRecord } from '../functions/sender.ts';
 import { decodeStep } from '../lib/codec.ts';
 import type { SendActionRequest, SendResult } from '../lib/graph.ts';
+import { STATE_TABLE_KEY } from '../lib/ledger.ts';
 import { memoryTelemetry, metricTotal } from '../lib/telemetry.ts';
 
 const T = 1767225600000; // the sample events' epoch (infra/events/sender-*.json)
@@ -77,7 +78,7 @@ describe('sender handler', () => {
     expect(
       sqsMock.commandCalls(ChangeMessageVisibilityCommand).map((c) => c.args[0].input.VisibilityTimeout),
     ).toEqual([3, 3]);
-    expect(telemetry.logs.some((l) => /ABORT_TABLE_NAME/.test(l.message))).toBe(true);
+    expect(telemetry.logs.some((l) => /STATE_TABLE_NAME/.test(l.message))).toBe(true);
   });
 
   it('copies the sample poison record to the DLQ and sends the step behind it', async () => {
@@ -101,16 +102,19 @@ describe('sender handler', () => {
     expect(decodeStep(record.body).ok).toBe(true);
   });
 
-  it('uses the DynamoDB ledger when ABORT_TABLE_NAME is set', async () => {
+  it('uses the DynamoDB ledger when STATE_TABLE_NAME is set', async () => {
     dynamoMock.on(GetItemCommand).resolves({});
     const { calls, deps } = harness({ now: T + 5000 });
     const handler = makeHandler(
-      { ...env, ABORT_TABLE_NAME: 'aborts' },
+      { ...env, STATE_TABLE_NAME: 'state' },
       { ...deps, dynamo: new DynamoDBClient({ region: 'us-east-1', credentials }) },
     );
     const event = sampleEvent('sender-conversation-batch.json');
     await handler({ Records: event.Records.slice(3) });
-    expect(dynamoMock.commandCalls(GetItemCommand)[0]?.args[0].input.TableName).toBe('aborts');
+    expect(dynamoMock.commandCalls(GetItemCommand)[0]?.args[0].input).toMatchObject({
+      TableName: 'state',
+      Key: { [STATE_TABLE_KEY]: { S: expect.stringMatching(/^abort:/) } },
+    });
     expect(calls).toHaveLength(1);
   });
 

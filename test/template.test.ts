@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { packageDir, repoRoot, runPackage, templatePath } from '../infra/package.ts';
 import { loadSendConfig, loadSenderConfig, loadWebhookConfig } from '../lib/config.ts';
-import { ABORT_TABLE_KEY, ABORT_TABLE_TTL_ATTRIBUTE } from '../lib/ledger.ts';
+import { STATE_TABLE_KEY, STATE_TABLE_TTL_ATTRIBUTE } from '../lib/ledger.ts';
 import { DEFERRAL_RECEIVES, retryBudget } from '../lib/schedule.ts';
 
 type Json = unknown;
@@ -158,14 +158,23 @@ describe('steps queue', () => {
   });
 });
 
-describe('abort table', () => {
-  it('is on-demand with TTL, keyed as lib/ledger.ts writes it', () => {
-    expect(props('AbortTable')).toMatchObject({
+describe('state table', () => {
+  it('is one on-demand, encrypted table with TTL, keyed as lib/ledger.ts writes it', () => {
+    expect(ofType('AWS::DynamoDB::Table').map(([id]) => id)).toEqual(['StateTable']);
+    expect(props('StateTable')).toMatchObject({
       BillingMode: 'PAY_PER_REQUEST',
-      KeySchema: [{ AttributeName: ABORT_TABLE_KEY, KeyType: 'HASH' }],
-      TimeToLiveSpecification: { AttributeName: ABORT_TABLE_TTL_ATTRIBUTE, Enabled: true },
+      KeySchema: [{ AttributeName: STATE_TABLE_KEY, KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: STATE_TABLE_KEY, AttributeType: 'S' }],
+      TimeToLiveSpecification: { AttributeName: STATE_TABLE_TTL_ATTRIBUTE, Enabled: true },
+      SSESpecification: { SSEEnabled: true },
     });
-    expect(deployedEnv(FUNCTIONS.sender).ABORT_TABLE_NAME).toBeDefined();
+  });
+
+  it('is named to the sender (aborts), not to the console trigger', () => {
+    const variables = (id: string) =>
+      (props(id).Environment as { Variables: Record<string, Json> }).Variables;
+    expect(variables(FUNCTIONS.sender).STATE_TABLE_NAME).toEqual({ Ref: 'StateTable' });
+    expect(variables(FUNCTIONS.send).STATE_TABLE_NAME).toBeUndefined();
   });
 });
 
@@ -244,7 +253,7 @@ describe('IAM, one least-privilege role per function', () => {
     );
   });
 
-  it('lets the sender consume/defer steps, dead-letter, use the abort table and read its own secrets', () => {
+  it('lets the sender consume/defer steps, dead-letter, use the state table and read its own secrets', () => {
     expect(unconditionalActions(ROLES.sender)).toEqual(
       [
         'dynamodb:GetItem',
@@ -264,7 +273,7 @@ describe('IAM, one least-privilege role per function', () => {
     expect(statementWith(ROLES.sender, 'sqs:SendMessage').Resource).toEqual(
       getAtt('StepsDeadLetterQueue', 'Arn'),
     );
-    expect(statementWith(ROLES.sender, 'dynamodb:PutItem').Resource).toEqual(getAtt('AbortTable', 'Arn'));
+    expect(statementWith(ROLES.sender, 'dynamodb:PutItem').Resource).toEqual(getAtt('StateTable', 'Arn'));
   });
 
   it('lets the console trigger only write its logs and enqueue steps', () => {
