@@ -2,6 +2,7 @@
  * Lambda 1, the webhook (API Gateway HTTP API, payload v2): maps the API Gateway event to a plain request,
  * builds the cached dependencies on the first invocation, and delegates to lib/webhook.ts.
  */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import {
   ConfigError,
@@ -11,6 +12,7 @@ import {
   loadWebhookConfig,
   resolveSecrets,
 } from '../lib/config.ts';
+import { stateLedger } from '../lib/ledger.ts';
 import { planSequence } from '../lib/plan.ts';
 import { enqueueSequence } from '../lib/producer.ts';
 import { loadResponder } from '../lib/responder.ts';
@@ -19,7 +21,8 @@ import { fetchFromSsm } from '../lib/ssm.ts';
 import { powertoolsTelemetry, type Telemetry } from '../lib/telemetry.ts';
 import { handleWebhook, type WebhookDeps, type WebhookRequest } from '../lib/webhook.ts';
 
-export type WebhookOverrides = Partial<WebhookDeps> & ProducerOverrides & { fetchParameter?: FetchParameter };
+export type WebhookOverrides = Partial<WebhookDeps> &
+  ProducerOverrides & { fetchParameter?: FetchParameter; dynamo?: DynamoDBClient };
 
 /** API Gateway v2 event → plain request: lower-case header names, exact body bytes, decoded query. */
 export const toWebhookRequest = (event: APIGatewayProxyEventV2): WebhookRequest => {
@@ -49,13 +52,31 @@ const buildWebhookDeps = async (
   const secrets = await resolveSecrets(config.secrets, overrides.fetchParameter ?? fetchFromSsm);
   onSecrets([secrets.META_APP_SECRET, secrets.META_VERIFY_TOKEN]);
   const producer = producerDeps(config.QUEUE_URL, telemetry, overrides);
+  const now = overrides.now ?? Date.now;
+  let ledger = overrides.ledger;
+  if (!ledger) {
+    const state = stateLedger({
+      tableName: config.STATE_TABLE_NAME,
+      ttlSeconds: config.EVENT_TTL_SECONDS,
+      now,
+      dynamo: overrides.dynamo,
+    });
+    if (!state.durable) {
+      telemetry.log.warn(
+        'STATE_TABLE_NAME not set: answered events are remembered per container only, so a Meta re-delivery ' +
+          'more than 5 minutes later that reaches another container is answered again',
+      );
+    }
+    ledger = state.ledger;
+  }
   return {
     appSecret: overrides.appSecret ?? secrets.META_APP_SECRET,
     verifyToken: overrides.verifyToken ?? secrets.META_VERIFY_TOKEN,
     responder: overrides.responder ?? loadResponder(config.RESPONDER_RULES_FILE),
     plan: overrides.plan ?? ((input) => planSequence(input, planConfig)),
     enqueue: overrides.enqueue ?? ((seq) => enqueueSequence(producer, seq)),
-    now: overrides.now ?? Date.now,
+    ledger,
+    now,
     telemetry,
     maxBodyBytes: overrides.maxBodyBytes ?? config.WEBHOOK_MAX_BODY_BYTES,
   };

@@ -48,7 +48,7 @@ const graphSchema = z.object({
 
 const queueSchema = z.object({ QUEUE_URL: z.url() });
 
-/** The DynamoDB state table (lib/ledger.ts); unset: per-container memory. */
+/** The DynamoDB state table (lib/ledger.ts) of webhook and sender; unset: per-container memory. */
 const stateTableSchema = z.object({ STATE_TABLE_NAME: z.string().min(1).optional() });
 
 export const senderTuningSchema = z.object({
@@ -103,11 +103,19 @@ const parseEnv = <S extends z.ZodType>(schema: S, env: Env): z.infer<S> => {
   throw new ConfigError(`invalid configuration — ${problems.join('; ')}`);
 };
 
-export const webhookEnvSchema = queueSchema.extend(planConfigSchema.shape).extend({
-  /** Meta's webhook bodies are small; anything above this is rejected before hashing. */
-  WEBHOOK_MAX_BODY_BYTES: z.coerce.number().int().positive().default(1_048_576),
-  RESPONDER_RULES_FILE: z.string().min(1).optional(),
-});
+export const webhookEnvSchema = queueSchema
+  .extend(planConfigSchema.shape)
+  .extend({
+    /** Meta's webhook bodies are small; anything above this is rejected before hashing. */
+    WEBHOOK_MAX_BODY_BYTES: z.coerce.number().int().positive().default(1_048_576),
+    RESPONDER_RULES_FILE: z.string().min(1).optional(),
+    /**
+     * How long an answered event is remembered, so a Meta re-delivery gets no second reply. Meta retries for up
+     * to 36 hours (Meta, Webhooks "Event notifications"); 48 h is the floor, so the record outlives every retry.
+     */
+    EVENT_TTL_SECONDS: z.coerce.number().int().min(172_800).default(172_800),
+  })
+  .extend(stateTableSchema.shape);
 export const senderEnvSchema = graphSchema
   .extend(queueSchema.shape)
   .extend(senderTuningSchema.shape)

@@ -5,9 +5,11 @@
  * POST order matters: size limit (before hashing), signature over the raw bytes (before parsing), JSON,
  * envelope, then events. Every reject is a 4xx with a reason and enqueues nothing. Meta re-delivers a POST
  * that is not answered 200 (Meta, Webhooks "Event notifications"), so 500 is returned only when an enqueue
- * failed — the re-delivery is safe because dedup ids are deterministic (see lib/producer.ts).
+ * failed. A re-delivery gets no second reply: an event whose sequence was enqueued is recorded in the ledger
+ * and skipped when it comes again, and deterministic dedup ids (lib/producer.ts) cover the first 5 minutes.
  */
 import type { InboundEvent } from './inbound.ts';
+import { eventKey, type Ledger } from './ledger.ts';
 import { envelopeProblem, parseJsonBody, parseWebhookBody } from './messenger.ts';
 import type { PlanInput } from './plan.ts';
 import type { SequenceToEnqueue } from './producer.ts';
@@ -33,6 +35,8 @@ export type WebhookDeps = {
   responder: Responder;
   plan: (input: PlanInput) => Step[];
   enqueue: (seq: SequenceToEnqueue) => Promise<unknown>;
+  /** Events already answered (key: lib/ledger.ts eventKey), remembered past SQS's 5-minute dedup window. */
+  ledger: Ledger;
   now: () => number;
   telemetry: Telemetry;
   maxBodyBytes: number;
@@ -119,7 +123,8 @@ const receiveEvents = async (request: WebhookRequest, deps: WebhookDeps): Promis
   for (const event of events) telemetry.metric('EventsReceived', 1, 'Count', { kind: event.kind });
 
   const planned = await Promise.all(events.map((event) => planEvent(event, plannedAt, deps)));
-  const sequences = planned.filter((s): s is SequenceToEnqueue => s !== undefined);
+  const answerable = planned.filter((s): s is SequenceToEnqueue => s !== undefined);
+  const sequences = await dropAnswered(answerable, deps);
 
   const failures = await enqueueAll(sequences, deps);
   telemetry.metric('SequencesEnqueued', sequences.length - failures);
@@ -130,6 +135,7 @@ const receiveEvents = async (request: WebhookRequest, deps: WebhookDeps): Promis
   telemetry.log.info('webhook processed', {
     events: events.length,
     sequences: sequences.length,
+    duplicates: answerable.length - sequences.length,
     ignored,
   });
   return text(200, EVENT_RECEIVED);
@@ -177,10 +183,75 @@ const planEvent = async (
   return { pageId: event.pageId, psid: event.psid, sequenceId: event.eventId, steps, plannedAt };
 };
 
+/** A sequence's id is its event's id (planEvent), so the ledger key names the inbound event. */
+const answeredKey = (seq: SequenceToEnqueue): string => eventKey(seq.pageId, seq.sequenceId);
+
+/**
+ * Drops the sequences of events already answered: Meta re-delivers a POST not answered 200 for up to 36
+ * hours, and now and then one that was (Meta, Webhooks "Event notifications"), while SQS FIFO deduplicates
+ * only within 5 minutes of the first send (AWS SQS Developer Guide, exactly-once processing). One lookup per
+ * event, all at once (a POST usually holds one). An unreadable ledger fails open: the event is enqueued, and
+ * the dedup ids still catch a re-delivery within 5 minutes — a reply is never lost to a ledger outage, and
+ * the outage never becomes a 5xx (which would only make Meta deliver again).
+ */
+const dropAnswered = async (
+  sequences: readonly SequenceToEnqueue[],
+  deps: WebhookDeps,
+): Promise<SequenceToEnqueue[]> => {
+  const { telemetry } = deps;
+  const answered = await Promise.all(
+    sequences.map(async (seq) => {
+      try {
+        return await deps.ledger.has(answeredKey(seq));
+      } catch (error) {
+        telemetry.metric('LedgerReadFailed', 1);
+        telemetry.log.warn('answered-events ledger unreadable; enqueueing', {
+          user: userLabel(seq.psid),
+          eventId: seq.sequenceId,
+          error,
+        });
+        return false;
+      }
+    }),
+  );
+  return sequences.filter((seq, i) => {
+    if (!answered[i]) return true;
+    telemetry.metric('DuplicateEventsDropped', 1);
+    telemetry.log.info('event already answered; re-delivery dropped', {
+      user: userLabel(seq.psid),
+      eventId: seq.sequenceId,
+    });
+    return false;
+  });
+};
+
+/**
+ * Records an enqueued sequence's event as answered. Only AFTER the enqueue succeeded: recorded before, an
+ * enqueue that then failed would leave the event marked and its re-delivery dropped — the reply lost. The
+ * window this leaves (two deliveries of one event both checking before either records) is covered by SQS:
+ * they are concurrent, so within 5 minutes, and the same dedup ids make the second enqueue a no-op. A failed
+ * write is logged and counted, never fatal: the sequence is on the queue, and only a re-delivery later than
+ * 5 minutes could then be answered twice.
+ */
+const recordAnswered = async (seq: SequenceToEnqueue, deps: WebhookDeps): Promise<void> => {
+  try {
+    await deps.ledger.record(answeredKey(seq));
+  } catch (error) {
+    deps.telemetry.metric('LedgerWriteFailed', 1);
+    deps.telemetry.log.warn('could not record the answered event', {
+      user: userLabel(seq.psid),
+      eventId: seq.sequenceId,
+      error,
+    });
+  }
+};
+
 /**
  * Users are independent, so their sequences go out concurrently; one user's sequences go out one after
  * the other in event order, so two replies to the same person never interleave in their FIFO group.
- * Returns the number of sequences that failed.
+ * Each sequence is recorded as answered once enqueued (without holding up the next enqueue); all records
+ * are awaited before the response, since a Lambda may be frozen right after it. Returns the number of
+ * sequences that failed.
  */
 const enqueueAll = async (sequences: readonly SequenceToEnqueue[], deps: WebhookDeps): Promise<number> => {
   const byUser = new Map<string, SequenceToEnqueue[]>();
@@ -188,12 +259,14 @@ const enqueueAll = async (sequences: readonly SequenceToEnqueue[], deps: Webhook
     const key = `${seq.pageId}:${seq.psid}`;
     byUser.set(key, [...(byUser.get(key) ?? []), seq]);
   }
+  const recordings: Promise<void>[] = [];
   const counts = await Promise.all(
     [...byUser.values()].map(async (queue) => {
       let failed = 0;
       for (const [i, seq] of queue.entries()) {
         try {
           await deps.enqueue(seq);
+          recordings.push(recordAnswered(seq, deps));
         } catch (error) {
           // The rest of this user's sequences would land ahead of the failed one: hold them for the re-delivery.
           failed += queue.length - i;
@@ -209,5 +282,6 @@ const enqueueAll = async (sequences: readonly SequenceToEnqueue[], deps: Webhook
       return failed;
     }),
   );
+  await Promise.all(recordings);
   return counts.reduce((a, b) => a + b, 0);
 };

@@ -54,6 +54,23 @@ describe('config', () => {
     ).toThrow(/GRAPH_API_VERSION/);
   });
 
+  it('remembers answered events for 48 h by default and refuses less (Meta retries for up to 36 h)', () => {
+    const c = loadWebhookConfig(webhookEnv);
+    expect(c.EVENT_TTL_SECONDS).toBe(172_800);
+    expect(c.STATE_TABLE_NAME).toBeUndefined();
+    expect(loadWebhookConfig({ ...webhookEnv, EVENT_TTL_SECONDS: '259200' }).EVENT_TTL_SECONDS).toBe(259_200);
+    expect(() => loadWebhookConfig({ ...webhookEnv, EVENT_TTL_SECONDS: '86400' })).toThrow(
+      /EVENT_TTL_SECONDS/,
+    );
+  });
+
+  it('gives webhook and sender the same STATE_TABLE_NAME variable', () => {
+    const table = { STATE_TABLE_NAME: 'ellipsis-prod-state' };
+    expect(loadWebhookConfig({ ...webhookEnv, ...table }).STATE_TABLE_NAME).toBe('ellipsis-prod-state');
+    const sender = loadSenderConfig({ ...webhookEnv, ...table, META_PAGE_ACCESS_TOKEN: 't' });
+    expect(sender.STATE_TABLE_NAME).toBe('ellipsis-prod-state');
+  });
+
   it('requires each secret directly or as an SSM parameter name', () => {
     expect(() => loadSenderConfig({ QUEUE_URL: webhookEnv.QUEUE_URL, META_APP_SECRET: secret })).toThrow(
       /META_PAGE_ACCESS_TOKEN or META_PAGE_ACCESS_TOKEN_PARAM is required/,

@@ -9,7 +9,8 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { makeHandler } from '../functions/webhook.ts';
 import { postEventBase64 } from '../infra/local/meta.ts';
 import { decodeStep, type QueuedStep } from '../lib/codec.ts';
-import { memoryTelemetry } from '../lib/telemetry.ts';
+import { type Ledger, memoryLedger } from '../lib/ledger.ts';
+import { memoryTelemetry, metricTotal } from '../lib/telemetry.ts';
 import { corpusDir, corpusFile, corpusIndex, hasCorpus } from './support/corpus.ts';
 
 if (!hasCorpus)
@@ -26,11 +27,18 @@ const env = {
 };
 
 const sqsMock = mockClient(SQSClient);
+const telemetry = memoryTelemetry();
+/**
+ * Answered events, forgotten before each test: corpus files from one source reuse the same sample mids,
+ * and each file is judged as the first delivery of its events (re-deliveries are tested explicitly).
+ */
+let answered: Ledger = memoryLedger();
 const handler = makeHandler(env, {
   sqs: new SQSClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } }),
-  telemetry: memoryTelemetry(),
+  telemetry,
   now: () => 1_700_000_000_000,
   sleep: async () => {},
+  ledger: { has: (key) => answered.has(key), record: (key) => answered.record(key) },
 });
 
 const hmac = (algorithm: 'sha256' | 'sha1', body: Uint8Array, key = SECRET) =>
@@ -69,6 +77,8 @@ const neverAnswer = (json: unknown): { echoMids: string[]; standbySenders: strin
 };
 
 beforeEach(() => {
+  answered = memoryLedger();
+  telemetry.metrics.length = 0;
   sqsMock.reset();
   sqsMock.on(SendMessageBatchCommand).callsFake((input: { Entries: SendMessageBatchRequestEntry[] }) => ({
     Successful: input.Entries.map((e) => ({ Id: e.Id, MessageId: `id-${e.Id}`, MD5OfMessageBody: 'x' })),
@@ -109,6 +119,12 @@ describe.skipIf(!hasCorpus)('corpus webhooks through the handler', () => {
       expect(standbySenders).not.toContain(s.psid);
       expect(s.psid).not.toBe(s.pageId);
     }
+
+    // Meta re-delivers the same body (after a lost 200, or past SQS's 5-minute dedup window): no second reply.
+    const again = await post(body, { 'x-hub-signature-256': hmac('sha256', body) });
+    expect(again.statusCode).toBe(status);
+    expect(sqsMock.commandCalls(SendMessageBatchCommand)).toHaveLength(sequences.size);
+    expect(metricTotal(telemetry.metrics, 'DuplicateEventsDropped')).toBe(sequences.size);
   });
 
   it('still answers a good request after the whole corpus went through the same handler', async () => {

@@ -207,12 +207,14 @@ describe('ingress under SQS faults (webhook → fauxqs)', () => {
     );
   }, 30_000);
 
-  it('treats a re-delivery of an already enqueued body as a no-op (deterministic dedup ids)', async () => {
-    const { sqs, deliver } = await setup([]);
+  it('treats a re-delivery of an already enqueued body as a no-op (answered-events ledger)', async () => {
+    const { sqs, telemetry, deliver } = await setup([]);
     const body = batchedWebhookBody(usersBatch(3));
     expect(await deliver(body)).toEqual([200]);
-    // Meta re-delivers the same body (e.g. our 200 was lost): dedup ids make it a no-op.
+    // Meta re-delivers the same body (e.g. our 200 was lost): the ledger drops every event before SQS is asked
+    // (the deterministic dedup ids would also catch it, but only within 5 minutes).
     expect(await deliver(body)).toEqual([200]);
+    expect(metricTotal(telemetry.metrics, 'DuplicateEventsDropped')).toBe(3);
     const sequences = bySequence(await drainSteps(sqs));
     expect(sequences.size).toBe(3);
     for (const [, s] of sequences) expect(s.indexes).toEqual(Array.from({ length: s.count }, (_, i) => i));

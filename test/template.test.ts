@@ -170,11 +170,16 @@ describe('state table', () => {
     });
   });
 
-  it('is named to the sender (aborts), not to the console trigger', () => {
+  it('is named to the webhook (answered events) and the sender (aborts), not to the console trigger', () => {
     const variables = (id: string) =>
       (props(id).Environment as { Variables: Record<string, Json> }).Variables;
+    expect(variables(FUNCTIONS.webhook).STATE_TABLE_NAME).toEqual({ Ref: 'StateTable' });
     expect(variables(FUNCTIONS.sender).STATE_TABLE_NAME).toEqual({ Ref: 'StateTable' });
     expect(variables(FUNCTIONS.send).STATE_TABLE_NAME).toBeUndefined();
+    // The deployed webhook keeps answered events at least as long as Meta re-delivers (36 h, 48 h floor).
+    expect(loadWebhookConfig(deployedEnv(FUNCTIONS.webhook)).EVENT_TTL_SECONDS).toBeGreaterThanOrEqual(
+      172_800,
+    );
   });
 });
 
@@ -237,9 +242,11 @@ describe('IAM, one least-privilege role per function', () => {
     }
   });
 
-  it('lets the webhook only write its logs, enqueue steps and read its own secrets', () => {
+  it('lets the webhook only write its logs, enqueue steps, read and record answered events, read its own secrets', () => {
     expect(unconditionalActions(ROLES.webhook)).toEqual(
       [
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
         'kms:Decrypt',
         'logs:CreateLogStream',
         'logs:PutLogEvents',
@@ -251,6 +258,9 @@ describe('IAM, one least-privilege role per function', () => {
     expect(statementWith(ROLES.webhook, 'logs:PutLogEvents').Resource).toEqual(
       getAtt('WebhookLogGroup', 'Arn'),
     );
+    const ledger = statementWith(ROLES.webhook, 'dynamodb:GetItem');
+    expect(actionsOf(ledger).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
+    expect(ledger.Resource).toEqual(getAtt('StateTable', 'Arn'));
   });
 
   it('lets the sender consume/defer steps, dead-letter, use the state table and read its own secrets', () => {

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -10,6 +11,13 @@ import { makeHandler, toWebhookRequest } from '../functions/webhook.ts';
 import { decodeStep } from '../lib/codec.ts';
 import { loadPlanConfig } from '../lib/config.ts';
 import type { InboundEvent } from '../lib/inbound.ts';
+import {
+  eventKey,
+  type Ledger,
+  memoryLedger,
+  STATE_TABLE_KEY,
+  STATE_TABLE_TTL_ATTRIBUTE,
+} from '../lib/ledger.ts';
 import { planSequence } from '../lib/plan.ts';
 import type { SequenceToEnqueue } from '../lib/producer.ts';
 import type { Reply } from '../lib/reply.ts';
@@ -74,6 +82,7 @@ const harness = (over: Partial<WebhookDeps> = {}): Harness => {
     enqueue: async (seq) => {
       enqueued.push(seq);
     },
+    ledger: memoryLedger({ now: () => NOW }),
     now: () => NOW,
     telemetry,
     maxBodyBytes: 65_536,
@@ -369,6 +378,220 @@ describe('handleWebhook: POST events', () => {
   });
 });
 
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+
+/**
+ * The steps queue as SQS FIFO behaves: a dedup id seen in the last 5 minutes is accepted but not queued
+ * again (AWS SQS Developer Guide, exactly-once processing). One dedup id per sequence is enough here.
+ */
+const fifoQueue = (now: () => number, fails: (seq: SequenceToEnqueue) => boolean = () => false) => {
+  const firstSentAt = new Map<string, number>();
+  const queued: string[] = [];
+  const enqueue = async (seq: SequenceToEnqueue) => {
+    if (fails(seq)) throw new Error('SendMessageBatch failed after 4 attempts: ServiceUnavailable');
+    const id = `${seq.sequenceId}:0`;
+    const at = firstSentAt.get(id);
+    if (at !== undefined && now() - at < 5 * MINUTE) return;
+    firstSentAt.set(id, now());
+    queued.push(seq.sequenceId);
+  };
+  return { enqueue, queued };
+};
+
+/** A webhook on a movable clock, with the answered-events ledger on the same clock (48 h, as deployed). */
+const redeliveryHarness = (
+  options: { ledger?: Ledger; fails?: (seq: SequenceToEnqueue) => boolean } = {},
+) => {
+  const clock = { now: NOW };
+  const now = () => clock.now;
+  const queue = fifoQueue(now, options.fails);
+  const h = harness({
+    now,
+    enqueue: queue.enqueue,
+    ledger: options.ledger ?? memoryLedger({ ttlMs: 48 * HOUR, now }),
+  });
+  return { ...h, clock, queued: queue.queued };
+};
+
+const forgetfulLedger: Ledger = { has: async () => false, record: async () => {} };
+
+describe('handleWebhook: re-deliveries get no second reply (answered-events ledger)', () => {
+  const body = bodyOf(messageItem('m_1', 'hi'));
+
+  it('drops a re-delivery that comes after SQS’s 5-minute dedup window, up to Meta’s 36 hours', async () => {
+    const h = redeliveryHarness();
+    expect((await handleWebhook(post(body), h.deps)).statusCode).toBe(200);
+    for (const later of [6 * MINUTE, 36 * HOUR]) {
+      h.clock.now = NOW + later;
+      expect((await handleWebhook(post(body), h.deps)).statusCode).toBe(200);
+    }
+    expect(h.queued).toEqual(['m_1']);
+    expect(metricTotal(h.telemetry.metrics, 'DuplicateEventsDropped')).toBe(2);
+    const dropped = h.telemetry.logs.filter(
+      (l) => l.message === 'event already answered; re-delivery dropped',
+    );
+    expect(dropped.map((l) => [l.level, l.attributes])).toEqual([
+      ['info', { user: userLabel(USER), eventId: 'm_1' }],
+      ['info', { user: userLabel(USER), eventId: 'm_1' }],
+    ]);
+    expect(JSON.stringify(h.telemetry.logs)).not.toContain(USER);
+  });
+
+  it('needs the ledger for that: SQS dedup alone queues the late re-delivery a second time', async () => {
+    const h = redeliveryHarness({ ledger: forgetfulLedger });
+    await handleWebhook(post(body), h.deps);
+    h.clock.now = NOW + 4 * MINUTE;
+    await handleWebhook(post(body), h.deps);
+    expect(h.queued).toEqual(['m_1']);
+    h.clock.now = NOW + 6 * MINUTE;
+    await handleWebhook(post(body), h.deps);
+    expect(h.queued).toEqual(['m_1', 'm_1']);
+  });
+
+  it('records an event only after its sequence was enqueued, so a failed enqueue is answered on re-delivery', async () => {
+    const order: string[] = [];
+    let enqueueFails = true;
+    const inner = memoryLedger({ now: () => NOW });
+    const h = harness({
+      ledger: {
+        has: async (key) => {
+          order.push('check');
+          return inner.has(key);
+        },
+        record: async (key) => {
+          order.push('record');
+          return inner.record(key);
+        },
+      },
+      enqueue: async (seq) => {
+        order.push('enqueue');
+        if (enqueueFails) throw new Error('throttled');
+        h.enqueued.push(seq);
+      },
+    });
+    expect((await handleWebhook(post(body), h.deps)).statusCode).toBe(500);
+    expect(order).toEqual(['check', 'enqueue']);
+    expect(await inner.has(eventKey(PAGE, 'm_1'))).toBe(false);
+    enqueueFails = false;
+    expect((await handleWebhook(post(body), h.deps)).statusCode).toBe(200);
+    expect(order).toEqual(['check', 'enqueue', 'check', 'enqueue', 'record']);
+    expect(h.enqueued.map((s) => s.sequenceId)).toEqual(['m_1']);
+    expect(await inner.has(eventKey(PAGE, 'm_1'))).toBe(true);
+  });
+
+  it('fails open on an unreadable ledger: enqueues, answers 200, warns and counts it', async () => {
+    const h = redeliveryHarness({
+      ledger: {
+        has: async () => {
+          throw new Error('ProvisionedThroughputExceededException');
+        },
+        record: async () => {},
+      },
+    });
+    expect((await handleWebhook(post(body), h.deps)).statusCode).toBe(200);
+    expect(h.queued).toEqual(['m_1']);
+    expect(metricTotal(h.telemetry.metrics, 'LedgerReadFailed')).toBe(1);
+    expect(metricTotal(h.telemetry.metrics, 'SequencesEnqueued')).toBe(1);
+    const warned = h.telemetry.logs.find((l) => l.level === 'warn');
+    expect(warned?.attributes).toMatchObject({ user: userLabel(USER), eventId: 'm_1' });
+  });
+
+  it('answers 200 when recording fails after the enqueue: the reply is queued, the failure counted', async () => {
+    const h = redeliveryHarness({
+      ledger: {
+        has: async () => false,
+        record: async () => {
+          throw new Error('AccessDeniedException');
+        },
+      },
+    });
+    expect((await handleWebhook(post(body), h.deps)).statusCode).toBe(200);
+    expect(h.queued).toEqual(['m_1']);
+    expect(metricTotal(h.telemetry.metrics, 'LedgerWriteFailed')).toBe(1);
+    expect(h.telemetry.logs.some((l) => l.level === 'warn' && l.message.includes('record'))).toBe(true);
+  });
+
+  it('treats each event of a multi-event POST on its own: skips the answered, retries only the failed', async () => {
+    const failing = new Set(['m_c']);
+    const h = redeliveryHarness({ fails: (seq) => failing.has(seq.sequenceId) });
+    await h.deps.ledger.record(eventKey(PAGE, 'm_a'));
+    const multi = bodyOf(
+      messageItem('m_a', 'answered before', 'A'),
+      messageItem('m_b', 'new', 'B'),
+      messageItem('m_c', 'fails once', 'C'),
+    );
+    expect((await handleWebhook(post(multi), h.deps)).statusCode).toBe(500);
+    expect(h.queued).toEqual(['m_b']);
+    failing.clear();
+    h.clock.now = NOW + 10 * MINUTE; // Meta's retry, past SQS's dedup window
+    expect((await handleWebhook(post(multi), h.deps)).statusCode).toBe(200);
+    expect(h.queued).toEqual(['m_b', 'm_c']);
+    expect(metricTotal(h.telemetry.metrics, 'DuplicateEventsDropped')).toBe(3); // m_a twice, m_b once
+  });
+
+  it('looks up all events of a POST at once, not one after the other', async () => {
+    const pending: (() => void)[] = [];
+    const h = harness({
+      ledger: {
+        has: () =>
+          new Promise<boolean>((resolve) => {
+            pending.push(() => resolve(false));
+          }),
+        record: async () => {},
+      },
+    });
+    const response = handleWebhook(
+      post(bodyOf(messageItem('m_1', 'a', 'A'), messageItem('m_2', 'b', 'B'), messageItem('m_3', 'c', 'A'))),
+      h.deps,
+    );
+    await new Promise((r) => setImmediate(r));
+    expect(pending).toHaveLength(3);
+    for (const resolve of pending) resolve();
+    expect((await response).statusCode).toBe(200);
+    expect(h.enqueued.map((s) => s.sequenceId).sort()).toEqual(['m_1', 'm_2', 'm_3']);
+  });
+
+  it('whatever Meta re-delivers, whenever, whatever fails: a 200 means every event is queued; with a working ledger none twice (property)', async () => {
+    const users = ['U1', 'U2', 'U3'];
+    const delivery = fc.record({
+      events: fc.uniqueArray(fc.nat(5), { minLength: 1, maxLength: 4 }),
+      after: fc.oneof(fc.integer({ min: 0, max: 4 * MINUTE }), fc.integer({ min: 0, max: 40 * HOUR })),
+      failing: fc.array(fc.nat(5), { maxLength: 2 }),
+    });
+    const broken = async (): Promise<never> => {
+      throw new Error('dynamo down');
+    };
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(delivery, { minLength: 1, maxLength: 8 }),
+        fc.constantFrom('works', 'unreadable', 'unwritable'),
+        async (deliveries, ledgerState) => {
+          let failing = new Set<string>();
+          const h = redeliveryHarness({ fails: (seq) => failing.has(seq.sequenceId) });
+          const { has, record } = h.deps.ledger;
+          if (ledgerState === 'unreadable') h.deps.ledger = { has: broken, record };
+          if (ledgerState === 'unwritable') h.deps.ledger = { has, record: broken };
+          for (const d of deliveries) {
+            // Meta stops re-delivering after 36 hours (Meta, Webhooks "Event notifications").
+            h.clock.now = Math.min(h.clock.now + d.after, NOW + 36 * HOUR);
+            failing = new Set(d.failing.map((n) => `m_${n}`));
+            const items = d.events.map((n) => messageItem(`m_${n}`, `text ${n}`, users[n % users.length]));
+            const res = await handleWebhook(post(bodyOf(...items)), h.deps);
+            expect([200, 500]).toContain(res.statusCode);
+            // Only a failed enqueue answers 500 (so Meta retries); the ledger never does.
+            if (res.statusCode === 500) expect(d.events.some((n) => failing.has(`m_${n}`))).toBe(true);
+            // A 200 means no reply of this POST is lost.
+            else for (const n of d.events) expect(h.queued).toContain(`m_${n}`);
+          }
+          if (ledgerState === 'works') expect(new Set(h.queued).size).toBe(h.queued.length);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+});
+
 describe('handleWebhook: properties', () => {
   const anyHeaders = fc.dictionary(
     fc.constantFrom('x-hub-signature-256', 'x-hub-signature', 'content-type', 'x-other'),
@@ -594,6 +817,87 @@ describe('functions/webhook makeHandler', () => {
     expect(logged).not.toContain(env.META_APP_SECRET);
     e.QUEUE_URL = env.QUEUE_URL;
     expect((await handler(sampleEvent('message-hi'))).statusCode).toBe(200);
+  });
+
+  it('warns at cold start without STATE_TABLE_NAME, and still drops a re-delivery on the same container', async () => {
+    const { handler, telemetry } = lambda();
+    expect((await handler(sampleEvent('message-hi'))).statusCode).toBe(200);
+    expect((await handler(sampleEvent('message-hi'))).statusCode).toBe(200);
+    expect(batches()).toHaveLength(1);
+    const warning = telemetry.logs.find((l) => l.level === 'warn' && l.message.includes('STATE_TABLE_NAME'));
+    expect(warning?.message).toMatch(/per container/);
+    expect(metricTotal(telemetry.metrics, 'DuplicateEventsDropped')).toBe(1);
+  });
+
+  describe('with STATE_TABLE_NAME (DynamoDB)', () => {
+    const dynamoMock = mockClient(DynamoDBClient);
+    const dynamo = () =>
+      new DynamoDBClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
+    const tableEnv = { ...env, STATE_TABLE_NAME: 'ellipsis-test-state' };
+    const key = eventKey(PAGE, 'm_sample_hi_0001');
+    beforeEach(() => dynamoMock.reset());
+
+    it('checks the event, enqueues, then records it for 48 h; another container drops the re-delivery', async () => {
+      const calls: string[] = [];
+      const table = new Map<string, Record<string, { S?: string; N?: string }>>();
+      dynamoMock.on(GetItemCommand).callsFake((input) => {
+        calls.push('GetItem');
+        return { Item: table.get(input.Key[STATE_TABLE_KEY].S) };
+      });
+      dynamoMock.on(PutItemCommand).callsFake((input) => {
+        calls.push('PutItem');
+        table.set(input.Item[STATE_TABLE_KEY].S, input.Item);
+        return {};
+      });
+      sqsMock.on(SendMessageBatchCommand).callsFake((input: { Entries: SendMessageBatchRequestEntry[] }) => {
+        calls.push('SendMessageBatch');
+        return {
+          Successful: input.Entries.map((e) => ({ Id: e.Id, MessageId: 'id', MD5OfMessageBody: 'x' })),
+        };
+      });
+      const first = lambda({ dynamo: dynamo() }, tableEnv);
+      expect((await first.handler(sampleEvent('message-hi'))).statusCode).toBe(200);
+      expect(calls).toEqual(['GetItem', 'SendMessageBatch', 'PutItem']);
+      expect(dynamoMock.commandCalls(PutItemCommand)[0]?.args[0].input).toEqual({
+        TableName: 'ellipsis-test-state',
+        Item: {
+          [STATE_TABLE_KEY]: { S: key },
+          [STATE_TABLE_TTL_ATTRIBUTE]: { N: String(Math.floor(NOW / 1000) + 48 * 3600) },
+        },
+      });
+      expect(first.telemetry.logs.some((l) => l.message.includes('STATE_TABLE_NAME'))).toBe(false);
+
+      const other = lambda({ dynamo: dynamo(), now: () => NOW + 6 * MINUTE }, tableEnv);
+      expect((await other.handler(sampleEvent('message-hi'))).statusCode).toBe(200);
+      expect(calls).toEqual(['GetItem', 'SendMessageBatch', 'PutItem', 'GetItem']);
+      expect(metricTotal(other.telemetry.metrics, 'DuplicateEventsDropped')).toBe(1);
+    });
+
+    it('fails open when DynamoDB is down: the reply is enqueued and the answer is 200', async () => {
+      dynamoMock
+        .on(GetItemCommand)
+        .rejects(Object.assign(new Error('down'), { name: 'InternalServerError' }));
+      dynamoMock
+        .on(PutItemCommand)
+        .rejects(Object.assign(new Error('down'), { name: 'InternalServerError' }));
+      const { handler, telemetry } = lambda({ dynamo: dynamo() }, tableEnv);
+      expect((await handler(sampleEvent('message-hi'))).statusCode).toBe(200);
+      expect(batches()).toHaveLength(1);
+      expect(metricTotal(telemetry.metrics, 'LedgerReadFailed')).toBe(1);
+      expect(metricTotal(telemetry.metrics, 'LedgerWriteFailed')).toBe(1);
+    });
+
+    it('takes the record TTL from EVENT_TTL_SECONDS', async () => {
+      dynamoMock.on(GetItemCommand).resolves({});
+      dynamoMock.on(PutItemCommand).resolves({});
+      const { handler } = lambda({ dynamo: dynamo() }, { ...tableEnv, EVENT_TTL_SECONDS: '604800' });
+      await handler(sampleEvent('message-hi'));
+      expect(
+        dynamoMock.commandCalls(PutItemCommand)[0]?.args[0].input.Item?.[STATE_TABLE_TTL_ATTRIBUTE],
+      ).toEqual({
+        N: String(Math.floor(NOW / 1000) + 604_800),
+      });
+    });
   });
 
   it('maps query strings from rawQueryString (first value wins) or queryStringParameters', () => {
