@@ -16,10 +16,9 @@
  * so it is reported (warn log + `EnqueueOutOfOrder` metric) and the sender's step `index` makes it visible.
  *
  * Deduplication window caveat (SQS Developer Guide, "Exactly-once processing"): a deduplication id only
- * suppresses duplicates sent within 5 minutes of the first. A Meta re-delivery or a retry of ours that
- * arrives later than that enqueues the whole sequence again and the user gets the reply twice. Meta
- * re-delivers failed webhooks with back-off, so this is possible after long outages; a durable idempotency
- * record keyed by sequenceId (e.g. a DynamoDB conditional put) would close it and is not implemented.
+ * suppresses duplicates sent within 5 minutes of the first. A Meta re-delivery that arrives later would
+ * enqueue the whole sequence again, so the webhook keeps a durable record of answered events on top
+ * (lib/webhook.ts, the state table); a console send with the same sequenceId is idempotent for 5 minutes only.
  *
  * FIFO queues reject per-message DelaySeconds (SQS API Reference, SendMessageBatchRequestEntry.DelaySeconds:
  * "When you set FifoQueue, you can't set DelaySeconds per message"), so timing lives in each body's
