@@ -46,19 +46,18 @@ export const buildSenderDeps = async (env: Env, overrides: SenderOverrides = {})
   secretValues = [secrets.META_APP_SECRET, secrets.META_PAGE_ACCESS_TOKEN];
   const now = overrides.now ?? Date.now;
 
-  let ledger = overrides.ledger;
-  if (!ledger) {
-    const state = stateLedger({
+  const ledger =
+    overrides.ledger ??
+    stateLedger({
       tableName: config.STATE_TABLE_NAME,
       ttlSeconds: config.ABORT_TTL_SECONDS,
       now,
       dynamo: overrides.dynamo,
-    });
-    if (!state.durable) {
-      telemetry.log.warn('STATE_TABLE_NAME not set: aborted sequences are remembered per container only');
-    }
-    ledger = state.ledger;
-  }
+      volatileWarning: {
+        log: telemetry.log,
+        message: 'STATE_TABLE_NAME not set: aborted sequences are remembered per container only',
+      },
+    }).ledger;
 
   // zod objects strip unknown keys: exactly the tuning, without the secret sources.
   const tuning = senderTuningSchema.parse(config);

@@ -53,22 +53,20 @@ const buildWebhookDeps = async (
   onSecrets([secrets.META_APP_SECRET, secrets.META_VERIFY_TOKEN]);
   const producer = producerDeps(config.QUEUE_URL, telemetry, overrides);
   const now = overrides.now ?? Date.now;
-  let ledger = overrides.ledger;
-  if (!ledger) {
-    const state = stateLedger({
+  const ledger =
+    overrides.ledger ??
+    stateLedger({
       tableName: config.STATE_TABLE_NAME,
       ttlSeconds: config.EVENT_TTL_SECONDS,
       now,
       dynamo: overrides.dynamo,
-    });
-    if (!state.durable) {
-      telemetry.log.warn(
-        'STATE_TABLE_NAME not set: answered events are remembered per container only, so a Meta re-delivery ' +
-          'more than 5 minutes later that reaches another container is answered again',
-      );
-    }
-    ledger = state.ledger;
-  }
+      volatileWarning: {
+        log: telemetry.log,
+        message:
+          'STATE_TABLE_NAME not set: answered events are remembered per container only, so a Meta ' +
+          're-delivery more than 5 minutes later that reaches another container is answered again',
+      },
+    }).ledger;
   return {
     appSecret: overrides.appSecret ?? secrets.META_APP_SECRET,
     verifyToken: overrides.verifyToken ?? secrets.META_VERIFY_TOKEN,

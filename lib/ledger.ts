@@ -16,6 +16,7 @@ import {
   GetItemCommand,
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import type { Log } from './telemetry.ts';
 
 /** A set of keys, each remembered for the ledger's TTL. */
 export type Ledger = {
@@ -126,20 +127,23 @@ export const stateTableClient = (config: DynamoDBClientConfig = {}): DynamoDBCli
 
 /**
  * The ledger a function uses: DynamoDB when STATE_TABLE_NAME is set, otherwise per-container memory
- * (`durable: false`; the caller says so in a cold-start warning). Both share the TTL.
+ * (`durable: false`, announced by the caller's `volatileWarning` at cold start). Both share the TTL.
  */
 export const stateLedger = (options: {
   tableName: string | undefined;
   ttlSeconds: number;
   now: () => number;
   dynamo?: Pick<DynamoDBClient, 'send'>;
+  /** Logged once when no table is configured: what the caller then remembers per container only. */
+  volatileWarning?: { log: Pick<Log, 'warn'>; message: string };
 }): { ledger: Ledger; durable: boolean } => {
-  const { tableName, ttlSeconds, now } = options;
+  const { tableName, ttlSeconds, now, volatileWarning } = options;
   if (tableName) {
     return {
       ledger: dynamoLedger(options.dynamo ?? stateTableClient(), tableName, { ttlSeconds, now }),
       durable: true,
     };
   }
+  volatileWarning?.log.warn(volatileWarning.message);
   return { ledger: memoryLedger({ ttlMs: ttlSeconds * 1000, now }), durable: false };
 };

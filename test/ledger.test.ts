@@ -182,13 +182,16 @@ describe('dynamoLedger', () => {
 describe('stateLedger', () => {
   it('uses the table when STATE_TABLE_NAME is given, with the caller TTL', async () => {
     dynamoMock.on(PutItemCommand).resolves({});
+    const warnings: string[] = [];
     const { ledger, durable } = stateLedger({
       tableName: 'state',
       ttlSeconds: 48 * HOUR,
       now: () => T0,
       dynamo,
+      volatileWarning: { log: { warn: (message) => warnings.push(message) }, message: 'per container only' },
     });
     expect(durable).toBe(true);
+    expect(warnings).toEqual([]);
     await ledger.record(eventKey('P', 'm_1'));
     expect(dynamoMock.commandCalls(PutItemCommand)[0]?.args[0].input).toMatchObject({
       TableName: 'state',
@@ -198,8 +201,16 @@ describe('stateLedger', () => {
 
   it('falls back to per-container memory with the same TTL, and says so', async () => {
     let now = T0;
-    const { ledger, durable } = stateLedger({ tableName: undefined, ttlSeconds: 60, now: () => now, dynamo });
+    const warnings: string[] = [];
+    const { ledger, durable } = stateLedger({
+      tableName: undefined,
+      ttlSeconds: 60,
+      now: () => now,
+      dynamo,
+      volatileWarning: { log: { warn: (message) => warnings.push(message) }, message: 'per container only' },
+    });
     expect(durable).toBe(false);
+    expect(warnings).toEqual(['per container only']);
     await ledger.record('k');
     now += 59_000;
     expect(await ledger.has('k')).toBe(true);
