@@ -1,5 +1,5 @@
 /**
- * `npm run bench` runs every bench/<name>.bench.ts; `npm run bench -- <name> [<name>…]` runs some.
+ * `npm run bench` runs every bench/<stage>/<name>.bench.ts; `npm run bench -- <name> [<name>…]` runs some.
  *
  * Each bench runs in its own fresh Node process (no JIT, heap or socket state shared between benches),
  * prints its tables and writes bench/results/<name>.json. The machine is shared and noisy: benches report
@@ -8,7 +8,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type Bench, renderTable, writeResult } from './support/report.ts';
 
@@ -27,17 +27,22 @@ const ORDER = [
   'timing',
 ];
 
+/** bench/<stage>/<name>.bench.ts, mirroring lib/'s stages; a bench is named by its file name alone. */
+const benchFiles = (): Map<string, string> =>
+  new Map(
+    readdirSync(benchDir, { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith(SUFFIX) && !f.startsWith('support'))
+      .map((f) => [basename(f, SUFFIX), join(benchDir, f)]),
+  );
+
 const available = (): string[] =>
-  readdirSync(benchDir)
-    .filter((f) => f.endsWith(SUFFIX))
-    .map((f) => f.slice(0, -SUFFIX.length))
-    .sort((a, b) => {
-      const rank = (n: string) => (ORDER.includes(n) ? ORDER.indexOf(n) : ORDER.length);
-      return rank(a) - rank(b) || a.localeCompare(b);
-    });
+  [...benchFiles().keys()].sort((a, b) => {
+    const rank = (n: string) => (ORDER.includes(n) ? ORDER.indexOf(n) : ORDER.length);
+    return rank(a) - rank(b) || a.localeCompare(b);
+  });
 
 const runChild = async (name: string): Promise<void> => {
-  const mod = (await import(pathToFileURL(join(benchDir, `${name}${SUFFIX}`)).href)) as { bench: Bench };
+  const mod = (await import(pathToFileURL(benchFiles().get(name) ?? name).href)) as { bench: Bench };
   const started = performance.now();
   console.log(`\n## ${name}: ${mod.bench.title}\n`);
   const output = await mod.bench.run();

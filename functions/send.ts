@@ -1,15 +1,15 @@
 /**
  * Lambda 3, the console trigger (no event source): operators invoke it from the Lambda console with one of
  * its saved test events (infra/events/send-*.json), the CLI (`aws lambda invoke`, `osls invoke`) or
- * `osls invoke local`. Validation, planning and enqueueing live in lib/send.ts; this file wires AWS.
+ * `osls invoke local`. Validation, planning and enqueueing live in lib/console/send.ts; this file wires AWS.
  */
 import { randomUUID } from 'node:crypto';
-import { ConfigError, type Env, loadPlanConfig, loadSendConfig } from '../lib/config.ts';
-import { planSequence } from '../lib/plan.ts';
-import { enqueueSequence } from '../lib/producer.ts';
-import { type ProducerOverrides, producerDeps } from '../lib/runtime.ts';
-import { runSend, type SendDeps, type SendResult } from '../lib/send.ts';
-import { powertoolsTelemetry, type Telemetry } from '../lib/telemetry.ts';
+import { runSend, type SendDeps, type SendResult } from '../lib/console/send.ts';
+import { ConfigError, type Env, loadPlanConfig, loadSendConfig } from '../lib/platform/config.ts';
+import { type ProducerOverrides, producerDeps } from '../lib/platform/runtime.ts';
+import { powertoolsTelemetry, type Telemetry } from '../lib/platform/telemetry.ts';
+import { enqueueSequence } from '../lib/queue/producer.ts';
+import { planSequence } from '../lib/reply/plan.ts';
 
 export type SendOverrides = Partial<Omit<SendDeps, 'telemetry'>> &
   ProducerOverrides & { telemetry?: Telemetry };

@@ -1,11 +1,13 @@
 /**
  * Lambda 2, the sender: SQS FIFO → one Graph Send API call per step, with ReportBatchItemFailures.
- * The work is in lib/consumer.ts; this file maps the Lambda event and builds the cached dependencies.
+ * The work is in lib/delivery/consumer.ts; this file maps the Lambda event and builds the cached dependencies.
  */
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { type ConsumerDeps, type ConsumerRecord, processBatch } from '../lib/delivery/consumer.ts';
+import { graphClient } from '../lib/delivery/graph.ts';
 import {
   ConfigError,
   type Env,
@@ -13,15 +15,13 @@ import {
   loadSenderConfig,
   resolveSecrets,
   senderTuningSchema,
-} from '../lib/config.ts';
-import { type ConsumerDeps, type ConsumerRecord, processBatch } from '../lib/consumer.ts';
-import { graphClient } from '../lib/graph.ts';
-import { stateLedger } from '../lib/ledger.ts';
-import { coldStart } from '../lib/runtime.ts';
-import { fetchFromSsm } from '../lib/ssm.ts';
-import { powertoolsTelemetry } from '../lib/telemetry.ts';
+} from '../lib/platform/config.ts';
+import { stateLedger } from '../lib/platform/ledger.ts';
+import { coldStart } from '../lib/platform/runtime.ts';
+import { fetchFromSsm } from '../lib/platform/ssm.ts';
+import { powertoolsTelemetry } from '../lib/platform/telemetry.ts';
 
-export { type ConsumerRecord, processBatch } from '../lib/consumer.ts';
+export { type ConsumerRecord, processBatch } from '../lib/delivery/consumer.ts';
 
 export type SenderDeps = ConsumerDeps;
 

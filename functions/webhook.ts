@@ -1,9 +1,10 @@
 /**
  * Lambda 1, the webhook (API Gateway HTTP API, payload v2): maps the API Gateway event to a plain request,
- * builds the cached dependencies on the first invocation, and delegates to lib/webhook.ts.
+ * builds the cached dependencies on the first invocation, and delegates to lib/ingress/webhook.ts.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { handleWebhook, type WebhookDeps, type WebhookRequest } from '../lib/ingress/webhook.ts';
 import {
   ConfigError,
   type Env,
@@ -11,15 +12,14 @@ import {
   loadPlanConfig,
   loadWebhookConfig,
   resolveSecrets,
-} from '../lib/config.ts';
-import { stateLedger } from '../lib/ledger.ts';
-import { planSequence } from '../lib/plan.ts';
-import { enqueueSequence } from '../lib/producer.ts';
-import { loadResponder } from '../lib/responder.ts';
-import { coldStart, type ProducerOverrides, producerDeps } from '../lib/runtime.ts';
-import { fetchFromSsm } from '../lib/ssm.ts';
-import { powertoolsTelemetry, type Telemetry } from '../lib/telemetry.ts';
-import { handleWebhook, type WebhookDeps, type WebhookRequest } from '../lib/webhook.ts';
+} from '../lib/platform/config.ts';
+import { stateLedger } from '../lib/platform/ledger.ts';
+import { coldStart, type ProducerOverrides, producerDeps } from '../lib/platform/runtime.ts';
+import { fetchFromSsm } from '../lib/platform/ssm.ts';
+import { powertoolsTelemetry, type Telemetry } from '../lib/platform/telemetry.ts';
+import { enqueueSequence } from '../lib/queue/producer.ts';
+import { planSequence } from '../lib/reply/plan.ts';
+import { loadResponder } from '../lib/reply/responder.ts';
 
 export type WebhookOverrides = Partial<WebhookDeps> &
   ProducerOverrides & { fetchParameter?: FetchParameter; dynamo?: DynamoDBClient };

@@ -29,7 +29,7 @@ const examples = () => {
   return out;
 };
 
-/** A descriptive schema of the send payload for the console; the function validates with zod (lib/send.ts). */
+/** A descriptive schema of the send payload for the console; the function validates with zod (lib/console/send.ts). */
 const eventSchema = {
   type: 'object',
   required: ['pageId', 'psid'],

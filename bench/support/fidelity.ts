@@ -3,8 +3,8 @@
  * planned step each call was, order violations, duplicates, lost messages, skipped (skippable) steps, and
  * the planned vs actual gap between consecutive delivered steps. Pure: used by benches and tests.
  */
-import type { QueuedStep } from '../../lib/codec.ts';
-import { actionKind } from '../../lib/step.ts';
+import type { QueuedStep } from '../../lib/queue/codec.ts';
+import { actionKind } from '../../lib/queue/step.ts';
 import type { RecordedCall } from './child-server.ts';
 
 export type PlannedStep = { index: number; kind: string; text?: string; dueAt: number; plannedAt: number };

@@ -1,9 +1,9 @@
 /**
- * The local SQS (fauxqs, infra/local/sqs.ts) in its own process for benches, so the queue's CPU does not
+ * The local SQS (fauxqs, local/sqs.ts) in its own process for benches, so the queue's CPU does not
  * share an event loop with the sender being measured. Prints the LocalSqs fields as one JSON line;
  * exits when stdin closes. `--visibility N` sets the step queue's visibility timeout in seconds.
  */
-import { startLocalSqs } from '../../infra/local/sqs.ts';
+import { startLocalSqs } from '../../local/sqs.ts';
 
 const flag = (name: string): number | undefined => {
   const i = process.argv.indexOf(name);

@@ -1,12 +1,12 @@
 /**
  * The local stack for benches, spread over processes so no part measures another's CPU:
- * fauxqs (infra/local/sqs.ts) and a recording fake Graph run in child processes; this process runs the
- * event-source-mapping poller (infra/local/esm.ts) invoking the REAL sender handler (functions/sender.ts,
+ * fauxqs (local/sqs.ts) and a recording fake Graph run in child processes; this process runs the
+ * event-source-mapping poller (local/esm.ts) invoking the REAL sender handler (functions/sender.ts,
  * makeHandler with env only — its own Graph client, SQS client and sleep; telemetry kept in memory).
  *
  * Every invocation is timed from the poller's point of view (the wall time Lambda would bill).
  *
- * With `graphLatencyMs` the Graph child is the strict local fake (infra/local/graph-fake.ts, token and
+ * With `graphLatencyMs` the Graph child is the strict local fake (local/graph-fake.ts, token and
  * appsecret_proof checked, bodies validated) holding every answer back that long, as the real Send API's
  * ~100–300 ms round trip does; without it, the bare recording stand-in (child-server.ts), as before.
  */
@@ -15,11 +15,11 @@ import { Agent } from 'node:http';
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent } from 'aws-lambda';
-import { startEventSourceMapping } from '../../infra/local/esm.ts';
-import type { LocalSqs } from '../../infra/local/sqs.ts';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../infra/local/sqs.ts';
-import { decodeStep } from '../../lib/codec.ts';
-import type { Telemetry } from '../../lib/telemetry.ts';
+import type { Telemetry } from '../../lib/platform/telemetry.ts';
+import { decodeStep } from '../../lib/queue/codec.ts';
+import { startEventSourceMapping } from '../../local/esm.ts';
+import type { LocalSqs } from '../../local/sqs.ts';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/sqs.ts';
 import type { RecordedCall } from './child-server.ts';
 import { spawnHelper } from './spawn.ts';
 
@@ -87,7 +87,7 @@ const startGraphChild = async (latencyMs: number | undefined) => {
   }
   // The bench's throwaway secrets on the command line, so no META_* variable of the shell can leak in.
   const child = await spawnHelper<{ url: string; callsUrl: string }>(
-    new URL('../../infra/local/graph-fake.ts', import.meta.url).pathname,
+    new URL('../../local/graph-fake.ts', import.meta.url).pathname,
     [
       ...['--latency-ms', String(latencyMs), '--port', '0'],
       ...['--app-secret', BENCH_APP_SECRET, '--access-token', BENCH_PAGE_TOKEN],

@@ -1,8 +1,9 @@
 /** Fixtures shared by the sender-side tests: one sender tuning and a queued-step builder. */
-import type { QueuedStep } from '../../lib/codec.ts';
-import type { SenderTuning } from '../../lib/schedule.ts';
 
-/** A fixed sender tuning (lib/config.ts defaults, but a 1 s cap on sub-second deferral sleeps). */
+import type { SenderTuning } from '../../lib/delivery/schedule.ts';
+import type { QueuedStep } from '../../lib/queue/codec.ts';
+
+/** A fixed sender tuning (lib/platform/config.ts defaults, but a 1 s cap on sub-second deferral sleeps). */
 export const senderTuning: SenderTuning = {
   SENDER_INLINE_WAIT_MS: 1000,
   SENDER_CATCH_UP_AFTER_MS: 15_000,

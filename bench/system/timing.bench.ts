@@ -1,0 +1,263 @@
+/**
+ * Timing fidelity on the local stack: N users each get a planned multi-reply sequence (real planner,
+ * real producer, fauxqs FIFO, the Lambda-like poller, the REAL sender handler, a recording fake Graph).
+ * For every delivered step: planned gap vs actual gap at the Graph endpoint; plus order violations,
+ * duplicates and lost messages per user. Draws bench/results/timeline.svg and gap-errors.svg.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadPlanConfig } from '../../lib/platform/config.ts';
+import { enqueueSequence, queuedStepsOf } from '../../lib/queue/producer.ts';
+import { planSequence } from '../../lib/reply/plan.ts';
+import { PAGE_ID, psidOf } from '../../local/meta.ts';
+import type { RecordedCall } from '../support/child-server.ts';
+import { analyseUser, type PlannedStep, plannedOf, type UserFidelity } from '../support/fidelity.ts';
+import { type Bench, resultsDir } from '../support/report.ts';
+import { inBatches, startStack } from '../support/stack.ts';
+import { type Distribution, distribution } from '../support/stats.ts';
+import { histogramSvg, type Lane, timelineSvg } from '../support/svg.ts';
+
+const TIME_SCALE = Number(process.env.BENCH_TIME_SCALE ?? 0.5);
+/** `users@pollers` cases; 20 pollers = serverless.yml's senderMaxConcurrency. */
+const CASES = (process.env.BENCH_TIMING_CASES ?? '1@20,100@20,1000@20').split(',').map((c) => {
+  const [users, pollers] = c.split('@').map(Number);
+  return { users: users!, pollers: pollers ?? 20 };
+});
+const planConfig = loadPlanConfig({ PLAN_TIME_SCALE: String(TIME_SCALE) });
+
+const INBOUND = [
+  'hi',
+  'Do you deliver to Lyon on Saturdays?',
+  'What time do you open tomorrow morning?',
+  'Thanks a lot, see you soon',
+];
+const REPLIES = [
+  'Hello!',
+  'Yes, we deliver every day except Sunday.',
+  'We open at 9 and close at 19, every weekday.',
+  'You are welcome, have a lovely day and come back whenever you like!',
+];
+
+type UserPlan = { psid: string; planned: PlannedStep[] };
+
+type CaseResult = {
+  users: number;
+  pollers: number;
+  steps: number;
+  wallMs: number;
+  fidelity: UserFidelity[];
+  plans: UserPlan[];
+  startedAt: number;
+  invocations: number;
+  deferrals: number;
+  handlerMs: Distribution;
+};
+
+const runCase = async (users: number, pollers: number): Promise<CaseResult> => {
+  const stack = await startStack({ maxConcurrency: pollers });
+  try {
+    const plans: UserPlan[] = [];
+    const startedAt = Date.now();
+    await inBatches(
+      Array.from({ length: users }, (_, u) => u),
+      50,
+      async (u) => {
+        const psid = psidOf(u);
+        const replies = [0, 1].map((k) => ({
+          message: { text: `${REPLIES[(u + k) % REPLIES.length]} (u${u}/r${k})` },
+        }));
+        const steps = planSequence(
+          { seed: `timing-${u}`, inboundText: INBOUND[u % INBOUND.length]!, replies },
+          planConfig,
+        );
+        const seq = {
+          pageId: PAGE_ID,
+          psid,
+          sequenceId: `m_timing_${users}_${u}`,
+          steps,
+          plannedAt: Date.now(),
+        };
+        plans.push({ psid, planned: plannedOf(queuedStepsOf(seq)) });
+        await enqueueSequence({ sqs: stack.client, queueUrl: stack.sqs.queueUrl }, seq);
+      },
+    );
+    const expectedMessages = plans.reduce(
+      (n, p) => n + p.planned.filter((s) => s.kind === 'message').length,
+      0,
+    );
+    const calls: RecordedCall[] = [];
+    let messages = 0;
+    let lastProgress = Date.now();
+    while (messages < expectedMessages && Date.now() - lastProgress < 20_000) {
+      await new Promise((r) => setTimeout(r, 500));
+      const fresh = await stack.takeCalls();
+      if (fresh.length > 0) lastProgress = Date.now();
+      calls.push(...fresh);
+      messages = calls.filter((c) => c.kind === 'message').length;
+    }
+    // Anything still in flight (a duplicate, a late typing_on) has a moment to show up.
+    await new Promise((r) => setTimeout(r, 1000));
+    calls.push(...(await stack.takeCalls()));
+    const wallMs = Date.now() - startedAt;
+    const byUser = Map.groupBy(calls, (c) => c.psid);
+    const fidelity = plans.map((p) => analyseUser(p.planned, byUser.get(p.psid) ?? []));
+    return {
+      users,
+      pollers,
+      steps: plans.reduce((n, p) => n + p.planned.length, 0),
+      wallMs,
+      fidelity,
+      plans,
+      startedAt,
+      invocations: stack.invocations.length,
+      deferrals: stack.invocations.filter((i) => !i.completed).length,
+      handlerMs: distribution(stack.invocations.map((i) => i.durationMs)),
+    };
+  } finally {
+    await stack.stop();
+  }
+};
+
+const lanesOf = (result: CaseResult, sample: number): Lane[] => {
+  const step = Math.max(1, Math.floor(result.plans.length / sample));
+  const lanes: Lane[] = [];
+  for (let u = 0; u < result.plans.length && lanes.length < sample; u += step) {
+    const plan = result.plans[u]!;
+    const delivered = new Map(result.fidelity[u]!.delivered.map((d) => [d.index, d.actualAt]));
+    lanes.push({
+      label: `user ${u}`,
+      steps: plan.planned.map((s) => {
+        const actual = delivered.get(s.index);
+        return {
+          kind: s.kind,
+          plannedMs: s.dueAt - result.startedAt,
+          ...(actual !== undefined && { actualMs: actual - result.startedAt }),
+        };
+      }),
+    });
+  }
+  return lanes;
+};
+
+export const bench: Bench = {
+  title: `timing fidelity on the local stack (PLAN_TIME_SCALE=${TIME_SCALE})`,
+  run: async () => {
+    const results: CaseResult[] = [];
+    for (const c of CASES) results.push(await runCase(c.users, c.pollers));
+    const rows = results.map((r) => {
+      const errors = distribution(r.fidelity.flatMap((f) => f.gaps.map((g) => g.errorMs)));
+      const adjacent = distribution(
+        r.fidelity.flatMap((f) => f.gaps.filter((g) => g.toIndex === g.fromIndex + 1).map((g) => g.errorMs)),
+      );
+      const first = distribution(
+        r.fidelity.flatMap((f) => (f.firstLatencyMs === undefined ? [] : [f.firstLatencyMs])),
+      );
+      const sum = (pick: (f: UserFidelity) => number) => r.fidelity.reduce((n, f) => n + pick(f), 0);
+      return [
+        r.users,
+        r.pollers,
+        r.steps,
+        errors.p50,
+        errors.p95,
+        errors.p99,
+        errors.max,
+        adjacent.p99,
+        first.p50,
+        first.p99,
+        r.handlerMs.mean,
+        sum((f) => f.orderViolations),
+        sum((f) => f.duplicates),
+        sum((f) => f.lostMessages),
+        sum((f) => f.skipped),
+        r.deferrals,
+        r.wallMs / 1000,
+      ] as const;
+    });
+    // Panels: the two largest runs (a sample of ~10 users each), so drift and bunching show against scale.
+    const shown = results.filter((r) => r.users > 1).slice(-2);
+    const timeline = join(resultsDir, 'timeline.svg');
+    writeFileSync(
+      timeline,
+      timelineSvg(
+        shown.map((r) => ({
+          heading: `${r.users} concurrent users (10 shown), ${r.pollers} pollers`,
+          lanes: lanesOf(r, 10),
+        })),
+        'Planned vs actual time of every step, per user',
+        `local stack: fauxqs FIFO + poller (batch 1) + real sender handler + recording fake Graph; PLAN_TIME_SCALE=${TIME_SCALE}; x = seconds since the run started`,
+      ),
+    );
+    const histogram = join(resultsDir, 'gap-errors.svg');
+    writeFileSync(
+      histogram,
+      histogramSvg(
+        // A run with a handful of gaps (1 user) would only add spikes: shown in the table instead.
+        results
+          .filter((r) => r.fidelity.reduce((n, f) => n + f.gaps.length, 0) >= 20)
+          .map((r) => ({
+            label: `${r.users} users, ${r.pollers} pollers`,
+            values: r.fidelity.flatMap((f) => f.gaps.map((g) => g.errorMs)),
+          })),
+        'Gap error per step: actual gap at the Graph endpoint − planned gap',
+        `PLAN_TIME_SCALE=${TIME_SCALE}; share of gaps per bin, per run`,
+      ),
+    );
+    return {
+      tables: [
+        {
+          title: `Timing fidelity, local stack (PLAN_TIME_SCALE=${TIME_SCALE})`,
+          columns: [
+            'users',
+            'pollers',
+            'steps',
+            'gap err p50 ms',
+            'p95',
+            'p99',
+            'max',
+            'adjacent-only p99',
+            '1st step p50 ms',
+            '1st step p99 ms',
+            'handler ms/inv.',
+            'order viol.',
+            'dupes',
+            'lost msgs',
+            'skipped typing',
+            'deferrals',
+            'wall s',
+          ],
+          rows,
+          notes: [
+            `Every planned delay is multiplied by PLAN_TIME_SCALE=${TIME_SCALE} to fit the 10-minute budget (delays ≥ 1 s still go through SQS ChangeMessageVisibility; shorter ones are slept in the handler).`,
+            'Each user: mark_seen → read pause → typing_on → reply → pause → typing_on → reply (real planner). Gap = time between consecutive delivered steps of one user at the fake Graph; error = actual − planned.',
+            'fauxqs and the fake Graph run in their own processes; poller + real sender handler (batch 1; 20 pollers = serverless.yml senderMaxConcurrency) in the bench process; all on one 2-core machine.',
+            '"adjacent-only" leaves out gaps that span a skipped typing_on (those are shorter than planned by design: a skipped step counts as done at its planned time).',
+            '"handler ms/inv." = mean wall time of one sender invocation (includes in-handler sleeps of sub-second remainders and waits ≤ SENDER_INLINE_WAIT_MS); with batch size 1 and N pollers, throughput ≤ N ÷ that.',
+            '"1st step" = mark_seen arrival − time the sequence was planned (enqueue + first poll). "skipped typing" = typing_on dropped by design because it ran later than its skippableAfterMs.',
+          ],
+        },
+      ],
+      data: {
+        timeScale: TIME_SCALE,
+        cases: results.map((r) => ({
+          users: r.users,
+          pollers: r.pollers,
+          handlerMs: r.handlerMs,
+          steps: r.steps,
+          wallMs: r.wallMs,
+          invocations: r.invocations,
+          deferrals: r.deferrals,
+          gapErrorMs: distribution(r.fidelity.flatMap((f) => f.gaps.map((g) => g.errorMs))),
+          gapErrorByPlannedGap: {
+            under1s: distribution(
+              r.fidelity.flatMap((f) => f.gaps.filter((g) => g.plannedMs < 1000).map((g) => g.errorMs)),
+            ),
+            atLeast1s: distribution(
+              r.fidelity.flatMap((f) => f.gaps.filter((g) => g.plannedMs >= 1000).map((g) => g.errorMs)),
+            ),
+          },
+        })),
+      },
+      files: [timeline, histogram],
+    };
+  },
+};

@@ -1,0 +1,241 @@
+/**
+ * The console trigger: an operator picks a saved test event of the `send` function in the Lambda console
+ * and presses Test. The payload names a page and user and either `replies` (planned with the same typing
+ * model as the webhook) or explicit `steps`; it is enqueued exactly as the webhook enqueues, through the
+ * same producer.
+ *
+ * Whatever arrives, the answer is a value, never a thrown error: `{ ok: false, errors: [{ path, message }] }`
+ * names each bad field, so the console shows what to fix instead of a stack trace.
+ *
+ * Idempotency: dedup ids are `<sequenceId>:<index>`. A supplied sequenceId makes a second press within
+ * SQS's 5-minute deduplication window a no-op (AWS SQS Developer Guide, "Exactly-once processing"); without
+ * one, each press generates a random id and sends again.
+ */
+import { z } from 'zod';
+import type { PlanConfig } from '../platform/config.ts';
+import { type Telemetry, userLabel } from '../platform/telemetry.ts';
+import { EnqueueError, type SequenceToEnqueue } from '../queue/producer.ts';
+import { type ActionKind, actionKind, type Step, stepSchema } from '../queue/step.ts';
+import type { PlanInput } from '../reply/plan.ts';
+import { replySchema } from '../reply/reply.ts';
+
+/** Bounds that keep one press one conversation turn (and the producer at a batch or two). */
+export const MAX_REPLIES = 10;
+export const MAX_STEPS = 50;
+export const MAX_INBOUND_TEXT_LENGTH = 20_000;
+
+/** Meta ids are digit strings above 2^53: as JSON numbers they would silently change, so say so. */
+const idSchema = (what: string) =>
+  z
+    .string({
+      error: (issue) =>
+        issue.input === undefined
+          ? `${what} is required`
+          : typeof issue.input === 'number'
+            ? `${what} must be a string: put it in quotes (Meta ids exceed the precision of JSON numbers)`
+            : `${what} must be a string`,
+    })
+    .min(1, `${what} must not be empty`)
+    .max(64, `${what} is at most 64 characters`);
+
+export const sendPayloadSchema = z
+  .object({
+    pageId: idSchema('the Page id (the page the user talks to)'),
+    psid: idSchema("the user's page-scoped id (PSID)"),
+    /** Supply one to make repeated presses idempotent for 5 minutes; omitted → a random id per press. */
+    sequenceId: z.string().min(1).max(200).optional(),
+    /** What the user wrote, for the reading pause before the first reply (replies only). */
+    inboundText: z.string().max(MAX_INBOUND_TEXT_LENGTH).optional(),
+    replies: z.array(replySchema).min(1).max(MAX_REPLIES).optional(),
+    steps: z.array(stepSchema).min(1).max(MAX_STEPS).optional(),
+  })
+  .strict();
+
+export type SendPayload = z.infer<typeof sendPayloadSchema>;
+
+export type FieldError = { path: string; message: string };
+export type StepSummary = { index: number; kind: ActionKind; delayMs: number };
+export type SendResult =
+  | {
+      ok: true;
+      groupId: string;
+      sequenceId: string;
+      steps: StepSummary[];
+      messageIds: string[];
+    }
+  | { ok: false; errors: FieldError[]; retryable?: boolean };
+
+/** `replies[0].message.text`; the payload itself is `(root)`. */
+export const formatPath = (path: readonly PropertyKey[]): string => {
+  let out = '';
+  for (const key of path) {
+    if (typeof key === 'number') out += `[${key}]`;
+    else out += out === '' ? String(key) : `.${String(key)}`;
+  }
+  return out === '' ? '(root)' : out;
+};
+
+type Issue = z.core.$ZodIssue;
+
+/** How far into the value a union branch got before failing: the deepest issue path, nested unions included. */
+const depthOf = (issues: readonly Issue[]): number =>
+  Math.max(
+    0,
+    ...issues.map((i) =>
+      i.code === 'invalid_union' && i.errors.length > 0
+        ? i.path.length + Math.max(...i.errors.map(depthOf))
+        : i.path.length + (i.code === 'unrecognized_keys' ? 0 : 1),
+    ),
+  );
+
+/**
+ * A failed union lists every branch's issues; an operator wants the branch they meant. That is taken to be
+ * the one that got deepest into the value (a message with an empty text failed at `message.text`, not at
+ * a missing `sender_action`), then the one with fewest issues. Where several branches reject the same key's
+ * value (`sender_action: "wave"`), their allowed values are merged into one message.
+ */
+const unionIssues = (branches: readonly (readonly Issue[])[]): Issue[] => {
+  const ranked = [...branches].sort((a, b) => depthOf(b) - depthOf(a) || a.length - b.length);
+  const best = ranked[0] ?? [];
+  return best.map((issue) => {
+    if (issue.code !== 'invalid_value') return issue;
+    const key = JSON.stringify(issue.path);
+    const values = branches.flatMap((b) =>
+      b.flatMap((i) => (i.code === 'invalid_value' && JSON.stringify(i.path) === key ? i.values : [])),
+    );
+    const unique = [...new Set(values.map((v) => JSON.stringify(v)))];
+    return unique.length > issue.values.length
+      ? { ...issue, message: `expected one of ${unique.join(' | ')}` }
+      : issue;
+  });
+};
+
+/** Zod issues as one error per field: unions resolved to their closest branch, unknown keys one by one. */
+export const fieldErrors = (issues: readonly Issue[], base: readonly PropertyKey[] = []): FieldError[] =>
+  issues.flatMap((issue): FieldError[] => {
+    const path = [...base, ...issue.path];
+    if (issue.code === 'invalid_union' && issue.errors.length > 0)
+      return fieldErrors(unionIssues(issue.errors), path);
+    if (issue.code === 'unrecognized_keys')
+      return issue.keys.map((key) => ({ path: formatPath([...path, key]), message: 'unknown field' }));
+    return [{ path: formatPath(path), message: issue.message }];
+  });
+
+/** Rules across fields, checked on the raw input so they are reported together with the field errors. */
+const shapeErrors = (input: Record<string, unknown>): FieldError[] => {
+  const has = (key: string) => input[key] !== undefined;
+  if (has('replies') && has('steps'))
+    return [{ path: 'steps', message: 'give either replies or steps, not both' }];
+  if (!has('replies') && !has('steps'))
+    return [
+      {
+        path: '(root)',
+        message:
+          'give exactly one of replies (planned with the typing model) or steps (explicit, with delays)',
+      },
+    ];
+  if (has('steps') && has('inboundText'))
+    return [{ path: 'inboundText', message: 'only used to plan replies; with explicit steps, leave it out' }];
+  return [];
+};
+
+export type ParseResult = { ok: true; payload: SendPayload } | { ok: false; errors: FieldError[] };
+
+/** Validates a console payload; never throws. */
+export const parseSendPayload = (input: unknown): ParseResult => {
+  if (typeof input !== 'object' || input === null || Array.isArray(input))
+    return {
+      ok: false,
+      errors: [
+        {
+          path: '(root)',
+          message: 'the test event must be a JSON object with pageId, psid and replies or steps',
+        },
+      ],
+    };
+  const parsed = sendPayloadSchema.safeParse(input);
+  const errors = [
+    ...(parsed.success ? [] : fieldErrors(parsed.error.issues)),
+    ...shapeErrors(input as Record<string, unknown>),
+  ];
+  if (errors.length > 0 || !parsed.success) return { ok: false, errors };
+  return { ok: true, payload: parsed.data };
+};
+
+export type SendDeps = {
+  planConfig: PlanConfig;
+  /** The planner (lib/reply/plan.ts planSequence), bound by the caller so tests may substitute it. */
+  plan: (input: PlanInput, config: PlanConfig) => Step[];
+  /** The producer (lib/queue/producer.ts enqueueSequence) with its client and queue bound. */
+  enqueue: (seq: SequenceToEnqueue) => Promise<{ groupId: string; messageIds: string[] }>;
+  now: () => number;
+  /** A fresh random sequence id for presses that supply none. */
+  newSequenceId: () => string;
+  telemetry?: Pick<Telemetry, 'log' | 'metric'>;
+};
+
+/** The steps a payload asks for: its explicit list, or its replies planned with the typing model. */
+export const stepsOf = (
+  payload: SendPayload,
+  sequenceId: string,
+  deps: Pick<SendDeps, 'plan' | 'planConfig'>,
+): Step[] =>
+  payload.steps ??
+  deps.plan(
+    {
+      // The seed makes a supplied sequence id plan the same pauses on every press.
+      seed: sequenceId,
+      ...(payload.inboundText !== undefined && { inboundText: payload.inboundText }),
+      replies: payload.replies ?? [],
+    },
+    deps.planConfig,
+  );
+
+/** Validates, plans and enqueues one console payload. Never throws: every failure is a returned value. */
+export const runSend = async (input: unknown, deps: SendDeps): Promise<SendResult> => {
+  const parsed = parseSendPayload(input);
+  if (!parsed.ok) {
+    deps.telemetry?.metric('ConsoleSendRejected', 1);
+    deps.telemetry?.log.warn('console send rejected', { errors: parsed.errors.map((e) => e.path) });
+    return parsed;
+  }
+  const { payload } = parsed;
+  try {
+    const sequenceId = payload.sequenceId ?? deps.newSequenceId();
+    const steps = stepsOf(payload, sequenceId, deps);
+    const { groupId, messageIds } = await deps.enqueue({
+      pageId: payload.pageId,
+      psid: payload.psid,
+      sequenceId,
+      steps,
+      plannedAt: deps.now(),
+    });
+    deps.telemetry?.metric('ConsoleSends', 1);
+    deps.telemetry?.log.info('console send enqueued', {
+      user: userLabel(payload.psid),
+      sequenceId,
+      steps: steps.length,
+      sequenceIdSupplied: payload.sequenceId !== undefined,
+    });
+    return {
+      ok: true,
+      groupId,
+      sequenceId,
+      steps: steps.map((s, index) => ({ index, kind: actionKind(s.action), delayMs: s.delayMs })),
+      messageIds,
+    };
+  } catch (error) {
+    // EnqueueError messages name codes and counts only (lib/queue/producer.ts); anything else is reported by name.
+    const message =
+      error instanceof EnqueueError
+        ? `could not enqueue: ${error.message}`
+        : `internal error: ${error instanceof Error ? error.name : 'unknown'}`;
+    deps.telemetry?.metric('ConsoleSendFailed', 1);
+    deps.telemetry?.log.error('console send failed', { error: message });
+    return {
+      ok: false,
+      errors: [{ path: '(queue)', message }],
+      retryable: error instanceof EnqueueError ? error.retryable : false,
+    };
+  }
+};

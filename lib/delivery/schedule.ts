@@ -1,0 +1,160 @@
+/**
+ * Pure timing decisions for the sender: when a queued step is due, and whether to send it now, wait a
+ * little in-process, hand the wait back to SQS, or skip it. No clock, no I/O: `now` is a parameter.
+ *
+ * Why the anchor is ApproximateFirstReceiveTimestamp (AWS SQS Developer Guide, FIFO delivery logic): a FIFO
+ * queue releases a group's next message only after the previous one is deleted, so a step's first receive
+ * is ≈ its predecessor's completion. Unlike "now", it is stable across redeliveries: a step deferred,
+ * retried or throttled keeps the same anchor and therefore the same due time.
+ *
+ * That holds only when a step is first received after its predecessor completed. With a batch size above 1
+ * it can break: a step returned unprocessed behind a deferred predecessor has already been received once,
+ * and if the next poll cuts the batch between the two, the follower later arrives alone with a first
+ * receive from before its predecessor was sent — its pause is lost. Batch size 1 (serverless.yml) makes
+ * that impossible; the consumer still handles batches of up to 10 correctly within one invocation.
+ */
+import type { z } from 'zod';
+import type { senderTuningSchema } from '../platform/config.ts';
+import type { QueuedStep } from '../queue/codec.ts';
+
+export type SenderTuning = z.infer<typeof senderTuningSchema>;
+
+/** SQS ChangeMessageVisibility accepts 0…43 200 seconds (12 hours). */
+export const MAX_VISIBILITY_SECONDS = 43_200;
+
+/**
+ * Receives a planned step may spend on deferrals: one to its due second, maybe one more when SQS redelivers
+ * a little early. Typing refreshes keep every single wait ≤ 18 s, so no step needs more.
+ */
+export const DEFERRAL_RECEIVES = 2;
+
+/** The SQS system attributes the schedule needs, as epoch ms and a count. */
+export type SqsTiming = {
+  /** ApproximateReceiveCount, ≥ 1. */
+  receiveCount: number;
+  /** ApproximateFirstReceiveTimestamp; undefined when the queue did not supply it. */
+  firstReceiveAt?: number;
+  /** SentTimestamp. */
+  sentAt?: number;
+};
+
+export type DueTime = {
+  /** When the step should be sent (epoch ms). */
+  dueAt: number;
+  /** Which anchor the pause was measured from. */
+  anchor: 'predecessor' | 'first-receive' | 'plan';
+  /** True when the step was too late to add its pause: due = max(anchor, planned time). */
+  catchUp: boolean;
+};
+
+/**
+ * Due time of a step:
+ * - predecessor completed in this invocation → predecessorDoneAt + delayMs;
+ * - else → ApproximateFirstReceiveTimestamp + delayMs (see the module comment);
+ * - no first-receive attribute (some local queues) → the planned time, which is stable too. Using "now"
+ *   instead would push the due time forward on every redelivery and never send.
+ * Catch-up: when anchor + delay would be more than SENDER_CATCH_UP_AFTER_MS past the planned time, the
+ * pause is dropped and due = max(anchor, planned time), so a delayed conversation does not drift further.
+ */
+export const dueTime = (
+  step: Pick<QueuedStep, 'delayMs' | 'dueAt'>,
+  timing: SqsTiming,
+  predecessorDoneAt: number | undefined,
+  tuning: Pick<SenderTuning, 'SENDER_CATCH_UP_AFTER_MS'>,
+): DueTime => {
+  const anchorAt = predecessorDoneAt ?? timing.firstReceiveAt;
+  if (anchorAt === undefined) return { dueAt: step.dueAt, anchor: 'plan', catchUp: false };
+  const anchor = predecessorDoneAt !== undefined ? 'predecessor' : 'first-receive';
+  const relative = anchorAt + step.delayMs;
+  if (relative - step.dueAt > tuning.SENDER_CATCH_UP_AFTER_MS)
+    return { dueAt: Math.max(anchorAt, step.dueAt), anchor, catchUp: true };
+  return { dueAt: relative, anchor, catchUp: false };
+};
+
+export type StepDecision =
+  | { kind: 'send'; due: DueTime }
+  | { kind: 'wait'; waitMs: number; due: DueTime }
+  /** Sleep `sleepMs` (the sub-second part), then make the message visible again in `visibilitySeconds`. */
+  | { kind: 'defer'; sleepMs: number; visibilitySeconds: number; due: DueTime }
+  | { kind: 'skip'; latenessMs: number; due: DueTime };
+
+export type DecideInput = {
+  step: Pick<QueuedStep, 'delayMs' | 'dueAt' | 'skippableAfterMs'>;
+  timing: SqsTiming;
+  now: number;
+  predecessorDoneAt?: number;
+};
+
+/**
+ * send | wait (remaining ≤ SENDER_INLINE_WAIT_MS) | defer (longer: sleep the sub-second part, then
+ * ChangeMessageVisibility to the remaining whole seconds, so redelivery lands on the due time) | skip
+ * (a step with skippableAfterMs, in catch-up mode, running later than that past its planned time).
+ */
+export const decideStep = (
+  { step, timing, now, predecessorDoneAt }: DecideInput,
+  tuning: Pick<
+    SenderTuning,
+    'SENDER_CATCH_UP_AFTER_MS' | 'SENDER_INLINE_WAIT_MS' | 'SENDER_DEFER_MAX_SLEEP_MS'
+  >,
+): StepDecision => {
+  const due = dueTime(step, timing, predecessorDoneAt, tuning);
+  const sendAt = Math.max(now, due.dueAt);
+  const lateness = sendAt - step.dueAt;
+  // Skipping a typing_on only helps when its message will not wait either, i.e. in catch-up mode (the message
+  // is then due at once). A merely late typing_on is still shown: seen → typing → reply, shifted, reads as a
+  // person; seen → silence → reply does not.
+  if (step.skippableAfterMs !== undefined && due.catchUp && lateness > step.skippableAfterMs)
+    return { kind: 'skip', latenessMs: lateness, due };
+  const remaining = due.dueAt - now;
+  if (remaining <= 0) return { kind: 'send', due };
+  if (remaining <= tuning.SENDER_INLINE_WAIT_MS) return { kind: 'wait', waitMs: remaining, due };
+  const wholeSeconds = Math.floor(remaining / 1000);
+  const subSecond = remaining - wholeSeconds * 1000;
+  // Sleeping the remainder is billed; rounding up instead makes the step up to 1 s late (operator's choice).
+  const roundUp = subSecond > tuning.SENDER_DEFER_MAX_SLEEP_MS;
+  // Under one whole second, not rounded up: nothing to hand to SQS (visibility 0 = redeliver at once).
+  if (wholeSeconds === 0 && !roundUp) return { kind: 'wait', waitMs: remaining, due };
+  return {
+    kind: 'defer',
+    sleepMs: roundUp ? 0 : subSecond,
+    visibilitySeconds: Math.min(wholeSeconds + (roundUp ? 1 : 0), MAX_VISIBILITY_SECONDS),
+    due,
+  };
+};
+
+/**
+ * Transient-failure attempt number: the receive count minus the receives deferrals may have used, so the
+ * first real retry starts at the base delay.
+ */
+export const retryAttempt = (receiveCount: number): number => Math.max(1, receiveCount - DEFERRAL_RECEIVES);
+
+/**
+ * Backoff before the next attempt, in whole seconds (what ChangeMessageVisibility takes): exponential with
+ * full jitter (AWS Architecture Blog, "Exponential Backoff And Jitter"): random(0, min(max, base·2^(n−1))),
+ * at least 1 s, and never shorter than Graph asked for (Retry-After / estimated_time_to_regain_access).
+ */
+export const retryDelaySeconds = (
+  input: { receiveCount: number; retryAfterMs?: number; random: () => number },
+  tuning: Pick<SenderTuning, 'RETRY_BASE_SECONDS' | 'RETRY_MAX_SECONDS'>,
+): number => {
+  const attempt = retryAttempt(input.receiveCount);
+  const cap = Math.min(tuning.RETRY_MAX_SECONDS, tuning.RETRY_BASE_SECONDS * 2 ** (attempt - 1));
+  const jittered = Math.ceil(Math.min(1, Math.max(0, input.random())) * cap);
+  const asked = Math.ceil((input.retryAfterMs ?? 0) / 1000);
+  return Math.min(MAX_VISIBILITY_SECONDS, Math.max(1, jittered, asked));
+};
+
+/**
+ * Transient retries every step is guaranteed: QUEUE_MAX_RECEIVE_COUNT receives, minus DEFERRAL_RECEIVES
+ * for deferrals, minus the first attempt. With the default 20: 17 retries.
+ */
+export const retryBudget = (maxReceiveCount: number): number =>
+  Math.max(0, maxReceiveCount - DEFERRAL_RECEIVES - 1);
+
+/**
+ * The last receive before SQS's redrive would move the message to the DLQ on its own. On it the consumer
+ * neither defers nor returns the message: it sends what is due, or gives up explicitly (abort the sequence,
+ * copy to the DLQ) — letting SQS move it silently would let the sequence's later steps go out without it.
+ */
+export const isFinalReceive = (receiveCount: number, maxReceiveCount: number): boolean =>
+  receiveCount >= maxReceiveCount;

@@ -1,0 +1,174 @@
+/**
+ * Typed configuration, validated once per cold start from the environment.
+ *
+ * Each function asks only for what it uses (least privilege, and a missing variable fails the function
+ * that needs it, not all of them). Errors name the variable and never echo a value: secrets included.
+ * Secrets come either directly (META_APP_SECRET, …) or from SSM SecureString parameters named by
+ * META_APP_SECRET_PARAM, … — fetched once by `resolveSecrets` with an injected fetcher.
+ */
+import { z } from 'zod';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const ms = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
+const positive = (fallback: number) => z.coerce.number().positive().default(fallback);
+
+/** The typing model (see lib/reply/plan.ts). Defaults and their reasons are in the README. */
+export const planConfigSchema = z.object({
+  PLAN_READ_WPM: positive(238),
+  PLAN_READ_MIN_MS: ms(600),
+  PLAN_READ_MAX_MS: ms(3000),
+  PLAN_TYPING_CPM: positive(720),
+  PLAN_TYPING_MIN_MS: ms(1000),
+  PLAN_TYPING_MAX_MS: ms(7000),
+  PLAN_ATTACHMENT_TYPING_MS: ms(2000),
+  PLAN_BETWEEN_REPLIES_MS: ms(700),
+  PLAN_JITTER: z.coerce.number().min(0).max(0.5).default(0.15),
+  /** Messenger drops the typing bubble after ~20 s; ≥ 1 s keeps a long wait from exploding into steps. */
+  PLAN_TYPING_REFRESH_MS: z.coerce.number().int().min(1000).max(20_000).default(18_000),
+  /** Multiplies every duration above: 0.01 makes tests and demos 100× faster without special cases. */
+  PLAN_TIME_SCALE: z.coerce.number().min(0).max(100).default(1),
+});
+
+const secretNames = ['META_APP_SECRET', 'META_VERIFY_TOKEN', 'META_PAGE_ACCESS_TOKEN'] as const;
+export type SecretName = (typeof secretNames)[number];
+
+const graphSchema = z.object({
+  GRAPH_API_URL: z.url().default('https://graph.facebook.com'),
+  GRAPH_API_VERSION: z
+    .string()
+    .regex(/^v\d+\.\d+$/, 'must look like v25.0')
+    .default('v25.0'),
+  GRAPH_TIMEOUT_MS: ms(10_000),
+});
+
+const queueSchema = z.object({ QUEUE_URL: z.url() });
+
+/** The DynamoDB state table (lib/platform/ledger.ts) of webhook and sender; unset: per-container memory. */
+const stateTableSchema = z.object({ STATE_TABLE_NAME: z.string().min(1).optional() });
+
+export const senderTuningSchema = z.object({
+  /** Waits up to this long in-process; longer waits go back to SQS (ChangeMessageVisibility). */
+  SENDER_INLINE_WAIT_MS: ms(1000),
+  /** When a step is this late against its planned time, the sender stops adding pauses and catches up. */
+  SENDER_CATCH_UP_AFTER_MS: ms(15_000),
+  RETRY_BASE_SECONDS: positive(2),
+  RETRY_MAX_SECONDS: positive(300),
+  /** Must equal the queue's redrive maxReceiveCount (serverless.yml); the retry budget is derived from it. */
+  QUEUE_MAX_RECEIVE_COUNT: z.coerce.number().int().min(2).default(20),
+  /** How long an aborted sequence is remembered (state table TTL); longer than any sequence stays queued. */
+  ABORT_TTL_SECONDS: z.coerce.number().int().min(60).default(86_400),
+  /** Dead-letter queue for poison bodies and given-up steps (FIFO when the main queue is FIFO). */
+  DLQ_URL: z.url().optional(),
+  /** Graph usage (X-App-Usage / X-Business-Use-Case-Usage, %) at which the sender defers instead of sending. */
+  SENDER_USAGE_THRESHOLD_PERCENT: z.coerce.number().min(1).max(100).default(90),
+  /**
+   * A deferral sleeps the sub-second remainder so redelivery lands on time; a remainder above this is rounded
+   * up to the next second instead (the step arrives < 1 s − this late, bills nothing). 1000 = always sleep.
+   * 250: a whole-second pause (first receive lands a few ms after its anchor, leaving ~990 ms) is rounded up
+   * and lands ~10 ms late instead of billing ~990 ms of sleep; a jittered pause is late by ~280 ms on average
+   * — well inside the ±15 % typing jitter — and billing stays ≤ 250 ms + the Graph call per step.
+   */
+  SENDER_DEFER_MAX_SLEEP_MS: z.coerce.number().int().min(0).max(1000).default(250),
+});
+
+export type SecretSource = { value: string } | { param: string };
+
+/** A secret may be given directly or as the name of an SSM parameter; one of the two is required. */
+const parseSecrets = <K extends SecretName>(env: Env, names: readonly K[]): Record<K, SecretSource> => {
+  const out = {} as Record<K, SecretSource>;
+  const missing: string[] = [];
+  for (const name of names) {
+    const value = env[name];
+    const param = env[`${name}_PARAM`];
+    if (value) out[name] = { value };
+    else if (param) out[name] = { param };
+    else missing.push(`${name}: ${name} or ${name}_PARAM is required`);
+  }
+  if (missing.length > 0) throw new ConfigError(`invalid configuration — ${missing.join('; ')}`);
+  return out;
+};
+
+/** Parses env against a schema; the error lists variable names and reasons, never values. */
+const parseEnv = <S extends z.ZodType>(schema: S, env: Env): z.infer<S> => {
+  // Empty strings count as unset so `FOO=` in a .env file falls back to the default.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const r = schema.safeParse(cleaned);
+  if (r.success) return r.data;
+  const problems = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+  throw new ConfigError(`invalid configuration — ${problems.join('; ')}`);
+};
+
+export const webhookEnvSchema = queueSchema
+  .extend(planConfigSchema.shape)
+  .extend({
+    /** Meta's webhook bodies are small; anything above this is rejected before hashing. */
+    WEBHOOK_MAX_BODY_BYTES: z.coerce.number().int().positive().default(1_048_576),
+    RESPONDER_RULES_FILE: z.string().min(1).optional(),
+    /**
+     * How long an answered event is remembered, so a Meta re-delivery gets no second reply. Meta retries for up
+     * to 36 hours (Meta, Webhooks "Event notifications"); 48 h is the floor, so the record outlives every retry.
+     */
+    EVENT_TTL_SECONDS: z.coerce.number().int().min(172_800).default(172_800),
+  })
+  .extend(stateTableSchema.shape);
+export const senderEnvSchema = graphSchema
+  .extend(queueSchema.shape)
+  .extend(senderTuningSchema.shape)
+  .extend(stateTableSchema.shape);
+export const sendEnvSchema = queueSchema.extend(planConfigSchema.shape);
+
+export type PlanConfig = z.infer<typeof planConfigSchema>;
+export type WebhookEnv = z.infer<typeof webhookEnvSchema>;
+export type SenderEnv = z.infer<typeof senderEnvSchema>;
+export type SendEnv = z.infer<typeof sendEnvSchema>;
+
+export type WebhookConfig = WebhookEnv & {
+  secrets: { META_APP_SECRET: SecretSource; META_VERIFY_TOKEN: SecretSource };
+};
+export type SenderConfig = SenderEnv & {
+  secrets: { META_APP_SECRET: SecretSource; META_PAGE_ACCESS_TOKEN: SecretSource };
+};
+
+export const loadWebhookConfig = (env: Env): WebhookConfig => ({
+  ...parseEnv(webhookEnvSchema, env),
+  secrets: parseSecrets(env, ['META_APP_SECRET', 'META_VERIFY_TOKEN']),
+});
+
+export const loadSenderConfig = (env: Env): SenderConfig => ({
+  ...parseEnv(senderEnvSchema, env),
+  secrets: parseSecrets(env, ['META_APP_SECRET', 'META_PAGE_ACCESS_TOKEN']),
+});
+
+export const loadSendConfig = (env: Env): SendEnv => parseEnv(sendEnvSchema, env);
+
+export const loadPlanConfig = (env: Env): PlanConfig => parseEnv(planConfigSchema, env);
+
+/** Fetches a decrypted SSM SecureString by name (Powertools Parameters in AWS, a stub in tests). */
+export type FetchParameter = (name: string) => Promise<string>;
+
+/** Resolves every secret source once; call at cold start and cache the result. */
+export const resolveSecrets = async <K extends SecretName>(
+  secrets: Record<K, SecretSource>,
+  fetchParameter: FetchParameter,
+): Promise<Record<K, string>> => {
+  const entries = await Promise.all(
+    (Object.entries(secrets) as [K, SecretSource][]).map(async ([name, source]) => {
+      if ('value' in source) return [name, source.value] as const;
+      try {
+        const value = await fetchParameter(source.param);
+        if (!value) throw new ConfigError(`${name}: SSM parameter ${source.param} is empty`);
+        return [name, value] as const;
+      } catch (error) {
+        if (error instanceof ConfigError) throw error;
+        // The parameter name is not secret; its value and the SDK's message (which may echo input) are left out.
+        throw new ConfigError(`${name}: could not read SSM parameter ${source.param}`);
+      }
+    }),
+  );
+  return Object.fromEntries(entries) as Record<K, string>;
+};

@@ -1,0 +1,51 @@
+/**
+ * The normalised inbound event: what the webhook understood of one `messaging[]` item, after the raw
+ * Meta shapes (lib/ingress/messenger.ts) were validated. Responders and the planner see only this.
+ */
+import { z } from 'zod';
+
+export const inboundEventSchema = z.object({
+  kind: z.enum(['message', 'postback', 'reaction', 'optin', 'referral']),
+  /** The Page the user wrote to (recipient.id). */
+  pageId: z.string().min(1),
+  /** The user's page-scoped id (sender.id). */
+  psid: z.string().min(1),
+  /** Event time in epoch ms (Meta sends ms; seconds and strings are normalised). */
+  timestamp: z.number(),
+  /**
+   * Stable id for deduplication and jitter seeding: the message mid, or for events without one a hash of
+   * (page, user, timestamp, kind, payload) — the same for every re-delivery of the same event.
+   */
+  eventId: z.string().min(1),
+  /** The inbound message id, when the event is or refers to a message (for reactions: the reacted message). */
+  mid: z.string().optional(),
+  text: z.string().optional(),
+  quickReplyPayload: z.string().optional(),
+  attachments: z.array(z.object({ type: z.string(), url: z.string().optional() })).default([]),
+  replyToMid: z.string().optional(),
+  postback: z.object({ title: z.string().optional(), payload: z.string().optional() }).optional(),
+  reaction: z
+    .object({
+      action: z.enum(['react', 'unreact']),
+      reaction: z.string().optional(),
+      emoji: z.string().optional(),
+    })
+    .optional(),
+  referral: z
+    .object({ ref: z.string().optional(), source: z.string().optional(), type: z.string().optional() })
+    .optional(),
+  optin: z.object({ ref: z.string().optional(), type: z.string().optional() }).optional(),
+});
+
+export type InboundEvent = z.infer<typeof inboundEventSchema>;
+
+/**
+ * Chat-plugin guests (and checkbox-plugin users) write with `sender.user_ref` instead of a PSID. The webhook
+ * gives them psid `user_ref:<ref>`; Graph calls must then address `recipient: { user_ref }` instead of
+ * `recipient: { id }` (Meta, Send API reference, "recipient"). PSIDs are digits, so the prefix cannot clash.
+ */
+export const USER_REF_PREFIX = 'user_ref:';
+
+/** The Graph `recipient` object for a psid produced by the webhook. */
+export const graphRecipientOf = (psid: string): { id: string } | { user_ref: string } =>
+  psid.startsWith(USER_REF_PREFIX) ? { user_ref: psid.slice(USER_REF_PREFIX.length) } : { id: psid };

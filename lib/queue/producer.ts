@@ -1,0 +1,282 @@
+/**
+ * Enqueues a planned sequence on the FIFO step queue: one SQS message per step, all in the user's message
+ * group, in step order, with deterministic deduplication ids — normally with ONE SendMessageBatch.
+ *
+ * Ordering and retries (AWS SQS API Reference, SendMessageBatch): "For a FIFO queue, multiple messages
+ * within a single batch are enqueued in the order they are sent", and "the batch request can result in a
+ * combination of successful and unsuccessful actions, you should check for batch errors even when the call
+ * returns an HTTP status code of 200". Nothing in the API reference or the FIFO delivery-logic guide says a
+ * failed entry also fails the later entries of its group, so we must assume entry k can fail while entry
+ * k+1 of the same group is accepted. Our retry re-sends from the first failed entry onward with the SAME
+ * dedup ids: already-accepted entries become no-ops, so nothing is duplicated, and when the failure was a
+ * tail (everything from k on failed — the usual shape, e.g. a throttled or failed request) the re-sent
+ * entries land behind the accepted ones in the original order. Dedup ids cannot move an entry, though: if
+ * a LATER entry was accepted before an earlier one failed, that later step stays ahead of the re-sent one
+ * and the sequence is out of order. We cannot repair that from the producer (there is no "insert before"),
+ * so it is reported (warn log + `EnqueueOutOfOrder` metric) and the sender's step `index` makes it visible.
+ *
+ * Deduplication window caveat (SQS Developer Guide, "Exactly-once processing"): a deduplication id only
+ * suppresses duplicates sent within 5 minutes of the first. A Meta re-delivery that arrives later would
+ * enqueue the whole sequence again, so the webhook keeps a durable record of answered events on top
+ * (lib/ingress/webhook.ts, the state table); a console send with the same sequenceId is idempotent for 5 minutes only.
+ *
+ * FIFO queues reject per-message DelaySeconds (SQS API Reference, SendMessageBatchRequestEntry.DelaySeconds:
+ * "When you set FifoQueue, you can't set DelaySeconds per message"), so timing lives in each body's
+ * delayMs/dueAt and the sender defers with ChangeMessageVisibility.
+ */
+import { createHash } from 'node:crypto';
+import {
+  SendMessageBatchCommand,
+  type SendMessageBatchRequestEntry,
+  type SendMessageBatchResult,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { Telemetry } from '../platform/telemetry.ts';
+import { encodeStep, groupIdOf, QUEUE_BODY_VERSION, type QueuedStep } from './codec.ts';
+import type { Step } from './step.ts';
+
+export type SequenceToEnqueue = {
+  pageId: string;
+  psid: string;
+  sequenceId: string;
+  steps: readonly Step[];
+  plannedAt: number;
+};
+
+export type EnqueueDeps = {
+  sqs: SQSClient;
+  queueUrl: string;
+  sleep?: (ms: number) => Promise<void>;
+  /** Attempts per batch, the first included. */
+  maxAttempts?: number;
+  random?: () => number;
+  /** Where retries and out-of-order acceptance are reported; optional so the function stays easy to call. */
+  telemetry?: Pick<Telemetry, 'log' | 'metric'>;
+};
+
+export type EnqueueFailure = 'invalid_step' | 'too_large' | 'sdk_error' | 'rejected' | 'failed_entries';
+
+/** Why a sequence could not be enqueued. Names codes and counts only: never bodies, ids of users or secrets. */
+export class EnqueueError extends Error {
+  override name = 'EnqueueError';
+  readonly reason: EnqueueFailure;
+  /** True when trying again later may succeed (throttling, 5xx): the webhook answers 500 so Meta re-delivers. */
+  readonly retryable: boolean;
+  constructor(reason: EnqueueFailure, retryable: boolean, message: string) {
+    super(message);
+    this.reason = reason;
+    this.retryable = retryable;
+  }
+}
+
+/** SQS limits (API Reference, SendMessageBatch): 10 entries per batch. */
+export const MAX_BATCH_ENTRIES = 10;
+/**
+ * Total payload per batch. SQS raised the limit to 1 MiB (API Reference, SendMessageBatch); we keep the
+ * long-standing 256 KiB so the same code works against older limits and local SQS servers. A step body
+ * is at most a few KiB (2000-character text, ASCII-escaped), so a sequence virtually always fits in one.
+ */
+export const MAX_BATCH_BYTES = 262_144;
+/** SQS MessageDeduplicationId: up to 128 characters from alphanumerics and ASCII punctuation. */
+const DEDUP_ID = /^[\x21-\x7e]{1,128}$/;
+
+/** `${sequenceId}:${index}`; the sha256 hex of it when too long or outside SQS's dedup-id alphabet. */
+export const dedupIdOf = (sequenceId: string, index: number): string => {
+  const plain = `${sequenceId}:${index}`;
+  return DEDUP_ID.test(plain) ? plain : createHash('sha256').update(plain).digest('hex');
+};
+
+const BACKOFF_BASE_MS = 100;
+const BACKOFF_CAP_MS = 2_000;
+const DEFAULT_MAX_ATTEMPTS = 4;
+
+const RETRYABLE_ERROR_NAMES = new Set([
+  'ThrottlingException',
+  'Throttling',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'KmsThrottled',
+  'ServiceUnavailable',
+  'InternalError',
+  'InternalFailure',
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EPIPE',
+]);
+
+type SdkErrorShape = {
+  name?: unknown;
+  code?: unknown;
+  $retryable?: unknown;
+  $fault?: unknown;
+  $metadata?: { httpStatusCode?: number };
+};
+
+const sdkErrorName = (error: unknown): string => {
+  const e = (typeof error === 'object' && error !== null ? error : {}) as SdkErrorShape;
+  return typeof e.name === 'string' ? e.name : 'UnknownError';
+};
+
+/** Throttling, server faults and network resets are worth another attempt; client faults are not. */
+export const isRetryableSdkError = (error: unknown): boolean => {
+  if (typeof error !== 'object' || error === null) return false;
+  const e = error as SdkErrorShape;
+  if (e.$retryable) return true;
+  if (e.$fault === 'server') return true;
+  const status = e.$metadata?.httpStatusCode;
+  if (status !== undefined && (status >= 500 || status === 429)) return true;
+  return (
+    RETRYABLE_ERROR_NAMES.has(sdkErrorName(error)) ||
+    (typeof e.code === 'string' && RETRYABLE_ERROR_NAMES.has(e.code))
+  );
+};
+
+/** The queued bodies of a sequence: dueAt accumulates the delays, index/count let the sender check order. */
+export const queuedStepsOf = (seq: SequenceToEnqueue): QueuedStep[] => {
+  let dueAt = seq.plannedAt;
+  return seq.steps.map((step, index) => {
+    dueAt += step.delayMs;
+    return {
+      v: QUEUE_BODY_VERSION,
+      pageId: seq.pageId,
+      psid: seq.psid,
+      sequenceId: seq.sequenceId,
+      index,
+      count: seq.steps.length,
+      delayMs: step.delayMs,
+      plannedAt: seq.plannedAt,
+      dueAt,
+      action: step.action,
+      ...(step.skippableAfterMs !== undefined && { skippableAfterMs: step.skippableAfterMs }),
+    };
+  });
+};
+
+type Entry = SendMessageBatchRequestEntry & { Id: string; MessageBody: string };
+
+/** Consecutive batches of ≤ 10 entries and ≤ MAX_BATCH_BYTES, in step order. */
+export const splitIntoBatches = (entries: readonly Entry[]): Entry[][] => {
+  const batches: Entry[][] = [];
+  let current: Entry[] = [];
+  let bytes = 0;
+  for (const entry of entries) {
+    const size = Buffer.byteLength(entry.MessageBody, 'utf8');
+    if (size > MAX_BATCH_BYTES) {
+      throw new EnqueueError(
+        'too_large',
+        false,
+        `step ${entry.Id} is ${size} bytes, above ${MAX_BATCH_BYTES}`,
+      );
+    }
+    if (current.length === MAX_BATCH_ENTRIES || bytes + size > MAX_BATCH_BYTES) {
+      batches.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(entry);
+    bytes += size;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
+};
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export const enqueueSequence = async (
+  deps: EnqueueDeps,
+  seq: SequenceToEnqueue,
+): Promise<{ groupId: string; messageIds: string[] }> => {
+  const groupId = groupIdOf(seq.pageId, seq.psid);
+  if (seq.steps.length === 0) return { groupId, messageIds: [] };
+  const sleep = deps.sleep ?? defaultSleep;
+  const random = deps.random ?? Math.random;
+  const maxAttempts = Math.max(1, deps.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
+
+  let entries: Entry[];
+  try {
+    // No DelaySeconds: FIFO queues reject it per message (see the header comment).
+    entries = queuedStepsOf(seq).map((q) => ({
+      Id: String(q.index),
+      MessageBody: encodeStep(q),
+      MessageGroupId: groupId,
+      MessageDeduplicationId: dedupIdOf(seq.sequenceId, q.index),
+    }));
+  } catch (error) {
+    // encodeStep validates with zod; the issue paths name the field, never the user's text.
+    const paths = Array.isArray((error as { issues?: unknown }).issues)
+      ? (error as { issues: { path: PropertyKey[] }[] }).issues.map((i) => i.path.join('.')).join(', ')
+      : sdkErrorName(error);
+    throw new EnqueueError('invalid_step', false, `sequence has an invalid step (${paths})`);
+  }
+
+  const messageIds = new Map<string, string>();
+  for (const batch of splitIntoBatches(entries)) {
+    let pending = batch;
+    for (let attempt = 1; ; attempt++) {
+      const backoff = () => sleep(random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1)));
+      let result: SendMessageBatchResult;
+      try {
+        result = await deps.sqs.send(
+          new SendMessageBatchCommand({ QueueUrl: deps.queueUrl, Entries: pending }),
+        );
+      } catch (error) {
+        const name = sdkErrorName(error);
+        if (!isRetryableSdkError(error)) {
+          throw new EnqueueError('sdk_error', false, `SendMessageBatch failed: ${name}`);
+        }
+        if (attempt >= maxAttempts) {
+          throw new EnqueueError(
+            'sdk_error',
+            true,
+            `SendMessageBatch failed after ${attempt} attempts: ${name}`,
+          );
+        }
+        deps.telemetry?.metric('EnqueueRetries', 1);
+        await backoff();
+        continue;
+      }
+
+      for (const ok of result.Successful ?? [])
+        if (ok.Id && ok.MessageId) messageIds.set(ok.Id, ok.MessageId);
+      const failed = result.Failed ?? [];
+      if (failed.length === 0) break;
+
+      const codes = [...new Set(failed.map((f) => f.Code ?? 'unknown'))].join(',');
+      if (failed.some((f) => f.SenderFault)) {
+        // A sender fault (invalid body, bad id…) fails the same way every time: do not retry.
+        throw new EnqueueError(
+          'rejected',
+          false,
+          `SendMessageBatch rejected ${failed.length} entries: ${codes}`,
+        );
+      }
+      const failedIds = new Set(failed.map((f) => f.Id));
+      const firstFailed = pending.findIndex((e) => failedIds.has(e.Id));
+      const acceptedAfter = pending.slice(firstFailed + 1).filter((e) => !failedIds.has(e.Id)).length;
+      if (acceptedAfter > 0) {
+        deps.telemetry?.metric('EnqueueOutOfOrder', acceptedAfter);
+        deps.telemetry?.log.warn('FIFO batch accepted steps after a failed one; order cannot be restored', {
+          groupSteps: pending.length,
+          acceptedAfter,
+          codes,
+        });
+      }
+      if (attempt >= maxAttempts) {
+        throw new EnqueueError(
+          'failed_entries',
+          true,
+          `SendMessageBatch left ${failed.length} entries failed after ${attempt} attempts: ${codes}`,
+        );
+      }
+      deps.telemetry?.metric('EnqueueRetries', 1);
+      // Same dedup ids: entries SQS already accepted are acknowledged again but not stored twice.
+      pending = pending.slice(firstFailed === -1 ? 0 : firstFailed);
+      await backoff();
+    }
+  }
+  return { groupId, messageIds: entries.map((e) => messageIds.get(e.Id) ?? '') };
+};

@@ -1,0 +1,160 @@
+/**
+ * The planner: turns what the responder decided to say into paced Graph steps — seen, a reading pause,
+ * typing for as long as a (quick) person would need, then the message.
+ *
+ * Meta, Sender Actions (shared/seed): "Send the mark_seen indicator when your bot receives a message" and
+ * "Do not allow an unnatural amount of time (too long or too short) to pass between typing_on and
+ * typing_off" — the whole model below is about that second sentence. Defaults and their reasons: README.
+ *
+ * Pure and deterministic: the same seed, text and replies always give the same plan (jitter comes from a
+ * hash, not Math.random), so a redelivered webhook event plans exactly the same sequence.
+ */
+import { createHash } from 'node:crypto';
+import type { PlanConfig } from '../platform/config.ts';
+import { actionKind, type Step } from '../queue/step.ts';
+import type { Reply } from './reply.ts';
+
+/** lib/queue/step.ts caps every step's delay at 15 minutes (the longest a step may wait). */
+export const MAX_STEP_DELAY_MS = 15 * 60_000;
+
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+const words = new Intl.Segmenter(undefined, { granularity: 'word' });
+
+/**
+ * User-perceived characters: 👍🏽 or 👨‍👩‍👧 is one tap on a phone keyboard, not 2–7 code points, and a
+ * decomposed "é" is one letter. Counting code points would make emoji-rich replies type several times
+ * slower than the same text without them.
+ */
+export const countGraphemes = (text: string): number => {
+  let n = 0;
+  for (const _ of graphemes.segment(text)) n++;
+  return n;
+};
+
+/** Words as the reader sees them (ICU word boundaries, so CJK text without spaces counts too). */
+export const countWords = (text: string): number => {
+  let n = 0;
+  for (const s of words.segment(text)) if (s.isWordLike) n++;
+  return n;
+};
+
+const clamp = (value: number, min: number, max: number): number => Math.min(max, Math.max(min, value));
+
+/**
+ * How long reading the inbound message takes, unscaled and without jitter: words at PLAN_READ_WPM
+ * (238 wpm, Brysbaert 2019 average silent reading), clamped to [READ_MIN, READ_MAX]. No text → READ_MIN.
+ */
+export const readingMs = (text: string | undefined, config: PlanConfig): number => {
+  const n = text === undefined ? 0 : countWords(text);
+  return clamp((n / config.PLAN_READ_WPM) * 60_000, config.PLAN_READ_MIN_MS, config.PLAN_READ_MAX_MS);
+};
+
+/** Typing time of a text of `length` characters, unscaled and without jitter. Non-decreasing in length. */
+export const typingMsForLength = (length: number, config: PlanConfig): number =>
+  clamp((length / config.PLAN_TYPING_CPM) * 60_000, config.PLAN_TYPING_MIN_MS, config.PLAN_TYPING_MAX_MS);
+
+/**
+ * How long the typing bubble shows before a message reply, unscaled and without jitter: text at
+ * PLAN_TYPING_CPM, clamped; an attachment (picking a photo or file) takes PLAN_ATTACHMENT_TYPING_MS.
+ * Quick-reply chips are tapped, not typed, so they add nothing. Reactions are not typed: 0.
+ */
+export const typingMs = (reply: Reply, config: PlanConfig): number => {
+  if (!('message' in reply)) return 0;
+  const { text } = reply.message;
+  if (text === undefined) return config.PLAN_ATTACHMENT_TYPING_MS;
+  return typingMsForLength(countGraphemes(text), config);
+};
+
+/**
+ * A deterministic number in [-1, 1] for (seed, key). sha256 rather than a tiny hash: stable across
+ * Node versions and platforms, well mixed for similar seeds, and a plan needs only a handful.
+ */
+export const unitNoise = (seed: string, key: string): number => {
+  const digest = createHash('sha256').update(seed).update('\u0000').update(key).digest();
+  return (digest.readUInt32BE(0) / 0xffff_ffff) * 2 - 1;
+};
+
+/** Multiplies by 1 + u·JITTER, u ∈ [-1, 1] from the hash of (seed, key). Unscaled, not rounded. */
+const jittered = (ms: number, seed: string, key: string, config: PlanConfig): number =>
+  ms * (1 + unitNoise(seed, key) * config.PLAN_JITTER);
+
+export type PlanInput = {
+  /** Stable per inbound event (its eventId): the same event always plans the same sequence. */
+  seed: string;
+  /** What the user wrote, for the reading pause; none (postback, attachment) → PLAN_READ_MIN_MS. */
+  inboundText?: string;
+  replies: readonly Reply[];
+};
+
+/**
+ * Plans a sequence: mark_seen (0) → reading pause → per message reply: typing_on, [typing_on refreshes],
+ * message; per reaction: the react/unreact step itself. `delayMs` is the wait after the previous step
+ * completed. No replies → no steps at all (not even mark_seen): the webhook enqueues nothing, so an
+ * event the bot does not answer (a reaction, a read receipt) is not marked seen either, which is what a
+ * person who chose not to answer would look like — and what the corpus expects (zero jobs).
+ */
+export const planSequence = (input: PlanInput, config: PlanConfig): Step[] => {
+  const { seed, replies } = input;
+  if (replies.length === 0) return [];
+  const scale = config.PLAN_TIME_SCALE;
+  /** Applies the time scale last, so a scaled plan is the same plan with every delay multiplied. */
+  const delay = (unscaledMs: number): number => clamp(Math.round(unscaledMs * scale), 0, MAX_STEP_DELAY_MS);
+  const steps: Step[] = [{ action: { sender_action: 'mark_seen' }, delayMs: 0 }];
+  const read = jittered(readingMs(input.inboundText, config), seed, 'read', config);
+  // Messenger drops the typing bubble after ~20 s, so a longer wait gets a fresh typing_on. The interval is
+  // real time: below a time scale of 1 it shrinks with every duration (same plan, just faster); above 1 it
+  // stays put so the bubble never lapses. Counted in unscaled time so the step count cannot depend on
+  // floating-point noise from the scale.
+  const refreshUnscaled = Math.max(1, config.PLAN_TYPING_REFRESH_MS) / Math.max(1, scale);
+
+  replies.forEach((reply, i) => {
+    const pause = i === 0 ? read : jittered(config.PLAN_BETWEEN_REPLIES_MS, seed, `pause:${i}`, config);
+    if (!('message' in reply)) {
+      steps.push({ action: reply, delayMs: delay(pause) });
+      return;
+    }
+    const typing = jittered(typingMs(reply, config), seed, `typing:${i}`, config);
+    // Equal chunks, each at most the refresh interval: typing_on, then a refresh before each further chunk.
+    const chunks = Math.max(1, Math.ceil(typing / refreshUnscaled));
+    const chunk = typing / chunks;
+    for (let c = 0; c < chunks; c++) {
+      steps.push({
+        action: { sender_action: 'typing_on' },
+        delayMs: delay(c === 0 ? pause : chunk),
+        // The sender skips a typing_on running this late: its message is due (or overdue) by then.
+        skippableAfterMs: delay(typing - c * chunk),
+      });
+    }
+    steps.push({ action: reply, delayMs: delay(chunk) });
+  });
+  return steps;
+};
+
+export type Timeline = {
+  /** From the inbound event to the first message (or reaction) the user sees, in ms (0 if none). */
+  firstReplyMs: number;
+  /** From the inbound event to the last step, in ms. */
+  totalMs: number;
+  /** How long the typing bubble shows, summed over all messages. */
+  typingMs: number;
+};
+
+/** When things happen in a plan, for the bench, logs and the README table (ignores sending latency). */
+export const timelineOf = (steps: readonly Step[]): Timeline => {
+  let at = 0;
+  let firstReplyMs: number | undefined;
+  let typing = 0;
+  let typingSince: number | undefined;
+  for (const step of steps) {
+    at += step.delayMs;
+    const kind = actionKind(step.action);
+    if (kind === 'typing_on') typingSince ??= at;
+    else if (typingSince !== undefined) {
+      typing += at - typingSince;
+      typingSince = undefined;
+    }
+    if (firstReplyMs === undefined && (kind === 'message' || kind === 'react' || kind === 'unreact'))
+      firstReplyMs = at;
+  }
+  return { firstReplyMs: firstReplyMs ?? 0, totalMs: at, typingMs: typing };
+};

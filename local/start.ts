@@ -1,0 +1,99 @@
+/**
+ * `npm start`: the whole pipeline on this machine — local SQS (fauxqs), the webhook behind a local API
+ * Gateway, the SQS poller and the sender — talking to the local Graph fake, or to the real Graph API when
+ * META_PAGE_ACCESS_TOKEN is set. Prints the URLs and the conversation; Ctrl-C stops everything cleanly.
+ *
+ * Environment: ELLIPSIS_PORT (3000), ELLIPSIS_SQS_PORT (9324), ELLIPSIS_GRAPH_PORT (3001), ELLIPSIS_LOG
+ * (warn | info | debug), every function variable (PLAN_TIME_SCALE, GRAPH_API_VERSION, …), and for the real
+ * Graph API: META_PAGE_ACCESS_TOKEN, META_APP_SECRET, META_VERIFY_TOKEN (GRAPH_API_URL optional).
+ */
+import { type LogLevel, redactor, redactValue, type Telemetry } from '../lib/platform/telemetry.ts';
+import { DEFAULT_PORTS, LOCAL_SECRETS, portFrom } from './defaults.ts';
+import { startStack } from './stack.ts';
+
+const LEVELS: LogLevel[] = ['debug', 'info', 'warn', 'error'];
+
+/** Function logs as one short line each (secrets redacted); metrics are dropped locally. */
+const terminalTelemetry = (service: string, minLevel: LogLevel, secrets: readonly string[]): Telemetry => {
+  const redact = redactor(secrets);
+  const emit =
+    (level: LogLevel) =>
+    (message: string, attributes: Record<string, unknown> = {}) => {
+      if (LEVELS.indexOf(level) < LEVELS.indexOf(minLevel)) return;
+      const attrs =
+        Object.keys(attributes).length > 0 ? ` ${JSON.stringify(redactValue(attributes, redact))}` : '';
+      console.log(`        (${service} ${level}) ${redact(message)}${attrs}`);
+    };
+  return {
+    log: { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') },
+    metric: () => {},
+    flush: () => {},
+  };
+};
+
+const main = async () => {
+  const env = process.env;
+  const realGraph = Boolean(env.META_PAGE_ACCESS_TOKEN);
+  if (realGraph) {
+    const missing = ['META_APP_SECRET', 'META_VERIFY_TOKEN'].filter((n) => !env[n]);
+    if (missing.length > 0) throw new Error(`real Graph mode needs ${missing.join(' and ')} as well`);
+  }
+  const level = (LEVELS as string[]).includes(env.ELLIPSIS_LOG ?? '')
+    ? (env.ELLIPSIS_LOG as LogLevel)
+    : 'warn';
+  const secrets = [env.META_APP_SECRET, env.META_VERIFY_TOKEN, env.META_PAGE_ACCESS_TOKEN].filter(
+    (s): s is string => typeof s === 'string' && s.length > 0,
+  );
+  const ports = {
+    http: portFrom(env, 'ELLIPSIS_PORT', DEFAULT_PORTS.http),
+    sqs: portFrom(env, 'ELLIPSIS_SQS_PORT', DEFAULT_PORTS.sqs),
+    graph: portFrom(env, 'ELLIPSIS_GRAPH_PORT', DEFAULT_PORTS.graph),
+  };
+
+  const stack = await startStack({
+    env,
+    ports,
+    graph: realGraph ? 'real' : 'local',
+    ...(env.ELLIPSIS_PAGE_ID ? { pageId: env.ELLIPSIS_PAGE_ID } : {}),
+    // As in Lambda, the functions' SDK finds SQS through the environment.
+    sqsFromProcessEnv: true,
+    onSqsReady: (sqs) => Object.assign(process.env, sqs.env),
+    webhookOverrides: { telemetry: terminalTelemetry('webhook', level, secrets) },
+    senderOverrides: { telemetry: terminalTelemetry('sender', level, secrets) },
+    print: (line) => console.log(line),
+    onError: (where, error) =>
+      console.error(`        (${where}) ${error instanceof Error ? error.message : String(error)}`),
+  });
+
+  const verify = realGraph ? '(META_VERIFY_TOKEN)' : LOCAL_SECRETS.META_VERIFY_TOKEN;
+  console.log(`
+Ellipsis local stack is up
+  Chat view   ${stack.url}/
+  Webhook     ${stack.webhookUrl}   verify token: ${verify}
+  Local SQS   ${stack.sqs.endpoint}   queue ${stack.sqs.queueUrl}
+  Graph       ${stack.graph ? `local fake at ${stack.graph.url} (every call is printed below)` : `${env.GRAPH_API_URL ?? 'https://graph.facebook.com'} (real)`}
+  Time scale  PLAN_TIME_SCALE=${env.PLAN_TIME_SCALE ?? '1'}
+
+Try:  npm run chat -- "hello"      (or open the chat view)      Ctrl-C to stop
+`);
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) {
+      console.log('forced exit');
+      process.exit(1);
+    }
+    stopping = true;
+    console.log(`\n${signal}: stopping (waiting for steps in flight)…`);
+    await stack.stop();
+    console.log('stopped');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+};
+
+main().catch((error: unknown) => {
+  console.error(`npm start: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

@@ -1,0 +1,123 @@
+/**
+ * `npm start` and `npm run chat` as a developer uses them: real processes, real ports on 127.0.0.1.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import { afterEach, describe, expect, test } from 'vitest';
+import { startGraphFake } from '../../../local/graph-fake.ts';
+
+const root = join(import.meta.dirname, '..', '..', '..');
+const children: ChildProcess[] = [];
+const servers: Server[] = [];
+afterEach(async () => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+  await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
+});
+
+const run = (script: string, args: string[], env: Record<string, string>) => {
+  const child = spawn(process.execPath, [join(root, 'local', script), ...args], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const waitFor = async (pattern: RegExp, limitMs = 20_000) => {
+    const end = Date.now() + limitMs;
+    while (!pattern.test(output)) {
+      if (Date.now() > end || child.exitCode !== null)
+        throw new Error(`never printed ${pattern}:\n${output}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    return pattern.exec(output);
+  };
+  return { child, exited, waitFor, output: () => output };
+};
+
+const EPHEMERAL = {
+  ELLIPSIS_PORT: '0',
+  ELLIPSIS_SQS_PORT: '0',
+  ELLIPSIS_GRAPH_PORT: '0',
+  PLAN_TIME_SCALE: '0.1',
+};
+
+describe('npm start / npm run chat', () => {
+  test('starts the stack, answers a chat message, and stops cleanly on Ctrl-C', async () => {
+    const start = run('start.ts', [], EPHEMERAL);
+    const url = (await start.waitFor(/Chat view\s+(http:\/\/127\.0\.0\.1:\d+)\//))?.[1] ?? '';
+    expect(start.output()).toMatch(/Local SQS\s+http:\/\/127\.0\.0\.1:\d+/);
+    const chat = run('chat.ts', ['tell', 'me', 'a', 'joke'], {
+      ELLIPSIS_URL: url,
+      ELLIPSIS_PSID: 'cli-test',
+    });
+    expect(await chat.exited).toBe(0);
+    expect(chat.output()).toContain('you: tell me a joke');
+    expect(chat.output()).toContain('👀 seen');
+    expect(chat.output()).toMatch(/bot: Why did the bot take so long to reply\?/);
+    await start.waitFor(/\[cli-test\] 💬 It was reading/);
+    start.child.kill('SIGINT');
+    expect(await start.exited).toBe(0);
+    expect(start.output()).toContain('stopped');
+  });
+
+  test('with META_PAGE_ACCESS_TOKEN set, sends to GRAPH_API_URL with those secrets instead of the local fake', async () => {
+    const secrets = {
+      META_APP_SECRET: 'real-secret-1',
+      META_VERIFY_TOKEN: 'real-verify',
+      META_PAGE_ACCESS_TOKEN: 'real-token-1',
+    };
+    // Stands in for graph.facebook.com: it only accepts the configured token and proof.
+    const graph = await startGraphFake({
+      appSecret: secrets.META_APP_SECRET,
+      accessToken: secrets.META_PAGE_ACCESS_TOKEN,
+    });
+    try {
+      const start = run('start.ts', [], { ...EPHEMERAL, ...secrets, GRAPH_API_URL: graph.url });
+      const url = (await start.waitFor(/Chat view\s+(http:\/\/127\.0\.0\.1:\d+)\//))?.[1] ?? '';
+      expect(start.output()).toContain(`Graph       ${graph.url} (real)`);
+      expect(start.output()).not.toContain(secrets.META_APP_SECRET);
+      const chat = run('chat.ts', ['hello'], {
+        ELLIPSIS_URL: url,
+        META_APP_SECRET: secrets.META_APP_SECRET,
+        ELLIPSIS_CHAT_WAIT_MS: '1',
+      });
+      expect(await chat.exited).toBe(0);
+      const deadline = Date.now() + 15_000;
+      while (!graph.calls.some((c) => c.kind === 'message') && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 25));
+      expect(graph.calls.filter((c) => c.status === 200).map((c) => c.kind)).toContain('message');
+      start.child.kill('SIGINT');
+      expect(await start.exited).toBe(0);
+    } finally {
+      await graph.stop();
+    }
+  });
+
+  test('names the variable to change when a port is taken', async () => {
+    const busy = createServer();
+    servers.push(busy);
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', () => r()));
+    const port = (busy.address() as { port: number }).port;
+    const start = run('start.ts', [], { ...EPHEMERAL, ELLIPSIS_PORT: String(port) });
+    expect(await start.exited).toBe(1);
+    expect(start.output()).toContain(`port ${port} on 127.0.0.1 is already in use (set ELLIPSIS_PORT)`);
+  });
+
+  test('chat tells the developer to start the stack when nothing listens', async () => {
+    const busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', () => r()));
+    const port = (busy.address() as { port: number }).port;
+    await new Promise((r) => busy.close(r));
+    const chat = run('chat.ts', ['hello'], { ELLIPSIS_URL: `http://127.0.0.1:${port}` });
+    expect(await chat.exited).toBe(1);
+    expect(chat.output()).toContain('start the stack first with npm start');
+  });
+});

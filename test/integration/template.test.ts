@@ -1,0 +1,395 @@
+/**
+ * The deployed shape, read from the CloudFormation template `osls package` generates. CI packages before
+ * the tests; run alone, this test packages itself when the template is missing or older than its inputs.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { packageDir, repoRoot, runPackage, templatePath } from '../../infra/package.ts';
+import { DEFERRAL_RECEIVES, retryBudget } from '../../lib/delivery/schedule.ts';
+import { loadSendConfig, loadSenderConfig, loadWebhookConfig } from '../../lib/platform/config.ts';
+import { STATE_TABLE_KEY, STATE_TABLE_TTL_ATTRIBUTE } from '../../lib/platform/ledger.ts';
+
+type Json = unknown;
+type Resource = { Type: string; Properties?: Record<string, Json>; Condition?: string };
+type Template = {
+  Resources: Record<string, Resource>;
+  Conditions?: Record<string, Json>;
+  Parameters?: Record<string, { Default?: Json }>;
+};
+
+/** Files whose change alters the template. */
+const templateInputs = (): string[] => [
+  join(repoRoot, 'serverless.yml'),
+  join(repoRoot, 'infra', 'test-events.cjs'),
+  ...['iam', 'alarms', 'events'].flatMap((dir) =>
+    readdirSync(join(repoRoot, 'infra', dir)).map((f) => join(repoRoot, 'infra', dir, f)),
+  ),
+];
+
+const isStale = (): boolean => {
+  if (!existsSync(templatePath)) return true;
+  const builtAt = statSync(templatePath).mtimeMs;
+  return templateInputs().some((f) => statSync(f).mtimeMs > builtAt);
+};
+
+let template: Template;
+const res = (logicalId: string): Resource => {
+  const r = template.Resources[logicalId];
+  if (!r) throw new Error(`template has no resource ${logicalId}`);
+  return r;
+};
+const props = (logicalId: string): Record<string, Json> => res(logicalId).Properties ?? {};
+const ofType = (type: string): [string, Resource][] =>
+  Object.entries(template.Resources).filter(([, r]) => r.Type === type);
+
+const FUNCTIONS = {
+  webhook: 'WebhookLambdaFunction',
+  sender: 'SenderLambdaFunction',
+  send: 'SendLambdaFunction',
+};
+const ROLES = { webhook: 'WebhookRole', sender: 'SenderRole', send: 'SendRole' };
+
+type Statement = {
+  Effect: string;
+  Action: string | string[];
+  Resource: Json;
+  Condition?: Record<string, Record<string, Json>>;
+  conditional: boolean;
+};
+
+/** Statements of a role's inline policies; a `Fn::If` statement yields its non-NoValue branches. */
+const statementsOf = (roleId: string): Statement[] => {
+  const policies = (props(roleId).Policies ?? []) as { PolicyDocument: { Statement: Json[] } }[];
+  return policies.flatMap((p) =>
+    p.PolicyDocument.Statement.flatMap((s): Statement[] => {
+      const branches = (s as { 'Fn::If'?: [string, Json, Json] })['Fn::If'];
+      if (!branches) return [{ ...(s as Omit<Statement, 'conditional'>), conditional: false }];
+      return [branches[1], branches[2]]
+        .filter((b) => !(b && typeof b === 'object' && 'Ref' in b))
+        .map((b) => ({ ...(b as Omit<Statement, 'conditional'>), conditional: true }));
+    }),
+  );
+};
+const actionsOf = (s: Statement): string[] => (Array.isArray(s.Action) ? s.Action : [s.Action]);
+const resourcesOf = (s: Statement): Json[] => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]);
+const unconditionalActions = (roleId: string): string[] =>
+  statementsOf(roleId)
+    .filter((s) => !s.conditional)
+    .flatMap(actionsOf)
+    .sort();
+const statementWith = (roleId: string, action: string): Statement => {
+  const found = statementsOf(roleId).filter((s) => actionsOf(s).includes(action));
+  expect(found, `${roleId} statements granting ${action}`).toHaveLength(1);
+  return found[0]!;
+};
+const getAtt = (logicalId: string, attribute: string) => ({ 'Fn::GetAtt': [logicalId, attribute] });
+
+/** Env of a function with CloudFormation references replaced by plausible deployed values. */
+const deployedEnv = (functionId: string): Record<string, string> => {
+  const vars = ((props(functionId).Environment as { Variables?: Record<string, Json> })?.Variables ??
+    {}) as Record<string, Json>;
+  const placeholder = (name: string, v: Json): string => {
+    if (typeof v === 'string' || typeof v === 'number') return String(v);
+    if (name.endsWith('_URL')) return 'https://sqs.us-east-1.amazonaws.com/123456789012/placeholder.fifo';
+    return 'resolved-by-cloudformation';
+  };
+  return Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, placeholder(k, v)]));
+};
+
+let stage: string;
+
+beforeAll(() => {
+  if (isStale()) {
+    const result = runPackage();
+    if (!result.ok)
+      throw new Error(`\`npm run package\` failed, so there is no template to check:\n${result.output}`);
+  }
+  template = JSON.parse(readFileSync(templatePath, 'utf8')) as Template;
+  const name = String(props(FUNCTIONS.send).FunctionName);
+  const m = /^ellipsis-(.+)-send$/.exec(name);
+  if (!m) throw new Error(`unexpected send function name ${name}`);
+  stage = m[1]!;
+}, 180_000);
+
+describe('steps queue', () => {
+  it('is a high-throughput FIFO queue with explicit dedup ids and SQS-managed encryption', () => {
+    expect(props('StepsQueue')).toMatchObject({
+      FifoQueue: true,
+      ContentBasedDeduplication: false,
+      DeduplicationScope: 'messageGroup',
+      FifoThroughputLimit: 'perMessageGroupId',
+      SqsManagedSseEnabled: true,
+    });
+    expect(props('StepsQueue').QueueName).toMatch(/\.fifo$/);
+    expect(props('StepsQueue').MessageRetentionPeriod).toEqual(expect.any(Number));
+  });
+
+  it('redrives to a FIFO dead-letter queue after the same receive count the sender budgets with', () => {
+    expect(props('StepsDeadLetterQueue')).toMatchObject({ FifoQueue: true, SqsManagedSseEnabled: true });
+    const redrive = props('StepsQueue').RedrivePolicy as {
+      deadLetterTargetArn: Json;
+      maxReceiveCount: number;
+    };
+    expect(redrive.deadLetterTargetArn).toEqual(getAtt('StepsDeadLetterQueue', 'Arn'));
+    const senderCount = deployedEnv(FUNCTIONS.sender).QUEUE_MAX_RECEIVE_COUNT;
+    expect(Number(senderCount)).toBe(redrive.maxReceiveCount);
+    // Deferrals must leave room for at least a few transient-failure retries.
+    expect(redrive.maxReceiveCount).toBeGreaterThan(DEFERRAL_RECEIVES + 1);
+    expect(retryBudget(redrive.maxReceiveCount)).toBeGreaterThanOrEqual(3);
+  });
+
+  it('keeps messages invisible at least six times the sender timeout (AWS Lambda with SQS guidance)', () => {
+    const timeout = Number(props(FUNCTIONS.sender).Timeout);
+    expect(timeout).toBeGreaterThan(0);
+    expect(Number(props('StepsQueue').VisibilityTimeout)).toBeGreaterThanOrEqual(6 * timeout);
+  });
+
+  it('feeds the sender one step per invocation with partial batch responses and a concurrency cap', () => {
+    const mappings = ofType('AWS::Lambda::EventSourceMapping');
+    expect(mappings).toHaveLength(1);
+    const p = mappings[0]![1].Properties!;
+    expect(p.EventSourceArn).toEqual(getAtt('StepsQueue', 'Arn'));
+    expect(p.FunctionName).toEqual(getAtt(FUNCTIONS.sender, 'Arn'));
+    expect(p.BatchSize).toBe(1);
+    expect(p.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
+    const max = (p.ScalingConfig as { MaximumConcurrency: number }).MaximumConcurrency;
+    expect(max).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('state table', () => {
+  it('is one on-demand, encrypted table with TTL, keyed as lib/platform/ledger.ts writes it', () => {
+    expect(ofType('AWS::DynamoDB::Table').map(([id]) => id)).toEqual(['StateTable']);
+    expect(props('StateTable')).toMatchObject({
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [{ AttributeName: STATE_TABLE_KEY, KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: STATE_TABLE_KEY, AttributeType: 'S' }],
+      TimeToLiveSpecification: { AttributeName: STATE_TABLE_TTL_ATTRIBUTE, Enabled: true },
+      SSESpecification: { SSEEnabled: true },
+    });
+  });
+
+  it('is named to the webhook (answered events) and the sender (aborts), not to the console trigger', () => {
+    const variables = (id: string) =>
+      (props(id).Environment as { Variables: Record<string, Json> }).Variables;
+    expect(variables(FUNCTIONS.webhook).STATE_TABLE_NAME).toEqual({ Ref: 'StateTable' });
+    expect(variables(FUNCTIONS.sender).STATE_TABLE_NAME).toEqual({ Ref: 'StateTable' });
+    expect(variables(FUNCTIONS.send).STATE_TABLE_NAME).toBeUndefined();
+    // The deployed webhook keeps answered events at least as long as Meta re-delivers (36 h, 48 h floor).
+    expect(loadWebhookConfig(deployedEnv(FUNCTIONS.webhook)).EVENT_TTL_SECONDS).toBeGreaterThanOrEqual(
+      172_800,
+    );
+  });
+});
+
+describe('functions', () => {
+  it('run nodejs24.x on arm64, each with its own role and log group with retention', () => {
+    const fns = ofType('AWS::Lambda::Function');
+    expect(fns.map(([id]) => id).sort()).toEqual(Object.values(FUNCTIONS).sort());
+    for (const [name, id] of Object.entries(FUNCTIONS)) {
+      const p = props(id);
+      expect(p.Runtime, id).toBe('nodejs24.x');
+      expect(p.Architectures, id).toEqual(['arm64']);
+      expect(p.Role, id).toEqual(getAtt(ROLES[name as keyof typeof ROLES], 'Arn'));
+      const logGroup = `${name[0]!.toUpperCase()}${name.slice(1)}LogGroup`;
+      expect(props(logGroup).RetentionInDays, logGroup).toEqual(expect.any(Number));
+    }
+    // No shared default role that every function would inherit.
+    expect(template.Resources.IamRoleLambdaExecution).toBeUndefined();
+  });
+
+  it('serve GET and POST /webhook through the HTTP API', () => {
+    const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties?.RouteKey);
+    expect(routes.sort()).toEqual(['GET /webhook', 'POST /webhook']);
+  });
+
+  it('carry every variable their config needs, with secrets only as SSM parameter names of the stage', () => {
+    const webhook = loadWebhookConfig(deployedEnv(FUNCTIONS.webhook));
+    const sender = loadSenderConfig(deployedEnv(FUNCTIONS.sender));
+    loadSendConfig(deployedEnv(FUNCTIONS.send));
+    for (const source of [...Object.values(webhook.secrets), ...Object.values(sender.secrets)]) {
+      expect(source).toEqual({ param: expect.stringMatching(new RegExp(`^/ellipsis/${stage}/[a-z-]+$`)) });
+    }
+  });
+
+  it('never hold a secret value in the environment', () => {
+    for (const id of Object.values(FUNCTIONS)) {
+      for (const [name, value] of Object.entries(deployedEnv(id))) {
+        if (/SECRET|TOKEN|PASSWORD|PRIVATE/.test(name)) expect(name, id).toMatch(/_PARAM$/);
+        if (name.endsWith('_PARAM')) expect(value, `${id} ${name}`).toMatch(/^\/ellipsis\//);
+      }
+    }
+    const text = readFileSync(templatePath, 'utf8');
+    expect(text).not.toMatch(/EAA[A-Za-z0-9]{20,}/); // Meta page access tokens start with EAA
+  });
+});
+
+describe('IAM, one least-privilege role per function', () => {
+  it('grants no wildcard actions, and a wildcard resource only to X-Ray when tracing is on', () => {
+    for (const roleId of Object.values(ROLES)) {
+      for (const s of statementsOf(roleId)) {
+        expect(s.Effect).toBe('Allow');
+        for (const action of actionsOf(s)) expect(action, roleId).toMatch(/^[a-z0-9-]+:[A-Za-z]+$/);
+        if (resourcesOf(s).includes('*')) {
+          expect(s.conditional, roleId).toBe(true);
+          expect(
+            actionsOf(s).every((a) => a.startsWith('xray:')),
+            roleId,
+          ).toBe(true);
+        }
+      }
+    }
+  });
+
+  it('lets the webhook only write its logs, enqueue steps, read and record answered events, read its own secrets', () => {
+    expect(unconditionalActions(ROLES.webhook)).toEqual(
+      [
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'kms:Decrypt',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'sqs:SendMessage',
+        'ssm:GetParameter',
+      ].sort(),
+    );
+    expect(statementWith(ROLES.webhook, 'sqs:SendMessage').Resource).toEqual(getAtt('StepsQueue', 'Arn'));
+    expect(statementWith(ROLES.webhook, 'logs:PutLogEvents').Resource).toEqual(
+      getAtt('WebhookLogGroup', 'Arn'),
+    );
+    const ledger = statementWith(ROLES.webhook, 'dynamodb:GetItem');
+    expect(actionsOf(ledger).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
+    expect(ledger.Resource).toEqual(getAtt('StateTable', 'Arn'));
+  });
+
+  it('lets the sender consume/defer steps, dead-letter, use the state table and read its own secrets', () => {
+    expect(unconditionalActions(ROLES.sender)).toEqual(
+      [
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'kms:Decrypt',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'sqs:ChangeMessageVisibility',
+        'sqs:DeleteMessage',
+        'sqs:GetQueueAttributes',
+        'sqs:ReceiveMessage',
+        'sqs:SendMessage',
+        'ssm:GetParameter',
+      ].sort(),
+    );
+    expect(statementWith(ROLES.sender, 'sqs:ReceiveMessage').Resource).toEqual(getAtt('StepsQueue', 'Arn'));
+    expect(statementWith(ROLES.sender, 'sqs:SendMessage').Resource).toEqual(
+      getAtt('StepsDeadLetterQueue', 'Arn'),
+    );
+    expect(statementWith(ROLES.sender, 'dynamodb:PutItem').Resource).toEqual(getAtt('StateTable', 'Arn'));
+  });
+
+  it('lets the console trigger only write its logs and enqueue steps', () => {
+    expect(unconditionalActions(ROLES.send)).toEqual([
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      'sqs:SendMessage',
+    ]);
+    expect(statementWith(ROLES.send, 'sqs:SendMessage').Resource).toEqual(getAtt('StepsQueue', 'Arn'));
+  });
+
+  it('scopes SSM reads to named parameters of the stage and KMS decrypts to SSM calls for them', () => {
+    for (const roleId of [ROLES.webhook, ROLES.sender]) {
+      const ssm = statementWith(roleId, 'ssm:GetParameter');
+      for (const r of resourcesOf(ssm)) {
+        expect((r as { 'Fn::Sub': string })['Fn::Sub']).toMatch(
+          new RegExp(`:parameter/ellipsis/${stage}/[a-z-]+$`), // a name, never a wildcard
+        );
+      }
+      const kms = statementWith(roleId, 'kms:Decrypt');
+      expect(kms.Condition?.StringEquals?.['kms:ViaService']).toEqual({
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub syntax, not JS
+        'Fn::Sub': 'ssm.${AWS::Region}.amazonaws.com',
+      });
+      expect(JSON.stringify(kms.Condition?.StringLike?.['kms:EncryptionContext:PARAMETER_ARN'])).toContain(
+        `:parameter/ellipsis/${stage}/*`,
+      );
+    }
+  });
+});
+
+describe('alarms', () => {
+  const alarms = () => ofType('AWS::CloudWatch::Alarm').map(([, r]) => r.Properties ?? {});
+
+  it('fire when the dead-letter queue holds any message', () => {
+    expect(alarms()).toContainEqual(
+      expect.objectContaining({
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [{ Name: 'QueueName', Value: getAtt('StepsDeadLetterQueue', 'QueueName') }],
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+      }),
+    );
+  });
+
+  it('fire on sender errors', () => {
+    expect(alarms()).toContainEqual(
+      expect.objectContaining({
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Errors',
+        Dimensions: [{ Name: 'FunctionName', Value: { Ref: FUNCTIONS.sender } }],
+        ComparisonOperator: 'GreaterThanThreshold',
+      }),
+    );
+  });
+
+  it('notify the SNS topic only when one is configured', () => {
+    expect(template.Parameters?.AlarmTopicArn).toBeDefined();
+    for (const a of alarms()) {
+      expect(a.AlarmActions).toEqual({
+        'Fn::If': ['HasAlarmTopic', [{ Ref: 'AlarmTopicArn' }], { Ref: 'AWS::NoValue' }],
+      });
+    }
+  });
+});
+
+describe('console test events', () => {
+  it('are the send function shareable events, one per infra/events/send-*.json', () => {
+    const p = props('SendTestEvents');
+    expect(res('SendTestEvents').Type).toBe('AWS::EventSchemas::Schema');
+    expect(p.Type).toBe('OpenApi3');
+    expect(p.SchemaName).toEqual({ 'Fn::Sub': `_\${${FUNCTIONS.send}}-schema` });
+    expect(JSON.stringify(p.RegistryName)).toContain('lambda-testevent-schemas');
+    const content = JSON.parse(String(p.Content)) as {
+      openapi: string;
+      components: { examples: Record<string, { value: Json }> };
+    };
+    expect(content.openapi).toMatch(/^3\./);
+    const files = readdirSync(join(repoRoot, 'infra', 'events')).filter((f) => /^send-.+\.json$/.test(f));
+    expect(files.length).toBeGreaterThanOrEqual(4);
+    for (const f of files) {
+      const name = f.slice('send-'.length, -'.json'.length);
+      expect(content.components.examples[name]?.value, name).toEqual(
+        JSON.parse(readFileSync(join(repoRoot, 'infra', 'events', f), 'utf8')),
+      );
+    }
+  });
+
+  it('create the registry only when asked (the Lambda console normally owns it)', () => {
+    expect(res('TestEventRegistry').Condition).toBe('CreateTestEventRegistry');
+    // Defaults to the osls param createTestEventRegistry ('false' unless a deploy passes --param).
+    expect(['true', 'false']).toContain(template.Parameters?.ManageTestEventRegistry?.Default);
+  });
+});
+
+describe('bundles', () => {
+  it('exist as one zip per function with the ESM entry point, well under the Lambda limit', () => {
+    for (const name of Object.keys(FUNCTIONS)) {
+      const zip = join(packageDir, `${name}.zip`);
+      expect(existsSync(zip), zip).toBe(true);
+      const bytes = readFileSync(zip);
+      expect(bytes.length).toBeGreaterThan(1000);
+      // 50 MB is Lambda's zipped limit; 5 MiB flags an accidental dependency explosion long before it.
+      expect(bytes.length).toBeLessThan(5 * 1024 * 1024);
+      expect(bytes.includes(`functions/${name}.mjs`), `${name}.zip holds functions/${name}.mjs`).toBe(true);
+    }
+  });
+});

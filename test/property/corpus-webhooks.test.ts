@@ -1,0 +1,156 @@
+/**
+ * Every real webhook body of the shared corpus, signed over its exact bytes, through the Lambda handler with
+ * the bundled responder, the real planner and producer, and a mocked SQS (see shared/corpus/README.md).
+ */
+import { createHash, createHmac } from 'node:crypto';
+import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, SQSClient } from '@aws-sdk/client-sqs';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { makeHandler } from '../../functions/webhook.ts';
+import { type Ledger, memoryLedger } from '../../lib/platform/ledger.ts';
+import { memoryTelemetry, metricTotal } from '../../lib/platform/telemetry.ts';
+import { decodeStep, type QueuedStep } from '../../lib/queue/codec.ts';
+import { postEventBase64 } from '../../local/meta.ts';
+import { corpusDir, corpusFile, corpusIndex, hasCorpus } from '../support/corpus.ts';
+
+if (!hasCorpus)
+  console.warn(`corpus-webhooks: ${corpusDir} not found — set ELLIPSIS_SHARED_DIR; tests skipped`);
+
+const index = corpusIndex().webhooks;
+
+const SECRET = 'corpus-test-app-secret-3b9f';
+const env = {
+  QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/ellipsis-steps.fifo',
+  META_APP_SECRET: SECRET,
+  META_VERIFY_TOKEN: 'corpus-verify-token',
+  PLAN_TIME_SCALE: '0.01',
+};
+
+const sqsMock = mockClient(SQSClient);
+const telemetry = memoryTelemetry();
+/**
+ * Answered events, forgotten before each test: corpus files from one source reuse the same sample mids,
+ * and each file is judged as the first delivery of its events (re-deliveries are tested explicitly).
+ */
+let answered: Ledger = memoryLedger();
+const handler = makeHandler(env, {
+  sqs: new SQSClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } }),
+  telemetry,
+  now: () => 1_700_000_000_000,
+  sleep: async () => {},
+  ledger: { has: (key) => answered.has(key), record: (key) => answered.record(key) },
+});
+
+const hmac = (algorithm: 'sha256' | 'sha1', body: Uint8Array, key = SECRET) =>
+  `${algorithm}=${createHmac(algorithm, key).update(body).digest('hex')}`;
+
+/** Sends the bytes as API Gateway would: base64, so not even a UTF-8 round trip can touch them. */
+const post = (body: Uint8Array, headers: Record<string, string>) => handler(postEventBase64(body, headers));
+
+const queuedSteps = (): QueuedStep[] =>
+  sqsMock
+    .commandCalls(SendMessageBatchCommand)
+    .flatMap((c) => c.args[0].input.Entries ?? [])
+    .map((e) => {
+      const decoded = decodeStep(e.MessageBody ?? '');
+      if (!decoded.ok) throw new Error(`undecodable queued body: ${decoded.reason}`);
+      return decoded.step;
+    });
+
+/** Mids of echoes and the senders of standby items in a body: none of them may ever be answered. */
+const neverAnswer = (json: unknown): { echoMids: string[]; standbySenders: string[] } => {
+  const echoMids: string[] = [];
+  const standbySenders: string[] = [];
+  const entries = (json as { entry?: unknown }).entry;
+  for (const entry of Array.isArray(entries) ? entries : []) {
+    const { messaging, standby } = entry as { messaging?: unknown; standby?: unknown };
+    for (const item of Array.isArray(messaging) ? messaging : []) {
+      const m = (item as { message?: { is_echo?: unknown; mid?: unknown } }).message;
+      if (m?.is_echo === true && typeof m.mid === 'string') echoMids.push(m.mid);
+    }
+    for (const item of Array.isArray(standby) ? standby : []) {
+      const id = (item as { sender?: { id?: unknown } }).sender?.id;
+      if (id !== undefined) standbySenders.push(String(id));
+    }
+  }
+  return { echoMids, standbySenders };
+};
+
+beforeEach(() => {
+  answered = memoryLedger();
+  telemetry.metrics.length = 0;
+  sqsMock.reset();
+  sqsMock.on(SendMessageBatchCommand).callsFake((input: { Entries: SendMessageBatchRequestEntry[] }) => ({
+    Successful: input.Entries.map((e) => ({ Id: e.Id, MessageId: `id-${e.Id}`, MD5OfMessageBody: 'x' })),
+  }));
+});
+
+describe.skipIf(!hasCorpus)('corpus webhooks through the handler', () => {
+  it('covers every file of the corpus', () => {
+    expect(index.length).toBeGreaterThanOrEqual(91);
+  });
+
+  it.each(index.map((e) => [e.file, e] as const))('%s', async (_file, entry) => {
+    const body = corpusFile(entry.file);
+    expect(createHash('sha256').update(body).digest('hex')).toBe(entry.sha256);
+
+    const res = await post(body, {
+      'x-hub-signature-256': hmac('sha256', body),
+      'x-hub-signature': hmac('sha1', body),
+    });
+    const status = res.statusCode ?? 0;
+    // 2xx; a 4xx only where the corpus tolerates it (bodies that are not a Messenger page webhook).
+    const tolerates4xx = /ignore/.test(entry.expected);
+    expect(
+      status < 300 || (tolerates4xx && status >= 400 && status < 500),
+      `HTTP ${status}: ${res.body}`,
+    ).toBe(true);
+
+    const steps = queuedSteps();
+    const sequences = new Set(steps.map((s) => s.sequenceId));
+    expect(sequences.size).toBeGreaterThanOrEqual(entry.min_replies);
+    expect(sequences.size).toBeLessThanOrEqual(entry.max_replies);
+    // One SendMessageBatch per sequence (every corpus reply plans well under 10 steps).
+    expect(sqsMock.commandCalls(SendMessageBatchCommand)).toHaveLength(sequences.size);
+
+    const { echoMids, standbySenders } = neverAnswer(JSON.parse(body.toString('utf8')));
+    for (const s of steps) {
+      expect(echoMids).not.toContain(s.sequenceId);
+      expect(standbySenders).not.toContain(s.psid);
+      expect(s.psid).not.toBe(s.pageId);
+    }
+
+    // Meta re-delivers the same body (after a lost 200, or past SQS's 5-minute dedup window): no second reply.
+    const again = await post(body, { 'x-hub-signature-256': hmac('sha256', body) });
+    expect(again.statusCode).toBe(status);
+    expect(sqsMock.commandCalls(SendMessageBatchCommand)).toHaveLength(sequences.size);
+    expect(metricTotal(telemetry.metrics, 'DuplicateEventsDropped')).toBe(sequences.size);
+  });
+
+  it('still answers a good request after the whole corpus went through the same handler', async () => {
+    const body = corpusFile('webhooks/msg-text-bottender.json');
+    expect((await post(body, { 'x-hub-signature-256': hmac('sha256', body) })).statusCode).toBe(200);
+    expect(new Set(queuedSteps().map((s) => s.sequenceId)).size).toBe(1);
+  });
+
+  it.each(index.map((e) => [e.file] as const))(
+    '%s: wrong secret, flipped byte, missing header and sha1-only are rejected with zero enqueues',
+    async (file) => {
+      const body = corpusFile(file);
+      const flipped = Buffer.from(body);
+      const at = Math.floor(flipped.length / 2);
+      flipped[at] = (flipped[at] ?? 0) ^ 0x01;
+      const attempts: [Uint8Array, Record<string, string>][] = [
+        [body, { 'x-hub-signature-256': hmac('sha256', body, `${SECRET}-wrong`) }],
+        [flipped, { 'x-hub-signature-256': hmac('sha256', body) }],
+        [body, {}],
+        [body, { 'x-hub-signature': hmac('sha1', body) }],
+      ];
+      for (const [bytes, headers] of attempts) {
+        const res = await post(bytes, headers);
+        expect([401, 403]).toContain(res.statusCode);
+      }
+      expect(sqsMock.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
+    },
+  );
+});

@@ -1,0 +1,299 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  DEFERRAL_RECEIVES,
+  decideStep,
+  dueTime,
+  isFinalReceive,
+  MAX_VISIBILITY_SECONDS,
+  retryAttempt,
+  retryBudget,
+  retryDelaySeconds,
+} from '../../../lib/delivery/schedule.ts';
+import { senderTuning as tuning } from '../../support/fixtures.ts';
+
+const T0 = 1_700_000_000_000;
+
+describe('dueTime', () => {
+  it('measures the pause from the predecessor completed in this invocation', () => {
+    const due = dueTime(
+      { delayMs: 3000, dueAt: T0 + 3000 },
+      { receiveCount: 1, firstReceiveAt: T0 - 50 },
+      T0,
+      tuning,
+    );
+    expect(due).toEqual({ dueAt: T0 + 3000, anchor: 'predecessor', catchUp: false });
+  });
+
+  it('measures the pause from the first receive when the step leads its group in the batch', () => {
+    const due = dueTime(
+      { delayMs: 3000, dueAt: T0 + 2000 },
+      { receiveCount: 1, firstReceiveAt: T0 },
+      undefined,
+      tuning,
+    );
+    expect(due).toEqual({ dueAt: T0 + 3000, anchor: 'first-receive', catchUp: false });
+  });
+
+  it('keeps the same due time on every redelivery (deferred, retried, throttled)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 60_000 }),
+        fc.integer({ min: 1, max: 20 }),
+        fc.integer({ min: 0, max: 600_000 }),
+        (delayMs, receiveCount, laterBy) => {
+          const step = { delayMs, dueAt: T0 + delayMs };
+          const first = dueTime(
+            step,
+            { receiveCount: 1, firstReceiveAt: T0, sentAt: T0 - 10 },
+            undefined,
+            tuning,
+          );
+          const later = dueTime(
+            step,
+            { receiveCount, firstReceiveAt: T0, sentAt: T0 - 10 + laterBy },
+            undefined,
+            tuning,
+          );
+          expect(later).toEqual(first);
+        },
+      ),
+    );
+  });
+
+  it('falls back to the planned time when the queue gives no first-receive timestamp', () => {
+    const due = dueTime({ delayMs: 3000, dueAt: T0 + 9000 }, { receiveCount: 3 }, undefined, tuning);
+    expect(due).toEqual({ dueAt: T0 + 9000, anchor: 'plan', catchUp: false });
+  });
+
+  it('stops adding pauses once the step would be more than the catch-up threshold late', () => {
+    const plannedAt = T0;
+    const anchor = T0 + 14_000; // predecessor finished 14 s after this step's planned time
+    const step = { delayMs: 2000, dueAt: plannedAt };
+    const due = dueTime(step, { receiveCount: 1, firstReceiveAt: anchor }, undefined, tuning);
+    expect(due).toEqual({ dueAt: anchor, anchor: 'first-receive', catchUp: true });
+    // Exactly at the threshold the pause is still honoured.
+    const edge = dueTime(
+      { delayMs: 1000, dueAt: plannedAt },
+      { receiveCount: 1, firstReceiveAt: anchor },
+      undefined,
+      tuning,
+    );
+    expect(edge).toEqual({ dueAt: anchor + 1000, anchor: 'first-receive', catchUp: false });
+  });
+
+  it('catches up to the planned time, never before it', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 900_000 }),
+        fc.integer({ min: -60_000, max: 600_000 }),
+        (delayMs, skew) => {
+          const step = { delayMs, dueAt: T0 };
+          const due = dueTime(step, { receiveCount: 1, firstReceiveAt: T0 + skew }, undefined, tuning);
+          expect(due.dueAt).toBeGreaterThanOrEqual(Math.min(T0 + skew + delayMs, Math.max(T0 + skew, T0)));
+          if (due.catchUp) expect(due.dueAt).toBe(Math.max(T0 + skew, T0));
+          else expect(due.dueAt).toBe(T0 + skew + delayMs);
+        },
+      ),
+    );
+  });
+});
+
+describe('decideStep', () => {
+  const timing = { receiveCount: 1, firstReceiveAt: T0 };
+
+  it('sends a step that is due', () => {
+    const d = decideStep({ step: { delayMs: 0, dueAt: T0 }, timing, now: T0 + 30 }, tuning);
+    expect(d.kind).toBe('send');
+  });
+
+  it('waits in-process for a remainder up to the inline limit', () => {
+    const d = decideStep({ step: { delayMs: 600, dueAt: T0 + 600 }, timing, now: T0 + 20 }, tuning);
+    expect(d).toMatchObject({ kind: 'wait', waitMs: 580 });
+  });
+
+  it('defers a longer wait: sleeps the sub-second part, hands whole seconds to SQS', () => {
+    const d = decideStep({ step: { delayMs: 3000, dueAt: T0 + 3000 }, timing, now: T0 + 20 }, tuning);
+    expect(d).toMatchObject({ kind: 'defer', sleepMs: 980, visibilitySeconds: 2 });
+  });
+
+  it('never asks for visibility 0: under one whole second it waits even above the inline limit', () => {
+    const d = decideStep(
+      { step: { delayMs: 800, dueAt: T0 + 800 }, timing, now: T0 },
+      { ...tuning, SENDER_INLINE_WAIT_MS: 300 },
+    );
+    expect(d).toMatchObject({ kind: 'wait', waitMs: 800 });
+  });
+
+  it('hands a sub-second wait above both limits to SQS as one second instead of sleeping it', () => {
+    const lowLimits = { ...tuning, SENDER_INLINE_WAIT_MS: 300, SENDER_DEFER_MAX_SLEEP_MS: 250 };
+    const d = decideStep({ step: { delayMs: 800, dueAt: T0 + 800 }, timing, now: T0 }, lowLimits);
+    expect(d).toMatchObject({ kind: 'defer', sleepMs: 0, visibilitySeconds: 1 });
+    const short = decideStep({ step: { delayMs: 200, dueAt: T0 + 200 }, timing, now: T0 }, lowLimits);
+    expect(short).toMatchObject({ kind: 'wait', waitMs: 200 });
+  });
+
+  it('never sends early, never sleeps more than the limits allow, never defers by 0 s (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 120_000 }),
+        fc.integer({ min: 0, max: 3000 }),
+        fc.integer({ min: 0, max: 1000 }),
+        (remaining, inline, maxSleep) => {
+          const d = decideStep(
+            { step: { delayMs: remaining, dueAt: T0 + remaining }, timing, now: T0 },
+            { ...tuning, SENDER_INLINE_WAIT_MS: inline, SENDER_DEFER_MAX_SLEEP_MS: maxSleep },
+          );
+          // In-process only up to the inline limit, or a sub-second wait short enough to sleep.
+          if (d.kind === 'wait')
+            expect(remaining <= inline || (remaining < 1000 && remaining <= maxSleep)).toBe(true);
+          if (d.kind === 'defer') {
+            expect(d.visibilitySeconds).toBeGreaterThanOrEqual(1);
+            expect(d.sleepMs).toBeLessThanOrEqual(maxSleep);
+            const landsAt = d.sleepMs + d.visibilitySeconds * 1000;
+            expect(landsAt).toBeGreaterThanOrEqual(remaining);
+            expect(landsAt - remaining).toBeLessThan(1000);
+          }
+          if (d.kind === 'send') expect(remaining).toBe(0);
+        },
+      ),
+    );
+  });
+
+  it('lands exactly on the due time: now + sleep + visibility (or wait) = due (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 900_000 }),
+        fc.integer({ min: 0, max: 60_000 }),
+        fc.integer({ min: 0, max: 5000 }),
+        (delayMs, elapsed, inline) => {
+          const now = T0 + elapsed;
+          const d = decideStep(
+            { step: { delayMs, dueAt: T0 + delayMs }, timing, now },
+            { ...tuning, SENDER_INLINE_WAIT_MS: inline, SENDER_CATCH_UP_AFTER_MS: 10_000_000 },
+          );
+          const due = T0 + delayMs;
+          if (d.kind === 'send') expect(due).toBeLessThanOrEqual(now);
+          if (d.kind === 'wait') expect(now + d.waitMs).toBe(due);
+          if (d.kind === 'defer') {
+            expect(d.sleepMs).toBeGreaterThanOrEqual(0);
+            expect(d.sleepMs).toBeLessThan(1000);
+            expect(d.visibilitySeconds).toBeGreaterThanOrEqual(1);
+            expect(now + d.sleepMs + d.visibilitySeconds * 1000).toBe(due);
+            expect(due - now).toBeGreaterThan(inline);
+          }
+          expect(d.kind).not.toBe('skip');
+        },
+      ),
+    );
+  });
+
+  it('rounds a deferral up instead of sleeping a remainder above SENDER_DEFER_MAX_SLEEP_MS', () => {
+    const input = { step: { delayMs: 3000, dueAt: T0 + 3000 }, timing, now: T0 + 20 };
+    expect(decideStep(input, { ...tuning, SENDER_DEFER_MAX_SLEEP_MS: 250 })).toMatchObject({
+      kind: 'defer',
+      sleepMs: 0,
+      visibilitySeconds: 3,
+    });
+    expect(
+      decideStep({ ...input, now: T0 + 900 }, { ...tuning, SENDER_DEFER_MAX_SLEEP_MS: 250 }),
+    ).toMatchObject({
+      kind: 'defer',
+      sleepMs: 100,
+      visibilitySeconds: 2,
+    });
+  });
+
+  it('clamps a deferral to the 12-hour visibility maximum', () => {
+    const d = decideStep(
+      { step: { delayMs: 0, dueAt: T0 + 20 * 3_600_000 }, timing: { receiveCount: 1 }, now: T0 },
+      tuning,
+    );
+    expect(d).toMatchObject({ kind: 'defer', visibilitySeconds: MAX_VISIBILITY_SECONDS });
+  });
+
+  it('skips a typing step in catch-up mode that runs later than its skippableAfterMs', () => {
+    const step = { delayMs: 1000, dueAt: T0, skippableAfterMs: 4000 };
+    const late = decideStep(
+      { step, timing: { receiveCount: 1, firstReceiveAt: T0 + 20_000 }, now: T0 + 20_000 },
+      tuning,
+    );
+    expect(late).toMatchObject({ kind: 'skip', latenessMs: 20_000 });
+    const onTime = decideStep({ step, timing: { receiveCount: 1, firstReceiveAt: T0 }, now: T0 }, tuning);
+    expect(onTime.kind).not.toBe('skip');
+  });
+
+  it('still shows a late typing step below the catch-up threshold: its message keeps its pause', () => {
+    const step = { delayMs: 1000, dueAt: T0, skippableAfterMs: 4000 };
+    const d = decideStep(
+      { step, timing: { receiveCount: 1, firstReceiveAt: T0 + 5000 }, now: T0 + 6000 },
+      tuning,
+    );
+    expect(d.kind).toBe('send');
+  });
+
+  it('never skips a step without skippableAfterMs, however late (messages)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 86_400_000 }),
+        fc.integer({ min: 0, max: 900_000 }),
+        (late, delayMs) => {
+          const d = decideStep(
+            {
+              step: { delayMs, dueAt: T0 },
+              timing: { receiveCount: 5, firstReceiveAt: T0 + late },
+              now: T0 + late,
+            },
+            tuning,
+          );
+          expect(d.kind).not.toBe('skip');
+        },
+      ),
+    );
+  });
+});
+
+describe('retry backoff', () => {
+  it('grows exponentially from the base and is capped at the maximum (upper bound, random = 1)', () => {
+    const upper = (receiveCount: number) => retryDelaySeconds({ receiveCount, random: () => 1 }, tuning);
+    const firstRetry = 1 + DEFERRAL_RECEIVES;
+    expect([0, 1, 2, 3].map((n) => upper(firstRetry + n))).toEqual([2, 4, 8, 16]);
+    expect(upper(40)).toBe(300);
+  });
+
+  it('jitters over the whole range and never goes below one second', () => {
+    expect(retryDelaySeconds({ receiveCount: 10, random: () => 0 }, tuning)).toBe(1);
+    // receive 10 → attempt 8 → cap 2·2^7 = 256 s → half of it
+    expect(retryDelaySeconds({ receiveCount: 10, random: () => 0.5 }, tuning)).toBe(128);
+  });
+
+  it('never retries sooner than Graph asked (Retry-After / regain time)', () => {
+    expect(retryDelaySeconds({ receiveCount: 3, random: () => 0, retryAfterMs: 120_500 }, tuning)).toBe(121);
+  });
+
+  it('stays within [1 s, max(cap, asked)] and the visibility maximum (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 1000 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.option(fc.integer({ min: 0, max: 100_000_000 }), { nil: undefined }),
+        (receiveCount, r, retryAfterMs) => {
+          const d = retryDelaySeconds({ receiveCount, random: () => r, retryAfterMs }, tuning);
+          expect(Number.isInteger(d)).toBe(true);
+          expect(d).toBeGreaterThanOrEqual(1);
+          expect(d).toBeLessThanOrEqual(MAX_VISIBILITY_SECONDS);
+          const asked = Math.ceil((retryAfterMs ?? 0) / 1000);
+          expect(d).toBeLessThanOrEqual(Math.max(tuning.RETRY_MAX_SECONDS, asked, 1));
+        },
+      ),
+    );
+  });
+
+  it('derives the retry budget from the redrive maxReceiveCount minus deferral receives', () => {
+    expect(retryBudget(20)).toBe(20 - DEFERRAL_RECEIVES - 1);
+    expect(retryBudget(2)).toBe(0);
+    expect(retryAttempt(1)).toBe(1);
+    expect(isFinalReceive(19, 20)).toBe(false);
+    expect(isFinalReceive(20, 20)).toBe(true);
+  });
+});
