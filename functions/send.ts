@@ -6,9 +6,9 @@
 import { randomUUID } from 'node:crypto';
 import { runSend, type SendDeps, type SendResult } from '../lib/console/send.ts';
 import { ConfigError, type Env, loadPlanConfig, loadSendConfig } from '../lib/platform/config.ts';
-import { type ProducerOverrides, producerDeps } from '../lib/platform/runtime.ts';
 import { powertoolsTelemetry, type Telemetry } from '../lib/platform/telemetry.ts';
 import { enqueueSequence } from '../lib/queue/producer.ts';
+import { type ProducerOverrides, producerDeps } from '../lib/queue/producer-wiring.ts';
 import { planSequence } from '../lib/reply/plan.ts';
 
 export type SendOverrides = Partial<Omit<SendDeps, 'telemetry'>> &

@@ -14,10 +14,11 @@ import {
   resolveSecrets,
 } from '../lib/platform/config.ts';
 import { stateLedger } from '../lib/platform/ledger.ts';
-import { coldStart, type ProducerOverrides, producerDeps } from '../lib/platform/runtime.ts';
+import { coldStart } from '../lib/platform/runtime.ts';
 import { fetchFromSsm } from '../lib/platform/ssm.ts';
 import { powertoolsTelemetry, type Telemetry } from '../lib/platform/telemetry.ts';
 import { enqueueSequence } from '../lib/queue/producer.ts';
+import { type ProducerOverrides, producerDeps } from '../lib/queue/producer-wiring.ts';
 import { planSequence } from '../lib/reply/plan.ts';
 import { loadResponder } from '../lib/reply/responder.ts';
 

@@ -19,7 +19,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { appSecretProof } from '../lib/ingress/signature.ts';
+import { appSecretProof } from '../lib/delivery/app-secret-proof.ts';
 import { type Action, type ActionKind, actionKind, actionSchema } from '../lib/queue/step.ts';
 import { LOCAL_SECRETS, portFrom } from './defaults.ts';
 import { listenOnLoopback } from './http.ts';

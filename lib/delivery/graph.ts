@@ -6,10 +6,10 @@
  * its query) and never the token, the app secret or the appsecret_proof.
  */
 import { type Dispatcher, Pool } from 'undici';
-import { appSecretProof } from '../ingress/signature.ts';
 import { redactor } from '../platform/telemetry.ts';
 import { graphRecipientOf } from '../queue/inbound.ts';
 import type { Action } from '../queue/step.ts';
+import { appSecretProof } from './app-secret-proof.ts';
 
 /** Rate-limit usage read from Graph's X-App-Usage / X-Page-Usage / X-Business-Use-Case-Usage headers. */
 export type GraphUsage = {

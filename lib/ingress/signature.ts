@@ -28,13 +28,6 @@ export const verifySignature = (
 };
 
 /**
- * Meta Graph API, "Securing requests": appsecret_proof is the HMAC-SHA256 (hex) of the access token keyed
- * with the app secret; the sender adds it to every Graph call.
- */
-export const appSecretProof = (accessToken: string, appSecret: string): string =>
-  createHmac('sha256', appSecret).update(accessToken).digest('hex');
-
-/**
  * Constant-time string comparison (for the webhook verify token). Both sides are hashed first so inputs
  * of different lengths compare in the same time and timingSafeEqual always gets equal-length buffers.
  */

@@ -3,7 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { appSecretProof, safeEqual, verifySignature } from '../../../lib/ingress/signature.ts';
+import { appSecretProof } from '../../../lib/delivery/app-secret-proof.ts';
+import { safeEqual, verifySignature } from '../../../lib/ingress/signature.ts';
 import { corpusDir } from '../../support/corpus.ts';
 
 const secret = 'test-app-secret-0123456789';

@@ -1,7 +1,8 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
-import { coldStart, producerDeps } from '../../../lib/platform/runtime.ts';
+import { coldStart } from '../../../lib/platform/runtime.ts';
 import { memoryTelemetry } from '../../../lib/platform/telemetry.ts';
+import { producerDeps } from '../../../lib/queue/producer-wiring.ts';
 
 describe('coldStart', () => {
   it('builds once and hands every call, concurrent or later, the same result', async () => {

@@ -1,0 +1,25 @@
+/** The producer wiring of the handlers that enqueue (webhook, send): a cached SQS client and test seams. */
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { Telemetry } from '../platform/telemetry.ts';
+import type { EnqueueDeps } from './producer.ts';
+
+/** The producer's test seams in a handler's overrides. */
+export type ProducerOverrides = {
+  sqs?: SQSClient;
+  /** Backoff sleep and jitter source of the producer's retries (tests make them instant and fixed). */
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+};
+
+export const producerDeps = (
+  queueUrl: string,
+  telemetry: Telemetry,
+  overrides: ProducerOverrides,
+): EnqueueDeps => ({
+  // The SDK reads AWS_REGION and AWS_ENDPOINT_URL_SQS itself (local stack), so no endpoint is hard-coded.
+  sqs: overrides.sqs ?? new SQSClient({}),
+  queueUrl,
+  telemetry,
+  ...(overrides.sleep && { sleep: overrides.sleep }),
+  ...(overrides.random && { random: overrides.random }),
+});

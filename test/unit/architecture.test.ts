@@ -1,0 +1,84 @@
+/**
+ * The layout is the architecture (README "Code map"): lib/ is grouped by pipeline stage and a stage imports
+ * only stages below it, platform at the bottom. lib/ never reaches up into functions/ or local/, and AWS
+ * event types stay in functions/ (the core takes plain parameters).
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, posix, relative } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const root = join(import.meta.dirname, '..', '..');
+
+/** Higher may import lower (or its own stage), never the other way. */
+const STAGE_RANK: Record<string, number> = {
+  platform: 0,
+  queue: 1,
+  reply: 2,
+  delivery: 2,
+  ingress: 3,
+  console: 3,
+};
+
+const sourcesUnder = (dir: string): string[] =>
+  readdirSync(join(root, dir), { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => posix.join(dir, f.split('\\').join('/')));
+
+const importsOf = (file: string): string[] =>
+  [...readFileSync(join(root, file), 'utf8').matchAll(/(?:from|import)\s*\(?\s*'([^']+)'/g)].map(
+    (m) => m[1] ?? '',
+  );
+
+const stageOf = (file: string): string | undefined => file.match(/^lib\/([^/]+)\//)?.[1];
+
+const resolveFrom = (file: string, spec: string): string =>
+  spec.startsWith('.') ? posix.normalize(posix.join(dirname(file), spec)) : spec;
+
+const libFiles = sourcesUnder('lib');
+
+describe('architecture', () => {
+  it('puts every lib/ module in a known stage folder', () => {
+    const strays = libFiles.filter((f) => {
+      const stage = stageOf(f);
+      return stage === undefined || !(stage in STAGE_RANK);
+    });
+    expect(strays).toEqual([]);
+  });
+
+  it('imports stages downward only (platform at the bottom)', () => {
+    const upward: string[] = [];
+    for (const file of libFiles) {
+      const from = stageOf(file) ?? '';
+      for (const spec of importsOf(file)) {
+        const target = resolveFrom(file, spec);
+        const to = stageOf(target);
+        if (to === undefined || to === from) continue;
+        if ((STAGE_RANK[to] ?? 99) >= (STAGE_RANK[from] ?? -1)) upward.push(`${file} → ${target}`);
+      }
+    }
+    expect(upward).toEqual([]);
+  });
+
+  it('keeps lib/ free of functions/, local/, test doubles and AWS Lambda event types', () => {
+    const leaks = libFiles.flatMap((file) =>
+      importsOf(file)
+        .map((spec) => ({ spec, target: resolveFrom(file, spec) }))
+        .filter(
+          ({ spec, target }) =>
+            spec === 'aws-lambda' || /^(functions|local|test|bench|infra)\//.test(relative('.', target)),
+        )
+        .map(({ target }) => `${file} → ${target}`),
+    );
+    expect(leaks).toEqual([]);
+  });
+
+  it('keeps functions/ thin: handlers import lib/ and packages, never local/ or test/', () => {
+    const leaks = sourcesUnder('functions').flatMap((file) =>
+      importsOf(file)
+        .map((spec) => resolveFrom(file, spec))
+        .filter((target) => /^(local|test|bench)\//.test(target))
+        .map((target) => `${file} → ${target}`),
+    );
+    expect(leaks).toEqual([]);
+  });
+});
