@@ -17,10 +17,10 @@ import { stateLedger } from '../lib/platform/ledger.ts';
 import { coldStart } from '../lib/platform/runtime.ts';
 import { fetchFromSsm } from '../lib/platform/ssm.ts';
 import { powertoolsTelemetry, type Telemetry } from '../lib/platform/telemetry.ts';
+import { enqueueInbound } from '../lib/queue/inbound-producer.ts';
 import { enqueueSequence } from '../lib/queue/producer.ts';
 import { type ProducerOverrides, producerDeps } from '../lib/queue/producer-wiring.ts';
-import { planSequence } from '../lib/reply/plan.ts';
-import { loadResponder } from '../lib/reply/responder.ts';
+import { planPrelude } from '../lib/reply/plan.ts';
 
 export type WebhookOverrides = Partial<WebhookDeps> &
   ProducerOverrides & { fetchParameter?: FetchParameter; dynamo?: DynamoDBClient };
@@ -71,9 +71,13 @@ const buildWebhookDeps = async (
   return {
     appSecret: overrides.appSecret ?? secrets.META_APP_SECRET,
     verifyToken: overrides.verifyToken ?? secrets.META_VERIFY_TOKEN,
-    responder: overrides.responder ?? loadResponder(config.RESPONDER_RULES_FILE),
-    plan: overrides.plan ?? ((input) => planSequence(input, planConfig)),
+    planPrelude:
+      overrides.planPrelude ??
+      ((event) => planPrelude({ seed: event.eventId, inboundText: event.text }, planConfig)),
     enqueue: overrides.enqueue ?? ((seq) => enqueueSequence(producer, seq)),
+    enqueueInbound:
+      overrides.enqueueInbound ??
+      ((inbound) => enqueueInbound({ ...producer, queueUrl: config.RESPONDER_QUEUE_URL }, inbound)),
     ledger,
     now,
     telemetry,

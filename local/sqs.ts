@@ -21,6 +21,9 @@ import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-s
 import { buildApp } from 'fauxqs';
 import {
   dlqAttributes,
+  RESPONDER_DLQ_NAME,
+  RESPONDER_QUEUE_NAME,
+  responderQueueAttributes,
   STEP_DLQ_NAME,
   STEP_QUEUE_NAME,
   type StepQueueOptions,
@@ -38,6 +41,10 @@ export type LocalSqs = {
   queueArn: string;
   dlqUrl: string;
   dlqArn: string;
+  /** The responder queue (inbound events) and its DLQ. */
+  responderQueueUrl: string;
+  responderQueueArn: string;
+  responderDlqUrl: string;
   client: SQSClient;
   /** What an app process needs to talk to this SQS with an unconfigured `new SQSClient({})`. */
   env: Record<string, string>;
@@ -108,6 +115,7 @@ export const startLocalSqs = async (options: LocalSqsOptions = {}): Promise<Loca
     );
     const queueUrl = queue.QueueUrl ?? '';
     const queueArn = await queueArnOf(client, queueUrl);
+    const responder = await createResponderQueues(client);
     return {
       endpoint,
       region: LOCAL_REGION,
@@ -115,6 +123,7 @@ export const startLocalSqs = async (options: LocalSqsOptions = {}): Promise<Loca
       queueArn,
       dlqUrl,
       dlqArn,
+      ...responder,
       client,
       env: {
         AWS_REGION: LOCAL_REGION,
@@ -123,6 +132,8 @@ export const startLocalSqs = async (options: LocalSqsOptions = {}): Promise<Loca
         AWS_ENDPOINT_URL_SQS: endpoint,
         QUEUE_URL: queueUrl,
         DLQ_URL: dlqUrl,
+        RESPONDER_QUEUE_URL: responder.responderQueueUrl,
+        RESPONDER_DLQ_URL: responder.responderDlqUrl,
       },
       stop: async () => {
         client.destroy();
@@ -136,6 +147,25 @@ export const startLocalSqs = async (options: LocalSqsOptions = {}): Promise<Loca
     await app.close();
     throw error;
   }
+};
+
+const createResponderQueues = async (client: SQSClient) => {
+  const dlq = await client.send(
+    new CreateQueueCommand({ QueueName: RESPONDER_DLQ_NAME, Attributes: dlqAttributes() }),
+  );
+  const responderDlqUrl = dlq.QueueUrl ?? '';
+  const queue = await client.send(
+    new CreateQueueCommand({
+      QueueName: RESPONDER_QUEUE_NAME,
+      Attributes: responderQueueAttributes(await queueArnOf(client, responderDlqUrl)),
+    }),
+  );
+  const responderQueueUrl = queue.QueueUrl ?? '';
+  return {
+    responderQueueUrl,
+    responderQueueArn: await queueArnOf(client, responderQueueUrl),
+    responderDlqUrl,
+  };
 };
 
 const queueArnOf = async (client: SQSClient, queueUrl: string): Promise<string> => {

@@ -1,15 +1,17 @@
 /**
- * The whole pipeline on one machine: local SQS (fauxqs) → webhook behind a local API Gateway → event
- * source mapping → sender → Graph (the local fake, or the real Graph API). Used by `npm start` and by the
+ * The whole pipeline on one machine: local SQS (fauxqs) → webhook behind a local API Gateway → responder
+ * queue → responder function (turns) and steps queue → event source mapping → sender → Graph (the local fake, or the real Graph API). Used by `npm start` and by the
  * end-to-end tests; the functions are the real handlers (functions/*.ts), configured only through env.
  */
 import { readFile } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { makeHandler as makeResponderHandler, type ResponderOverrides } from '../functions/responder.ts';
 import { makeHandler as makeSenderHandler, type SenderOverrides } from '../functions/sender.ts';
 import { makeHandler as makeWebhookHandler, type WebhookOverrides } from '../functions/webhook.ts';
 import { parseWebhookBody } from '../lib/ingress/messenger.ts';
+import { verifySignature } from '../lib/ingress/signature.ts';
 import type { Env } from '../lib/platform/config.ts';
 import type { Action, ActionKind } from '../lib/queue/step.ts';
 import { LOCAL_PAGE_ID, LOCAL_SECRETS } from './defaults.ts';
@@ -19,6 +21,9 @@ import { type HttpApi, type HttpApiHandler, type LocalRoute, readRawBody, startH
 import { postSignedWebhook, type UserInput, webhookBody } from './meta.ts';
 import {
   MAX_RECEIVE_COUNT,
+  RESPONDER_BATCH_SIZE,
+  RESPONDER_MAX_CONCURRENCY,
+  RESPONDER_TIMEOUT_SECONDS,
   SENDER_BATCH_SIZE,
   SENDER_MAX_CONCURRENCY,
   SENDER_TIMEOUT_SECONDS,
@@ -68,6 +73,9 @@ export type StackOptions = {
   onSqsReady?: (sqs: LocalSqs) => void;
   webhookOverrides?: WebhookOverrides;
   senderOverrides?: SenderOverrides;
+  responderOverrides?: ResponderOverrides;
+  /** Batches of the responder function (turns), as onBatch reports the sender's. */
+  onResponderBatch?: (report: BatchReport) => void;
   /** Terminal transcript; omitted: silent. */
   print?: (line: string) => void;
   onBatch?: (report: BatchReport) => void;
@@ -83,6 +91,8 @@ export type Stack = {
   sqs: LocalSqs;
   graph?: GraphFake;
   esm: EventSourceMapping;
+  /** The responder function's poller (responder queue → turns). */
+  responderEsm: EventSourceMapping;
   http: HttpApi;
   /** The env the functions were built with. */
   env: Env;
@@ -175,32 +185,44 @@ const chatRoutes = (
   },
 ];
 
-/** Reports inbound messages (after the real handler accepted them) to the chat view and the terminal. */
-const tapInbound = (handler: HttpApiHandler, emit: (event: ChatEvent) => void): HttpApiHandler => {
+/**
+ * Reports inbound messages to the chat view and the terminal: those whose signature the webhook will
+ * accept, BEFORE the handler runs — the prelude's mark_seen can reach the Graph fake before the handler
+ * returns, and the user's message must show first.
+ */
+const tapInbound = (
+  handler: HttpApiHandler,
+  appSecret: string,
+  emit: (event: ChatEvent) => void,
+): HttpApiHandler => {
   return async (event: APIGatewayProxyEventV2, context) => {
-    const result = await handler(event, context);
-    const status =
-      typeof result === 'object' && result !== null && 'statusCode' in result ? result.statusCode : 200;
-    if (event.requestContext.http.method === 'POST' && status === 200 && event.body) {
+    if (event.requestContext.http.method === 'POST' && event.body) {
       try {
-        const raw = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
-        for (const e of parseWebhookBody(JSON.parse(raw), Date.now()).events) {
-          emit({
-            type: 'user',
-            at: Date.now(),
-            pageId: e.pageId,
-            psid: e.psid,
-            ...(e.mid === undefined ? {} : { mid: e.mid }),
-            ...(e.text === undefined ? {} : { text: e.text }),
-            ...(e.quickReplyPayload === undefined ? {} : { quickReplyPayload: e.quickReplyPayload }),
-            ...(e.postback?.payload === undefined ? {} : { postback: e.postback.payload }),
-          });
+        const raw = event.isBase64Encoded
+          ? Buffer.from(event.body, 'base64')
+          : Buffer.from(event.body, 'utf8');
+        const signature = Object.entries(event.headers ?? {}).find(
+          ([name]) => name.toLowerCase() === 'x-hub-signature-256',
+        )?.[1];
+        if (signature && verifySignature(raw, signature, appSecret)) {
+          for (const e of parseWebhookBody(JSON.parse(raw.toString('utf8')), Date.now()).events) {
+            emit({
+              type: 'user',
+              at: Date.now(),
+              pageId: e.pageId,
+              psid: e.psid,
+              ...(e.mid === undefined ? {} : { mid: e.mid }),
+              ...(e.text === undefined ? {} : { text: e.text }),
+              ...(e.quickReplyPayload === undefined ? {} : { quickReplyPayload: e.quickReplyPayload }),
+              ...(e.postback?.payload === undefined ? {} : { postback: e.postback.payload }),
+            });
+          }
         }
       } catch {
-        // The webhook already answered; an unparsable body simply shows nothing in the chat view.
+        // The webhook answers it; an unparsable body simply shows nothing in the chat view.
       }
     }
-    return result;
+    return handler(event, context);
   };
 };
 
@@ -292,7 +314,7 @@ export const startStack = async (options: StackOptions = {}): Promise<Stack> => 
       });
     }
 
-    const tapped = tapInbound(webhook, emit);
+    const tapped = tapInbound(webhook, appSecret, emit);
     const http = await startHttpApi({
       ...(options.ports?.http === undefined ? {} : { port: options.ports.http }),
       routes: [
@@ -325,6 +347,22 @@ export const startStack = async (options: StackOptions = {}): Promise<Stack> => 
     // Stopped first (stops run in reverse): no batch may be mid-flight when SQS or Graph go away.
     stops.push(esm.stop);
 
+    const responder = makeResponderHandler(env, { ...sqsOverride, ...options.responderOverrides });
+    const responderEsm = startEventSourceMapping({
+      client: sqs.client,
+      queueUrl: sqs.responderQueueUrl,
+      queueArn: sqs.responderQueueArn,
+      region: sqs.region,
+      handler: responder,
+      batchSize: RESPONDER_BATCH_SIZE,
+      maxConcurrency: RESPONDER_MAX_CONCURRENCY,
+      functionTimeoutMs: RESPONDER_TIMEOUT_SECONDS * 1000,
+      functionName: 'responder',
+      ...(options.onResponderBatch ? { onBatch: options.onResponderBatch } : {}),
+      onPollError: (error) => options.onError?.('responder poller', error),
+    });
+    stops.push(responderEsm.stop);
+
     return {
       url: http.url,
       webhookUrl,
@@ -334,6 +372,7 @@ export const startStack = async (options: StackOptions = {}): Promise<Stack> => 
       sqs,
       ...(graph ? { graph } : {}),
       esm,
+      responderEsm,
       http,
       env,
       say,

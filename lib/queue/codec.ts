@@ -30,11 +30,11 @@ export type QueuedStep = z.infer<typeof queuedStepSchema>;
 
 const NON_ASCII = /[\u0080-\uffff]/g;
 
-export const encodeStep = (step: QueuedStep): string =>
-  JSON.stringify(queuedStepSchema.parse(step)).replace(
-    NON_ASCII,
-    (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
+/** JSON with every non-ASCII UTF-16 unit escaped (see the module comment): the one body format of both queues. */
+export const asciiJson = (value: unknown): string =>
+  JSON.stringify(value).replace(NON_ASCII, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
+export const encodeStep = (step: QueuedStep): string => asciiJson(queuedStepSchema.parse(step));
 
 export type DecodeResult = { ok: true; step: QueuedStep } | { ok: false; reason: string };
 

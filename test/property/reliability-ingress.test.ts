@@ -196,7 +196,7 @@ describe('ingress under SQS faults (webhook → fauxqs)', () => {
   }, 60_000);
 
   it('reports (EnqueueOutOfOrder) the one shape it cannot repair — an earlier entry failing after a later one was accepted — and still loses and duplicates nothing', async () => {
-    const { sqs, telemetry, deliver } = await setup([{ kind: 'fail-entries', positions: [1] }]);
+    const { sqs, telemetry, deliver } = await setup([{ kind: 'fail-entries', positions: [0] }]);
     expect(await deliver(batchedWebhookBody(usersBatch(1)))).toEqual([200]);
     expect(metricTotal(telemetry.metrics, 'EnqueueOutOfOrder')).toBeGreaterThan(0);
     const sequences = bySequence(await drainSteps(sqs));
