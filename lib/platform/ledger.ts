@@ -25,7 +25,7 @@ export type Ledger = {
 };
 
 /** JSON keeps any pair of strings distinct; the prefix keeps the two uses apart in one table. */
-const keyOf = (prefix: string, a: string, b: string): string => `${prefix}:${JSON.stringify([a, b])}`;
+export const keyOf = (prefix: string, a: string, b: string): string => `${prefix}:${JSON.stringify([a, b])}`;
 
 /** One key per (user, sequence); the group id already names page and user. */
 export const abortKey = (groupId: string, sequenceId: string): string => keyOf('abort', groupId, sequenceId);
