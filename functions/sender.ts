@@ -17,6 +17,7 @@ import {
 import { StartupError } from '../lib/platform/errors.ts';
 import { stateLedger } from '../lib/platform/ledger.ts';
 import { lambdaHandler, type Startup } from '../lib/platform/runtime.ts';
+import { fetchFromSsm } from '../lib/platform/ssm.ts';
 
 export type SenderOverrides = Partial<ConsumerDeps> & {
   fetchParameter?: FetchParameter;
@@ -70,7 +71,7 @@ export const makeHandler = (env: Env = process.env, overrides: SenderOverrides =
   lambdaHandler({
     service: 'sender',
     telemetry: overrides.telemetry,
-    fetchParameter: overrides.fetchParameter,
+    fetchParameter: overrides.fetchParameter ?? fetchFromSsm,
     build: (startup) => build(env, overrides, startup),
     run: (event: SQSEvent, deps): Promise<SQSBatchResponse> =>
       processBatch((event.Records ?? []).map(toConsumerRecord), deps),

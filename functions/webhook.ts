@@ -8,6 +8,7 @@ import { handleWebhook, type WebhookDeps, type WebhookRequest } from '../lib/ing
 import { type Env, type FetchParameter, loadPlanConfig, loadWebhookConfig } from '../lib/platform/config.ts';
 import { stateLedger } from '../lib/platform/ledger.ts';
 import { lambdaHandler, type Startup } from '../lib/platform/runtime.ts';
+import { fetchFromSsm } from '../lib/platform/ssm.ts';
 import { enqueueSequence } from '../lib/queue/producer.ts';
 import { type ProducerOverrides, producerDeps } from '../lib/queue/producer-wiring.ts';
 import { planSequence } from '../lib/reply/plan.ts';
@@ -70,7 +71,7 @@ export const makeHandler = (env: Env = process.env, overrides: WebhookOverrides 
   lambdaHandler({
     service: 'webhook',
     telemetry: overrides.telemetry,
-    fetchParameter: overrides.fetchParameter,
+    fetchParameter: overrides.fetchParameter ?? fetchFromSsm,
     build: (startup) => build(env, overrides, startup),
     run: async (event: APIGatewayProxyEventV2, deps): Promise<APIGatewayProxyStructuredResultV2> => {
       const { statusCode, headers, body } = await handleWebhook(toWebhookRequest(event), deps);

@@ -7,7 +7,7 @@
  *   lambdaHandler({
  *     service: 'my-function',
  *     telemetry: overrides.telemetry,
- *     fetchParameter: overrides.fetchParameter,
+ *     fetchParameter: overrides.fetchParameter ?? fetchFromSsm, // only when it has secrets
  *     build: (startup) => build(env, overrides, startup),
  *     run: (event: MyEvent, deps) => myCore(toPlainInput(event), deps),
  *     startupFailed: (reason) => ({ ok: false, reason }),
@@ -22,7 +22,7 @@
  * only), and one flush of metrics per invocation.
  */
 import { type FetchParameter, resolveSecrets, type SecretName, type SecretSource } from './config.ts';
-import { EllipsisError } from './errors.ts';
+import { ConfigError, EllipsisError } from './errors.ts';
 import { powertoolsTelemetry, type Telemetry } from './telemetry.ts';
 
 /** What a handler's `build` is given at cold start. */
@@ -37,7 +37,7 @@ export type HandlerShape<Event, Result, Deps> = {
   service: string;
   /** Replaces Powertools telemetry (tests, the local stack). */
   telemetry?: Telemetry | undefined;
-  /** Replaces the SSM reader of `*_PARAM` secrets (tests). */
+  /** Reads `*_PARAM` secrets: lib/platform/ssm.ts in AWS, a stub in tests. Injected, so a function without secrets bundles no SSM client. */
   fetchParameter?: FetchParameter | undefined;
   build: (startup: Startup) => Promise<Deps> | Deps;
   /** One invocation: the plain-input core of lib/. */
@@ -69,8 +69,10 @@ export const startupReason = (error: unknown): string =>
     ? error.message
     : `could not initialise (${error instanceof Error ? error.name : 'unknown error'})`;
 
-/** SSM is loaded only when a secret is given as a parameter name (its client is most of its bundle's weight). */
-const fetchFromSsm: FetchParameter = async (name) => (await import('./ssm.ts')).fetchFromSsm(name);
+/** A handler that passes no reader (one without secrets) refuses `*_PARAM` sources by name. */
+const noParameterReader: FetchParameter = async (name) => {
+  throw new ConfigError(`no SSM reader in this function for parameter ${name}`);
+};
 
 export const lambdaHandler = <Event, Result, Deps>(
   shape: HandlerShape<Event, Result, Deps>,
@@ -80,7 +82,7 @@ export const lambdaHandler = <Event, Result, Deps>(
   const telemetryOf = () =>
     (cached ??= shape.telemetry ?? powertoolsTelemetry(shape.service, () => secretValues));
   const secrets: Startup['secrets'] = async (sources) => {
-    const values = await resolveSecrets(sources, shape.fetchParameter ?? fetchFromSsm);
+    const values = await resolveSecrets(sources, shape.fetchParameter ?? noParameterReader);
     secretValues = [...new Set([...secretValues, ...Object.values<string>(values)])];
     return values;
   };

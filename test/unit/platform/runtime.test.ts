@@ -137,4 +137,16 @@ describe('lambdaHandler', () => {
     await handler('b');
     expect(asked).toEqual(['/e/app']);
   });
+
+  it('refuses a parameter-named secret by name when the function was given no SSM reader', async () => {
+    const { shape } = shapeOf({
+      build: async ({ secrets }) => {
+        await secrets({ META_APP_SECRET: { param: '/e/app' } });
+        return { greeting: 'unreachable' };
+      },
+    });
+    expect(await lambdaHandler(shape)('a')).toBe(
+      'failed: META_APP_SECRET: could not read SSM parameter /e/app',
+    );
+  });
 });
