@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { makeHandler as makeSenderHandler, type SenderOverrides } from '../functions/sender.ts';
 import { makeHandler as makeWebhookHandler, type WebhookOverrides } from '../functions/webhook.ts';
-import { parseWebhookBody } from '../lib/ingress/messenger.ts';
+import { parseWebhookBody } from '../lib/ingress/events.ts';
 import type { Env } from '../lib/platform/config.ts';
 import type { Action, ActionKind } from '../lib/queue/step.ts';
 import { LOCAL_PAGE_ID, LOCAL_SECRETS } from './defaults.ts';
