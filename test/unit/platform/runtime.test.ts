@@ -146,7 +146,7 @@ describe('lambdaHandler', () => {
       },
     });
     expect(await lambdaHandler(shape)('a')).toBe(
-      'failed: META_APP_SECRET: could not read SSM parameter /e/app',
+      'failed: no SSM reader in this function for parameter /e/app',
     );
   });
 });
