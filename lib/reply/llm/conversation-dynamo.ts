@@ -1,9 +1,9 @@
 /**
  * Conversation memory in the state table: item {pk: `conv:…`, expiresAt (epoch s, the TTL attribute),
- * turns (JSON)}. DynamoDB deletes expired items lazily (up to days later), so a read also compares expiresAt.
+ * turns (JSON)}, read and written like every state table item (lib/platform/ledger.ts).
  */
-import { type DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { STATE_TABLE_KEY, STATE_TABLE_TTL_ATTRIBUTE } from '../../platform/ledger.ts';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { readStateItem, writeStateItem } from '../../platform/ledger.ts';
 import { type ConversationStore, conversationSchema } from './conversation.ts';
 
 export const TURNS_ATTRIBUTE = 'turns';
@@ -26,30 +26,13 @@ export const dynamoConversations = (
 ): ConversationStore => {
   const now = options.now ?? Date.now;
   return {
-    load: async (key) => {
-      const out = await client.send(
-        new GetItemCommand({
-          TableName: tableName,
-          Key: { [STATE_TABLE_KEY]: { S: key } },
-          // The previous turn was written moments ago, perhaps by another container.
-          ConsistentRead: true,
-        }),
-      );
-      const expiresAt = Number(out.Item?.[STATE_TABLE_TTL_ATTRIBUTE]?.N);
-      if (!Number.isFinite(expiresAt) || expiresAt * 1000 <= now()) return [];
-      return parseTurns(out.Item?.[TURNS_ATTRIBUTE]?.S);
-    },
-    save: async (key, turns) => {
-      await client.send(
-        new PutItemCommand({
-          TableName: tableName,
-          Item: {
-            [STATE_TABLE_KEY]: { S: key },
-            [STATE_TABLE_TTL_ATTRIBUTE]: { N: String(Math.floor(now() / 1000) + options.ttlSeconds) },
-            [TURNS_ATTRIBUTE]: { S: JSON.stringify(turns) },
-          },
-        }),
-      );
-    },
+    load: async (key) => parseTurns((await readStateItem(client, tableName, key, now))?.[TURNS_ATTRIBUTE]?.S),
+    save: (key, turns) =>
+      writeStateItem(client, tableName, {
+        key,
+        ttlSeconds: options.ttlSeconds,
+        now,
+        attributes: { [TURNS_ATTRIBUTE]: { S: JSON.stringify(turns) } },
+      }),
   };
 };

@@ -3,7 +3,9 @@
  * then dead-lettered); `retryable` says whether trying again can help. Messages never hold the API key: the
  * upstream message is redacted (OpenAI's 401 echoes part of the key it received).
  */
-export class LlmError extends Error {
+import { EllipsisError } from '../../platform/errors.ts';
+
+export class LlmError extends EllipsisError {
   override name = 'LlmError';
   readonly retryable: boolean;
   readonly status: number | undefined;
