@@ -17,7 +17,8 @@ import type { Step } from '../queue/step.ts';
 import type { PlanInput } from '../reply/plan.ts';
 import { type Reply, replySchema } from '../reply/reply.ts';
 import type { Responder } from '../reply/responder.ts';
-import { envelopeProblem, parseJsonBody, parseWebhookBody } from './messenger.ts';
+import { parseJsonBody } from './body.ts';
+import { envelopeProblem, parseWebhookBody } from './events.ts';
 import { safeEqual, verifySignature } from './signature.ts';
 
 export type WebhookRequest = {

@@ -1,6 +1,6 @@
 /**
  * The normalised inbound event: what the webhook understood of one `messaging[]` item, after the raw
- * Meta shapes (lib/ingress/messenger.ts) were validated. Responders and the planner see only this.
+ * Meta shapes (lib/ingress/events.ts, lib/ingress/channels/) were validated. Responders and the planner see only this.
  */
 import { z } from 'zod';
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseWebhookBody } from '../../../lib/ingress/messenger.ts';
+import { parseWebhookBody } from '../../../lib/ingress/events.ts';
 import type { InboundEvent } from '../../../lib/queue/inbound.ts';
 import { type Reply, replySchema } from '../../../lib/reply/reply.ts';
 import {

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { envelopeProblem, parseJsonBody, parseWebhookBody } from '../../../lib/ingress/messenger.ts';
+import { parseJsonBody } from '../../../lib/ingress/body.ts';
+import { envelopeProblem, parseWebhookBody } from '../../../lib/ingress/events.ts';
 import { graphRecipientOf, inboundEventSchema } from '../../../lib/queue/inbound.ts';
 
 const PAGE = '104857600000001';
