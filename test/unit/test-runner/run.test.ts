@@ -14,6 +14,18 @@ const root = join(import.meta.dirname, '..', '..', '..');
 const dir = mkdtempSync(join(tmpdir(), 'ellipsis-run-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** What the count reporter writes, with every field set. */
+const counts = (over: Partial<TestCounts> = {}): TestCounts => ({
+  passed: 3,
+  failed: 0,
+  skipped: 0,
+  todo: 0,
+  unfinished: 0,
+  errorsOutsideTests: [],
+  reason: 'passed',
+  ...over,
+});
+
 /** The outer vitest's own variables (VITEST, VITEST_WORKER_ID …) must not leak into the inner run. */
 const cleanEnv = () =>
   Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VITEST')));
@@ -35,49 +47,48 @@ const runFixture = (fixture: string, countsFile: string) =>
   });
 
 describe('test/run.ts on fixture files', { concurrent: true, timeout: 60_000 }, () => {
-  it('reports a normal run: passes, skips and todos apart, exit 0', async () => {
-    const r = await runFixture('passing.test.ts', join(dir, 'passing.json'));
-    expect(r.last).toBe('2 passed, 0 failed, 1 skipped, 1 todo');
-    expect(r.notes).toEqual([]);
-    expect(r.code).toBe(0);
-  });
-
-  it('counts a failing test as failed', async () => {
-    const r = await runFixture('failing.test.ts', join(dir, 'failing.json'));
-    expect(r.last).toBe('1 passed, 1 failed, 0 skipped');
-    expect(r.code).toBe(1);
-  });
-
-  it('counts a file that fails to import as a failure, naming it', async () => {
-    const r = await runFixture('import-failure.test.ts', join(dir, 'import.json'));
-    expect(r.last).toBe('0 passed, 1 failed, 0 skipped');
-    expect(r.notes).toEqual([
-      'npm test: failed outside a test: import-failure.test.ts: this module cannot be loaded',
-    ]);
-    expect(r.code).toBe(1);
-  });
-
-  it('counts a failing beforeAll as a failure; the tests it kept from running as skipped', async () => {
-    const r = await runFixture('before-all-failure.test.ts', join(dir, 'before-all.json'));
-    expect(r.last).toBe('0 passed, 1 failed, 2 skipped');
-    expect(r.notes).toEqual([
-      'npm test: failed outside a test: before-all-failure.test.ts > a suite whose set-up fails: set-up failed',
-    ]);
-    expect(r.code).toBe(1);
+  const outcomes = [
+    {
+      name: 'a normal run: passes, skips and todos apart, exit 0',
+      fixture: 'passing.test.ts',
+      last: '2 passed, 0 failed, 1 skipped, 1 todo',
+      notes: [],
+      code: 0,
+    },
+    {
+      name: 'a failing test as failed',
+      fixture: 'failing.test.ts',
+      last: '1 passed, 1 failed, 0 skipped',
+      notes: [],
+      code: 1,
+    },
+    {
+      name: 'a file that fails to import as a failure, naming it',
+      fixture: 'import-failure.test.ts',
+      last: '0 passed, 1 failed, 0 skipped',
+      notes: ['npm test: failed outside a test: import-failure.test.ts: this module cannot be loaded'],
+      code: 1,
+    },
+    {
+      name: 'a failing beforeAll as a failure, the tests it kept from running as skipped',
+      fixture: 'before-all-failure.test.ts',
+      last: '0 passed, 1 failed, 2 skipped',
+      notes: [
+        'npm test: failed outside a test: before-all-failure.test.ts > a suite whose set-up fails: set-up failed',
+      ],
+      code: 1,
+    },
+  ];
+  it.each(outcomes)('counts $name', async ({ fixture, last, notes, code }) => {
+    const r = await runFixture(fixture, join(dir, `${fixture}.json`));
+    expect(r.last).toBe(last);
+    expect(r.notes).toEqual(notes);
+    expect(r.code).toBe(code);
   });
 
   it('never reads a stale results file when vitest is killed by a signal', async () => {
     const countsFile = join(dir, 'killed.json');
-    const stale: TestCounts = {
-      passed: 6,
-      failed: 0,
-      skipped: 0,
-      todo: 0,
-      unfinished: 0,
-      errorsOutsideTests: [],
-      reason: 'passed',
-    };
-    writeFileSync(countsFile, JSON.stringify(stale));
+    writeFileSync(countsFile, JSON.stringify(counts({ passed: 6 })));
     const r = await runFixture('killed.test.ts', countsFile);
     expect(r.output).not.toContain('6 passed');
     expect(r.notes).toEqual([
@@ -90,16 +101,6 @@ describe('test/run.ts on fixture files', { concurrent: true, timeout: 60_000 }, 
 });
 
 describe('verdict', () => {
-  const counts = (over: Partial<TestCounts> = {}): TestCounts => ({
-    passed: 3,
-    failed: 0,
-    skipped: 0,
-    todo: 0,
-    unfinished: 0,
-    errorsOutsideTests: [],
-    reason: 'passed',
-    ...over,
-  });
   const exited = (status: number | null) => ({ status, signal: null });
 
   it('passes only a run that exited 0 with results and no failure', () => {
