@@ -60,10 +60,6 @@ export const senderTuningSchema = z.object({
   RETRY_MAX_SECONDS: positive(300),
   /** Must equal the queue's redrive maxReceiveCount (serverless.yml); the retry budget is derived from it. */
   QUEUE_MAX_RECEIVE_COUNT: z.coerce.number().int().min(2).default(20),
-  /** How long an aborted sequence is remembered (state table TTL); longer than any sequence stays queued. */
-  ABORT_TTL_SECONDS: z.coerce.number().int().min(60).default(86_400),
-  /** Dead-letter queue for poison bodies and given-up steps (FIFO when the main queue is FIFO). */
-  DLQ_URL: z.url().optional(),
   /** Graph usage (X-App-Usage / X-Business-Use-Case-Usage, %) at which the sender defers instead of sending. */
   SENDER_USAGE_THRESHOLD_PERCENT: z.coerce.number().min(1).max(100).default(90),
   /**
@@ -74,6 +70,14 @@ export const senderTuningSchema = z.object({
    * — well inside the ±15 % typing jitter — and billing stays ≤ 250 ms + the Graph call per step.
    */
   SENDER_DEFER_MAX_SLEEP_MS: z.coerce.number().int().min(0).max(1000).default(250),
+});
+
+/** Sender wiring (where things are and how long they are kept), apart from the tuning of its timing. */
+const senderWiringSchema = z.object({
+  /** How long an aborted sequence is remembered (state table TTL); longer than any sequence stays queued. */
+  ABORT_TTL_SECONDS: z.coerce.number().int().min(60).default(86_400),
+  /** Dead-letter queue for poison bodies and given-up steps (FIFO when the main queue is FIFO). */
+  DLQ_URL: z.url().optional(),
 });
 
 export type SecretSource = { value: string } | { param: string };
@@ -119,6 +123,7 @@ export const webhookEnvSchema = queueSchema
 export const senderEnvSchema = graphSchema
   .extend(queueSchema.shape)
   .extend(senderTuningSchema.shape)
+  .extend(senderWiringSchema.shape)
   .extend(stateTableSchema.shape);
 export const sendEnvSchema = queueSchema.extend(planConfigSchema.shape);
 
