@@ -125,25 +125,37 @@ export const stateTableClient = (config: DynamoDBClientConfig = {}): DynamoDBCli
     ...config,
   });
 
+/** What each use forgets when no table is configured: logged once, at cold start. */
+const volatileWarnings = {
+  abort: 'STATE_TABLE_NAME not set: aborted sequences are remembered per container only',
+  event:
+    'STATE_TABLE_NAME not set: answered events are remembered per container only, so a Meta ' +
+    're-delivery more than 5 minutes later that reaches another container is answered again',
+} as const;
+
+export type LedgerUse = keyof typeof volatileWarnings;
+
 /**
  * The ledger a function uses: DynamoDB when STATE_TABLE_NAME is set, otherwise per-container memory
- * (`durable: false`, announced by the caller's `volatileWarning` at cold start). Both share the TTL.
+ * (`durable: false`, announced with a warning naming what `use` then forgets). Both share the TTL.
  */
-export const stateLedger = (options: {
-  tableName: string | undefined;
-  ttlSeconds: number;
-  now: () => number;
-  dynamo?: Pick<DynamoDBClient, 'send'>;
-  /** Logged once when no table is configured: what the caller then remembers per container only. */
-  volatileWarning?: { log: Pick<Log, 'warn'>; message: string };
-}): { ledger: Ledger; durable: boolean } => {
-  const { tableName, ttlSeconds, now, volatileWarning } = options;
+export const stateLedger = (
+  use: LedgerUse,
+  options: {
+    tableName: string | undefined;
+    ttlSeconds: number;
+    now: () => number;
+    log: Pick<Log, 'warn'>;
+    dynamo?: Pick<DynamoDBClient, 'send'> | undefined;
+  },
+): { ledger: Ledger; durable: boolean } => {
+  const { tableName, ttlSeconds, now } = options;
   if (tableName) {
     return {
       ledger: dynamoLedger(options.dynamo ?? stateTableClient(), tableName, { ttlSeconds, now }),
       durable: true,
     };
   }
-  volatileWarning?.log.warn(volatileWarning.message);
+  options.log.warn(volatileWarnings[use]);
   return { ledger: memoryLedger({ ttlMs: ttlSeconds * 1000, now }), durable: false };
 };

@@ -32,6 +32,7 @@ import {
   type SendMessageBatchResult,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import { EllipsisError } from '../platform/errors.ts';
 import type { Telemetry } from '../platform/telemetry.ts';
 import { encodeStep, groupIdOf, QUEUE_BODY_VERSION, type QueuedStep } from './codec.ts';
 import type { Channel } from './inbound.ts';
@@ -63,7 +64,7 @@ export type EnqueueDeps = {
 export type EnqueueFailure = 'invalid_step' | 'too_large' | 'sdk_error' | 'rejected' | 'failed_entries';
 
 /** Why a sequence could not be enqueued. Names codes and counts only: never bodies, ids of users or secrets. */
-export class EnqueueError extends Error {
+export class EnqueueError extends EllipsisError {
   override name = 'EnqueueError';
   readonly reason: EnqueueFailure;
   /** True when trying again later may succeed (throttling, 5xx): the webhook answers 500 so Meta re-delivers. */
