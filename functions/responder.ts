@@ -1,18 +1,18 @@
 /**
  * Lambda 3, the responder: SQS FIFO (the responder queue, one message per inbound event, grouped by user)
  * → one responder run per turn → paced reply steps on the steps queue. The work is in
- * lib/reply/turn-consumer.ts; this file maps the Lambda event and builds the cached dependencies.
+ * lib/reply/turn-consumer.ts; start-up (cached deps, errors) is lib/platform/runtime.ts.
  */
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { ConfigError, type Env, loadResponderConfig, turnPolicySchema } from '../lib/platform/config.ts';
-import { coldStart } from '../lib/platform/runtime.ts';
-import { powertoolsTelemetry, type Telemetry } from '../lib/platform/telemetry.ts';
+import { type Env, loadResponderConfig, turnPolicySchema } from '../lib/platform/config.ts';
+import { StartupError } from '../lib/platform/errors.ts';
+import { lambdaHandler, type Startup } from '../lib/platform/runtime.ts';
+import type { Telemetry } from '../lib/platform/telemetry.ts';
 import { enqueueSequence } from '../lib/queue/producer.ts';
 import { type ProducerOverrides, producerDeps } from '../lib/queue/producer-wiring.ts';
-import { loadResponder, ResponderLoadError } from '../lib/reply/load.ts';
+import { loadResponder } from '../lib/reply/load.ts';
 import type { Responder } from '../lib/reply/responder.ts';
-import { RulesError } from '../lib/reply/rules.ts';
 import { processTurns, type TurnConsumerDeps } from '../lib/reply/turn-consumer.ts';
 
 export type ResponderOverrides = ProducerOverrides & {
@@ -32,14 +32,14 @@ const sleepUnlessAborted = (ms: number, signal: AbortSignal): Promise<void> =>
     });
   });
 
-type BuiltDeps = Omit<TurnConsumerDeps, 'functionDeadline'>;
+type ResponderDeps = Omit<TurnConsumerDeps, 'functionDeadline'>;
 
-export const buildResponderDeps = async (
+export const build = async (
   env: Env,
-  overrides: ResponderOverrides = {},
-): Promise<BuiltDeps> => {
+  overrides: ResponderOverrides,
+  { telemetry }: Startup,
+): Promise<ResponderDeps> => {
   const config = loadResponderConfig(env);
-  const telemetry = overrides.telemetry ?? powertoolsTelemetry('responder', () => []);
   const producer = producerDeps(config.QUEUE_URL, telemetry, overrides);
   const fallback = config.RESPONDER_FALLBACK_TEXT;
   return {
@@ -59,36 +59,31 @@ export const buildResponderDeps = async (
   };
 };
 
+type Invocation = { event: SQSEvent; remainingMs: number | undefined };
+
 export const makeHandler = (env: Env = process.env, overrides: ResponderOverrides = {}) => {
-  const deps = coldStart(() => buildResponderDeps(env, overrides));
-  return async (
-    event: SQSEvent,
-    context?: Pick<Context, 'getRemainingTimeInMillis'>,
-  ): Promise<SQSBatchResponse> => {
-    let d: BuiltDeps;
-    try {
-      d = await deps();
-    } catch (error) {
-      // Throwing returns the whole batch to the queue untouched: right when no responder can run.
-      const known = [ConfigError, ResponderLoadError, RulesError].some((k) => error instanceof k);
-      throw new Error(known ? (error as Error).message : 'responder: could not initialise');
-    }
-    const remaining = context?.getRemainingTimeInMillis?.();
-    const records = (event.Records ?? []).map((r) => ({
-      messageId: r.messageId,
-      receiptHandle: r.receiptHandle,
-      body: r.body,
-      attributes: { ...r.attributes },
-    }));
-    try {
-      return await processTurns(records, {
-        ...d,
-        ...(remaining === undefined ? {} : { functionDeadline: d.now() + remaining }),
-      });
-    } finally {
-      d.telemetry.flush();
-    }
-  };
+  const handle = lambdaHandler({
+    service: 'responder',
+    telemetry: overrides.telemetry,
+    build: (startup) => build(env, overrides, startup),
+    run: ({ event, remainingMs }: Invocation, deps): Promise<SQSBatchResponse> =>
+      processTurns(
+        (event.Records ?? []).map((r) => ({
+          messageId: r.messageId,
+          receiptHandle: r.receiptHandle,
+          body: r.body,
+          attributes: { ...r.attributes },
+        })),
+        // Thinking stops before Lambda's own timeout (lib/reply/turn.ts thinkingDeadline).
+        { ...deps, ...(remainingMs === undefined ? {} : { functionDeadline: deps.now() + remainingMs }) },
+      ),
+    // Throwing returns the whole batch to the queue untouched: right when no responder can run.
+    startupFailed: (reason) => {
+      throw new StartupError(`responder: ${reason}`);
+    },
+  });
+  return (event: SQSEvent, context?: Pick<Context, 'getRemainingTimeInMillis'>) =>
+    handle({ event, remainingMs: context?.getRemainingTimeInMillis?.() });
 };
 
 export const handler = makeHandler();

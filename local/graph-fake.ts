@@ -239,124 +239,205 @@ export const describeCall = (call: GraphCall, gapMs: number | undefined): string
   }
 };
 
-export const startGraphFake = async (options: GraphFakeOptions): Promise<GraphFake> => {
-  const now = options.now ?? Date.now;
-  const latencyMs = options.latencyMs ?? 0;
-  if (!validLatency(latencyMs)) throw new Error(`latencyMs must be whole milliseconds (0-${MAX_LATENCY_MS})`);
-  const sleep = options.sleep ?? ((ms: number) => sleepFor(ms));
-  const calls: GraphCall[] = [];
-  const listeners = new Set<(call: GraphCall) => void>();
-  const faults: { match: FaultMatch; fault: Fault }[] = [];
-  const lastAt = new Map<string, number>();
-  const expectedProof = appSecretProof(options.accessToken, options.appSecret);
-  let seq = 0;
+type Answer = { status: number; body: unknown };
 
-  const takeFault = (psid: string, kind: ActionKind | undefined): Fault | undefined => {
-    const i = faults.findIndex(
-      ({ match }) =>
-        (match.psid === undefined || match.psid === psid) &&
-        (match.kind === undefined || match.kind === kind),
-    );
-    return i === -1 ? undefined : faults.splice(i, 1)[0]?.fault;
-  };
+/** What the fake knows of one request before it looks at the body. */
+type SendRequest = {
+  version: string;
+  pageId: string;
+  token: string | null;
+  proof: string | null;
+  body: unknown;
+};
 
-  const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    const at = now();
-    const order = ++seq;
-    const url = new URL(req.url ?? '/', 'http://graph.local');
-    const path = PATH.exec(url.pathname);
-    const raw = await readBody(req);
-    if (req.method !== 'POST' || !path) {
-      return sendJson(res, 400, graphError(400, `Unknown path components: ${url.pathname}`, 2500).body);
-    }
-    const [, version = '', pageId = ''] = path;
-    let body: unknown;
-    try {
-      body = JSON.parse(raw);
-    } catch {
-      body = undefined;
-    }
-    const token = url.searchParams.get('access_token');
-    const proof = url.searchParams.get('appsecret_proof');
-    let answer: { status: number; body: unknown };
-    let action: Action | undefined;
-    let psid = '';
-    if (options.version && version !== options.version) {
-      answer = graphError(400, `Unsupported version ${version}`, 2500);
-    } else if (!token) {
-      answer = graphError(
+/** What a request must match: the configured version (if any), token and its appsecret_proof. */
+type Expected = { version: string | undefined; accessToken: string; proof: string };
+
+/**
+ * Graph's checks before the body, in the order Graph applies them (the first failing one answers), with
+ * the error each one answers (Graph "Securing requests"; Graph API versioning).
+ */
+const REQUEST_CHECKS: readonly {
+  fails: (r: SendRequest, e: Expected) => boolean;
+  answer: (r: SendRequest) => Answer;
+}[] = [
+  {
+    fails: (r, e) => e.version !== undefined && r.version !== e.version,
+    answer: (r) => graphError(400, `Unsupported version ${r.version}`, 2500),
+  },
+  {
+    fails: (r) => !r.token,
+    answer: () =>
+      graphError(
         400,
         'An active access token must be used to query information about the current user.',
         2500,
-      );
-    } else if (token !== options.accessToken) {
-      answer = graphError(400, 'Invalid OAuth access token - Cannot parse access token', 190);
-    } else if (!proof) {
-      answer = graphError(
+      ),
+  },
+  {
+    fails: (r, e) => r.token !== e.accessToken,
+    answer: () => graphError(400, 'Invalid OAuth access token - Cannot parse access token', 190),
+  },
+  {
+    fails: (r) => !r.proof,
+    answer: () =>
+      graphError(
         400,
         'API calls from the server require an appsecret_proof argument',
         100,
         'GraphMethodException',
-      );
-    } else if (proof !== expectedProof) {
-      answer = graphError(
-        400,
-        'Invalid appsecret_proof provided in the API argument',
-        100,
-        'GraphMethodException',
-      );
-    } else {
-      const checked = checkSendBody(body);
-      psid = checked.psid;
-      if (checked.ok) {
-        action = checked.action;
-        answer = {
-          status: 200,
-          body:
-            'message' in action
-              ? { recipient_id: psid, message_id: `m_${randomUUID()}` }
-              : { recipient_id: psid },
-        };
-      } else {
-        answer = { status: checked.status, body: checked.body };
-      }
-    }
-    if (!psid) psid = checkSendBody(body).psid;
-    const kind = action ? actionKind(action) : undefined;
-    const fault = answer.status === 200 ? takeFault(psid, kind) : undefined;
-    const holdMs = latencyMs + (fault?.delayMs ?? 0);
-    if (holdMs > 0) await sleep(holdMs);
-    if (fault?.drop) {
-      req.socket.destroy();
-    } else {
-      if (fault?.status !== undefined) answer = { status: fault.status, body: fault.body ?? {} };
-      sendJson(res, answer.status, answer.body);
-    }
-    const call: GraphCall = {
-      seq: order,
-      at,
-      answeredAt: now(),
-      pageId,
-      version,
-      psid,
-      ...(kind === undefined ? {} : { kind }),
-      ...(action === undefined ? {} : { action }),
-      body,
-      status: fault?.drop ? 0 : answer.status,
-      response: fault?.drop ? undefined : answer.body,
-      injected: fault?.drop === true || fault?.status !== undefined,
-    };
-    calls.push(call);
-    if (options.print) {
-      const previous = lastAt.get(psid);
-      options.print(describeCall(call, previous === undefined ? undefined : at - previous));
-      if (call.status === 200) lastAt.set(psid, at);
-    }
-    for (const listener of listeners) listener(call);
-  };
+      ),
+  },
+  {
+    fails: (r, e) => r.proof !== e.proof,
+    answer: () =>
+      graphError(400, 'Invalid appsecret_proof provided in the API argument', 100, 'GraphMethodException'),
+  },
+];
 
+type Answered = { answer: Answer; psid: string; action?: Action };
+
+/** Graph's answer to a Send API request on a known path: a request error, a body error, or success. */
+const answerSendRequest = (request: SendRequest, expected: Expected): Answered => {
+  const checked = checkSendBody(request.body);
+  const failed = REQUEST_CHECKS.find((check) => check.fails(request, expected));
+  if (failed) return { answer: failed.answer(request), psid: checked.psid };
+  if (!checked.ok) return { answer: { status: checked.status, body: checked.body }, psid: checked.psid };
+  const { psid, action } = checked;
+  const body =
+    'message' in action ? { recipient_id: psid, message_id: `m_${randomUUID()}` } : { recipient_id: psid };
+  return { answer: { status: 200, body }, psid, action };
+};
+
+/** The first queued fault matching this call, taken off the queue. */
+const takeFault = (
+  faults: { match: FaultMatch; fault: Fault }[],
+  psid: string,
+  kind: ActionKind | undefined,
+): Fault | undefined => {
+  const i = faults.findIndex(
+    ({ match }) =>
+      (match.psid === undefined || match.psid === psid) && (match.kind === undefined || match.kind === kind),
+  );
+  return i === -1 ? undefined : faults.splice(i, 1)[0]?.fault;
+};
+
+/** Reads a request: undefined for anything but POST /{version}/{id}/messages (Graph's "unknown path"). */
+const readSendRequest = async (req: IncomingMessage, url: URL): Promise<SendRequest | undefined> => {
+  const path = PATH.exec(url.pathname);
+  const raw = await readBody(req);
+  if (req.method !== 'POST' || !path) return undefined;
+  const [, version = '', pageId = ''] = path;
+  let body: unknown;
+  try {
+    body = JSON.parse(raw);
+  } catch {
+    body = undefined;
+  }
+  return {
+    version,
+    pageId,
+    token: url.searchParams.get('access_token'),
+    proof: url.searchParams.get('appsecret_proof'),
+    body,
+  };
+};
+
+/** Everything one fake keeps between calls. */
+type FakeState = {
+  options: GraphFakeOptions;
+  now: () => number;
+  latencyMs: number;
+  sleep: (ms: number) => Promise<void>;
+  expected: Expected;
+  calls: GraphCall[];
+  listeners: Set<(call: GraphCall) => void>;
+  faults: { match: FaultMatch; fault: Fault }[];
+  /** When each user's last successful call arrived, for the printed gaps. */
+  lastAt: Map<string, number>;
+  seq: number;
+};
+
+/** Answers (or, for a `drop` fault, hangs up on) one valid-path call, after the latency and any fault delay. */
+const deliverAnswer = async (
+  state: FakeState,
+  req: IncomingMessage,
+  res: ServerResponse,
+  answered: Answered,
+): Promise<{ answer: Answer; fault: Fault | undefined }> => {
+  const kind = answered.action ? actionKind(answered.action) : undefined;
+  const fault = answered.answer.status === 200 ? takeFault(state.faults, answered.psid, kind) : undefined;
+  const holdMs = state.latencyMs + (fault?.delayMs ?? 0);
+  if (holdMs > 0) await state.sleep(holdMs);
+  const answer =
+    fault?.status !== undefined ? { status: fault.status, body: fault.body ?? {} } : answered.answer;
+  if (fault?.drop) req.socket.destroy();
+  else sendJson(res, answer.status, answer.body);
+  return { answer, fault };
+};
+
+/** Records a call, prints its transcript line and tells the subscribers. */
+const recordCall = (state: FakeState, call: GraphCall): void => {
+  state.calls.push(call);
+  if (state.options.print) {
+    const previous = state.lastAt.get(call.psid);
+    state.options.print(describeCall(call, previous === undefined ? undefined : call.at - previous));
+    if (call.status === 200) state.lastAt.set(call.psid, call.at);
+  }
+  for (const listener of state.listeners) listener(call);
+};
+
+const handleCall = async (state: FakeState, req: IncomingMessage, res: ServerResponse): Promise<void> => {
+  const at = state.now();
+  const seq = ++state.seq;
+  const url = new URL(req.url ?? '/', 'http://graph.local');
+  const request = await readSendRequest(req, url);
+  if (!request)
+    return sendJson(res, 400, graphError(400, `Unknown path components: ${url.pathname}`, 2500).body);
+  const answered = answerSendRequest(request, state.expected);
+  const { answer, fault } = await deliverAnswer(state, req, res, answered);
+  const { action, psid } = answered;
+  const dropped = fault?.drop === true;
+  recordCall(state, {
+    seq,
+    at,
+    answeredAt: state.now(),
+    pageId: request.pageId,
+    version: request.version,
+    psid,
+    ...(action === undefined ? {} : { kind: actionKind(action), action }),
+    body: request.body,
+    status: dropped ? 0 : answer.status,
+    response: dropped ? undefined : answer.body,
+    injected: dropped || fault?.status !== undefined,
+  });
+};
+
+const fakeState = (options: GraphFakeOptions): FakeState => {
+  const latencyMs = options.latencyMs ?? 0;
+  if (!validLatency(latencyMs)) throw new Error(`latencyMs must be whole milliseconds (0-${MAX_LATENCY_MS})`);
+  return {
+    options,
+    now: options.now ?? Date.now,
+    latencyMs,
+    sleep: options.sleep ?? ((ms: number) => sleepFor(ms)),
+    expected: {
+      version: options.version || undefined,
+      accessToken: options.accessToken,
+      proof: appSecretProof(options.accessToken, options.appSecret),
+    },
+    calls: [],
+    listeners: new Set(),
+    faults: [],
+    lastAt: new Map(),
+    seq: 0,
+  };
+};
+
+export const startGraphFake = async (options: GraphFakeOptions): Promise<GraphFake> => {
+  const state = fakeState(options);
   const server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
+    handleCall(state, req, res).catch((error: unknown) => {
       if (!res.headersSent) sendJson(res, 500, graphError(500, `local Graph fake: ${String(error)}`, 1).body);
     });
   });
@@ -367,7 +448,7 @@ export const startGraphFake = async (options: GraphFakeOptions): Promise<GraphFa
     name: 'local Graph',
     portVariable: 'ELLIPSIS_GRAPH_PORT',
   });
-
+  const { calls, listeners, faults } = state;
   return {
     url,
     calls,

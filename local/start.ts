@@ -9,7 +9,7 @@
  */
 import { type LogLevel, redactor, redactValue, type Telemetry } from '../lib/platform/telemetry.ts';
 import { DEFAULT_PORTS, LOCAL_SECRETS, portFrom } from './defaults.ts';
-import { startStack } from './stack.ts';
+import { type Stack, startStack } from './stack.ts';
 
 const LEVELS: LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
@@ -31,8 +31,8 @@ const terminalTelemetry = (service: string, minLevel: LogLevel, secrets: readonl
   };
 };
 
-const main = async () => {
-  const env = process.env;
+/** What `npm start` reads from its environment; real Graph mode needs all three Meta secrets. */
+const startSettings = (env: NodeJS.ProcessEnv) => {
   const realGraph = Boolean(env.META_PAGE_ACCESS_TOKEN);
   if (realGraph) {
     const missing = ['META_APP_SECRET', 'META_VERIFY_TOKEN'].filter((n) => !env[n]);
@@ -49,7 +49,45 @@ const main = async () => {
     sqs: portFrom(env, 'ELLIPSIS_SQS_PORT', DEFAULT_PORTS.sqs),
     graph: portFrom(env, 'ELLIPSIS_GRAPH_PORT', DEFAULT_PORTS.graph),
   };
+  return { realGraph, level, secrets, ports };
+};
 
+const banner = (stack: Stack, env: NodeJS.ProcessEnv, realGraph: boolean): string => {
+  const verify = realGraph ? '(META_VERIFY_TOKEN)' : LOCAL_SECRETS.META_VERIFY_TOKEN;
+  return `
+Ellipsis local stack is up
+  Chat view   ${stack.url}/
+  Webhook     ${stack.webhookUrl}   verify token: ${verify}
+  Local SQS   ${stack.sqs.endpoint}   queue ${stack.sqs.queueUrl}
+  Graph       ${stack.graph ? `local fake at ${stack.graph.url} (every call is printed below)` : `${env.GRAPH_API_URL ?? 'https://graph.facebook.com'} (real)`}
+  Responder   ${env.RESPONDER_MODULE ? `module ${env.RESPONDER_MODULE}` : (env.RESPONDER ?? 'rules')}
+  Time scale  PLAN_TIME_SCALE=${env.PLAN_TIME_SCALE ?? '1'}
+
+Try:  npm run chat -- "hello"      (or open the chat view)      Ctrl-C to stop
+`;
+};
+
+/** Ctrl-C (or SIGTERM) stops the stack after the steps in flight; a second one exits at once. */
+const stopOnSignals = (stack: Stack): void => {
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) {
+      console.log('forced exit');
+      process.exit(1);
+    }
+    stopping = true;
+    console.log(`\n${signal}: stopping (waiting for steps in flight)…`);
+    await stack.stop();
+    console.log('stopped');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+};
+
+const main = async () => {
+  const env = process.env;
+  const { realGraph, level, secrets, ports } = startSettings(env);
   const stack = await startStack({
     env,
     ports,
@@ -65,34 +103,8 @@ const main = async () => {
     onError: (where, error) =>
       console.error(`        (${where}) ${error instanceof Error ? error.message : String(error)}`),
   });
-
-  const verify = realGraph ? '(META_VERIFY_TOKEN)' : LOCAL_SECRETS.META_VERIFY_TOKEN;
-  console.log(`
-Ellipsis local stack is up
-  Chat view   ${stack.url}/
-  Webhook     ${stack.webhookUrl}   verify token: ${verify}
-  Local SQS   ${stack.sqs.endpoint}   queue ${stack.sqs.queueUrl}
-  Graph       ${stack.graph ? `local fake at ${stack.graph.url} (every call is printed below)` : `${env.GRAPH_API_URL ?? 'https://graph.facebook.com'} (real)`}
-  Responder   ${env.RESPONDER_MODULE ? `module ${env.RESPONDER_MODULE}` : (env.RESPONDER ?? 'rules')}
-  Time scale  PLAN_TIME_SCALE=${env.PLAN_TIME_SCALE ?? '1'}
-
-Try:  npm run chat -- "hello"      (or open the chat view)      Ctrl-C to stop
-`);
-
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) {
-      console.log('forced exit');
-      process.exit(1);
-    }
-    stopping = true;
-    console.log(`\n${signal}: stopping (waiting for steps in flight)…`);
-    await stack.stop();
-    console.log('stopped');
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  console.log(banner(stack, env, realGraph));
+  stopOnSignals(stack);
 };
 
 main().catch((error: unknown) => {

@@ -1,9 +1,10 @@
 /**
- * lib/ingress/messenger.ts: decoding (strict UTF-8 + JSON with big-int source access) and normalising Meta
+ * lib/ingress/body.ts + events.ts: decoding (strict UTF-8 + JSON with big-int source access) and normalising Meta
  * webhook bodies of 1, 10 and 100 messaging events, next to a bare JSON.parse of the same bytes.
  */
 
-import { parseJsonBody, parseWebhookBody } from '../../lib/ingress/messenger.ts';
+import { parseJsonBody } from '../../lib/ingress/body.ts';
+import { parseWebhookBody } from '../../lib/ingress/events.ts';
 import { batchedWebhookBody, usersBatch } from '../../local/meta.ts';
 import type { Bench } from '../support/report.ts';
 import { interleave } from '../support/stats.ts';
@@ -43,7 +44,7 @@ export const bench: Bench = {
     return {
       tables: [
         {
-          title: 'Webhook body parsing (lib/ingress/messenger.ts)',
+          title: 'Webhook body parsing (lib/ingress/body.ts + events.ts)',
           columns: ['events/body', 'bytes', 'bodies/s', 'k events/s', 'µs/event', '÷ JSON.parse time'],
           rows,
           notes: ['5 interleaved rounds of ~100 ms per variant after warm-up; median round.'],

@@ -20,7 +20,7 @@ import { decodeStep } from '../../lib/queue/codec.ts';
 import type { Responder } from '../../lib/reply/responder.ts';
 import { startEventSourceMapping } from '../../local/esm.ts';
 import type { LocalSqs } from '../../local/sqs.ts';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/sqs.ts';
+import { createResponderQueues, LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/sqs.ts';
 import type { RecordedCall } from './child-server.ts';
 import { spawnHelper } from './spawn.ts';
 
@@ -199,14 +199,21 @@ const startResponder = async (
   env: Record<string, string> = {},
 ) => {
   const { makeHandler } = await import('../../functions/responder.ts');
+  const queue = await createResponderQueues(client);
   const handler = makeHandler(
-    { ...sqs.env, RESPONDER_QUIET_MS: '0', ...env },
+    {
+      ...sqs.env,
+      RESPONDER_QUEUE_URL: queue.url,
+      RESPONDER_DLQ_URL: queue.dlqUrl,
+      RESPONDER_QUIET_MS: '0',
+      ...env,
+    },
     { sqs: client, telemetry: discardTelemetry(), responder },
   );
   return startEventSourceMapping({
     client: pollerClient,
-    queueUrl: sqs.responderQueueUrl,
-    queueArn: sqs.responderQueueArn,
+    queueUrl: queue.url,
+    queueArn: queue.arn,
     region: sqs.region,
     handler: (event, context) => handler(event, context),
     batchSize: 10,

@@ -16,6 +16,8 @@
 import type { z } from 'zod';
 import type { senderTuningSchema } from '../platform/config.ts';
 import type { QueuedStep } from '../queue/codec.ts';
+import type { GraphFailureKind } from './graph-errors.ts';
+import type { UsageReading } from './graph-usage.ts';
 
 export type SenderTuning = z.infer<typeof senderTuningSchema>;
 
@@ -158,3 +160,38 @@ export const retryBudget = (maxReceiveCount: number): number =>
  */
 export const isFinalReceive = (receiveCount: number, maxReceiveCount: number): boolean =>
   receiveCount >= maxReceiveCount;
+
+/** A usage reading older than this no longer holds the sender back (Graph's windows roll continuously). */
+export const USAGE_READING_FRESH_MS = 60_000;
+
+/**
+ * Throttle check before a send: a fresh usage reading at or above SENDER_USAGE_THRESHOLD_PERCENT, or a
+ * regain time still running (Graph API "Rate Limits"), holds the step back for at least the regain time.
+ * Never on the final receive: there the step is sent or given up explicitly.
+ */
+export const usageHold = (
+  usage: UsageReading | undefined,
+  now: number,
+  finalReceive: boolean,
+  tuning: Pick<SenderTuning, 'SENDER_USAGE_THRESHOLD_PERCENT'>,
+): { retryAfterMs: number; usagePercent: number } | undefined => {
+  if (!usage || finalReceive || now - usage.readAt >= USAGE_READING_FRESH_MS) return undefined;
+  const regainAt = usage.readAt + usage.regainAccessMs;
+  if (usage.maxPercent < tuning.SENDER_USAGE_THRESHOLD_PERCENT && regainAt <= now) return undefined;
+  return { retryAfterMs: Math.max(0, regainAt - now), usagePercent: usage.maxPercent };
+};
+
+/**
+ * What a Graph result means for the step: sent; retry (transient, receives left); give up (transient on
+ * the final receive: DLQ copy, then abort); abort (permanent).
+ */
+export type SendVerdict = 'sent' | 'retry' | 'give-up' | 'abort';
+
+export const sendVerdict = (
+  result: { ok: true } | { ok: false; kind: GraphFailureKind },
+  finalReceive: boolean,
+): SendVerdict => {
+  if (result.ok) return 'sent';
+  if (result.kind === 'permanent') return 'abort';
+  return finalReceive ? 'give-up' : 'retry';
+};

@@ -16,12 +16,13 @@
 import { eventKey, type Ledger } from '../platform/ledger.ts';
 import { type Telemetry, userLabel } from '../platform/telemetry.ts';
 import { groupIdOf } from '../queue/codec.ts';
-import type { InboundEvent } from '../queue/inbound.ts';
+import { type InboundEvent, sequenceTargetOf } from '../queue/inbound.ts';
 import { INBOUND_BODY_VERSION, type QueuedInbound } from '../queue/inbound-codec.ts';
 import type { SequenceToEnqueue } from '../queue/producer.ts';
 import type { Step } from '../queue/step.ts';
 import { wantsAnswer } from '../reply/responder.ts';
-import { envelopeProblem, parseJsonBody, parseWebhookBody } from './messenger.ts';
+import { parseJsonBody } from './body.ts';
+import { envelopeProblem, parseWebhookBody } from './events.ts';
 import { safeEqual, verifySignature } from './signature.ts';
 
 export type WebhookRequest = {
@@ -177,8 +178,7 @@ const planEvent = (event: InboundEvent, plannedAt: number, deps: WebhookDeps): P
   };
   if (planned === undefined) return { inbound };
   const prelude = {
-    pageId: event.pageId,
-    psid: event.psid,
+    ...sequenceTargetOf(event),
     sequenceId: event.eventId,
     steps: planned.steps,
     plannedAt,

@@ -7,12 +7,9 @@
  * META_APP_SECRET_PARAM, … — fetched once by `resolveSecrets` with an injected fetcher.
  */
 import { z } from 'zod';
+import { ConfigError } from './errors.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
-
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
 
 const ms = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
 const positive = (fallback: number) => z.coerce.number().positive().default(fallback);
@@ -34,7 +31,12 @@ export const planConfigSchema = z.object({
   PLAN_TIME_SCALE: z.coerce.number().min(0).max(100).default(1),
 });
 
-const secretNames = ['META_APP_SECRET', 'META_VERIFY_TOKEN', 'META_PAGE_ACCESS_TOKEN'] as const;
+const secretNames = [
+  'META_APP_SECRET',
+  'META_VERIFY_TOKEN',
+  'META_PAGE_ACCESS_TOKEN',
+  'LLM_API_KEY',
+] as const;
 export type SecretName = (typeof secretNames)[number];
 
 const graphSchema = z.object({
@@ -60,10 +62,6 @@ export const senderTuningSchema = z.object({
   RETRY_MAX_SECONDS: positive(300),
   /** Must equal the queue's redrive maxReceiveCount (serverless.yml); the retry budget is derived from it. */
   QUEUE_MAX_RECEIVE_COUNT: z.coerce.number().int().min(2).default(20),
-  /** How long an aborted sequence is remembered (state table TTL); longer than any sequence stays queued. */
-  ABORT_TTL_SECONDS: z.coerce.number().int().min(60).default(86_400),
-  /** Dead-letter queue for poison bodies and given-up steps (FIFO when the main queue is FIFO). */
-  DLQ_URL: z.url().optional(),
   /** Graph usage (X-App-Usage / X-Business-Use-Case-Usage, %) at which the sender defers instead of sending. */
   SENDER_USAGE_THRESHOLD_PERCENT: z.coerce.number().min(1).max(100).default(90),
   /**
@@ -76,10 +74,21 @@ export const senderTuningSchema = z.object({
   SENDER_DEFER_MAX_SLEEP_MS: z.coerce.number().int().min(0).max(1000).default(250),
 });
 
+/** Sender wiring (where things are and how long they are kept), apart from the tuning of its timing. */
+const senderWiringSchema = z.object({
+  /** How long an aborted sequence is remembered (state table TTL); longer than any sequence stays queued. */
+  ABORT_TTL_SECONDS: z.coerce.number().int().min(60).default(86_400),
+  /** Dead-letter queue for poison bodies and given-up steps (FIFO when the main queue is FIFO). */
+  DLQ_URL: z.url().optional(),
+});
+
 export type SecretSource = { value: string } | { param: string };
 
 /** A secret may be given directly or as the name of an SSM parameter; one of the two is required. */
-const parseSecrets = <K extends SecretName>(env: Env, names: readonly K[]): Record<K, SecretSource> => {
+export const parseSecrets = <K extends SecretName>(
+  env: Env,
+  names: readonly K[],
+): Record<K, SecretSource> => {
   const out = {} as Record<K, SecretSource>;
   const missing: string[] = [];
   for (const name of names) {
@@ -94,7 +103,7 @@ const parseSecrets = <K extends SecretName>(env: Env, names: readonly K[]): Reco
 };
 
 /** Parses env against a schema; the error lists variable names and reasons, never values. */
-const parseEnv = <S extends z.ZodType>(schema: S, env: Env): z.infer<S> => {
+export const parseEnv = <S extends z.ZodType>(schema: S, env: Env): z.infer<S> => {
   // Empty strings count as unset so `FOO=` in a .env file falls back to the default.
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const r = schema.safeParse(cleaned);
@@ -160,6 +169,7 @@ export const responderEnvSchema = queueSchema
 export const senderEnvSchema = graphSchema
   .extend(queueSchema.shape)
   .extend(senderTuningSchema.shape)
+  .extend(senderWiringSchema.shape)
   .extend(stateTableSchema.shape);
 export const sendEnvSchema = queueSchema.extend(planConfigSchema.shape);
 

@@ -26,19 +26,26 @@
  */
 import { createHash } from 'node:crypto';
 import {
+  type BatchResultErrorEntry,
   SendMessageBatchCommand,
   type SendMessageBatchRequestEntry,
   type SendMessageBatchResult,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import { EllipsisError } from '../platform/errors.ts';
 import type { Telemetry } from '../platform/telemetry.ts';
 import { encodeStep, groupIdOf, QUEUE_BODY_VERSION, type QueuedStep } from './codec.ts';
+import type { Channel } from './inbound.ts';
 import type { Step } from './step.ts';
 
 export type SequenceToEnqueue = {
+  /** Messenger when absent. */
+  channel?: Channel;
   pageId: string;
   psid: string;
   sequenceId: string;
+  /** The inbound message answered, when the channel's calls name it (WhatsApp read + typing). */
+  inboundMid?: string;
   steps: readonly Step[];
   plannedAt: number;
 };
@@ -57,7 +64,7 @@ export type EnqueueDeps = {
 export type EnqueueFailure = 'invalid_step' | 'too_large' | 'sdk_error' | 'rejected' | 'failed_entries';
 
 /** Why a sequence could not be enqueued. Names codes and counts only: never bodies, ids of users or secrets. */
-export class EnqueueError extends Error {
+export class EnqueueError extends EllipsisError {
   override name = 'EnqueueError';
   readonly reason: EnqueueFailure;
   /** True when trying again later may succeed (throttling, 5xx): the webhook answers 500 so Meta re-delivers. */
@@ -142,9 +149,11 @@ export const queuedStepsOf = (seq: SequenceToEnqueue): QueuedStep[] => {
     dueAt += step.delayMs;
     return {
       v: QUEUE_BODY_VERSION,
+      ...(seq.channel !== undefined && seq.channel !== 'messenger' && { channel: seq.channel }),
       pageId: seq.pageId,
       psid: seq.psid,
       sequenceId: seq.sequenceId,
+      ...(seq.inboundMid !== undefined && { inboundMid: seq.inboundMid }),
       index,
       count: seq.steps.length,
       delayMs: step.delayMs,
@@ -186,20 +195,23 @@ export const splitIntoBatches = (entries: readonly Entry[]): Entry[][] => {
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-export const enqueueSequence = async (
-  deps: EnqueueDeps,
-  seq: SequenceToEnqueue,
-): Promise<{ groupId: string; messageIds: string[] }> => {
-  const groupId = groupIdOf(seq.pageId, seq.psid);
-  if (seq.steps.length === 0) return { groupId, messageIds: [] };
-  const sleep = deps.sleep ?? defaultSleep;
-  const random = deps.random ?? Math.random;
-  const maxAttempts = Math.max(1, deps.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
+/** How a batch is retried: attempts (the first included) and full-jitter exponential backoff. */
+type RetryPolicy = { maxAttempts: number; sleep: (ms: number) => Promise<void>; random: () => number };
 
-  let entries: Entry[];
+const retryPolicyOf = (deps: EnqueueDeps): RetryPolicy => ({
+  maxAttempts: Math.max(1, deps.maxAttempts ?? DEFAULT_MAX_ATTEMPTS),
+  sleep: deps.sleep ?? defaultSleep,
+  random: deps.random ?? Math.random,
+});
+
+const backoff = (policy: RetryPolicy, attempt: number): Promise<void> =>
+  policy.sleep(policy.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1)));
+
+/** One SQS entry per step, all in the user's group; a step the codec rejects fails the whole sequence. */
+const entriesOf = (seq: SequenceToEnqueue, groupId: string): Entry[] => {
   try {
     // No DelaySeconds: FIFO queues reject it per message (see the header comment).
-    entries = queuedStepsOf(seq).map((q) => ({
+    return queuedStepsOf(seq).map((q) => ({
       Id: String(q.index),
       MessageBody: encodeStep(q),
       MessageGroupId: groupId,
@@ -212,71 +224,103 @@ export const enqueueSequence = async (
       : sdkErrorName(error);
     throw new EnqueueError('invalid_step', false, `sequence has an invalid step (${paths})`);
   }
+};
 
-  const messageIds = new Map<string, string>();
-  for (const batch of splitIntoBatches(entries)) {
-    let pending = batch;
-    for (let attempt = 1; ; attempt++) {
-      const backoff = () => sleep(random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1)));
-      let result: SendMessageBatchResult;
-      try {
-        result = await deps.sqs.send(
-          new SendMessageBatchCommand({ QueueUrl: deps.queueUrl, Entries: pending }),
-        );
-      } catch (error) {
-        const name = sdkErrorName(error);
-        if (!isRetryableSdkError(error)) {
-          throw new EnqueueError('sdk_error', false, `SendMessageBatch failed: ${name}`);
-        }
-        if (attempt >= maxAttempts) {
-          throw new EnqueueError(
-            'sdk_error',
-            true,
-            `SendMessageBatch failed after ${attempt} attempts: ${name}`,
-          );
-        }
-        deps.telemetry?.metric('EnqueueRetries', 1);
-        await backoff();
-        continue;
-      }
+/**
+ * One SendMessageBatch call. A thrown SDK error that is worth another attempt gives undefined; any other,
+ * or the last attempt's, becomes an EnqueueError.
+ */
+const trySend = async (
+  deps: EnqueueDeps,
+  pending: Entry[],
+  attempt: number,
+  maxAttempts: number,
+): Promise<SendMessageBatchResult | undefined> => {
+  try {
+    return await deps.sqs.send(new SendMessageBatchCommand({ QueueUrl: deps.queueUrl, Entries: pending }));
+  } catch (error) {
+    const name = sdkErrorName(error);
+    if (!isRetryableSdkError(error)) {
+      throw new EnqueueError('sdk_error', false, `SendMessageBatch failed: ${name}`);
+    }
+    if (attempt >= maxAttempts) {
+      throw new EnqueueError('sdk_error', true, `SendMessageBatch failed after ${attempt} attempts: ${name}`);
+    }
+    return undefined;
+  }
+};
 
+/** Entries accepted AFTER the first failed one cannot be put back in order: report them (header comment). */
+const reportOutOfOrder = (deps: EnqueueDeps, acceptedAfter: number, groupSteps: number, codes: string) => {
+  if (acceptedAfter === 0) return;
+  deps.telemetry?.metric('EnqueueOutOfOrder', acceptedAfter);
+  deps.telemetry?.log.warn('FIFO batch accepted steps after a failed one; order cannot be restored', {
+    groupSteps,
+    acceptedAfter,
+    codes,
+  });
+};
+
+/** What to re-send after a batch came back with failed entries: from the first failed entry on. */
+const remainingAfterFailures = (
+  deps: EnqueueDeps,
+  pending: Entry[],
+  failed: readonly BatchResultErrorEntry[],
+  attempt: number,
+  maxAttempts: number,
+): Entry[] => {
+  const codes = [...new Set(failed.map((f) => f.Code ?? 'unknown'))].join(',');
+  if (failed.some((f) => f.SenderFault)) {
+    // A sender fault (invalid body, bad id…) fails the same way every time: do not retry.
+    throw new EnqueueError('rejected', false, `SendMessageBatch rejected ${failed.length} entries: ${codes}`);
+  }
+  const failedIds = new Set(failed.map((f) => f.Id));
+  const firstFailed = pending.findIndex((e) => failedIds.has(e.Id));
+  const acceptedAfter = pending.slice(firstFailed + 1).filter((e) => !failedIds.has(e.Id)).length;
+  reportOutOfOrder(deps, acceptedAfter, pending.length, codes);
+  if (attempt >= maxAttempts) {
+    throw new EnqueueError(
+      'failed_entries',
+      true,
+      `SendMessageBatch left ${failed.length} entries failed after ${attempt} attempts: ${codes}`,
+    );
+  }
+  // Same dedup ids: entries SQS already accepted are acknowledged again but not stored twice.
+  return pending.slice(firstFailed === -1 ? 0 : firstFailed);
+};
+
+/** Sends one batch until every entry is accepted (recording the message ids) or the attempts run out. */
+const sendBatch = async (
+  deps: EnqueueDeps,
+  policy: RetryPolicy,
+  batch: Entry[],
+  messageIds: Map<string, string>,
+): Promise<void> => {
+  let pending = batch;
+  for (let attempt = 1; ; attempt++) {
+    const result = await trySend(deps, pending, attempt, policy.maxAttempts);
+    if (result !== undefined) {
       for (const ok of result.Successful ?? [])
         if (ok.Id && ok.MessageId) messageIds.set(ok.Id, ok.MessageId);
       const failed = result.Failed ?? [];
-      if (failed.length === 0) break;
-
-      const codes = [...new Set(failed.map((f) => f.Code ?? 'unknown'))].join(',');
-      if (failed.some((f) => f.SenderFault)) {
-        // A sender fault (invalid body, bad id…) fails the same way every time: do not retry.
-        throw new EnqueueError(
-          'rejected',
-          false,
-          `SendMessageBatch rejected ${failed.length} entries: ${codes}`,
-        );
-      }
-      const failedIds = new Set(failed.map((f) => f.Id));
-      const firstFailed = pending.findIndex((e) => failedIds.has(e.Id));
-      const acceptedAfter = pending.slice(firstFailed + 1).filter((e) => !failedIds.has(e.Id)).length;
-      if (acceptedAfter > 0) {
-        deps.telemetry?.metric('EnqueueOutOfOrder', acceptedAfter);
-        deps.telemetry?.log.warn('FIFO batch accepted steps after a failed one; order cannot be restored', {
-          groupSteps: pending.length,
-          acceptedAfter,
-          codes,
-        });
-      }
-      if (attempt >= maxAttempts) {
-        throw new EnqueueError(
-          'failed_entries',
-          true,
-          `SendMessageBatch left ${failed.length} entries failed after ${attempt} attempts: ${codes}`,
-        );
-      }
-      deps.telemetry?.metric('EnqueueRetries', 1);
-      // Same dedup ids: entries SQS already accepted are acknowledged again but not stored twice.
-      pending = pending.slice(firstFailed === -1 ? 0 : firstFailed);
-      await backoff();
+      if (failed.length === 0) return;
+      pending = remainingAfterFailures(deps, pending, failed, attempt, policy.maxAttempts);
     }
+    deps.telemetry?.metric('EnqueueRetries', 1);
+    await backoff(policy, attempt);
   }
+};
+
+export const enqueueSequence = async (
+  deps: EnqueueDeps,
+  seq: SequenceToEnqueue,
+): Promise<{ groupId: string; messageIds: string[] }> => {
+  const groupId = groupIdOf(seq.pageId, seq.psid);
+  if (seq.steps.length === 0) return { groupId, messageIds: [] };
+  const entries = entriesOf(seq, groupId);
+  const policy = retryPolicyOf(deps);
+  const messageIds = new Map<string, string>();
+  // Batches one after the other: a later batch of the group must not overtake an earlier one.
+  for (const batch of splitIntoBatches(entries)) await sendBatch(deps, policy, batch, messageIds);
   return { groupId, messageIds: entries.map((e) => messageIds.get(e.Id) ?? '') };
 };

@@ -7,9 +7,10 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ResponderEnv } from '../platform/config.ts';
+import { ConfigError } from '../platform/errors.ts';
 import { loadRulesResponder, type Responder } from './responder.ts';
 
-export class ResponderLoadError extends Error {
+export class ResponderLoadError extends ConfigError {
   override name = 'ResponderLoadError';
 }
 

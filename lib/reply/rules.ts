@@ -7,6 +7,7 @@
  * no rule get `fallback`. Reactions are never answered; opt-ins and referrals only by a rule that asks.
  */
 import { z } from 'zod';
+import { ConfigError } from '../platform/errors.ts';
 import { replySchema } from './reply.ts';
 
 /** A reply as written in a rule: a Reply, or `{ "react": "❤" }` = react to the inbound message. */
@@ -80,7 +81,8 @@ export type Rule = z.infer<typeof ruleSchema>;
 export type Rules = z.infer<typeof rulesSchema>;
 export type RulesInput = z.input<typeof rulesSchema>;
 
-export class RulesError extends Error {
+/** A bad rules file is bad configuration: the webhook cannot start, and says which field to fix. */
+export class RulesError extends ConfigError {
   override name = 'RulesError';
 }
 

@@ -6,6 +6,7 @@
  */
 import type { PlanConfig } from '../platform/config.ts';
 import { type Telemetry, userLabel } from '../platform/telemetry.ts';
+import { sequenceTargetOf } from '../queue/inbound.ts';
 import type { QueuedInbound } from '../queue/inbound-codec.ts';
 import type { SequenceToEnqueue } from '../queue/producer.ts';
 import { keepAlive, type Pace, type PacedSteps, paceReply } from './plan.ts';
@@ -47,8 +48,7 @@ const sequencer = (inbounds: readonly QueuedInbound[], attempt: number, deps: Tu
   return async (paced: PacedSteps): Promise<void> => {
     n += 1;
     await deps.enqueue({
-      pageId: last.pageId,
-      psid: last.psid,
+      ...sequenceTargetOf(last),
       sequenceId: `${last.eventId}~${attempt}.${n}`,
       steps: paced.steps,
       plannedAt: Math.round(paced.plannedAt),

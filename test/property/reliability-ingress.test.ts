@@ -21,7 +21,13 @@ import { makeHandler } from '../../functions/webhook.ts';
 import { memoryTelemetry, metricTotal } from '../../lib/platform/telemetry.ts';
 import { decodeStep, type QueuedStep } from '../../lib/queue/codec.ts';
 import { batchedWebhookBody, postEvent, signatureOf, usersBatch } from '../../local/meta.ts';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, type LocalSqs, startLocalSqs } from '../../local/sqs.ts';
+import {
+  createResponderQueues,
+  LOCAL_CREDENTIALS,
+  LOCAL_REGION,
+  type LocalSqs,
+  startLocalSqs,
+} from '../../local/sqs.ts';
 
 const APP_SECRET = 'ingress-reliability-secret-91c2';
 
@@ -129,9 +135,16 @@ const bySequence = (steps: readonly QueuedStep[]) => {
 const setup = async (plans: Plan[]) => {
   const sqs = await startLocalSqs();
   cleanups.push(sqs.stop);
+  const responderQueue = await createResponderQueues(sqs.client);
   const telemetry = memoryTelemetry();
   const handler = makeHandler(
-    { ...sqs.env, META_APP_SECRET: APP_SECRET, META_VERIFY_TOKEN: 'ingress-verify', PLAN_TIME_SCALE: '0.01' },
+    {
+      ...sqs.env,
+      RESPONDER_QUEUE_URL: responderQueue.url,
+      META_APP_SECRET: APP_SECRET,
+      META_VERIFY_TOKEN: 'ingress-verify',
+      PLAN_TIME_SCALE: '0.01',
+    },
     { sqs: faultyClient(sqs, plans), telemetry, sleep: async () => {} },
   );
   /** POSTs like Meta: signed, and re-delivered (up to `attempts` times) until answered 200. */

@@ -3,7 +3,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterEach, describe, expect, test } from 'vitest';
-import { parseWebhookBody } from '../../../lib/ingress/messenger.ts';
+import { parseWebhookBody } from '../../../lib/ingress/events.ts';
 import { verifySignature } from '../../../lib/ingress/signature.ts';
 import { type HttpApiOptions, startHttpApi } from '../../../local/http.ts';
 import { signatureOf, webhookBody } from '../../../local/meta.ts';

@@ -8,12 +8,9 @@ import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { type ConsumerDeps, type ConsumerRecord, processBatch } from '../../../lib/delivery/consumer.ts';
-import type {
-  GraphFailure,
-  SendActionRequest,
-  SendResult,
-  UsageReading,
-} from '../../../lib/delivery/graph.ts';
+import type { GraphSendResult, SendActionRequest } from '../../../lib/delivery/graph.ts';
+import type { GraphFailure } from '../../../lib/delivery/graph-errors.ts';
+import type { UsageReading } from '../../../lib/delivery/graph-usage.ts';
 import type { SenderTuning } from '../../../lib/delivery/schedule.ts';
 import { abortKey, type Ledger, memoryLedger } from '../../../lib/platform/ledger.ts';
 import { memoryTelemetry, metricTotal, userLabel } from '../../../lib/platform/telemetry.ts';
@@ -65,7 +62,7 @@ const fakeGraph = (clock: Clock, answer: (request: SendActionRequest) => Answer 
       usage = reading;
     },
     usage: () => usage,
-    sendAction: async (request: SendActionRequest): Promise<SendResult> => {
+    sendAction: async (request: SendActionRequest): Promise<GraphSendResult> => {
       calls.push({ ...request, at: clock.now() });
       clock.advance(GRAPH_LATENCY_MS);
       const a = answer(request);
@@ -328,7 +325,7 @@ describe('processBatch: timing', () => {
     let inFlight = 0;
     let maxInFlight = 0;
     const graph = {
-      sendAction: async (): Promise<SendResult> => {
+      sendAction: async (): Promise<GraphSendResult> => {
         inFlight += 1;
         maxInFlight = Math.max(maxInFlight, inFlight);
         await new Promise((resolve) => setImmediate(resolve));

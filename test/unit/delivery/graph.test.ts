@@ -5,14 +5,10 @@ import type { AddressInfo, Socket } from 'node:net';
 import fc from 'fast-check';
 import { type Dispatcher, MockAgent } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  classifyGraphError,
-  type GraphClient,
-  graphClient,
-  graphRequestBody,
-  interpretGraphResponse,
-  parseUsage,
-} from '../../../lib/delivery/graph.ts';
+import { type GraphClient, graphClient, graphRequestBody } from '../../../lib/delivery/graph.ts';
+import { classifyGraphError } from '../../../lib/delivery/graph-errors.ts';
+import { interpretGraphResponse } from '../../../lib/delivery/graph-response.ts';
+import { parseUsage } from '../../../lib/delivery/graph-usage.ts';
 import type { Action } from '../../../lib/queue/step.ts';
 
 const TOKEN = 'EAAtestPageAccessToken1234567890';

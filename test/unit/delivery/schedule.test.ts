@@ -9,6 +9,9 @@ import {
   retryAttempt,
   retryBudget,
   retryDelaySeconds,
+  sendVerdict,
+  USAGE_READING_FRESH_MS,
+  usageHold,
 } from '../../../lib/delivery/schedule.ts';
 import { senderTuning as tuning } from '../../support/fixtures.ts';
 
@@ -295,5 +298,57 @@ describe('retry backoff', () => {
     expect(retryAttempt(1)).toBe(1);
     expect(isFinalReceive(19, 20)).toBe(false);
     expect(isFinalReceive(20, 20)).toBe(true);
+  });
+});
+
+describe('usageHold', () => {
+  const reading = (maxPercent: number, regainAccessMs = 0, readAt = T0) => ({
+    maxPercent,
+    regainAccessMs,
+    readAt,
+  });
+
+  it('holds a step back at the usage threshold, for at least the regain time', () => {
+    expect(usageHold(reading(90), T0 + 10, false, tuning)).toEqual({ retryAfterMs: 0, usagePercent: 90 });
+    expect(usageHold(reading(10, 60_000), T0 + 10_000, false, tuning)).toEqual({
+      retryAfterMs: 50_000,
+      usagePercent: 10,
+    });
+    expect(usageHold(reading(89), T0 + 10, false, tuning)).toBeUndefined();
+  });
+
+  it('ignores a missing or stale reading, and never holds the final receive', () => {
+    expect(usageHold(undefined, T0, false, tuning)).toBeUndefined();
+    expect(usageHold(reading(100, 600_000), T0 + USAGE_READING_FRESH_MS, false, tuning)).toBeUndefined();
+    expect(usageHold(reading(100, 600_000), T0 + 10, true, tuning)).toBeUndefined();
+  });
+
+  it('holds exactly when fresh and (over the threshold or still regaining) (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.double({ min: 0, max: 100, noNaN: true }),
+        fc.integer({ min: 0, max: 3_600_000 }),
+        fc.integer({ min: 0, max: 2 * USAGE_READING_FRESH_MS }),
+        fc.boolean(),
+        (percent, regainMs, age, finalReceive) => {
+          const hold = usageHold(reading(percent, regainMs), T0 + age, finalReceive, tuning);
+          const fresh = age < USAGE_READING_FRESH_MS;
+          const limited = percent >= tuning.SENDER_USAGE_THRESHOLD_PERCENT || regainMs > age;
+          expect(hold !== undefined).toBe(!finalReceive && fresh && limited);
+          if (hold) expect(hold.retryAfterMs).toBe(Math.max(0, regainMs - age));
+        },
+      ),
+    );
+  });
+});
+
+describe('sendVerdict', () => {
+  it('maps a Graph result and the receive to sent / retry / give-up / abort', () => {
+    expect(sendVerdict({ ok: true }, false)).toBe('sent');
+    expect(sendVerdict({ ok: true }, true)).toBe('sent');
+    expect(sendVerdict({ ok: false, kind: 'transient' }, false)).toBe('retry');
+    expect(sendVerdict({ ok: false, kind: 'transient' }, true)).toBe('give-up');
+    expect(sendVerdict({ ok: false, kind: 'permanent' }, false)).toBe('abort');
+    expect(sendVerdict({ ok: false, kind: 'permanent' }, true)).toBe('abort');
   });
 });

@@ -6,7 +6,7 @@ import type { SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { makeHandler, toConsumerRecord } from '../../../functions/sender.ts';
-import type { SendActionRequest, SendResult } from '../../../lib/delivery/graph.ts';
+import type { GraphSendResult, SendActionRequest } from '../../../lib/delivery/graph.ts';
 import { STATE_TABLE_KEY } from '../../../lib/platform/ledger.ts';
 import { memoryTelemetry, metricTotal } from '../../../lib/platform/telemetry.ts';
 import { decodeStep } from '../../../lib/queue/codec.ts';
@@ -34,7 +34,7 @@ const harness = (overrides: { now?: number } = {}) => {
   const calls: SendActionRequest[] = [];
   const telemetry = memoryTelemetry();
   const graph = {
-    sendAction: async (request: SendActionRequest): Promise<SendResult> => {
+    sendAction: async (request: SendActionRequest): Promise<GraphSendResult> => {
       calls.push(request);
       now += 50;
       return { ok: true, latencyMs: 50 };

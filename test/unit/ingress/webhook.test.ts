@@ -225,7 +225,15 @@ describe('handleWebhook: POST events', () => {
     });
     expect(planned.map((e) => e.eventId)).toEqual(['m_1']);
     expect(h.enqueued).toEqual([
-      { pageId: PAGE, psid: USER, sequenceId: 'm_1', steps: [fakeStep(1), fakeStep(2)], plannedAt: NOW },
+      {
+        channel: 'messenger',
+        pageId: PAGE,
+        psid: USER,
+        sequenceId: 'm_1',
+        inboundMid: 'm_1',
+        steps: [fakeStep(1), fakeStep(2)],
+        plannedAt: NOW,
+      },
     ]);
     expect(h.inbounds).toEqual([{ v: 1, event: h.seen[0], receivedAt: NOW, typingAt: NOW + 3 }]);
     expect(metricTotal(h.telemetry.metrics, 'EventsReceived', { kind: 'message' })).toBe(1);
@@ -730,6 +738,7 @@ describe('functions/webhook makeHandler', () => {
     expect(batches()).toHaveLength(1);
     const entries = batches()[0] ?? [];
     const event: InboundEvent = {
+      channel: 'messenger',
       kind: 'message',
       pageId: PAGE,
       psid: USER,

@@ -20,6 +20,7 @@ const say = (text: string): Reply => ({ message: { text } });
 
 const inbound = (i: number, receivedAt = T0, typingAfter: number | null = 600): QueuedInbound => {
   const event: InboundEvent = {
+    channel: 'messenger',
     kind: 'message',
     pageId: 'PAGE',
     psid: 'USER',

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { envelopeProblem, parseJsonBody, parseWebhookBody } from '../../../lib/ingress/messenger.ts';
+import { parseJsonBody } from '../../../lib/ingress/body.ts';
+import { envelopeProblem, parseWebhookBody } from '../../../lib/ingress/events.ts';
 import { graphRecipientOf, inboundEventSchema } from '../../../lib/queue/inbound.ts';
 
 const PAGE = '104857600000001';
@@ -28,6 +29,7 @@ const text = (t: string, mid = 'm_abc') => item({ message: { mid, seq: 1, text: 
 describe('parseWebhookBody: event kinds', () => {
   it('reads a text message with its mid as event id', () => {
     expect(only(body(text('Hello there')))).toEqual({
+      channel: 'messenger',
       kind: 'message',
       pageId: PAGE,
       psid: USER,
