@@ -9,6 +9,7 @@
  * and skipped when it comes again, and deterministic dedup ids (lib/queue/producer.ts) cover the first 5 minutes.
  */
 
+import { describeIssues } from '../platform/issues.ts';
 import { eventKey, type Ledger } from '../platform/ledger.ts';
 import { type Telemetry, userLabel } from '../platform/telemetry.ts';
 import type { InboundEvent } from '../queue/inbound.ts';
@@ -168,7 +169,7 @@ const planEvent = async (
       telemetry.metric('InvalidReplies', 1);
       telemetry.log.warn('responder returned an invalid reply; dropped', {
         ...who,
-        issues: parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`),
+        issues: describeIssues(parsed.error.issues),
       });
     }
   }

@@ -5,7 +5,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { makeHandler } from '../../../functions/send.ts';
-import { formatPath, parseSendPayload, type SendResult } from '../../../lib/console/send.ts';
+import { parseSendPayload, type SendResult } from '../../../lib/console/send.ts';
 import { loadPlanConfig } from '../../../lib/platform/config.ts';
 import { memoryTelemetry } from '../../../lib/platform/telemetry.ts';
 import { decodeStep, groupIdOf, type QueuedStep } from '../../../lib/queue/codec.ts';
@@ -329,13 +329,6 @@ describe('errors are returned, not thrown', () => {
 });
 
 describe('parseSendPayload', () => {
-  it('formats paths the way an operator reads JSON', () => {
-    expect(formatPath([])).toBe('(root)');
-    expect(formatPath(['replies', 0, 'message', 'quick_replies', 2, 'title'])).toBe(
-      'replies[0].message.quick_replies[2].title',
-    );
-  });
-
   it('reports the union branch the operator meant, not every alternative', () => {
     const r = parseSendPayload({
       pageId: '1',

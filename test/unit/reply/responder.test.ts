@@ -270,7 +270,7 @@ describe('loadResponder', () => {
       JSON.stringify({ rules: [{ keywords: ['x'], replies: [{ message: { text: '' } }] }] }),
     );
     expect(() => loadResponder(file)).toThrow(RulesError);
-    expect(() => loadResponder(file)).toThrow(/bad\.json.*rules\.0\.replies\.0\.message\.text/);
+    expect(() => loadResponder(file)).toThrow(/bad\.json.*rules\[0\]\.replies\[0\]\.message\.text/);
   });
 
   it('fails with a RulesError when the file cannot be read', () => {
