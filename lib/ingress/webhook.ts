@@ -12,6 +12,7 @@
 import { describeIssues } from '../platform/issues.ts';
 import { eventKey, type Ledger } from '../platform/ledger.ts';
 import { type Telemetry, userLabel } from '../platform/telemetry.ts';
+import { groupIdOf } from '../queue/codec.ts';
 import type { InboundEvent } from '../queue/inbound.ts';
 import type { SequenceToEnqueue } from '../queue/producer.ts';
 import type { Step } from '../queue/step.ts';
@@ -259,7 +260,7 @@ const recordAnswered = async (seq: SequenceToEnqueue, deps: WebhookDeps): Promis
 const enqueueAll = async (sequences: readonly SequenceToEnqueue[], deps: WebhookDeps): Promise<number> => {
   const byUser = new Map<string, SequenceToEnqueue[]>();
   for (const seq of sequences) {
-    const key = `${seq.pageId}:${seq.psid}`;
+    const key = groupIdOf(seq.pageId, seq.psid);
     byUser.set(key, [...(byUser.get(key) ?? []), seq]);
   }
   const recordings: Promise<void>[] = [];
