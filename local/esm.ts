@@ -164,101 +164,122 @@ const sleep = (ms: number, signal: AbortSignal) =>
     });
   });
 
-export const startEventSourceMapping = (options: EventSourceMappingOptions): EventSourceMapping => {
-  const { client, queueUrl, queueArn, region, handler } = options;
+/** A mapping's settings with the defaults applied, and what its pollers share. */
+type Mapping = Required<
+  Pick<EventSourceMappingOptions, 'now' | 'functionTimeoutMs' | 'functionName' | 'waitTimeSeconds'>
+> &
+  EventSourceMappingOptions & { abort: AbortController; invocations: number };
+
+const checkMappingOptions = (options: EventSourceMappingOptions): void => {
   if (!Number.isInteger(options.batchSize) || options.batchSize < 1 || options.batchSize > 10) {
     throw new Error('batchSize must be an integer from 1 to 10 for a FIFO queue');
   }
   if (!Number.isInteger(options.maxConcurrency) || options.maxConcurrency < 1) {
     throw new Error('maxConcurrency must be a positive integer');
   }
-  const now = options.now ?? Date.now;
-  const timeoutMs = options.functionTimeoutMs ?? 30_000;
-  const functionName = options.functionName ?? 'sender';
-  const waitTimeSeconds = options.waitTimeSeconds ?? 20;
-  const abort = new AbortController();
-  let invocation = 0;
+};
 
-  const invoke = async (records: SQSRecord[]): Promise<unknown> => {
-    invocation += 1;
-    const deadline = now() + timeoutMs;
-    const context = lambdaContext(functionName, `local-${invocation}`, deadline, now);
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`function timed out after ${timeoutMs} ms`)), timeoutMs);
-    });
-    try {
-      return await Promise.race([handler({ Records: records }, context), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
-  };
+/** One invocation, failed (rejected) when it outlives the function's timeout, as Lambda fails it. */
+const invoke = async (m: Mapping, records: SQSRecord[]): Promise<unknown> => {
+  m.invocations += 1;
+  const timeoutMs = m.functionTimeoutMs;
+  const context = lambdaContext(m.functionName, `local-${m.invocations}`, m.now() + timeoutMs, m.now);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`function timed out after ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([m.handler({ Records: records }, context), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+};
 
-  const processBatch = async (poller: number, messages: Message[]) => {
-    const started = now();
-    const records = messages.map((m) => toSqsRecord(m, queueArn, region));
-    let toDelete: SQSRecord[] = [];
-    let error: string | undefined;
+const deleteRecords = async (m: Mapping, records: readonly SQSRecord[]): Promise<void> => {
+  if (records.length === 0) return;
+  const out = await m.client.send(
+    new DeleteMessageBatchCommand({
+      QueueUrl: m.queueUrl,
+      Entries: records.map((r, i) => ({ Id: String(i), ReceiptHandle: r.receiptHandle })),
+    }),
+  );
+  if (out.Failed && out.Failed.length > 0)
+    m.onPollError?.(new Error(`DeleteMessageBatch failed: ${JSON.stringify(out.Failed)}`));
+};
+
+/** Invokes the function with one batch, deletes what it handled, and reports the batch. */
+const processBatch = async (m: Mapping, poller: number, messages: Message[]): Promise<void> => {
+  const started = m.now();
+  const records = messages.map((msg) => toSqsRecord(msg, m.queueArn, m.region));
+  let toDelete: SQSRecord[] = [];
+  let error: string | undefined;
+  try {
+    toDelete = recordsToDelete(records, await invoke(m, records));
+  } catch (e) {
+    error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  }
+  await deleteRecords(m, toDelete);
+  const deleted = new Set(toDelete.map((r) => r.messageId));
+  m.onBatch?.({
+    poller,
+    records,
+    deleted: [...deleted],
+    kept: records.filter((r) => !deleted.has(r.messageId)).map((r) => r.messageId),
+    ...(error === undefined ? {} : { error }),
+    durationMs: m.now() - started,
+  });
+};
+
+/** One long poll; undefined once the mapping stops. A failed receive is reported and retried after a pause. */
+const receive = async (m: Mapping): Promise<Message[] | undefined> => {
+  try {
+    const out = await m.client.send(
+      new ReceiveMessageCommand({
+        QueueUrl: m.queueUrl,
+        MaxNumberOfMessages: m.batchSize,
+        WaitTimeSeconds: m.waitTimeSeconds,
+        MessageSystemAttributeNames: ['All'],
+        MessageAttributeNames: ['All'],
+      }),
+      { abortSignal: m.abort.signal },
+    );
+    return out.Messages ?? [];
+  } catch (e) {
+    if (m.abort.signal.aborted) return undefined;
+    m.onPollError?.(e);
+    await sleep(500, m.abort.signal);
+    return [];
+  }
+};
+
+const poll = async (m: Mapping, poller: number): Promise<void> => {
+  while (!m.abort.signal.aborted) {
+    const messages = await receive(m);
+    if (messages === undefined) return;
+    if (messages.length === 0) continue;
     try {
-      toDelete = recordsToDelete(records, await invoke(records));
+      await processBatch(m, poller, messages);
     } catch (e) {
-      error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+      m.onPollError?.(e);
     }
-    if (toDelete.length > 0) {
-      const out = await client.send(
-        new DeleteMessageBatchCommand({
-          QueueUrl: queueUrl,
-          Entries: toDelete.map((r, i) => ({ Id: String(i), ReceiptHandle: r.receiptHandle })),
-        }),
-      );
-      if (out.Failed && out.Failed.length > 0)
-        options.onPollError?.(new Error(`DeleteMessageBatch failed: ${JSON.stringify(out.Failed)}`));
-    }
-    const deleted = new Set(toDelete.map((r) => r.messageId));
-    options.onBatch?.({
-      poller,
-      records,
-      deleted: [...deleted],
-      kept: records.filter((r) => !deleted.has(r.messageId)).map((r) => r.messageId),
-      ...(error === undefined ? {} : { error }),
-      durationMs: now() - started,
-    });
-  };
+  }
+};
 
-  const poll = async (poller: number) => {
-    while (!abort.signal.aborted) {
-      let messages: Message[] = [];
-      try {
-        const out = await client.send(
-          new ReceiveMessageCommand({
-            QueueUrl: queueUrl,
-            MaxNumberOfMessages: options.batchSize,
-            WaitTimeSeconds: waitTimeSeconds,
-            MessageSystemAttributeNames: ['All'],
-            MessageAttributeNames: ['All'],
-          }),
-          { abortSignal: abort.signal },
-        );
-        messages = out.Messages ?? [];
-      } catch (e) {
-        if (abort.signal.aborted) return;
-        options.onPollError?.(e);
-        await sleep(500, abort.signal);
-        continue;
-      }
-      if (messages.length === 0) continue;
-      try {
-        await processBatch(poller, messages);
-      } catch (e) {
-        options.onPollError?.(e);
-      }
-    }
+export const startEventSourceMapping = (options: EventSourceMappingOptions): EventSourceMapping => {
+  checkMappingOptions(options);
+  const mapping: Mapping = {
+    ...options,
+    now: options.now ?? Date.now,
+    functionTimeoutMs: options.functionTimeoutMs ?? 30_000,
+    functionName: options.functionName ?? 'sender',
+    waitTimeSeconds: options.waitTimeSeconds ?? 20,
+    abort: new AbortController(),
+    invocations: 0,
   };
-
-  const pollers = Array.from({ length: options.maxConcurrency }, (_, i) => poll(i));
+  const pollers = Array.from({ length: options.maxConcurrency }, (_, i) => poll(mapping, i));
   return {
     stop: async () => {
-      abort.abort();
+      mapping.abort.abort();
       await Promise.all(pollers);
     },
   };
