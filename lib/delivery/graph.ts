@@ -7,7 +7,7 @@
  */
 import { type Dispatcher, Pool } from 'undici';
 import { asRecord } from '../platform/records.ts';
-import { redactor } from '../platform/telemetry.ts';
+import { redactor } from '../platform/redaction.ts';
 import { graphRecipientOf } from '../queue/inbound.ts';
 import type { Action } from '../queue/step.ts';
 import { appSecretProof } from './app-secret-proof.ts';
