@@ -150,6 +150,7 @@ const firstBubbleTable = async (fake: OpenAiFake): Promise<Table> => {
     ).join('\n\n');
     fake.inject({ chunks: text.match(/\S+\s*/g) ?? [], chunkDelayMs: 25 });
     const event = {
+      channel: 'messenger' as const,
       kind: 'message' as const,
       pageId: 'P',
       psid: 'U',

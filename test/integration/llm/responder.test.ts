@@ -42,6 +42,7 @@ let mids = 0;
 const message = (text: string, psid = 'U1'): InboundEvent => {
   mids++;
   return {
+    channel: 'messenger',
     kind: 'message',
     pageId: 'P1',
     psid,

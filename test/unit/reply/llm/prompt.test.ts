@@ -3,6 +3,7 @@ import type { InboundEvent } from '../../../../lib/queue/inbound.ts';
 import { chatMessages, describeEvent, userTextOf } from '../../../../lib/reply/llm/prompt.ts';
 
 const base: InboundEvent = {
+  channel: 'messenger',
   kind: 'message',
   pageId: 'P',
   psid: 'U',
