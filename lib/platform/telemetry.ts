@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { MetricName } from './metrics.ts';
 import { redactor, redactValue } from './redaction.ts';
 
 export type LogAttributes = Record<string, unknown>;
@@ -15,7 +16,7 @@ export type Log = Record<LogLevel, (message: string, attributes?: LogAttributes)
 
 export type MetricUnitName = 'Count' | 'Milliseconds';
 export type Metric = (
-  name: string,
+  name: MetricName,
   value: number,
   unit?: MetricUnitName,
   dimensions?: Record<string, string>,

@@ -1,9 +1,10 @@
 /** In-memory telemetry, the test double of lib/platform/telemetry.ts: everything emitted, inspectable. */
+import type { MetricName } from '../../lib/platform/metrics.ts';
 import type { LogAttributes, LogLevel, MetricUnitName, Telemetry } from '../../lib/platform/telemetry.ts';
 
 export type RecordedLog = { level: LogLevel; message: string; attributes: LogAttributes };
 export type RecordedMetric = {
-  name: string;
+  name: MetricName;
   value: number;
   unit: MetricUnitName;
   dimensions: Record<string, string>;
@@ -31,7 +32,7 @@ export const memoryTelemetry = (): Telemetry & { logs: RecordedLog[]; metrics: R
 /** Sum of a recorded metric, optionally filtered by dimensions. */
 export const metricTotal = (
   metrics: readonly RecordedMetric[],
-  name: string,
+  name: MetricName,
   dimensions: Record<string, string> = {},
 ): number =>
   metrics
