@@ -6,6 +6,7 @@
  * escaping sidesteps both and round-trips exactly through JSON.parse.
  */
 import { z } from 'zod';
+import { describeIssues } from '../platform/issues.ts';
 import { channelSchema } from './inbound.ts';
 import { stepSchema } from './step.ts';
 
@@ -46,18 +47,29 @@ export const encodeStep = (step: QueuedStep): string => asciiJson(queuedStepSche
 
 export type DecodeResult = { ok: true; step: QueuedStep } | { ok: false; reason: string };
 
-/** Never throws: a body that does not decode is a poison message, reported with a reason. */
-export const decodeStep = (body: string): DecodeResult => {
+/** A queue body against its schema, never throwing: the value, or why it is not one (field paths, no values). */
+export const parseBody = <S extends z.ZodType>(
+  schema: S,
+  body: string,
+): { ok: true; value: z.infer<S> } | { ok: false; reason: string } => {
   let json: unknown;
   try {
     json = JSON.parse(body);
   } catch {
     return { ok: false, reason: 'body is not JSON' };
   }
-  const parsed = queuedStepSchema.safeParse(json);
-  if (!parsed.success) return { ok: false, reason: z.prettifyError(parsed.error) };
-  if (parsed.data.index >= parsed.data.count) return { ok: false, reason: 'index must be below count' };
-  return { ok: true, step: parsed.data };
+  const parsed = schema.safeParse(json);
+  return parsed.success
+    ? { ok: true, value: parsed.data }
+    : { ok: false, reason: describeIssues(parsed.error.issues) };
+};
+
+/** Never throws: a body that does not decode is a poison message, reported with a reason. */
+export const decodeStep = (body: string): DecodeResult => {
+  const parsed = parseBody(queuedStepSchema, body);
+  if (!parsed.ok) return parsed;
+  if (parsed.value.index >= parsed.value.count) return { ok: false, reason: 'index must be below count' };
+  return { ok: true, step: parsed.value };
 };
 
 /**

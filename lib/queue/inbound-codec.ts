@@ -4,7 +4,7 @@
  * like the step bodies (lib/queue/codec.ts) and in the same ASCII-safe JSON.
  */
 import { z } from 'zod';
-import { asciiJson } from './codec.ts';
+import { asciiJson, parseBody } from './codec.ts';
 import { inboundEventSchema } from './inbound.ts';
 
 export const INBOUND_BODY_VERSION = 1;
@@ -30,14 +30,6 @@ export type DecodeInboundResult = { ok: true; inbound: QueuedInbound } | { ok: f
 
 /** Never throws: a body that does not decode is a poison message, reported with a reason. */
 export const decodeInbound = (body: string): DecodeInboundResult => {
-  let json: unknown;
-  try {
-    json = JSON.parse(body);
-  } catch {
-    return { ok: false, reason: 'body is not JSON' };
-  }
-  const parsed = queuedInboundSchema.safeParse(json);
-  return parsed.success
-    ? { ok: true, inbound: parsed.data }
-    : { ok: false, reason: z.prettifyError(parsed.error) };
+  const parsed = parseBody(queuedInboundSchema, body);
+  return parsed.ok ? { ok: true, inbound: parsed.value } : parsed;
 };

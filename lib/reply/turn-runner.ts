@@ -5,6 +5,7 @@
  * waits only on the responder's own I/O; every pause the user sees is realised by the sender (SQS).
  */
 import type { PlanConfig } from '../platform/config.ts';
+import { describeIssues } from '../platform/issues.ts';
 import { type Telemetry, userLabel } from '../platform/telemetry.ts';
 import { sequenceTargetOf } from '../queue/inbound.ts';
 import type { QueuedInbound } from '../queue/inbound-codec.ts';
@@ -86,7 +87,7 @@ export const runTurn = async (
         telemetry.metric('InvalidReplies', 1);
         telemetry.log.warn('responder returned an invalid reply; dropped', {
           ...who,
-          issues: parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`),
+          issues: describeIssues(parsed.error.issues),
         });
         continue;
       }

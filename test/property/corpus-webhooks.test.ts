@@ -3,7 +3,7 @@
  * the real prelude planner and producer and a mocked SQS, then the responder side (turns, the bundled
  * responder, the real pacing) on what reached the responder queue (see shared/corpus/README.md).
  */
-import { createHash, createHmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import {
   SendMessageBatchCommand,
   type SendMessageBatchRequestEntry,
@@ -15,7 +15,6 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { makeHandler } from '../../functions/webhook.ts';
 import { loadPlanConfig } from '../../lib/platform/config.ts';
 import { type Ledger, memoryLedger } from '../../lib/platform/ledger.ts';
-import { memoryTelemetry, metricTotal } from '../../lib/platform/telemetry.ts';
 import { decodeStep, type QueuedStep } from '../../lib/queue/codec.ts';
 import type { InboundEvent } from '../../lib/queue/inbound.ts';
 import { decodeInbound, type QueuedInbound } from '../../lib/queue/inbound-codec.ts';
@@ -24,6 +23,8 @@ import { defaultResponder } from '../../lib/reply/responder.ts';
 import { runTurn } from '../../lib/reply/turn-runner.ts';
 import { postEventBase64 } from '../../local/meta.ts';
 import { corpusDir, corpusFile, corpusIndex, hasCorpus } from '../support/corpus.ts';
+import { type HmacAlgorithm, hubSignature } from '../support/signing.ts';
+import { memoryTelemetry, metricTotal } from '../support/telemetry.ts';
 
 if (!hasCorpus)
   console.warn(`corpus-webhooks: ${corpusDir} not found — set ELLIPSIS_SHARED_DIR; tests skipped`);
@@ -54,8 +55,7 @@ const handler = makeHandler(env, {
   ledger: { has: (key) => answered.has(key), record: (key) => answered.record(key) },
 });
 
-const hmac = (algorithm: 'sha256' | 'sha1', body: Uint8Array, key = SECRET) =>
-  `${algorithm}=${createHmac(algorithm, key).update(body).digest('hex')}`;
+const hmac = (algorithm: HmacAlgorithm, body: Uint8Array, key = SECRET) => hubSignature(body, key, algorithm);
 
 /** Sends the bytes as API Gateway would: base64, so not even a UTF-8 round trip can touch them. */
 const post = (body: Uint8Array, headers: Record<string, string>) => handler(postEventBase64(body, headers));

@@ -18,7 +18,6 @@ import {
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeHandler } from '../../functions/webhook.ts';
-import { memoryTelemetry, metricTotal } from '../../lib/platform/telemetry.ts';
 import { decodeStep, type QueuedStep } from '../../lib/queue/codec.ts';
 import { batchedWebhookBody, postEvent, signatureOf, usersBatch } from '../../local/meta.ts';
 import {
@@ -28,6 +27,7 @@ import {
   type LocalSqs,
   startLocalSqs,
 } from '../../local/sqs.ts';
+import { memoryTelemetry, metricTotal } from '../support/telemetry.ts';
 
 const APP_SECRET = 'ingress-reliability-secret-91c2';
 

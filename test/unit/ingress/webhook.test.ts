@@ -1,4 +1,3 @@
-import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
@@ -27,13 +26,15 @@ import {
   STATE_TABLE_KEY,
   STATE_TABLE_TTL_ATTRIBUTE,
 } from '../../../lib/platform/ledger.ts';
-import { memoryTelemetry, metricTotal, userLabel } from '../../../lib/platform/telemetry.ts';
+import { userLabel } from '../../../lib/platform/telemetry.ts';
 import { decodeStep } from '../../../lib/queue/codec.ts';
 import type { InboundEvent } from '../../../lib/queue/inbound.ts';
 import { decodeInbound, type QueuedInbound } from '../../../lib/queue/inbound-codec.ts';
 import type { SequenceToEnqueue } from '../../../lib/queue/producer.ts';
 import type { Step } from '../../../lib/queue/step.ts';
 import { planPrelude } from '../../../lib/reply/plan.ts';
+import { hubSignature } from '../../support/signing.ts';
+import { memoryTelemetry, metricTotal } from '../../support/telemetry.ts';
 
 const SECRET = 'test-app-secret-5f2a9c';
 const VERIFY = 'test-verify-token-77e1';
@@ -42,8 +43,7 @@ const USER = '6789012345678901';
 const NOW = 1_700_000_100_000;
 
 const enc = (s: string) => new TextEncoder().encode(s);
-const sig256 = (body: Uint8Array | string, key = SECRET) =>
-  `sha256=${createHmac('sha256', key).update(body).digest('hex')}`;
+const sig256 = (body: Uint8Array | string, key = SECRET) => hubSignature(body, key);
 
 const messageItem = (mid: string | undefined, text: string, psid = USER, timestamp = NOW - 50) => ({
   sender: { id: psid },
@@ -150,7 +150,7 @@ describe('handleWebhook: POST rejects (4xx with a reason, nothing enqueued)', ()
       401,
       {
         'x-hub-signature-256': undefined,
-        'x-hub-signature': `sha1=${createHmac('sha1', SECRET).update(body).digest('hex')}`,
+        'x-hub-signature': hubSignature(body, SECRET, 'sha1'),
       },
       /sha1/,
     ],

@@ -1,7 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadPlanConfig, type PlanConfig, turnPolicySchema } from '../../../lib/platform/config.ts';
-import { memoryTelemetry, metricTotal } from '../../../lib/platform/telemetry.ts';
 import type { InboundEvent } from '../../../lib/queue/inbound.ts';
 import type { QueuedInbound } from '../../../lib/queue/inbound-codec.ts';
 import { queuedStepsOf, type SequenceToEnqueue } from '../../../lib/queue/producer.ts';
@@ -12,6 +11,7 @@ import type { Responder } from '../../../lib/reply/responder.ts';
 import { decideTurn, initialPace, preludeTypingAt } from '../../../lib/reply/turn.ts';
 import { runTurn } from '../../../lib/reply/turn-runner.ts';
 import { fakeClock } from '../../support/fake-clock.ts';
+import { memoryTelemetry, metricTotal } from '../../support/telemetry.ts';
 
 const config: PlanConfig = { ...loadPlanConfig({}), PLAN_JITTER: 0 };
 const policy = turnPolicySchema.parse({});

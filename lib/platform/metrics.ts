@@ -1,0 +1,60 @@
+/**
+ * Every metric the functions emit (CloudWatch namespace `Ellipsis`, Powertools EMF), by stage. Telemetry's
+ * `metric` accepts only these names, so code, tests, dashboards and alarms cannot drift apart: a new metric is
+ * added here first, and test/unit/platform/metrics.test.ts checks that every alarm on the namespace names one.
+ */
+export const METRIC_NAMES = [
+  // ingress (webhook): what arrived and what was refused
+  'EventsReceived',
+  'EventsIgnored', // dimension reason: echo, read, delivery, unknown_event, …
+  'WebhookRejected', // dimension reason: the 4xx answered
+  'SignatureFailures',
+  'VerificationRejected',
+  'DuplicateEventsDropped', // a Meta re-delivery of an event already answered (state table)
+  'ResponderErrors',
+  'InvalidReplies',
+  'PlanErrors',
+  'EventsEnqueued', // each event's prelude on the steps queue + the event on the responder queue
+  'EnqueueFailures',
+  // queue (producer)
+  'EnqueueRetries',
+  'EnqueueOutOfOrder',
+  // state table, webhook and sender: fail open, counted
+  'LedgerReadFailed',
+  'LedgerWriteFailed',
+  // delivery (sender), per step; dimension action where it applies
+  'StepsSent',
+  'StepsDeferred',
+  'StepsSkipped',
+  'StepsCaughtUp',
+  'StepsForcedEarly',
+  'StepsDropped',
+  'StepsRetried',
+  'StepsThrottled',
+  'StepsFailed', // dimension code: the Graph error code
+  'StepsGivenUp',
+  'StepLateness', // ms against the step's own due time
+  'StepLatenessVsPlan', // ms against the planned timeline
+  'GraphLatency',
+  'GraphUnexpectedSuccessBody',
+  'PoisonMessages',
+  'ProcessingErrors',
+  'FollowersReturned',
+  'VisibilityChangeFailed',
+  'TypingOffFailed',
+  'PageTokenInvalid',
+  'RecipientUnreachable',
+  // reply (responder function), per turn; ResponderErrors, InvalidReplies, VisibilityChangeFailed and
+  // ProcessingErrors above are emitted by it too
+  'TurnsDeferred', // handed back to wait for the quiet window
+  'TurnMessages', // inbound messages answered together in one turn
+  'TurnLatency', // ms the responder ran; dimension outcome: answered, silent, timed_out, failed
+  'ResponderTimeouts', // ran out of thinking time: typing stopped, fallback sent
+  'TurnsDeadLettered', // kept failing, or undecodable: copied to the responder DLQ
+  // console trigger (send)
+  'ConsoleSends',
+  'ConsoleSendRejected',
+  'ConsoleSendFailed',
+] as const;
+
+export type MetricName = (typeof METRIC_NAMES)[number];
