@@ -5,7 +5,12 @@
  */
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { type Env, loadResponderConfig, turnPolicySchema } from '../lib/platform/config.ts';
+import {
+  type Env,
+  type FetchParameter,
+  loadResponderConfig,
+  turnPolicySchema,
+} from '../lib/platform/config.ts';
 import { StartupError } from '../lib/platform/errors.ts';
 import { lambdaHandler, type Startup } from '../lib/platform/runtime.ts';
 import type { Telemetry } from '../lib/platform/telemetry.ts';
@@ -17,6 +22,7 @@ import { processTurns, type TurnConsumerDeps } from '../lib/reply/turn-consumer.
 
 export type ResponderOverrides = ProducerOverrides & {
   responder?: Responder;
+  fetchParameter?: FetchParameter;
   telemetry?: Telemetry;
   now?: () => number;
   random?: () => number;
@@ -32,18 +38,21 @@ const sleepUnlessAborted = (ms: number, signal: AbortSignal): Promise<void> =>
     });
   });
 
+const fetchFromSsmLazily: FetchParameter = async (name) =>
+  (await import('../lib/platform/ssm.ts')).fetchFromSsm(name);
+
 type ResponderDeps = Omit<TurnConsumerDeps, 'functionDeadline'>;
 
 export const build = async (
   env: Env,
   overrides: ResponderOverrides,
-  { telemetry }: Startup,
+  { telemetry, secrets }: Startup,
 ): Promise<ResponderDeps> => {
   const config = loadResponderConfig(env);
   const producer = producerDeps(config.QUEUE_URL, telemetry, overrides);
   const fallback = config.RESPONDER_FALLBACK_TEXT;
   return {
-    responder: overrides.responder ?? (await loadResponder(config)),
+    responder: overrides.responder ?? (await loadResponder(config, { env, secrets, log: telemetry.log })),
     enqueue: (seq) => enqueueSequence(producer, seq),
     planConfig: config,
     ...(fallback ? { fallback: { message: { text: fallback } } } : {}),
@@ -65,6 +74,8 @@ export const makeHandler = (env: Env = process.env, overrides: ResponderOverride
   const handle = lambdaHandler({
     service: 'responder',
     telemetry: overrides.telemetry,
+    // Only RESPONDER=llm with LLM_API_KEY_PARAM reads SSM; loaded then, so other responders bundle no SSM client use.
+    fetchParameter: overrides.fetchParameter ?? fetchFromSsmLazily,
     build: (startup) => build(env, overrides, startup),
     run: ({ event, remainingMs }: Invocation, deps): Promise<SQSBatchResponse> =>
       processTurns(

@@ -164,6 +164,9 @@ describe('steps queue', () => {
     expect(Number(queue.VisibilityTimeout)).toBeGreaterThanOrEqual(6 * timeout);
     expect([...new Set(unconditionalActions(ROLES.responder))]).toEqual(
       [
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'kms:Decrypt',
         'logs:CreateLogStream',
         'logs:PutLogEvents',
         'sqs:ChangeMessageVisibility',
@@ -171,8 +174,12 @@ describe('steps queue', () => {
         'sqs:GetQueueAttributes',
         'sqs:ReceiveMessage',
         'sqs:SendMessage',
+        'ssm:GetParameter',
       ].sort(),
     );
+    expect(statementWith(ROLES.responder, 'ssm:GetParameter').Resource).toEqual({
+      'Fn::Sub': expect.stringMatching(/llm-api-key$/),
+    });
   });
 
   it('feeds the sender one step per invocation with partial batch responses and a concurrency cap', () => {

@@ -296,8 +296,9 @@ describe('local queue settings match serverless.yml', () => {
     expect(value(/^\s+responder:\n\s+#[^\n]*\n(?:\s+#[^\n]*\n)*\s+timeout: (\d+)/m)).toBe(
       RESPONDER_TIMEOUT_SECONDS,
     );
-    expect(value(/^\s+responder:[\s\S]*?visibilityTimeout: (\d+)/m)).toBe(6 * RESPONDER_TIMEOUT_SECONDS);
-    expect(value(/^\s+responder:[\s\S]*?maxReceiveCount: (\d+)/m)).toBe(RESPONDER_MAX_RECEIVE_COUNT);
+    // custom.responder (two spaces in), not the `responder` param.
+    expect(value(/^ {2}responder:\n[\s\S]*?visibilityTimeout: (\d+)/m)).toBe(6 * RESPONDER_TIMEOUT_SECONDS);
+    expect(value(/^ {2}responder:\n[\s\S]*?maxReceiveCount: (\d+)/m)).toBe(RESPONDER_MAX_RECEIVE_COUNT);
     expect(value(/responder\.handler[\s\S]*?batchSize: (\d+)/m)).toBe(RESPONDER_BATCH_SIZE);
   });
 });
