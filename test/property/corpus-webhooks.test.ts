@@ -19,6 +19,14 @@ if (!hasCorpus)
 const index = corpusIndex().webhooks;
 
 const SECRET = 'corpus-test-app-secret-3b9f';
+
+/** Instagram corpus bodies the bundled rules answer (text, an ice-breaker postback, attachments). */
+const INSTAGRAM_ANSWERED = new Set([
+  'webhooks/instagram-text.json',
+  'webhooks/instagram-icebreaker-postback.json',
+  'webhooks/instagram-like-heart-no-payload.json',
+  'webhooks/instagram-story-mention.json',
+]);
 const env = {
   QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/ellipsis-steps.fifo',
   META_APP_SECRET: SECRET,
@@ -108,6 +116,13 @@ describe.skipIf(!hasCorpus)('corpus webhooks through the handler', () => {
 
     const steps = queuedSteps();
     const sequences = new Set(steps.map((s) => s.sequenceId));
+    // Instagram is a channel (lib/ingress/channels/instagram.ts): its bodies are read, never 4xx'd, and
+    // the ones the bundled responder answers get one Instagram sequence.
+    if (entry.expected.includes('instagram')) {
+      expect(status).toBe(200);
+      expect(sequences.size).toBe(INSTAGRAM_ANSWERED.has(entry.file) ? 1 : 0);
+      for (const s of steps) expect(s.channel).toBe('instagram');
+    }
     expect(sequences.size).toBeGreaterThanOrEqual(entry.min_replies);
     expect(sequences.size).toBeLessThanOrEqual(entry.max_replies);
     // One SendMessageBatch per sequence (every corpus reply plans well under 10 steps).
