@@ -6,13 +6,14 @@
  * its query) and never the token, the app secret or the appsecret_proof.
  */
 import { type Dispatcher, Pool } from 'undici';
+import { asRecord } from '../platform/records.ts';
 import type { Action } from '../queue/step.ts';
 import { appSecretProof } from './app-secret-proof.ts';
 import { accountAuth } from './channels/account-auth.ts';
 import { channelShapeOf } from './channels/index.ts';
 import { messengerRequestBody } from './channels/messenger.ts';
 import type { ChannelCall, ChannelShape, SendTarget } from './channels/shape.ts';
-import { asRecord, asText, type GraphFailure, truncateReason } from './graph-errors.ts';
+import { asText, type GraphFailure, truncateReason } from './graph-errors.ts';
 import { interpretGraphResponse } from './graph-response.ts';
 import type { GraphUsage, UsageReading } from './graph-usage.ts';
 

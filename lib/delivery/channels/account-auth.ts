@@ -4,7 +4,7 @@
  * (Meta's Send API examples pass access_token in the query, with appsecret_proof beside it) once, and one
  * redactor over every token, proof and the app secret, so no failure reason can carry any of them.
  */
-import { redactor } from '../../platform/telemetry.ts';
+import { redactor } from '../../platform/redaction.ts';
 
 export type AccountAuth = {
   /** `access_token=…&appsecret_proof=…` for this account; undefined when it has no token. */

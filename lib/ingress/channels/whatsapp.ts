@@ -15,9 +15,10 @@
  *   fields (account, template, quality updates) are not messaging events.
  */
 import { z } from 'zod';
+import { isRecord } from '../../platform/records.ts';
 import type { InboundEvent } from '../../queue/inbound.ts';
 import type { ChannelParser, ItemResult } from './channel.ts';
-import { eventIdFromMid, idSchema, isRecord, optionalText, timestampSchema } from './fields.ts';
+import { eventIdFromMid, idSchema, optionalText, timestampSchema } from './fields.ts';
 
 const replySchema = z.looseObject({ id: z.string().min(1), title: optionalText });
 
