@@ -182,8 +182,17 @@ const planEvent = async (
     return undefined;
   }
   if (steps.length === 0) return undefined;
-  return { pageId: event.pageId, psid: event.psid, sequenceId: event.eventId, steps, plannedAt };
+  return { ...sequenceTarget(event), sequenceId: event.eventId, steps, plannedAt };
 };
+
+/** Who a sequence answers: channel, account and user, and the inbound message its channel may name. */
+const sequenceTarget = (event: InboundEvent) => ({
+  channel: event.channel,
+  pageId: event.pageId,
+  psid: event.psid,
+  // A reaction's mid names the reacted-to message (ours), not one the user sent: nothing to mark read.
+  ...(event.mid !== undefined && event.kind !== 'reaction' && { inboundMid: event.mid }),
+});
 
 /** A sequence's id is its event's id (planEvent), so the ledger key names the inbound event. */
 const answeredKey = (seq: SequenceToEnqueue): string => eventKey(seq.pageId, seq.sequenceId);

@@ -35,12 +35,17 @@ import {
 import { EllipsisError } from '../platform/errors.ts';
 import type { Telemetry } from '../platform/telemetry.ts';
 import { encodeStep, groupIdOf, QUEUE_BODY_VERSION, type QueuedStep } from './codec.ts';
+import type { Channel } from './inbound.ts';
 import type { Step } from './step.ts';
 
 export type SequenceToEnqueue = {
+  /** Messenger when absent. */
+  channel?: Channel;
   pageId: string;
   psid: string;
   sequenceId: string;
+  /** The inbound message answered, when the channel's calls name it (WhatsApp read + typing). */
+  inboundMid?: string;
   steps: readonly Step[];
   plannedAt: number;
 };
@@ -144,9 +149,11 @@ export const queuedStepsOf = (seq: SequenceToEnqueue): QueuedStep[] => {
     dueAt += step.delayMs;
     return {
       v: QUEUE_BODY_VERSION,
+      ...(seq.channel !== undefined && seq.channel !== 'messenger' && { channel: seq.channel }),
       pageId: seq.pageId,
       psid: seq.psid,
       sequenceId: seq.sequenceId,
+      ...(seq.inboundMid !== undefined && { inboundMid: seq.inboundMid }),
       index,
       count: seq.steps.length,
       delayMs: step.delayMs,

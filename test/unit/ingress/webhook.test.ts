@@ -219,7 +219,15 @@ describe('handleWebhook: POST events', () => {
     });
     expect(plans).toEqual([{ seed: 'm_1', inboundText: 'hi there', replies: [hello] }]);
     expect(h.enqueued).toEqual([
-      { pageId: PAGE, psid: USER, sequenceId: 'm_1', steps: [fakeStep(1), fakeStep(2)], plannedAt: NOW },
+      {
+        channel: 'messenger',
+        pageId: PAGE,
+        psid: USER,
+        sequenceId: 'm_1',
+        inboundMid: 'm_1',
+        steps: [fakeStep(1), fakeStep(2)],
+        plannedAt: NOW,
+      },
     ]);
     expect(metricTotal(h.telemetry.metrics, 'EventsReceived', { kind: 'message' })).toBe(1);
     expect(metricTotal(h.telemetry.metrics, 'SequencesEnqueued')).toBe(1);
@@ -718,6 +726,7 @@ describe('functions/webhook makeHandler', () => {
     expect(batches()).toHaveLength(1);
     const entries = batches()[0] ?? [];
     const event: InboundEvent = {
+      channel: 'messenger',
       kind: 'message',
       pageId: PAGE,
       psid: USER,

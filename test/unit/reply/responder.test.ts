@@ -16,7 +16,13 @@ import {
 import { defaultRules, parseRules, RulesError, type RulesInput } from '../../../lib/reply/rules.ts';
 import { corpusFile, corpusIndex, hasCorpus } from '../../support/corpus.ts';
 
-const base = { pageId: 'PAGE', psid: 'USER', timestamp: 1_700_000_000_000, attachments: [] };
+const base = {
+  channel: 'messenger' as const,
+  pageId: 'PAGE',
+  psid: 'USER',
+  timestamp: 1_700_000_000_000,
+  attachments: [],
+};
 const message = (text: string, extra: Partial<InboundEvent> = {}): InboundEvent => ({
   ...base,
   kind: 'message',
@@ -170,6 +176,7 @@ describe('rules responder', () => {
 });
 
 const inboundArb: fc.Arbitrary<InboundEvent> = fc.record({
+  channel: fc.constantFrom('messenger', 'instagram', 'whatsapp'),
   kind: fc.constantFrom('message', 'postback', 'reaction', 'optin', 'referral'),
   pageId: fc.constant('PAGE'),
   psid: fc.constant('USER'),
