@@ -26,12 +26,14 @@ const forgedBody = (text: string) =>
 const deps = (telemetry = memoryTelemetry()): WebhookDeps => ({
   appSecret: SECRET,
   verifyToken: 'reject-early-verify-token',
-  responder: () => {
-    throw new Error('a rejected request must not reach the responder');
+  planPrelude: () => {
+    throw new Error('a rejected request must not be planned');
   },
-  plan: () => [],
   enqueue: async () => {
     throw new Error('a rejected request must not be enqueued');
+  },
+  enqueueInbound: async () => {
+    throw new Error('a rejected request must not reach the responder queue');
   },
   ledger: memoryLedger({ now: () => 0 }),
   now: () => 0,
@@ -88,7 +90,7 @@ describe('webhook: reject early and cheaply', () => {
           expect(secret.reads()).toBe(0);
         },
       ),
-      { numRuns: 50, seed: 1830571715, verbose: 2 },
+      { numRuns: 50 },
     );
   });
 
@@ -111,13 +113,19 @@ describe('webhook: reject early and cheaply', () => {
   it('does read the secret and parse the same body once it is signed (so the probes above can see)', async () => {
     const parse = vi.spyOn(JSON, 'parse');
     const body = forgedBody('hello');
-    const answer = await handleWebhook(post(body, { 'x-hub-signature-256': hubSignature(body, SECRET) }), {
+    const secret = countedSecret({
       ...deps(),
-      responder: () => [],
+      planPrelude: () => ({ steps: [], typingAfterMs: 0 }),
       enqueue: async () => {},
+      enqueueInbound: async () => {},
     });
+    const answer = await handleWebhook(
+      post(body, { 'x-hub-signature-256': hubSignature(body, SECRET) }),
+      secret.deps,
+    );
     expect(answer.statusCode).toBe(200);
     expect(parse).toHaveBeenCalled();
+    expect(secret.reads()).toBeGreaterThan(0);
   });
 
   it('through the Lambda handler too: a forged API Gateway event is refused unparsed and unlogged', async () => {
@@ -125,6 +133,7 @@ describe('webhook: reject early and cheaply', () => {
     const handler = makeHandler(
       {
         QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/ellipsis-steps.fifo',
+        RESPONDER_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/ellipsis-responder.fifo',
         META_APP_SECRET: SECRET,
         META_VERIFY_TOKEN: 'reject-early-verify-token',
         AWS_REGION: 'us-east-1',
