@@ -23,7 +23,10 @@ const T0 = 1_700_000_000_000;
 let fake: OpenAiFake;
 
 beforeAll(async () => {
-  fake = await startOpenAiFake({ apiKey: KEY, answer: (r) => ({ ...echoAnswer(r), chunkDelayMs: 0 }) });
+  fake = await startOpenAiFake({
+    apiKey: KEY,
+    answer: (r) => ({ ...echoAnswer(r), headerDelayMs: 0, chunkDelayMs: 0 }),
+  });
 });
 afterAll(() => fake.stop());
 beforeEach(() => {
