@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { redactor } from '../../../../lib/platform/telemetry.ts';
+import { redactor } from '../../../../lib/platform/redaction.ts';
 import { loadLlmConfig, MESSENGER_TEXT_LIMIT } from '../../../../lib/reply/llm/config.ts';
 import {
   isRetryableStatus,
