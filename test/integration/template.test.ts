@@ -351,7 +351,7 @@ describe('IAM, one least-privilege role per function', () => {
   });
 });
 
-describe('RESPONDER=llm (param responder=llm)', () => {
+describe('RESPONDER=llm (param responderKind=llm)', () => {
   /** The responder role's statements that only exist under the LlmResponder condition. */
   const llmStatements = (): Statement[] => {
     const policies = (props(ROLES.responder).Policies ?? []) as { PolicyDocument: { Statement: Json[] } }[];
