@@ -15,6 +15,7 @@ import {
   conversationKey,
 } from './conversation.ts';
 import { chatMessages, userTextOf } from './prompt.ts';
+import { withoutThinking } from './thinking.ts';
 
 // The responder interface of issue #12, structurally identical to lib/reply/responder.ts's once it lands there.
 export type TurnContext = { events: readonly InboundEvent[]; signal: AbortSignal };
@@ -67,7 +68,10 @@ async function* answer(deps: LlmResponderDeps, key: string, userText: string, si
   const splitter = bubbleSplitter(deps.maxBubbleChars);
   const shown: string[] = [];
   try {
-    for await (const delta of deps.complete(chatMessages(deps.systemPrompt, history, userText), signal)) {
+    const answerText = withoutThinking(
+      deps.complete(chatMessages(deps.systemPrompt, history, userText), signal),
+    );
+    for await (const delta of answerText) {
       for (const bubble of splitter.push(delta)) {
         shown.push(bubble);
         yield textReply(bubble);

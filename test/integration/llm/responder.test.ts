@@ -125,6 +125,14 @@ describe('LLM responder: streaming', () => {
     });
   });
 
+  it("never shows a reasoning model's <think> block, nor remembers it", async () => {
+    const responder = responderFor();
+    fake.inject({ chunks: ['<think>', 'The user greets me.', '</think>', '\n\nHello!'] });
+    expect(await run(responder, [message('hi')])).toEqual(['Hello!']);
+    await run(responder, [message('again')]);
+    expect(fake.calls.at(-1)?.request?.messages[2]).toEqual({ role: 'assistant', content: 'Hello!' });
+  });
+
   it('answers nothing and calls no model for a turn of reactions', async () => {
     const reaction: InboundEvent = { ...message(''), kind: 'reaction', text: undefined };
     expect(await run(responderFor(), [reaction])).toEqual([]);
