@@ -4,8 +4,8 @@
  * the first bubble typed while the model still writes the next. The turn is remembered as the user saw it.
  */
 import type { Log } from '../../platform/telemetry.ts';
-import type { InboundEvent } from '../../queue/inbound.ts';
 import type { Reply } from '../reply.ts';
+import type { Responder } from '../responder.ts';
 import { bubbleSplitter } from './bubbles.ts';
 import type { Complete } from './completion.ts';
 import {
@@ -16,14 +16,6 @@ import {
 } from './conversation.ts';
 import { chatMessages, userTextOf } from './prompt.ts';
 import { withoutThinking } from './thinking.ts';
-
-// The responder interface of issue #12, structurally identical to lib/reply/responder.ts's once it lands there.
-export type TurnContext = { events: readonly InboundEvent[]; signal: AbortSignal };
-export type ResponderOutput = readonly Reply[] | AsyncIterable<Reply>;
-export type Responder = (
-  event: InboundEvent,
-  turn: TurnContext,
-) => Promise<ResponderOutput> | ResponderOutput;
 
 export type LlmResponderDeps = {
   complete: Complete;

@@ -11,10 +11,9 @@ import {
   LlmRequestError,
   LlmUnavailableError,
   llmResponderFromEnv,
-  type Responder,
-  type TurnContext,
 } from '../../../lib/reply/llm/index.ts';
 import type { Reply } from '../../../lib/reply/reply.ts';
+import type { Responder, TurnContext } from '../../../lib/reply/responder.ts';
 import { echoAnswer, type OpenAiFake, startOpenAiFake } from '../../../local/openai-fake.ts';
 import { fakeStateTable } from '../../support/state-table.ts';
 import { memoryTelemetry } from '../../support/telemetry.ts';
