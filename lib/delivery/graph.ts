@@ -39,7 +39,7 @@ export const graphRequestBody = ({ psid, action }: SendActionRequest): Record<st
   return { recipient, sender_action: action.sender_action };
 };
 
-export type GraphClientOptions = {
+type GraphClientOptions = {
   /** GRAPH_API_URL, e.g. https://graph.facebook.com (a path prefix is kept). */
   baseUrl: string;
   /** GRAPH_API_VERSION, e.g. v25.0. */

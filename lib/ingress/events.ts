@@ -8,7 +8,7 @@ import type { InboundEvent } from '../queue/inbound.ts';
 import type { ChannelParser, EntrySink, ItemResult } from './channels/channel.ts';
 import { messenger } from './channels/messenger.ts';
 
-export type ParsedWebhook = { events: InboundEvent[]; ignored: Record<string, number> };
+type ParsedWebhook = { events: InboundEvent[]; ignored: Record<string, number> };
 
 /** The channels this deployment reads, by the body's `object`: adding a channel is adding a row. */
 const CHANNELS: readonly ChannelParser[] = [messenger];

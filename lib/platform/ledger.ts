@@ -159,7 +159,7 @@ const volatileWarnings = {
     're-delivery more than 5 minutes later that reaches another container is answered again',
 } as const;
 
-export type LedgerUse = keyof typeof volatileWarnings;
+type LedgerUse = keyof typeof volatileWarnings;
 
 /**
  * The ledger a function uses: DynamoDB when STATE_TABLE_NAME is set, otherwise per-container memory

@@ -12,7 +12,7 @@ import { stepSchema } from './step.ts';
 
 export const QUEUE_BODY_VERSION = 1;
 
-export const queuedStepSchema = stepSchema.extend({
+const queuedStepSchema = stepSchema.extend({
   v: z.literal(QUEUE_BODY_VERSION),
   /** Absent on bodies written before channels existed: Messenger. */
   channel: channelSchema.optional(),
@@ -45,7 +45,7 @@ export const encodeStep = (step: QueuedStep): string =>
     (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`,
   );
 
-export type DecodeResult = { ok: true; step: QueuedStep } | { ok: false; reason: string };
+type DecodeResult = { ok: true; step: QueuedStep } | { ok: false; reason: string };
 
 /** Never throws: a body that does not decode is a poison message, reported with a reason. */
 export const decodeStep = (body: string): DecodeResult => {

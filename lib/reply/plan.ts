@@ -123,7 +123,7 @@ export const planSequence = (input: PlanInput, config: PlanConfig): Step[] => {
   return steps;
 };
 
-export type Timeline = {
+type Timeline = {
   /** From the inbound event to the first message (or reaction) the user sees, in ms (0 if none). */
   firstReplyMs: number;
   /** From the inbound event to the last step, in ms. */
