@@ -1,2 +1,3 @@
 import type { FetchParameter } from './config.ts';
-export const fetchFromSsm: FetchParameter = async (name) => (await import('./ssm-client.ts')).readSecureString(name);
+export const fetchFromSsm: FetchParameter = async (name) =>
+  (await import('./ssm-client.ts')).readSecureString(name);
