@@ -5,7 +5,7 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type Env, type FetchParameter, resolveSecrets } from '../../platform/config.ts';
-import { stateTableClient } from '../../platform/ledger.ts';
+import { stateTableClient } from '../../platform/state-table.ts';
 import type { Log } from '../../platform/telemetry.ts';
 import { type Complete, openAiComplete } from './completion.ts';
 import { type LlmConfig, loadLlmConfig } from './config.ts';

@@ -6,14 +6,13 @@ import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
   abortKey,
-  dynamoLedger,
   eventKey,
   memoryLedger,
   STATE_TABLE_KEY,
   STATE_TABLE_TTL_ATTRIBUTE,
   stateLedger,
-  stateTableClient,
 } from '../../../lib/platform/ledger.ts';
+import { dynamoLedger, stateTableClient } from '../../../lib/platform/state-table.ts';
 
 const T0 = 1_700_000_000_000;
 const HOUR = 3600;
