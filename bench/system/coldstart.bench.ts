@@ -278,6 +278,7 @@ const importTable = (variants: readonly Variant[], samples: Map<Variant, Samples
       'max',
       '÷ SDK floor',
       '÷ SQS floor',
+      '÷ same without maps',
       'first invoke p50 ms',
       'RSS MiB',
     ],
