@@ -12,14 +12,14 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type BuildOptions, build } from 'esbuild';
 import type { Bench, Table } from '../support/report.ts';
 import { distribution } from '../support/stats.ts';
 
 const repoRoot = join(import.meta.dirname, '..', '..');
 const FUNCTIONS = ['webhook', 'sender', 'send'];
-const ROUNDS = 9;
+const ROUNDS = 11;
 
 const packageInto = (dir: string): { ok: boolean; output: string } => {
   const run = spawnSync(
@@ -138,19 +138,20 @@ const SHARES: Record<string, string> = {
 /** Builds one small bundle per named entry source into dir; returns name → file URL. */
 const bundleSources = async (
   dir: string,
+  prefix: string,
   sources: Record<string, string>,
 ): Promise<Record<string, string>> => {
   const urls: Record<string, string> = {};
   for (const [i, [name, code]] of Object.entries(sources).entries()) {
-    const entry = join(dir, `entry-${i}.mjs`);
+    const entry = join(dir, `${prefix}-${i}.mjs`);
     writeFileSync(entry, code);
     await build({
       ...esbuildLikeServerless,
       entryPoints: [entry],
-      outdir: join(dir, `out-${i}`),
+      outdir: join(dir, `${prefix}-out-${i}`),
       nodePaths: [join(repoRoot, 'node_modules')],
     });
-    urls[name] = pathToFileURL(join(dir, `out-${i}`, `entry-${i}.mjs`)).href;
+    urls[name] = pathToFileURL(join(dir, `${prefix}-out-${i}`, `${prefix}-${i}.mjs`)).href;
   }
   return urls;
 };
@@ -196,11 +197,12 @@ const variantsOf = async (dir: string, unzipped: Record<string, Unzipped>): Prom
   mkdirSync(built);
   const floors = await bundleSources(
     built,
+    'floor',
     Object.fromEntries(
       Object.entries(FLOORS).map(([name, clients]) => [name, clients.map((c) => SDK_CLIENTS[c]).join('\n')]),
     ),
   );
-  const shares = await bundleSources(built, SHARES);
+  const shares = await bundleSources(built, 'share', SHARES);
   const variants: Variant[] = [];
   for (const fn of FUNCTIONS) {
     const bundle = unzipped[fn];
@@ -273,6 +275,7 @@ const importTable = (variants: readonly Variant[], samples: Map<Variant, Samples
     columns: [
       'function',
       'module',
+      'KiB',
       'import p50 ms',
       'min',
       'max',
@@ -289,6 +292,7 @@ const importTable = (variants: readonly Variant[], samples: Map<Variant, Samples
       return [
         v.fn,
         v.kind,
+        statSync(fileURLToPath(v.url)).size / 1024,
         imp.p50,
         imp.min,
         imp.max,
