@@ -96,9 +96,10 @@ const measure = (url: string, event: string | undefined, nodeOptions: readonly s
   }
 };
 
-/** The serverless.yml esbuild settings that shape what Node parses (format, target, minify, the banner). */
+/** The serverless.yml esbuild settings that shape what Node parses (format, target, minify, splitting, banner). */
 const esbuildLikeServerless: BuildOptions = {
   bundle: true,
+  splitting: true,
   format: 'esm',
   platform: 'node',
   target: 'node24',
@@ -159,7 +160,12 @@ const bundleSources = async (
 /** The function as one file: no splitting, so what splitting keeps off the cold start is parsed at import. */
 const bundleUnsplit = async (dir: string, fn: string): Promise<string> => {
   const outdir = join(dir, `unsplit-${fn}`);
-  await build({ ...esbuildLikeServerless, entryPoints: [join(repoRoot, 'functions', `${fn}.ts`)], outdir });
+  await build({
+    ...esbuildLikeServerless,
+    splitting: false,
+    entryPoints: [join(repoRoot, 'functions', `${fn}.ts`)],
+    outdir,
+  });
   return pathToFileURL(join(outdir, `${fn}.mjs`)).href;
 };
 
