@@ -7,6 +7,7 @@
  * META_APP_SECRET_PARAM, … — fetched once by `resolveSecrets` with an injected fetcher.
  */
 import { z } from 'zod';
+import { accountTokenSources } from './accounts.ts';
 import { ConfigError } from './errors.ts';
 import { describeIssues } from './issues.ts';
 
@@ -38,7 +39,9 @@ const secretNames = [
   'META_PAGE_ACCESS_TOKEN',
   'LLM_API_KEY',
 ] as const;
-export type SecretName = (typeof secretNames)[number];
+/** One account's access token (lib/platform/accounts.ts), resolved and redacted like the named secrets. */
+export type AccountTokenSecret = `account:${string}`;
+export type SecretName = (typeof secretNames)[number] | AccountTokenSecret;
 
 const graphSchema = z.object({
   GRAPH_API_URL: z.url().default('https://graph.facebook.com'),
@@ -158,8 +161,8 @@ export const responderEnvSchema = queueSchema
     RESPONDER_QUEUE_URL: z.url(),
     /** Where turns that keep failing go (FIFO, like the responder queue). */
     RESPONDER_DLQ_URL: z.url().optional(),
-    /** rules (default) | slow (thinks RESPONDER_SLOW_MS, then answers by the rules). */
-    RESPONDER: z.enum(['rules', 'slow']).default('rules'),
+    /** rules (default) | slow (thinks RESPONDER_SLOW_MS, then answers by the rules) | llm (lib/reply/llm/, LLM_*). */
+    RESPONDER: z.enum(['rules', 'slow', 'llm']).default('rules'),
     /** A module exporting a Responder (default or named `responder`); wins over RESPONDER. */
     RESPONDER_MODULE: z.string().min(1).optional(),
     RESPONDER_RULES_FILE: z.string().min(1).optional(),
@@ -184,7 +187,9 @@ type WebhookConfig = WebhookEnv & {
   secrets: { META_APP_SECRET: SecretSource; META_VERIFY_TOKEN: SecretSource };
 };
 type SenderConfig = SenderEnv & {
-  secrets: { META_APP_SECRET: SecretSource; META_PAGE_ACCESS_TOKEN: SecretSource };
+  secrets: { META_APP_SECRET: SecretSource };
+  /** The one token for every account (META_PAGE_ACCESS_TOKEN), or each account's own (lib/platform/accounts.ts). */
+  tokens: { single: SecretSource } | { byAccount: Record<AccountTokenSecret, SecretSource> };
 };
 
 export const loadWebhookConfig = (env: Env): WebhookConfig => ({
@@ -192,10 +197,18 @@ export const loadWebhookConfig = (env: Env): WebhookConfig => ({
   secrets: parseSecrets(env, ['META_APP_SECRET', 'META_VERIFY_TOKEN']),
 });
 
-export const loadSenderConfig = (env: Env): SenderConfig => ({
-  ...parseEnv(senderEnvSchema, env),
-  secrets: parseSecrets(env, ['META_APP_SECRET', 'META_PAGE_ACCESS_TOKEN']),
-});
+export const loadSenderConfig = (env: Env): SenderConfig => {
+  const byAccount = accountTokenSources(env);
+  const { META_APP_SECRET, META_PAGE_ACCESS_TOKEN } = parseSecrets(
+    env,
+    byAccount ? ['META_APP_SECRET'] : ['META_APP_SECRET', 'META_PAGE_ACCESS_TOKEN'],
+  );
+  return {
+    ...parseEnv(senderEnvSchema, env),
+    secrets: { META_APP_SECRET },
+    tokens: byAccount ? { byAccount } : { single: META_PAGE_ACCESS_TOKEN },
+  };
+};
 
 export const loadSendConfig = (env: Env): SendEnv => parseEnv(sendEnvSchema, env);
 

@@ -71,6 +71,8 @@ export const actionSchema = z.union([
   messageActionSchema,
 ]);
 
+export type GraphMessage = z.infer<typeof graphMessageSchema>;
+export type QuickReply = z.infer<typeof quickReplySchema>;
 export type Action = z.infer<typeof actionSchema>;
 
 /** What a step does, for logs and metrics: the sender action's name, or `message`. */
