@@ -9,9 +9,9 @@
  * Also the first invocation in that fresh process (config and clients built lazily).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type BuildOptions, build } from 'esbuild';
 import type { Bench, Table } from '../support/report.ts';
@@ -174,9 +174,25 @@ type Variant = { fn: string; kind: string; url: string; maps?: boolean; event?: 
 const filesUnder = (dir: string): string[] =>
   readdirSync(dir, { recursive: true, encoding: 'utf8' }).map((f) => join(dir, f));
 
-type Unzipped = { zipBytes: number; entryBytes: number; chunkBytes: number; entryUrl: string };
+type Unzipped = { zipBytes: number; importBytes: number; lazyBytes: number; entryUrl: string };
 
-/** Each function's zip, unzipped: the entry .mjs Lambda imports and the chunks it may load later. */
+/** The files Node loads when it imports `entry`: the entry and the chunks it imports statically, transitively. */
+const staticClosure = (entry: string): string[] => {
+  const seen = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const code = readFileSync(file, 'utf8');
+    for (const m of code.matchAll(/(?:from|import)\s*"(\.{1,2}\/[^"]+\.mjs)"/g))
+      visit(join(dirname(file), m[1] ?? ''));
+  };
+  visit(entry);
+  return [...seen];
+};
+
+const bytesOf = (files: readonly string[]): number => files.reduce((sum, f) => sum + statSync(f).size, 0);
+
+/** Each function's zip, unzipped: what Node loads at import, and the chunks it loads on first use only. */
 const unzipAll = (dir: string): Record<string, Unzipped> => {
   const out: Record<string, Unzipped> = {};
   for (const fn of FUNCTIONS) {
@@ -184,14 +200,12 @@ const unzipAll = (dir: string): Record<string, Unzipped> => {
     const target = join(dir, `unzipped-${fn}`);
     if (spawnSync('unzip', ['-q', '-o', zip, '-d', target]).status !== 0) continue;
     const entry = join(target, 'functions', `${fn}.mjs`);
-    const chunkDir = join(target, 'functions', `${fn}.chunks`);
-    const chunks = readdirSync(join(target, 'functions')).includes(`${fn}.chunks`)
-      ? filesUnder(chunkDir).filter((f) => f.endsWith('.mjs'))
-      : [];
+    const all = filesUnder(join(target, 'functions')).filter((f) => f.endsWith('.mjs'));
+    const loaded = staticClosure(entry);
     out[fn] = {
       zipBytes: statSync(zip).size,
-      entryBytes: statSync(entry).size,
-      chunkBytes: chunks.reduce((sum, f) => sum + statSync(f).size, 0),
+      importBytes: bytesOf(loaded),
+      lazyBytes: bytesOf(all.filter((f) => !loaded.includes(f))),
       entryUrl: pathToFileURL(entry).href,
     };
   }
@@ -250,8 +264,8 @@ const sizeTable = (unzipped: Record<string, Unzipped>, packageError?: string): T
   columns: [
     'function',
     'zip KiB',
-    'entry .mjs KiB (parsed at cold start)',
-    'chunks KiB (loaded on first use)',
+    'loaded at import KiB (entry + static chunks)',
+    'loaded on first use only KiB',
   ],
   rows: packageError
     ? [['(packaging unavailable)', null, null, null]]
@@ -260,14 +274,14 @@ const sizeTable = (unzipped: Record<string, Unzipped>, packageError?: string): T
         return [
           fn,
           u ? u.zipBytes / 1024 : null,
-          u ? u.entryBytes / 1024 : null,
-          u ? u.chunkBytes / 1024 : null,
+          u ? u.importBytes / 1024 : null,
+          u ? u.lazyBytes / 1024 : null,
         ] as const;
       }),
   notes: packageError
     ? [`osls package failed, sizes skipped: ${packageError}`]
     : [
-        'Zip includes the source maps (sourcemap: true in serverless.yml); the .mjs files alone are what Node parses.',
+        'Zip includes the source maps (sourcemap: true in serverless.yml); the .mjs files alone are what Node reads.',
       ],
 });
 
@@ -281,7 +295,7 @@ const importTable = (variants: readonly Variant[], samples: Map<Variant, Samples
     columns: [
       'function',
       'module',
-      'KiB',
+      'KiB at import',
       'import p50 ms',
       'min',
       'max',
@@ -298,7 +312,7 @@ const importTable = (variants: readonly Variant[], samples: Map<Variant, Samples
       return [
         v.fn,
         v.kind,
-        statSync(fileURLToPath(v.url)).size / 1024,
+        bytesOf(staticClosure(fileURLToPath(v.url))) / 1024,
         imp.p50,
         imp.min,
         imp.max,
