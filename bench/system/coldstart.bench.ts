@@ -18,7 +18,7 @@ import type { Bench, Table } from '../support/report.ts';
 import { distribution } from '../support/stats.ts';
 
 const repoRoot = join(import.meta.dirname, '..', '..');
-const FUNCTIONS = ['webhook', 'sender', 'send'];
+const FUNCTIONS = ['webhook', 'sender', 'send', 'responder'];
 const ROUNDS = 11;
 
 const packageInto = (dir: string): { ok: boolean; output: string } => {
@@ -123,11 +123,15 @@ const FLOORS: Record<string, readonly (keyof typeof SDK_CLIENTS)[]> = {
   'SQS + DynamoDB + SSM': ['sqs', 'dynamodb', 'ssm'],
   'SQS only': ['sqs'],
 };
-/** Deployed, webhook and sender read SSM secrets and the state table; send only enqueues. */
+/**
+ * Deployed, webhook and sender read SSM secrets and the state table; send only enqueues; the responder with
+ * the default rules (RESPONDER=rules) reads and enqueues only (DynamoDB and SSM with RESPONDER=llm).
+ */
 const FLOOR_OF: Record<string, string> = {
   webhook: 'SQS + DynamoDB + SSM',
   sender: 'SQS + DynamoDB + SSM',
   send: 'SQS only',
+  responder: 'SQS only',
 };
 const SHARES: Record<string, string> = {
   zod: "export { z } from 'zod';",
@@ -325,7 +329,7 @@ const importTable = (variants: readonly Variant[], samples: Map<Variant, Samples
     }),
     notes: [
       `${ROUNDS} rounds, variants interleaved; time inside the process around \`await import()\` (Node start-up excluded), ${process.version} here (Lambda's arm64 cores differ: compare rows, not absolutes). Ratios are the median of per-round ratios.`,
-      `SDK floor: the clients a function uses when deployed — webhook and sender ${FLOOR_OF.webhook} (secrets as SSM parameters, the state table), send ${FLOOR_OF.send}. The bench env gives secrets as values and no table, which the bundles load on first use only, so "÷ SQS floor" is the strict comparison for this run.`,
+      `SDK floor: the clients a function uses when deployed — webhook and sender ${FLOOR_OF.webhook} (secrets as SSM parameters, the state table), send and the rules responder ${FLOOR_OF.send}. The bench env gives secrets as values and no table, which the bundles load on first use only, so "÷ SQS floor" is the strict comparison for this run.`,
       'First invoke: webhook answers a GET verify handshake, sender an empty batch — both build config and clients on that call, no network.',
     ],
   };
