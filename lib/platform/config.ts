@@ -31,7 +31,12 @@ export const planConfigSchema = z.object({
   PLAN_TIME_SCALE: z.coerce.number().min(0).max(100).default(1),
 });
 
-const secretNames = ['META_APP_SECRET', 'META_VERIFY_TOKEN', 'META_PAGE_ACCESS_TOKEN'] as const;
+const secretNames = [
+  'META_APP_SECRET',
+  'META_VERIFY_TOKEN',
+  'META_PAGE_ACCESS_TOKEN',
+  'LLM_API_KEY',
+] as const;
 export type SecretName = (typeof secretNames)[number];
 
 const graphSchema = z.object({
@@ -80,7 +85,10 @@ const senderWiringSchema = z.object({
 export type SecretSource = { value: string } | { param: string };
 
 /** A secret may be given directly or as the name of an SSM parameter; one of the two is required. */
-const parseSecrets = <K extends SecretName>(env: Env, names: readonly K[]): Record<K, SecretSource> => {
+export const parseSecrets = <K extends SecretName>(
+  env: Env,
+  names: readonly K[],
+): Record<K, SecretSource> => {
   const out = {} as Record<K, SecretSource>;
   const missing: string[] = [];
   for (const name of names) {
@@ -95,7 +103,7 @@ const parseSecrets = <K extends SecretName>(env: Env, names: readonly K[]): Reco
 };
 
 /** Parses env against a schema; the error lists variable names and reasons, never values. */
-const parseEnv = <S extends z.ZodType>(schema: S, env: Env): z.infer<S> => {
+export const parseEnv = <S extends z.ZodType>(schema: S, env: Env): z.infer<S> => {
   // Empty strings count as unset so `FOO=` in a .env file falls back to the default.
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const r = schema.safeParse(cleaned);

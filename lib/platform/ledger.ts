@@ -11,6 +11,7 @@
  * Only a shared store (DynamoDB) remembers across containers; memory serves tests and the local stack.
  */
 import {
+  type AttributeValue,
   DynamoDBClient,
   type DynamoDBClientConfig,
   GetItemCommand,
@@ -25,7 +26,7 @@ export type Ledger = {
 };
 
 /** JSON keeps any pair of strings distinct; the prefix keeps the two uses apart in one table. */
-const keyOf = (prefix: string, a: string, b: string): string => `${prefix}:${JSON.stringify([a, b])}`;
+export const keyOf = (prefix: string, a: string, b: string): string => `${prefix}:${JSON.stringify([a, b])}`;
 
 /** One key per (user, sequence); the group id already names page and user. */
 export const abortKey = (groupId: string, sequenceId: string): string => keyOf('abort', groupId, sequenceId);
@@ -68,6 +69,48 @@ export const memoryLedger = (
   };
 };
 
+export type StateItem = Record<string, AttributeValue>;
+
+/**
+ * The unexpired item under `key`, or undefined. DynamoDB deletes expired items lazily (up to days later), so
+ * the read compares expiresAt itself; consistent, because the item may have been written moments ago by
+ * another invocation (an abort, the previous turn of a conversation).
+ */
+export const readStateItem = async (
+  client: Pick<DynamoDBClient, 'send'>,
+  tableName: string,
+  key: string,
+  now: () => number,
+): Promise<StateItem | undefined> => {
+  const out = await client.send(
+    new GetItemCommand({
+      TableName: tableName,
+      Key: { [STATE_TABLE_KEY]: { S: key } },
+      ConsistentRead: true,
+    }),
+  );
+  const expiresAt = Number(out.Item?.[STATE_TABLE_TTL_ATTRIBUTE]?.N);
+  return Number.isFinite(expiresAt) && expiresAt * 1000 > now() ? out.Item : undefined;
+};
+
+/** Writes `key` (with `attributes`) to expire `ttlSeconds` from now. */
+export const writeStateItem = async (
+  client: Pick<DynamoDBClient, 'send'>,
+  tableName: string,
+  item: { key: string; ttlSeconds: number; now: () => number; attributes?: StateItem },
+): Promise<void> => {
+  await client.send(
+    new PutItemCommand({
+      TableName: tableName,
+      Item: {
+        ...item.attributes,
+        [STATE_TABLE_KEY]: { S: item.key },
+        [STATE_TABLE_TTL_ATTRIBUTE]: { N: String(Math.floor(item.now() / 1000) + item.ttlSeconds) },
+      },
+    }),
+  );
+};
+
 /**
  * DynamoDB-backed ledger: item {pk, expiresAt (epoch seconds, the table's TTL attribute)}. DynamoDB deletes
  * expired items lazily (up to days later), so reads also compare expiresAt. A key seen once is cached in
@@ -84,30 +127,13 @@ export const dynamoLedger = (
   return {
     has: async (key) => {
       if (await seen.has(key)) return true;
-      const out = await client.send(
-        new GetItemCommand({
-          TableName: tableName,
-          Key: { [STATE_TABLE_KEY]: { S: key } },
-          // Written by another invocation moments ago (an abort): an eventually consistent read could miss it.
-          ConsistentRead: true,
-        }),
-      );
-      const expiresAt = Number(out.Item?.[STATE_TABLE_TTL_ATTRIBUTE]?.N);
-      const present = Number.isFinite(expiresAt) && expiresAt * 1000 > now();
+      const present = (await readStateItem(client, tableName, key, now)) !== undefined;
       if (present) await seen.record(key);
       return present;
     },
     record: async (key) => {
       await seen.record(key);
-      await client.send(
-        new PutItemCommand({
-          TableName: tableName,
-          Item: {
-            [STATE_TABLE_KEY]: { S: key },
-            [STATE_TABLE_TTL_ATTRIBUTE]: { N: String(Math.floor(now() / 1000) + ttlSeconds) },
-          },
-        }),
-      );
+      await writeStateItem(client, tableName, { key, ttlSeconds, now });
     },
   };
 };
