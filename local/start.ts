@@ -7,7 +7,9 @@
  * (warn | info | debug), every function variable (PLAN_TIME_SCALE, GRAPH_API_VERSION, …), and for the real
  * Graph API: META_PAGE_ACCESS_TOKEN, META_APP_SECRET, META_VERIFY_TOKEN (GRAPH_API_URL optional).
  */
-import { type LogLevel, redactor, redactValue, type Telemetry } from '../lib/platform/telemetry.ts';
+
+import { redactor, redactValue } from '../lib/platform/redaction.ts';
+import type { LogLevel, Telemetry } from '../lib/platform/telemetry.ts';
 import { DEFAULT_PORTS, LOCAL_SECRETS, portFrom } from './defaults.ts';
 import { type Stack, startStack } from './stack.ts';
 

@@ -9,8 +9,10 @@
  * and skipped when it comes again, and deterministic dedup ids (lib/queue/producer.ts) cover the first 5 minutes.
  */
 
+import { describeIssues } from '../platform/issues.ts';
 import { eventKey, type Ledger } from '../platform/ledger.ts';
 import { type Telemetry, userLabel } from '../platform/telemetry.ts';
+import { groupIdOf } from '../queue/codec.ts';
 import type { InboundEvent } from '../queue/inbound.ts';
 import type { SequenceToEnqueue } from '../queue/producer.ts';
 import type { Step } from '../queue/step.ts';
@@ -168,7 +170,7 @@ const planEvent = async (
       telemetry.metric('InvalidReplies', 1);
       telemetry.log.warn('responder returned an invalid reply; dropped', {
         ...who,
-        issues: parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`),
+        issues: describeIssues(parsed.error.issues),
       });
     }
   }
@@ -267,7 +269,7 @@ const recordAnswered = async (seq: SequenceToEnqueue, deps: WebhookDeps): Promis
 const enqueueAll = async (sequences: readonly SequenceToEnqueue[], deps: WebhookDeps): Promise<number> => {
   const byUser = new Map<string, SequenceToEnqueue[]>();
   for (const seq of sequences) {
-    const key = `${seq.pageId}:${seq.psid}`;
+    const key = groupIdOf(seq.pageId, seq.psid);
     byUser.set(key, [...(byUser.get(key) ?? []), seq]);
   }
   const recordings: Promise<void>[] = [];

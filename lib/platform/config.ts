@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
+import { describeIssues } from './issues.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -108,8 +109,7 @@ export const parseEnv = <S extends z.ZodType>(schema: S, env: Env): z.infer<S> =
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const r = schema.safeParse(cleaned);
   if (r.success) return r.data;
-  const problems = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
-  throw new ConfigError(`invalid configuration — ${problems.join('; ')}`);
+  throw new ConfigError(`invalid configuration — ${describeIssues(r.error.issues)}`);
 };
 
 export const webhookEnvSchema = queueSchema

@@ -6,6 +6,7 @@
  * escaping sidesteps both and round-trips exactly through JSON.parse.
  */
 import { z } from 'zod';
+import { describeIssues } from '../platform/issues.ts';
 import { channelSchema } from './inbound.ts';
 import { stepSchema } from './step.ts';
 
@@ -55,7 +56,7 @@ export const decodeStep = (body: string): DecodeResult => {
     return { ok: false, reason: 'body is not JSON' };
   }
   const parsed = queuedStepSchema.safeParse(json);
-  if (!parsed.success) return { ok: false, reason: z.prettifyError(parsed.error) };
+  if (!parsed.success) return { ok: false, reason: describeIssues(parsed.error.issues) };
   if (parsed.data.index >= parsed.data.count) return { ok: false, reason: 'index must be below count' };
   return { ok: true, step: parsed.data };
 };

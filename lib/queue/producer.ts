@@ -32,7 +32,9 @@ import {
   type SendMessageBatchResult,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import { ZodError } from 'zod';
 import { EllipsisError } from '../platform/errors.ts';
+import { describeIssues } from '../platform/issues.ts';
 import type { Telemetry } from '../platform/telemetry.ts';
 import { encodeStep, groupIdOf, QUEUE_BODY_VERSION, type QueuedStep } from './codec.ts';
 import type { Channel } from './inbound.ts';
@@ -218,11 +220,9 @@ const entriesOf = (seq: SequenceToEnqueue, groupId: string): Entry[] => {
       MessageDeduplicationId: dedupIdOf(seq.sequenceId, q.index),
     }));
   } catch (error) {
-    // encodeStep validates with zod; the issue paths name the field, never the user's text.
-    const paths = Array.isArray((error as { issues?: unknown }).issues)
-      ? (error as { issues: { path: PropertyKey[] }[] }).issues.map((i) => i.path.join('.')).join(', ')
-      : sdkErrorName(error);
-    throw new EnqueueError('invalid_step', false, `sequence has an invalid step (${paths})`);
+    // encodeStep validates with zod; the issues name the field and the rule, never the user's text.
+    const what = error instanceof ZodError ? describeIssues(error.issues) : sdkErrorName(error);
+    throw new EnqueueError('invalid_step', false, `sequence has an invalid step (${what})`);
   }
 };
 

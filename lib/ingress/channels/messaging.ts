@@ -14,6 +14,7 @@
  *   counted, never answered; unknown event keys are counted as `unknown_event`, not errors.
  */
 import { z } from 'zod';
+import { isRecord } from '../../platform/records.ts';
 import { type Channel, type InboundEvent, USER_REF_PREFIX } from '../../queue/inbound.ts';
 import type { ChannelParser, ItemResult } from './channel.ts';
 import {
@@ -21,7 +22,6 @@ import {
   hashedEventId,
   ID_PATTERN,
   idSchema,
-  isRecord,
   optionalText,
   timestampSchema,
 } from './fields.ts';

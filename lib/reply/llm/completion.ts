@@ -4,7 +4,7 @@
  * stage, which also bounds the whole think with `signal`. Failures become LlmErrors without the key.
  */
 import OpenAI, { APIConnectionTimeoutError, APIError } from 'openai';
-import { redactor } from '../../platform/telemetry.ts';
+import { redactor } from '../../platform/redaction.ts';
 import { type LlmError, llmErrorFor } from './errors.ts';
 import type { ChatMessage } from './prompt.ts';
 

@@ -4,7 +4,6 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Env } from '../../../lib/platform/config.ts';
-import { memoryTelemetry } from '../../../lib/platform/telemetry.ts';
 import type { InboundEvent } from '../../../lib/queue/inbound.ts';
 import {
   LlmError,
@@ -17,6 +16,7 @@ import {
 import type { Reply } from '../../../lib/reply/reply.ts';
 import { echoAnswer, type OpenAiFake, startOpenAiFake } from '../../../local/openai-fake.ts';
 import { fakeStateTable } from '../../support/state-table.ts';
+import { memoryTelemetry } from '../../support/telemetry.ts';
 
 const KEY = 'sk-test-4f9a2c7e1b8d3f6a0c5e9b2d7f1a4c8e';
 const T0 = 1_700_000_000_000;

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../lib/platform/errors.ts';
 import { coldStart, type HandlerShape, lambdaHandler, startupReason } from '../../../lib/platform/runtime.ts';
-import { memoryTelemetry } from '../../../lib/platform/telemetry.ts';
 import { RulesError } from '../../../lib/reply/rules.ts';
+import { memoryTelemetry } from '../../support/telemetry.ts';
 
 describe('coldStart', () => {
   it('builds once and hands every call, concurrent or later, the same result', async () => {

@@ -1,7 +1,7 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
-import { memoryTelemetry } from '../../../lib/platform/telemetry.ts';
 import { producerDeps } from '../../../lib/queue/producer-wiring.ts';
+import { memoryTelemetry } from '../../support/telemetry.ts';
 
 describe('producerDeps', () => {
   const telemetry = memoryTelemetry();

@@ -1,7 +1,11 @@
-/** Fixtures shared by the sender-side tests: one sender tuning and a queued-step builder. */
+/**
+ * Factories shared by the tests (as Powertools' tests/helpers/factories.ts): one valid value of each core
+ * type, with the fields a test cares about overridden. A field added to a schema gets its default here once.
+ */
 
 import type { SenderTuning } from '../../lib/delivery/schedule.ts';
 import type { QueuedStep } from '../../lib/queue/codec.ts';
+import type { InboundEvent } from '../../lib/queue/inbound.ts';
 
 /** A fixed sender tuning (lib/platform/config.ts defaults, but a 1 s cap on sub-second deferral sleeps). */
 export const senderTuning: SenderTuning = {
@@ -26,5 +30,19 @@ export const queuedStep = (over: Partial<QueuedStep> = {}): QueuedStep => ({
   plannedAt: 1_700_000_000_000,
   dueAt: 1_700_000_000_000,
   action: { message: { text: 'hello' } },
+  ...over,
+});
+
+/** One inbound Messenger text message ("hi") from one user to one page, unless `over`. */
+export const inboundEvent = (over: Partial<InboundEvent> = {}): InboundEvent => ({
+  channel: 'messenger',
+  kind: 'message',
+  pageId: 'PAGE',
+  psid: 'USER',
+  timestamp: 1_700_000_000_000,
+  eventId: 'm_1',
+  mid: 'm_1',
+  text: 'hi',
+  attachments: [],
   ...over,
 });
