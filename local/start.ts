@@ -62,6 +62,7 @@ Ellipsis local stack is up
   Webhook     ${stack.webhookUrl}   verify token: ${verify}
   Local SQS   ${stack.sqs.endpoint}   queue ${stack.sqs.queueUrl}
   Graph       ${stack.graph ? `local fake at ${stack.graph.url} (every call is printed below)` : `${env.GRAPH_API_URL ?? 'https://graph.facebook.com'} (real)`}
+  Responder   ${env.RESPONDER_MODULE ? `module ${env.RESPONDER_MODULE}` : (env.RESPONDER ?? 'rules')}
   Time scale  PLAN_TIME_SCALE=${env.PLAN_TIME_SCALE ?? '1'}
 
 Try:  npm run chat -- "hello"      (or open the chat view)      Ctrl-C to stop
@@ -99,6 +100,7 @@ const main = async () => {
     onSqsReady: (sqs) => Object.assign(process.env, sqs.env),
     webhookOverrides: { telemetry: terminalTelemetry('webhook', level, secrets) },
     senderOverrides: { telemetry: terminalTelemetry('sender', level, secrets) },
+    responderOverrides: { telemetry: terminalTelemetry('responder', level, secrets) },
     print: (line) => console.log(line),
     onError: (where, error) =>
       console.error(`        (${where}) ${error instanceof Error ? error.message : String(error)}`),

@@ -47,8 +47,9 @@ const FUNCTIONS = {
   webhook: 'WebhookLambdaFunction',
   sender: 'SenderLambdaFunction',
   send: 'SendLambdaFunction',
+  responder: 'ResponderLambdaFunction',
 };
-const ROLES = { webhook: 'WebhookRole', sender: 'SenderRole', send: 'SendRole' };
+const ROLES = { webhook: 'WebhookRole', sender: 'SenderRole', send: 'SendRole', responder: 'ResponderRole' };
 
 type Statement = {
   Effect: string;
@@ -145,10 +146,41 @@ describe('steps queue', () => {
     expect(Number(props('StepsQueue').VisibilityTimeout)).toBeGreaterThanOrEqual(6 * timeout);
   });
 
+  it('feeds the responder up to 10 inbound events (a burst is one turn), with its own DLQ and a timeout under the visibility', () => {
+    const mapping = ofType('AWS::Lambda::EventSourceMapping').find(([, m]) =>
+      JSON.stringify(m.Properties?.EventSourceArn).includes('ResponderQueue'),
+    );
+    const p = mapping![1].Properties!;
+    expect(p.FunctionName).toEqual(getAtt(FUNCTIONS.responder, 'Arn'));
+    expect(p.BatchSize).toBe(10);
+    expect(p.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
+    const queue = props('ResponderQueue');
+    expect(queue.FifoQueue).toBe(true);
+    expect((queue.RedrivePolicy as { deadLetterTargetArn: Json }).deadLetterTargetArn).toEqual(
+      getAtt('ResponderDeadLetterQueue', 'Arn'),
+    );
+    const timeout = Number(props(FUNCTIONS.responder).Timeout);
+    expect(timeout).toBeGreaterThanOrEqual(60);
+    expect(Number(queue.VisibilityTimeout)).toBeGreaterThanOrEqual(6 * timeout);
+    expect([...new Set(unconditionalActions(ROLES.responder))]).toEqual(
+      [
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'sqs:ChangeMessageVisibility',
+        'sqs:DeleteMessage',
+        'sqs:GetQueueAttributes',
+        'sqs:ReceiveMessage',
+        'sqs:SendMessage',
+      ].sort(),
+    );
+  });
+
   it('feeds the sender one step per invocation with partial batch responses and a concurrency cap', () => {
     const mappings = ofType('AWS::Lambda::EventSourceMapping');
-    expect(mappings).toHaveLength(1);
-    const p = mappings[0]![1].Properties!;
+    expect(mappings).toHaveLength(2);
+    const p = mappings.find(([, m]) =>
+      JSON.stringify(m.Properties?.EventSourceArn).includes('StepsQueue'),
+    )![1].Properties!;
     expect(p.EventSourceArn).toEqual(getAtt('StepsQueue', 'Arn'));
     expect(p.FunctionName).toEqual(getAtt(FUNCTIONS.sender, 'Arn'));
     expect(p.BatchSize).toBe(1);
@@ -254,7 +286,10 @@ describe('IAM, one least-privilege role per function', () => {
         'ssm:GetParameter',
       ].sort(),
     );
-    expect(statementWith(ROLES.webhook, 'sqs:SendMessage').Resource).toEqual(getAtt('StepsQueue', 'Arn'));
+    expect(statementWith(ROLES.webhook, 'sqs:SendMessage').Resource).toEqual([
+      getAtt('StepsQueue', 'Arn'),
+      getAtt('ResponderQueue', 'Arn'),
+    ]);
     expect(statementWith(ROLES.webhook, 'logs:PutLogEvents').Resource).toEqual(
       getAtt('WebhookLogGroup', 'Arn'),
     );
