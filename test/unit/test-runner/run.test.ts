@@ -2,10 +2,10 @@
  * `npm test`'s closing line is what CI reads, so test/run.ts is run here as a child process on tiny fixture
  * files (test/fixtures/runner/, outside the normal include) for every way a run can go wrong.
  */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { verdict } from '../../runner/closing-line.ts';
 import type { TestCounts } from '../../runner/count-reporter.ts';
@@ -155,6 +155,35 @@ describe('test/run.ts without the shared corpus', { concurrent: true, timeout: 1
     expect(failedWithout).toBe(0);
     expect(passedWithout + skippedWithout).toBe(passed); // same tests, only skipped
     expect(skippedWithout).toBeGreaterThan(CORPUS_ENTRIES.webhooks * 3 + CORPUS_ENTRIES.graph_errors * 2);
+  });
+});
+
+/** A `node` older than 24 on PATH (CI machines have Node 20 there; npm scripts put Node 24 first). */
+const oldNode = (process.env.PATH ?? '')
+  .split(delimiter)
+  .map((dir) => join(dir, 'node'))
+  .find((bin) => {
+    try {
+      return Number(execFileSync(bin, ['-p', 'process.versions.node.split(".")[0]']).toString()) < 24;
+    } catch {
+      return false; // not there, or not a node
+    }
+  });
+
+describe('vitest started directly on an older Node', () => {
+  it.skipIf(oldNode === undefined)('stops at once and says to run tests through npm', async () => {
+    const vitest = join(root, 'node_modules', 'vitest', 'vitest.mjs');
+    const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = execFile(
+        oldNode ?? '',
+        [vitest, 'run', 'test/unit/reply/plan.test.ts'],
+        { cwd: root, env: cleanEnv() },
+        (_e, _out, stderr) => resolve({ code: child.exitCode, stderr }),
+      );
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/this project needs Node 24/);
+    expect(r.stderr).toContain('npm test -- test/unit/reply/plan.test.ts');
   });
 });
 
