@@ -161,8 +161,8 @@ export const responderEnvSchema = queueSchema
     RESPONDER_QUEUE_URL: z.url(),
     /** Where turns that keep failing go (FIFO, like the responder queue). */
     RESPONDER_DLQ_URL: z.url().optional(),
-    /** rules (default) | slow (thinks RESPONDER_SLOW_MS, then answers by the rules). */
-    RESPONDER: z.enum(['rules', 'slow']).default('rules'),
+    /** rules (default) | slow (thinks RESPONDER_SLOW_MS, then answers by the rules) | llm (lib/reply/llm/, LLM_*). */
+    RESPONDER: z.enum(['rules', 'slow', 'llm']).default('rules'),
     /** A module exporting a Responder (default or named `responder`); wins over RESPONDER. */
     RESPONDER_MODULE: z.string().min(1).optional(),
     RESPONDER_RULES_FILE: z.string().min(1).optional(),
