@@ -3,6 +3,8 @@
  * → one responder run per turn → paced reply steps on the steps queue. The work is in
  * lib/reply/turn-consumer.ts; start-up (cached deps, errors) is lib/platform/runtime.ts.
  */
+
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import {
@@ -22,7 +24,10 @@ import { processTurns, type TurnConsumerDeps } from '../lib/reply/turn-consumer.
 
 export type ResponderOverrides = ProducerOverrides & {
   responder?: Responder;
+  /** Reads LLM_API_KEY_PARAM (RESPONDER=llm); default Powertools Parameters, loaded only when used. */
   fetchParameter?: FetchParameter;
+  /** The state table client of RESPONDER=llm's conversation memory. */
+  dynamo?: Pick<DynamoDBClient, 'send'>;
   telemetry?: Telemetry;
   now?: () => number;
   random?: () => number;
@@ -38,10 +43,11 @@ const sleepUnlessAborted = (ms: number, signal: AbortSignal): Promise<void> =>
     });
   });
 
-const fetchFromSsmLazily: FetchParameter = async (name) =>
-  (await import('../lib/platform/ssm.ts')).fetchFromSsm(name);
-
 type ResponderDeps = Omit<TurnConsumerDeps, 'functionDeadline'>;
+
+/** The SSM reader, imported on first use: only RESPONDER=llm with LLM_API_KEY_PARAM reads a secret here. */
+const fetchFromSsmWhenUsed: FetchParameter = async (name) =>
+  (await import('../lib/platform/ssm.ts')).fetchFromSsm(name);
 
 export const build = async (
   env: Env,
@@ -52,7 +58,15 @@ export const build = async (
   const producer = producerDeps(config.QUEUE_URL, telemetry, overrides);
   const fallback = config.RESPONDER_FALLBACK_TEXT;
   return {
-    responder: overrides.responder ?? (await loadResponder(config, { env, secrets, log: telemetry.log })),
+    responder:
+      overrides.responder ??
+      (await loadResponder(config, {
+        env,
+        log: telemetry.log,
+        secrets,
+        ...(overrides.dynamo ? { dynamo: overrides.dynamo } : {}),
+        ...(overrides.now ? { now: overrides.now } : {}),
+      })),
     enqueue: (seq) => enqueueSequence(producer, seq),
     planConfig: config,
     ...(fallback ? { fallback: { message: { text: fallback } } } : {}),
@@ -74,8 +88,7 @@ export const makeHandler = (env: Env = process.env, overrides: ResponderOverride
   const handle = lambdaHandler({
     service: 'responder',
     telemetry: overrides.telemetry,
-    // Only RESPONDER=llm with LLM_API_KEY_PARAM reads SSM; loaded then, so other responders bundle no SSM client use.
-    fetchParameter: overrides.fetchParameter ?? fetchFromSsmLazily,
+    fetchParameter: overrides.fetchParameter ?? fetchFromSsmWhenUsed,
     build: (startup) => build(env, overrides, startup),
     run: ({ event, remainingMs }: Invocation, deps): Promise<SQSBatchResponse> =>
       processTurns(

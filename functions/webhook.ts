@@ -5,6 +5,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { handleWebhook, type WebhookDeps, type WebhookRequest } from '../lib/ingress/webhook.ts';
+import { accountIdsOf } from '../lib/platform/accounts.ts';
 import { type Env, type FetchParameter, loadPlanConfig, loadWebhookConfig } from '../lib/platform/config.ts';
 import { stateLedger } from '../lib/platform/ledger.ts';
 import { lambdaHandler, type Startup } from '../lib/platform/runtime.ts';
@@ -40,6 +41,7 @@ export const build = async (
   { telemetry, secrets }: Startup,
 ): Promise<WebhookDeps> => {
   const config = loadWebhookConfig(env);
+  const accounts = overrides.accounts ?? accountIdsOf(env);
   const planConfig = loadPlanConfig(env);
   const { META_APP_SECRET, META_VERIFY_TOKEN } = await secrets(config.secrets);
   const producer = producerDeps(config.QUEUE_URL, telemetry, overrides);
@@ -62,6 +64,7 @@ export const build = async (
     now,
     telemetry,
     maxBodyBytes: overrides.maxBodyBytes ?? config.WEBHOOK_MAX_BODY_BYTES,
+    ...(accounts !== undefined && { accounts }),
   };
 };
 

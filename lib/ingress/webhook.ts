@@ -21,6 +21,7 @@ import { INBOUND_BODY_VERSION, type QueuedInbound } from '../queue/inbound-codec
 import type { SequenceToEnqueue } from '../queue/producer.ts';
 import type { Step } from '../queue/step.ts';
 import { wantsAnswer } from '../reply/responder.ts';
+import { servedEvents } from './accounts.ts';
 import { parseJsonBody } from './body.ts';
 import { envelopeProblem, parseWebhookBody } from './events.ts';
 import { safeEqual, verifySignature } from './signature.ts';
@@ -49,6 +50,8 @@ export type WebhookDeps = {
   now: () => number;
   telemetry: Telemetry;
   maxBodyBytes: number;
+  /** The accounts answered (META_ACCOUNT_IDS); undefined: every account (lib/ingress/accounts.ts). */
+  accounts?: ReadonlySet<string>;
 };
 
 /** Meta's sample code answers this; any 200 body works. */
@@ -125,7 +128,9 @@ const receiveEvents = async (request: WebhookRequest, deps: WebhookDeps): Promis
   if (problem !== undefined) return reject(deps, 400, problem, 'not_page');
 
   const plannedAt = deps.now();
-  const { events, ignored } = parseWebhookBody(decoded.json, plannedAt);
+  const parsed = parseWebhookBody(decoded.json, plannedAt);
+  const { ignored } = parsed;
+  const events = servedEvents(parsed.events, deps.accounts, telemetry);
   for (const [reason, count] of Object.entries(ignored)) {
     telemetry.metric('EventsIgnored', count, 'Count', { reason });
   }

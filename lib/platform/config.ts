@@ -7,6 +7,7 @@
  * META_APP_SECRET_PARAM, … — fetched once by `resolveSecrets` with an injected fetcher.
  */
 import { z } from 'zod';
+import { accountTokenSources } from './accounts.ts';
 import { ConfigError } from './errors.ts';
 import { describeIssues } from './issues.ts';
 
@@ -38,7 +39,9 @@ const secretNames = [
   'META_PAGE_ACCESS_TOKEN',
   'LLM_API_KEY',
 ] as const;
-export type SecretName = (typeof secretNames)[number];
+/** One account's access token (lib/platform/accounts.ts), resolved and redacted like the named secrets. */
+export type AccountTokenSecret = `account:${string}`;
+export type SecretName = (typeof secretNames)[number] | AccountTokenSecret;
 
 const graphSchema = z.object({
   GRAPH_API_URL: z.url().default('https://graph.facebook.com'),
@@ -112,7 +115,7 @@ export const parseEnv = <S extends z.ZodType>(schema: S, env: Env): z.infer<S> =
   throw new ConfigError(`invalid configuration — ${describeIssues(r.error.issues)}`);
 };
 
-export const webhookEnvSchema = queueSchema
+const webhookEnvSchema = queueSchema
   .extend(planConfigSchema.shape)
   .extend({
     /** Meta's webhook bodies are small; anything above this is rejected before hashing. */
@@ -158,7 +161,7 @@ export const responderEnvSchema = queueSchema
     RESPONDER_QUEUE_URL: z.url(),
     /** Where turns that keep failing go (FIFO, like the responder queue). */
     RESPONDER_DLQ_URL: z.url().optional(),
-    /** rules (default) | slow (thinks RESPONDER_SLOW_MS, then answers by the rules) | llm (lib/reply/llm/). */
+    /** rules (default) | slow (thinks RESPONDER_SLOW_MS, then answers by the rules) | llm (lib/reply/llm/, LLM_*). */
     RESPONDER: z.enum(['rules', 'slow', 'llm']).default('rules'),
     /** A module exporting a Responder (default or named `responder`); wins over RESPONDER. */
     RESPONDER_MODULE: z.string().min(1).optional(),
@@ -166,25 +169,27 @@ export const responderEnvSchema = queueSchema
     RESPONDER_SLOW_MS: ms(8000),
   });
 
-export const senderEnvSchema = graphSchema
+const senderEnvSchema = graphSchema
   .extend(queueSchema.shape)
   .extend(senderTuningSchema.shape)
   .extend(senderWiringSchema.shape)
   .extend(stateTableSchema.shape);
-export const sendEnvSchema = queueSchema.extend(planConfigSchema.shape);
+const sendEnvSchema = queueSchema.extend(planConfigSchema.shape);
 
 export type PlanConfig = z.infer<typeof planConfigSchema>;
-export type WebhookEnv = z.infer<typeof webhookEnvSchema>;
-export type SenderEnv = z.infer<typeof senderEnvSchema>;
-export type SendEnv = z.infer<typeof sendEnvSchema>;
+type WebhookEnv = z.infer<typeof webhookEnvSchema>;
+type SenderEnv = z.infer<typeof senderEnvSchema>;
+type SendEnv = z.infer<typeof sendEnvSchema>;
 export type ResponderEnv = z.infer<typeof responderEnvSchema>;
 export type TurnPolicy = z.infer<typeof turnPolicySchema>;
 
-export type WebhookConfig = WebhookEnv & {
+type WebhookConfig = WebhookEnv & {
   secrets: { META_APP_SECRET: SecretSource; META_VERIFY_TOKEN: SecretSource };
 };
-export type SenderConfig = SenderEnv & {
-  secrets: { META_APP_SECRET: SecretSource; META_PAGE_ACCESS_TOKEN: SecretSource };
+type SenderConfig = SenderEnv & {
+  secrets: { META_APP_SECRET: SecretSource };
+  /** The one token for every account (META_PAGE_ACCESS_TOKEN), or each account's own (lib/platform/accounts.ts). */
+  tokens: { single: SecretSource } | { byAccount: Record<AccountTokenSecret, SecretSource> };
 };
 
 export const loadWebhookConfig = (env: Env): WebhookConfig => ({
@@ -192,10 +197,18 @@ export const loadWebhookConfig = (env: Env): WebhookConfig => ({
   secrets: parseSecrets(env, ['META_APP_SECRET', 'META_VERIFY_TOKEN']),
 });
 
-export const loadSenderConfig = (env: Env): SenderConfig => ({
-  ...parseEnv(senderEnvSchema, env),
-  secrets: parseSecrets(env, ['META_APP_SECRET', 'META_PAGE_ACCESS_TOKEN']),
-});
+export const loadSenderConfig = (env: Env): SenderConfig => {
+  const byAccount = accountTokenSources(env);
+  const { META_APP_SECRET, META_PAGE_ACCESS_TOKEN } = parseSecrets(
+    env,
+    byAccount ? ['META_APP_SECRET'] : ['META_APP_SECRET', 'META_PAGE_ACCESS_TOKEN'],
+  );
+  return {
+    ...parseEnv(senderEnvSchema, env),
+    secrets: { META_APP_SECRET },
+    tokens: byAccount ? { byAccount } : { single: META_PAGE_ACCESS_TOKEN },
+  };
+};
 
 export const loadSendConfig = (env: Env): SendEnv => parseEnv(sendEnvSchema, env);
 

@@ -2,15 +2,14 @@
  * Which responder the responder function runs: RESPONDER_MODULE (any module exporting a Responder, default
  * or named `responder`: a bot author tries theirs with no code change), else RESPONDER: `rules` (the bundled
  * rules, or RESPONDER_RULES_FILE), `slow` (the same rules after RESPONDER_SLOW_MS of thinking, to watch
- * the typing bubble stay on) or `llm` (lib/reply/llm/, configured by its LLM_* variables). Called once at
- * cold start, so a broken module or configuration fails loudly, once.
+ * the typing bubble stay on) or `llm` (an OpenAI-compatible model, lib/reply/llm/, configured by LLM_*).
+ * Called once at cold start, so a broken module or configuration fails loudly, once.
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Env, ResponderEnv } from '../platform/config.ts';
 import { ConfigError } from '../platform/errors.ts';
-import type { Startup } from '../platform/runtime.ts';
-import type { Log } from '../platform/telemetry.ts';
+import type { LlmResponderFromEnvDeps } from './llm/index.ts';
 import { loadRulesResponder, type Responder } from './responder.ts';
 
 export class ResponderLoadError extends ConfigError {
@@ -55,34 +54,16 @@ export const importResponder = async (path: string): Promise<Responder> => {
   return found;
 };
 
-/** What RESPONDER=llm needs from the function: the env (LLM_*), and the start-up's secret resolver and log. */
-export type LlmWiring = {
-  env: Env;
-  /** Resolves LLM_API_KEY / LLM_API_KEY_PARAM at cold start and redacts it from every later log. */
-  secrets: Startup['secrets'];
-  log: Pick<Log, 'warn'>;
-};
-
-/** The LLM responder, its key resolved (and redacted) up front rather than on the first turn. */
-const llmResponderOf = async ({ env, secrets, log }: LlmWiring): Promise<Responder> => {
-  const [{ llmResponderFromEnv }, { loadLlmConfig }] = await Promise.all([
-    import('./llm/index.ts'),
-    import('./llm/config.ts'),
-  ]);
-  const { LLM_API_KEY } = await secrets({ LLM_API_KEY: loadLlmConfig(env).apiKey });
-  return llmResponderFromEnv({ ...env, LLM_API_KEY, LLM_API_KEY_PARAM: undefined }, { log });
-};
+/** What RESPONDER=llm is built from: the function's env (LLM_*) and its start-up helpers. */
+export type ResponderLoadDeps = LlmResponderFromEnvDeps & { env: Env };
 
 export const loadResponder = async (
   config: Pick<ResponderEnv, 'RESPONDER' | 'RESPONDER_MODULE' | 'RESPONDER_RULES_FILE' | 'RESPONDER_SLOW_MS'>,
-  llm?: LlmWiring,
+  deps: ResponderLoadDeps,
 ): Promise<Responder> => {
   if (config.RESPONDER_MODULE !== undefined) return importResponder(config.RESPONDER_MODULE);
-  if (config.RESPONDER === 'llm') {
-    if (llm === undefined)
-      throw new ResponderLoadError('RESPONDER=llm needs the function start-up (secrets)');
-    return llmResponderOf(llm);
-  }
+  // Imported only when chosen: the openai client is not evaluated by a rules responder's cold start.
+  if (config.RESPONDER === 'llm') return (await import('./llm/index.ts')).llmResponderFromEnv(deps.env, deps);
   const rules = loadRulesResponder(config.RESPONDER_RULES_FILE);
   return config.RESPONDER === 'slow' ? slowResponder(config.RESPONDER_SLOW_MS, rules) : rules;
 };

@@ -9,6 +9,7 @@ import { packageDir, repoRoot, runPackage, templatePath } from '../../infra/pack
 import { DEFERRAL_RECEIVES, retryBudget } from '../../lib/delivery/schedule.ts';
 import { loadSendConfig, loadSenderConfig, loadWebhookConfig } from '../../lib/platform/config.ts';
 import { STATE_TABLE_KEY, STATE_TABLE_TTL_ATTRIBUTE } from '../../lib/platform/ledger.ts';
+import { loadLlmConfig } from '../../lib/reply/llm/config.ts';
 
 type Json = unknown;
 type Resource = { Type: string; Properties?: Record<string, Json>; Condition?: string };
@@ -162,11 +163,9 @@ describe('steps queue', () => {
     const timeout = Number(props(FUNCTIONS.responder).Timeout);
     expect(timeout).toBeGreaterThanOrEqual(60);
     expect(Number(queue.VisibilityTimeout)).toBeGreaterThanOrEqual(6 * timeout);
+    // Without RESPONDER=llm: no secret, no state table (the LLM grants are tested below).
     expect([...new Set(unconditionalActions(ROLES.responder))]).toEqual(
       [
-        'dynamodb:GetItem',
-        'dynamodb:PutItem',
-        'kms:Decrypt',
         'logs:CreateLogStream',
         'logs:PutLogEvents',
         'sqs:ChangeMessageVisibility',
@@ -174,12 +173,8 @@ describe('steps queue', () => {
         'sqs:GetQueueAttributes',
         'sqs:ReceiveMessage',
         'sqs:SendMessage',
-        'ssm:GetParameter',
       ].sort(),
     );
-    expect(statementWith(ROLES.responder, 'ssm:GetParameter').Resource).toEqual({
-      'Fn::Sub': expect.stringMatching(/llm-api-key$/),
-    });
   });
 
   it('feeds the sender one step per invocation with partial batch responses and a concurrency cap', () => {
@@ -357,6 +352,47 @@ describe('IAM, one least-privilege role per function', () => {
   });
 });
 
+describe('RESPONDER=llm (param responderKind=llm)', () => {
+  /** The responder role's statements that only exist under the LlmResponder condition. */
+  const llmStatements = (): Statement[] => {
+    const policies = (props(ROLES.responder).Policies ?? []) as { PolicyDocument: { Statement: Json[] } }[];
+    return policies.flatMap((p) =>
+      p.PolicyDocument.Statement.flatMap((s) => {
+        const branches = (s as { 'Fn::If'?: [string, Statement, Json] })['Fn::If'];
+        return branches?.[0] === 'LlmResponder' ? [branches[1]] : [];
+      }),
+    );
+  };
+
+  it('is off by default: the condition tests the ResponderKind parameter, which defaults to rules', () => {
+    expect(template.Conditions?.LlmResponder).toEqual({ 'Fn::Equals': [{ Ref: 'ResponderKind' }, 'llm'] });
+    expect(template.Parameters?.ResponderKind?.Default).toBe('rules');
+    expect(deployedEnv(FUNCTIONS.responder).RESPONDER).toBe('rules');
+  });
+
+  it('grants the responder, only then, the state table and its own key: one named parameter, decrypted via SSM', () => {
+    const statements = llmStatements();
+    expect(statements.flatMap(actionsOf).sort()).toEqual(
+      ['dynamodb:GetItem', 'dynamodb:PutItem', 'kms:Decrypt', 'ssm:GetParameter'].sort(),
+    );
+    const memory = statements.find((s) => actionsOf(s).includes('dynamodb:GetItem'));
+    expect(memory?.Resource).toEqual(getAtt('StateTable', 'Arn'));
+    const key = statements.find((s) => actionsOf(s).includes('ssm:GetParameter'));
+    expect(JSON.stringify(key?.Resource)).toMatch(new RegExp(`:parameter/ellipsis/${stage}/llm-api-key"}$`));
+    const kms = statements.find((s) => actionsOf(s).includes('kms:Decrypt'));
+    expect(JSON.stringify(kms?.Condition?.StringLike)).toContain(`:parameter/ellipsis/${stage}/*`);
+  });
+
+  it('gives the responder the LLM key as an SSM parameter name of the stage and the state table', () => {
+    const env = deployedEnv(FUNCTIONS.responder);
+    const config = loadLlmConfig({ ...env, LLM_MODEL: 'gpt-4o-mini' });
+    expect(config.apiKey).toEqual({ param: `/ellipsis/${stage}/llm-api-key` });
+    expect(config.LLM_BASE_URL).toBe('https://api.openai.com/v1');
+    const vars = (props(FUNCTIONS.responder).Environment as { Variables: Record<string, Json> }).Variables;
+    expect(vars.STATE_TABLE_NAME).toEqual({ Ref: 'StateTable' });
+  });
+});
+
 describe('alarms', () => {
   const alarms = () => ofType('AWS::CloudWatch::Alarm').map(([, r]) => r.Properties ?? {});
 
@@ -390,6 +426,109 @@ describe('alarms', () => {
         'Fn::If': ['HasAlarmTopic', [{ Ref: 'AlarmTopicArn' }], { Ref: 'AWS::NoValue' }],
       });
     }
+  });
+});
+
+describe('public webhook bounds (a flood of junk POSTs cannot starve the sender)', () => {
+  // Meta, Messenger Platform rate limiting: past ~40 messages/s a Page hits the high-volume limit. Each inbound
+  // message is about 2 deliveries with the subscribed fields (the message, then its message_reads).
+  const META_PAGE_MESSAGES_PER_SECOND = 40;
+  const DELIVERIES_PER_MESSAGE = 2;
+  // A warm webhook invocation in AWS (HMAC, DynamoDB Get/Put, one SendMessageBatch), generously.
+  const WARM_WEBHOOK_SECONDS = 0.05;
+  const routeSettings = () =>
+    props('HttpApiStage').DefaultRouteSettings as {
+      ThrottlingRateLimit: number;
+      ThrottlingBurstLimit: number;
+    };
+
+  it("throttles the HTTP API stage, with room for one Page at Meta's own ceiling and a burst above it", () => {
+    const { ThrottlingRateLimit: rate, ThrottlingBurstLimit: burst } = routeSettings();
+    expect(rate).toBeGreaterThanOrEqual(META_PAGE_MESSAGES_PER_SECOND * DELIVERIES_PER_MESSAGE);
+    expect(burst).toBeGreaterThanOrEqual(rate);
+  });
+
+  it('reserves the webhook a bounded concurrency that the stage throttle reaches first', () => {
+    const reserved = props(FUNCTIONS.webhook).ReservedConcurrentExecutions as number;
+    expect(Number.isInteger(reserved) && reserved >= 1).toBe(true);
+    // At the warm duration, the reserved instances serve more than the throttle lets through.
+    expect(reserved / WARM_WEBHOOK_SECONDS).toBeGreaterThanOrEqual(routeSettings().ThrottlingRateLimit);
+  });
+
+  it("reserves each SQS consumer at least its mapping's maximum concurrency, leaving the account's unreserved floor", () => {
+    const mappings = ofType('AWS::Lambda::EventSourceMapping').map(([id]) => props(id));
+    expect(mappings.length).toBeGreaterThanOrEqual(1);
+    for (const mapping of mappings) {
+      const [functionId] = (mapping.FunctionName as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'];
+      const max = (mapping.ScalingConfig as { MaximumConcurrency: number }).MaximumConcurrency;
+      expect(props(functionId).ReservedConcurrentExecutions, functionId).toBeGreaterThanOrEqual(max);
+    }
+    expect(props(FUNCTIONS.send).ReservedConcurrentExecutions).toBeUndefined();
+    // Lambda keeps 100 of the default 1,000 account concurrency unreserved.
+    const reserved = ofType('AWS::Lambda::Function').reduce(
+      (sum, [, r]) => sum + Number(r.Properties?.ReservedConcurrentExecutions ?? 0),
+      0,
+    );
+    expect(reserved).toBeLessThanOrEqual(900);
+  });
+
+  it('logs each request with its status but never its query string, path or headers', () => {
+    const settings = props('HttpApiStage').AccessLogSettings as { DestinationArn: Json; Format: string };
+    expect(settings.DestinationArn).toEqual(getAtt('HttpApiLogGroup', 'Arn'));
+    // hub.verify_token travels in the verification GET's query string; the signature in a header.
+    expect(settings.Format).not.toMatch(
+      /\$context\.(path|requestOverride|identity\.userAgent)|\$input|querystring/i,
+    );
+    const sample = settings.Format.replace(/\$context\.status/g, '429')
+      .replace(/\$context\.error\.messageString/g, '"Too Many Requests"')
+      .replace(/\$context\.[\w.]+/g, 'x');
+    expect(JSON.parse(sample)).toMatchObject({ status: 429 });
+  });
+
+  const alarmsOn = (namespace: string, metric: string) =>
+    ofType('AWS::CloudWatch::Alarm')
+      .map(([, r]) => r.Properties ?? {})
+      .filter(
+        (a) =>
+          (a.Namespace === namespace && a.MetricName === metric) ||
+          (
+            (a.Metrics ?? []) as { MetricStat?: { Metric: { Namespace: string; MetricName: string } } }[]
+          ).some(
+            (m) => m.MetricStat?.Metric.Namespace === namespace && m.MetricStat.Metric.MetricName === metric,
+          ),
+      );
+
+  it('alarm on sustained 4xx answers (forged or junk traffic), not on a single bad minute', () => {
+    const [alarm, ...others] = alarmsOn('AWS/ApiGateway', '4xx');
+    expect(others).toHaveLength(0);
+    expect(alarm).toMatchObject({
+      Dimensions: [
+        { Name: 'ApiId', Value: { Ref: 'HttpApi' } },
+        { Name: 'Stage', Value: '$default' },
+      ],
+      Statistic: 'Sum',
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+    expect(Number(alarm?.Period) * Number(alarm?.DatapointsToAlarm)).toBeGreaterThanOrEqual(900);
+    expect(Number(alarm?.Threshold)).toBeGreaterThan(0);
+  });
+
+  it('alarm on throttled requests, at the HTTP API (access-log 429s) and at the webhook function', () => {
+    const filter = props('WebhookThrottledRequestsMetric');
+    expect(res('WebhookThrottledRequestsMetric').Type).toBe('AWS::Logs::MetricFilter');
+    expect(filter.LogGroupName).toEqual({ Ref: 'HttpApiLogGroup' });
+    expect(filter.FilterPattern).toBe('{ $.status = 429 }');
+    const [transform] = filter.MetricTransformations as { MetricNamespace: string; MetricName: string }[];
+    const [alarm] = alarmsOn(transform!.MetricNamespace, transform!.MetricName);
+    expect(alarmsOn('AWS/Lambda', 'Throttles')).toEqual([alarm]);
+    const metrics = alarm!.Metrics as {
+      MetricStat?: { Metric: { Dimensions?: Json } };
+      Expression?: string;
+    }[];
+    expect(metrics.find((m) => m.MetricStat?.Metric.Dimensions)?.MetricStat?.Metric.Dimensions).toEqual([
+      { Name: 'FunctionName', Value: { Ref: FUNCTIONS.webhook } },
+    ]);
+    expect(metrics.filter((m) => m.Expression)).toHaveLength(1);
   });
 });
 
@@ -432,6 +571,18 @@ describe('bundles', () => {
       // 50 MB is Lambda's zipped limit; 5 MiB flags an accidental dependency explosion long before it.
       expect(bytes.length).toBeLessThan(5 * 1024 * 1024);
       expect(bytes.includes(`functions/${name}.mjs`), `${name}.zip holds functions/${name}.mjs`).toBe(true);
+    }
+  });
+
+  it("carry only their own function's lazily loaded chunks (infra/esbuild-plugins.cjs)", () => {
+    const names = Object.keys(FUNCTIONS);
+    for (const name of names) {
+      const bytes = readFileSync(join(packageDir, `${name}.zip`));
+      expect(bytes.includes(`functions/${name}.chunks/`), `${name}.zip holds its chunks`).toBe(true);
+      for (const other of names.filter((n) => n !== name))
+        expect(bytes.includes(`functions/${other}.chunks/`), `${name}.zip holds ${other}'s chunks`).toBe(
+          false,
+        );
     }
   });
 });

@@ -189,7 +189,8 @@ describe('handleWebhook: POST rejects (4xx with a reason, nothing enqueued)', ()
     ['empty body', '', /empty/],
     ['not JSON', '{"object":"page",', /not valid JSON/],
     ['a JSON array', '[]', /JSON object/],
-    ['object instagram', '{"object":"instagram","entry":[]}', /"object" must be "page"/],
+    // Instagram and WhatsApp are channels now (lib/ingress/channels/); other Graph objects are not.
+    ['object user', '{"object":"user","entry":[]}', /"object" must be "page" or "instagram"/],
     ['a bare field/value body', '{"field":"messages","value":{}}', /"object" must be "page"/],
   ])('answers 400 for %s (signed)', async (_name, raw, reason) => {
     const h = harness();
