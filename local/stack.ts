@@ -21,6 +21,7 @@ import type { Action, ActionKind } from '../lib/queue/step.ts';
 import { LOCAL_PAGE_ID, LOCAL_SECRETS } from './defaults.ts';
 import { type BatchReport, type SqsHandler, startEventSourceMapping } from './esm.ts';
 import { type GraphFake, startGraphFake } from './graph-fake.ts';
+import type { FakeAccount } from './graph-fake-channels.ts';
 import { type HttpApi, type HttpApiHandler, type LocalRoute, readRawBody, startHttpApi } from './http.ts';
 import { postSignedWebhook, type UserInput, webhookBody } from './meta.ts';
 import {
@@ -79,6 +80,12 @@ export type StackOptions = {
   webhookOverrides?: WebhookOverrides;
   senderOverrides?: SenderOverrides;
   responderOverrides?: ResponderOverrides;
+  /**
+   * Many accounts (issue #14): Pages, Instagram accounts and WhatsApp numbers, each with its own token.
+   * The functions get META_ACCOUNT_IDS and META_ACCOUNT_TOKENS instead of the one page token, and the
+   * Graph fake checks each account's requests in its channel's shape (local/graph-fake-channels.ts).
+   */
+  accounts?: readonly FakeAccount[];
   /** Terminal transcript; omitted: silent. */
   print?: (line: string) => void;
   onBatch?: (report: BatchReport) => void;
@@ -361,6 +368,7 @@ const startLocalGraph = async (
   const graph = await startGraphFake({
     appSecret: secrets.appSecret,
     accessToken: secrets.pageToken,
+    ...(options.accounts && { accounts: options.accounts }),
     ...(options.ports?.graph === undefined ? {} : { port: options.ports.graph }),
     ...(options.print ? { print: options.print } : {}),
   });
@@ -450,6 +458,15 @@ const startLocalStepQueues = (options: StackOptions, maxReceiveCount: number) =>
       : { visibilityTimeoutSeconds: options.visibilityTimeoutSeconds }),
   });
 
+/** The one page token, or each account's own (lib/platform/accounts.ts: never both). */
+const accountsEnv = (accounts: readonly FakeAccount[] | undefined, pageToken: string): Env =>
+  accounts === undefined
+    ? { META_PAGE_ACCESS_TOKEN: pageToken }
+    : {
+        META_ACCOUNT_IDS: accounts.map((a) => a.id).join(','),
+        META_ACCOUNT_TOKENS: JSON.stringify(Object.fromEntries(accounts.map((a) => [a.id, a.accessToken]))),
+      };
+
 /** What every function is built with: the caller's env, the local SQS, the secrets, Graph's URL. */
 const functionEnv = (
   options: StackOptions,
@@ -462,7 +479,7 @@ const functionEnv = (
   ...sqs.env,
   META_APP_SECRET: secrets.appSecret,
   META_VERIFY_TOKEN: secrets.verifyToken,
-  META_PAGE_ACCESS_TOKEN: secrets.pageToken,
+  ...accountsEnv(options.accounts, secrets.pageToken),
   QUEUE_MAX_RECEIVE_COUNT: String(maxReceiveCount),
   ...(graph ? { GRAPH_API_URL: graph.url } : {}),
 });
