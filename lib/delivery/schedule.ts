@@ -73,14 +73,14 @@ export const dueTime = (
   return { dueAt: relative, anchor, catchUp: false };
 };
 
-export type StepDecision =
+type StepDecision =
   | { kind: 'send'; due: DueTime }
   | { kind: 'wait'; waitMs: number; due: DueTime }
   /** Sleep `sleepMs` (the sub-second part), then make the message visible again in `visibilitySeconds`. */
   | { kind: 'defer'; sleepMs: number; visibilitySeconds: number; due: DueTime }
   | { kind: 'skip'; latenessMs: number; due: DueTime };
 
-export type DecideInput = {
+type DecideInput = {
   step: Pick<QueuedStep, 'delayMs' | 'dueAt' | 'skippableAfterMs'>;
   timing: SqsTiming;
   now: number;

@@ -581,4 +581,16 @@ describe('bundles', () => {
       expect(bytes.includes(`functions/${name}.mjs`), `${name}.zip holds functions/${name}.mjs`).toBe(true);
     }
   });
+
+  it("carry only their own function's lazily loaded chunks (infra/esbuild-plugins.cjs)", () => {
+    const names = Object.keys(FUNCTIONS);
+    for (const name of names) {
+      const bytes = readFileSync(join(packageDir, `${name}.zip`));
+      expect(bytes.includes(`functions/${name}.chunks/`), `${name}.zip holds its chunks`).toBe(true);
+      for (const other of names.filter((n) => n !== name))
+        expect(bytes.includes(`functions/${other}.chunks/`), `${name}.zip holds ${other}'s chunks`).toBe(
+          false,
+        );
+    }
+  });
 });

@@ -6,8 +6,8 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Env } from '../../platform/config.ts';
-import { stateTableClient } from '../../platform/ledger.ts';
 import type { Startup } from '../../platform/runtime.ts';
+import { stateTableClient } from '../../platform/state-table.ts';
 import type { Log } from '../../platform/telemetry.ts';
 import type { Responder } from '../responder.ts';
 import { type Complete, openAiComplete } from './completion.ts';
