@@ -19,7 +19,7 @@ import { verifySignature } from '../lib/ingress/signature.ts';
 import type { Env } from '../lib/platform/config.ts';
 import type { Action, ActionKind } from '../lib/queue/step.ts';
 import { LOCAL_PAGE_ID, LOCAL_SECRETS } from './defaults.ts';
-import { type BatchReport, type SqsHandler, startEventSourceMapping } from './esm.ts';
+import { type BatchReport, pipelineIdle, type SqsHandler, startEventSourceMapping } from './esm.ts';
 import { type GraphFake, startGraphFake } from './graph-fake.ts';
 import type { FakeAccount } from './graph-fake-channels.ts';
 import { type HttpApi, type HttpApiHandler, type LocalRoute, readRawBody, startHttpApi } from './http.ts';
@@ -106,6 +106,8 @@ export type Stack = {
   /** Signs and POSTs a webhook event for `psid` as Meta would; resolves with the webhook's answer. */
   say: (psid: string, input: UserInput, mid?: string) => Promise<{ status: number; text: string }>;
   subscribe: (listener: (event: ChatEvent) => void) => () => void;
+  /** Every queue of the pipeline empty and no function running (local/esm.ts `idle`): nothing more will happen. */
+  idle: () => Promise<boolean>;
   stop: () => Promise<void>;
 };
 
@@ -522,9 +524,11 @@ const startParts = async (options: StackOptions, stops: ReturnType<typeof stoppe
   stops.push(http.stop);
   webhookUrl = `${http.url}/webhook`;
   // Stopped first (stops run in reverse): no batch may be mid-flight when SQS or Graph go away.
-  for (const esm of startMappings(wiring, queues, { env, sqs, sqsOverride, options })) stops.push(esm.stop);
+  const mappings = startMappings(wiring, queues, { env, sqs, sqsOverride, options });
+  for (const esm of mappings) stops.push(esm.stop);
   const { appSecret, verifyToken } = secrets;
-  const parts = { sqs, ...(graph ? { graph } : {}), http, env, say, subscribe };
+  const idle = () => pipelineIdle(mappings);
+  const parts = { sqs, ...(graph ? { graph } : {}), http, env, say, subscribe, idle };
   return { url: http.url, webhookUrl, pageId, appSecret, verifyToken, ...parts, stop: stops.stopAll };
 };
 
