@@ -11,12 +11,13 @@
  *   once a record of a group failed, the later records of that group in the batch are kept too;
  * - a thrown error, a timeout, or an invalid response (itemIdentifier empty or not in the batch) fails
  *   the whole batch: nothing is deleted and the messages return after the visibility timeout;
- * - several pollers (max concurrency) run at once; per-group order comes from SQS FIFO itself, which
- *   hands out no message of a group while another of that group is in flight.
+ * - a few receivers long-poll and hand each batch to one of `maxConcurrency` invocation slots (a receiver
+ *   polls only while it holds a free slot); per-group order comes from SQS FIFO itself, which hands out no
+ *   message of a group while another of that group is in flight.
  *
  * Where it differs from AWS:
- * - pollers are a fixed pool of `maxConcurrency` (AWS scales FIFO concurrency with active groups, and
- *   requires MaximumConcurrency ≥ 2); no batching window (MaximumBatchingWindowInSeconds = 0 behaviour);
+ * - slots are a fixed pool of `maxConcurrency` and receivers a fixed few (AWS scales both with the backlog
+ *   and FIFO concurrency with active groups, and requires MaximumConcurrency ≥ 2); no batching window (MaximumBatchingWindowInSeconds = 0 behaviour);
  * - a timed-out handler is not killed: its batch is failed, but its promise keeps running in-process;
  * - the handler runs in this process, sharing module state across "invocations" like one warm container
  *   per poller would not (use `makeHandler` per mapping for isolation);
@@ -63,6 +64,8 @@ export type EventSourceMappingOptions = {
   functionName?: string;
   /** Long-poll wait, 0–20 s. */
   waitTimeSeconds?: number;
+  /** Concurrent ReceiveMessage long polls (AWS's mapping starts with five pollers); ≤ maxConcurrency. */
+  receivers?: number;
   onBatch?: (report: BatchReport) => void;
   onPollError?: (error: unknown) => void;
   now?: () => number;
@@ -164,6 +167,13 @@ const sleep = (ms: number, signal: AbortSignal) =>
     });
   });
 
+/**
+ * Few receivers, many invocation slots, as in AWS. One long poll per slot instead made fauxqs wake every
+ * waiting poll for each message that became visible (all but one then return empty and poll again): with
+ * 100 slots the herd of empty receives took the 2-core machine's CPU and made every step late.
+ */
+const DEFAULT_RECEIVERS = 5;
+
 export const startEventSourceMapping = (options: EventSourceMappingOptions): EventSourceMapping => {
   const { client, queueUrl, queueArn, region, handler } = options;
   if (!Number.isInteger(options.batchSize) || options.batchSize < 1 || options.batchSize > 10) {
@@ -176,6 +186,7 @@ export const startEventSourceMapping = (options: EventSourceMappingOptions): Eve
   const timeoutMs = options.functionTimeoutMs ?? 30_000;
   const functionName = options.functionName ?? 'sender';
   const waitTimeSeconds = options.waitTimeSeconds ?? 20;
+  const receivers = Math.min(options.maxConcurrency, options.receivers ?? DEFAULT_RECEIVERS);
   const abort = new AbortController();
   let invocation = 0;
 
@@ -225,41 +236,71 @@ export const startEventSourceMapping = (options: EventSourceMappingOptions): Eve
     });
   };
 
-  const poll = async (poller: number) => {
-    while (!abort.signal.aborted) {
-      let messages: Message[] = [];
-      try {
-        const out = await client.send(
-          new ReceiveMessageCommand({
-            QueueUrl: queueUrl,
-            MaxNumberOfMessages: options.batchSize,
-            WaitTimeSeconds: waitTimeSeconds,
-            MessageSystemAttributeNames: ['All'],
-            MessageAttributeNames: ['All'],
-          }),
-          { abortSignal: abort.signal },
-        );
-        messages = out.Messages ?? [];
-      } catch (e) {
-        if (abort.signal.aborted) return;
-        options.onPollError?.(e);
-        await sleep(500, abort.signal);
-        continue;
-      }
-      if (messages.length === 0) continue;
-      try {
-        await processBatch(poller, messages);
-      } catch (e) {
-        options.onPollError?.(e);
-      }
+  /** Invocation slots (max concurrency): a receiver takes one before polling, the batch frees it. */
+  const free = Array.from({ length: options.maxConcurrency }, (_, i) => i);
+  const slotWaiters: (() => void)[] = [];
+  const takeSlot = async (): Promise<number | undefined> => {
+    while (free.length === 0 && !abort.signal.aborted)
+      await new Promise<void>((resolve) => slotWaiters.push(resolve));
+    return abort.signal.aborted ? undefined : free.pop();
+  };
+  const releaseSlot = (slot: number) => {
+    free.push(slot);
+    slotWaiters.shift()?.();
+  };
+  abort.signal.addEventListener('abort', () => {
+    for (const wake of slotWaiters.splice(0)) wake();
+  });
+  const running = new Set<Promise<void>>();
+
+  const receive = async (): Promise<Message[] | undefined> => {
+    try {
+      const out = await client.send(
+        new ReceiveMessageCommand({
+          QueueUrl: queueUrl,
+          MaxNumberOfMessages: options.batchSize,
+          WaitTimeSeconds: waitTimeSeconds,
+          MessageSystemAttributeNames: ['All'],
+          MessageAttributeNames: ['All'],
+        }),
+        { abortSignal: abort.signal },
+      );
+      return out.Messages ?? [];
+    } catch (e) {
+      if (abort.signal.aborted) return undefined;
+      options.onPollError?.(e);
+      await sleep(500, abort.signal);
+      return [];
     }
   };
 
-  const pollers = Array.from({ length: options.maxConcurrency }, (_, i) => poll(i));
+  /** One receiver: holds a free slot while it long-polls, hands a batch to that slot, polls again. */
+  const poll = async () => {
+    while (!abort.signal.aborted) {
+      const slot = await takeSlot();
+      if (slot === undefined) return;
+      const messages = await receive();
+      if (!messages || messages.length === 0) {
+        releaseSlot(slot);
+        if (!messages) return;
+        continue;
+      }
+      const batch = processBatch(slot, messages)
+        .catch((e) => options.onPollError?.(e))
+        .finally(() => {
+          running.delete(batch);
+          releaseSlot(slot);
+        });
+      running.add(batch);
+    }
+  };
+
+  const pollers = Array.from({ length: receivers }, () => poll());
   return {
     stop: async () => {
       abort.abort();
       await Promise.all(pollers);
+      await Promise.all([...running]);
     },
   };
 };

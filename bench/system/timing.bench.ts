@@ -13,16 +13,21 @@ import { PAGE_ID, psidOf } from '../../local/meta.ts';
 import type { RecordedCall } from '../support/child-server.ts';
 import { analyseUser, type PlannedStep, plannedOf, type UserFidelity } from '../support/fidelity.ts';
 import { type Bench, resultsDir } from '../support/report.ts';
-import { inBatches, startStack } from '../support/stack.ts';
+import { startStack } from '../support/stack.ts';
 import { type Distribution, distribution } from '../support/stats.ts';
 import { histogramSvg, type Lane, timelineSvg } from '../support/svg.ts';
 
 const TIME_SCALE = Number(process.env.BENCH_TIME_SCALE ?? 0.5);
-/** `users@pollers` cases; 20 pollers = serverless.yml's senderMaxConcurrency. */
-const CASES = (process.env.BENCH_TIMING_CASES ?? '1@20,100@20,1000@20').split(',').map((c) => {
+/** serverless.yml's senderMaxConcurrency default: the local ESM gets as many invocation slots. */
+const DEFAULT_POLLERS = 100;
+/** `users@pollers` cases. */
+const CASES = (process.env.BENCH_TIMING_CASES ?? '1,50,100,1000').split(',').map((c) => {
   const [users, pollers] = c.split('@').map(Number);
-  return { users: users!, pollers: pollers ?? 20 };
+  return { users: users!, pollers: pollers ?? DEFAULT_POLLERS };
 });
+/** Users arrive spread evenly over this window ("N users arriving within one second"). */
+const ARRIVAL_MS = Number(process.env.BENCH_ARRIVAL_MS ?? 1000);
+const ACTION_KINDS = ['mark_seen', 'typing_on', 'message', 'react'] as const;
 const planConfig = loadPlanConfig({ PLAN_TIME_SCALE: String(TIME_SCALE) });
 
 const INBOUND = [
@@ -51,17 +56,45 @@ type CaseResult = {
   invocations: number;
   deferrals: number;
   handlerMs: Distribution;
+  /** CPU of the bench process (poller + sender handler + enqueues) per sender invocation. */
+  cpuMsPerInvocation: number;
 };
+
+const pause = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+
+const gapsOf = (r: CaseResult, kind?: string) =>
+  r.fidelity.flatMap((f) => f.gaps.filter((g) => kind === undefined || g.kind === kind));
+
+/** Per action kind: how far its pause (the gap leading to it) was from the plan. */
+const kindRows = (results: readonly CaseResult[]) =>
+  results.flatMap((r) =>
+    ACTION_KINDS.map((kind) => {
+      const gaps = gapsOf(r, kind);
+      const off = distribution(gaps.map((g) => Math.abs(g.errorMs)));
+      const signed = distribution(gaps.map((g) => g.errorMs));
+      return [
+        r.users,
+        kind,
+        gaps.length,
+        off.p50,
+        off.p95,
+        off.p99,
+        signed.min,
+        signed.p50,
+        signed.max,
+      ] as const;
+    }).filter((row) => row[2] > 0),
+  );
 
 const runCase = async (users: number, pollers: number): Promise<CaseResult> => {
   const stack = await startStack({ maxConcurrency: pollers });
   try {
     const plans: UserPlan[] = [];
     const startedAt = Date.now();
-    await inBatches(
-      Array.from({ length: users }, (_, u) => u),
-      50,
-      async (u) => {
+    const cpuBefore = process.cpuUsage();
+    await Promise.all(
+      Array.from({ length: users }, async (_, u) => {
+        await pause(startedAt + (u * ARRIVAL_MS) / users - Date.now());
         const psid = psidOf(u);
         const replies = [0, 1].map((k) => ({
           message: { text: `${REPLIES[(u + k) % REPLIES.length]} (u${u}/r${k})` },
@@ -79,7 +112,7 @@ const runCase = async (users: number, pollers: number): Promise<CaseResult> => {
         };
         plans.push({ psid, planned: plannedOf(queuedStepsOf(seq)) });
         await enqueueSequence({ sqs: stack.client, queueUrl: stack.sqs.queueUrl }, seq);
-      },
+      }),
     );
     const expectedMessages = plans.reduce(
       (n, p) => n + p.planned.filter((s) => s.kind === 'message').length,
@@ -99,6 +132,7 @@ const runCase = async (users: number, pollers: number): Promise<CaseResult> => {
     await new Promise((r) => setTimeout(r, 1000));
     calls.push(...(await stack.takeCalls()));
     const wallMs = Date.now() - startedAt;
+    const cpu = process.cpuUsage(cpuBefore);
     const byUser = Map.groupBy(calls, (c) => c.psid);
     const fidelity = plans.map((p) => analyseUser(p.planned, byUser.get(p.psid) ?? []));
     return {
@@ -112,6 +146,7 @@ const runCase = async (users: number, pollers: number): Promise<CaseResult> => {
       invocations: stack.invocations.length,
       deferrals: stack.invocations.filter((i) => !i.completed).length,
       handlerMs: distribution(stack.invocations.map((i) => i.durationMs)),
+      cpuMsPerInvocation: (cpu.user + cpu.system) / 1000 / Math.max(1, stack.invocations.length),
     };
   } finally {
     await stack.stop();
@@ -145,10 +180,8 @@ export const bench: Bench = {
     const results: CaseResult[] = [];
     for (const c of CASES) results.push(await runCase(c.users, c.pollers));
     const rows = results.map((r) => {
-      const errors = distribution(r.fidelity.flatMap((f) => f.gaps.map((g) => g.errorMs)));
-      const adjacent = distribution(
-        r.fidelity.flatMap((f) => f.gaps.filter((g) => g.toIndex === g.fromIndex + 1).map((g) => g.errorMs)),
-      );
+      const off = distribution(gapsOf(r).map((g) => Math.abs(g.errorMs)));
+      const signed = distribution(gapsOf(r).map((g) => g.errorMs));
       const first = distribution(
         r.fidelity.flatMap((f) => (f.firstLatencyMs === undefined ? [] : [f.firstLatencyMs])),
       );
@@ -157,14 +190,15 @@ export const bench: Bench = {
         r.users,
         r.pollers,
         r.steps,
-        errors.p50,
-        errors.p95,
-        errors.p99,
-        errors.max,
-        adjacent.p99,
+        off.p50,
+        off.p95,
+        off.p99,
+        signed.min,
+        signed.max,
         first.p50,
         first.p99,
         r.handlerMs.mean,
+        r.cpuMsPerInvocation,
         sum((f) => f.orderViolations),
         sum((f) => f.duplicates),
         sum((f) => f.lostMessages),
@@ -210,14 +244,15 @@ export const bench: Bench = {
             'users',
             'pollers',
             'steps',
-            'gap err p50 ms',
+            '|gap err| p50 ms',
             'p95',
             'p99',
-            'max',
-            'adjacent-only p99',
+            'err min',
+            'err max',
             '1st step p50 ms',
             '1st step p99 ms',
             'handler ms/inv.',
+            'CPU ms/inv.',
             'order viol.',
             'dupes',
             'lost msgs',
@@ -229,10 +264,19 @@ export const bench: Bench = {
           notes: [
             `Every planned delay is multiplied by PLAN_TIME_SCALE=${TIME_SCALE} to fit the 10-minute budget (delays ≥ 1 s still go through SQS ChangeMessageVisibility; shorter ones are slept in the handler).`,
             'Each user: mark_seen → read pause → typing_on → reply → pause → typing_on → reply (real planner). Gap = time between consecutive delivered steps of one user at the fake Graph; error = actual − planned.',
-            'fauxqs and the fake Graph run in their own processes; poller + real sender handler (batch 1; 20 pollers = serverless.yml senderMaxConcurrency) in the bench process; all on one 2-core machine.',
-            '"adjacent-only" leaves out gaps that span a skipped typing_on (those are shorter than planned by design: a skipped step counts as done at its planned time).',
+            `fauxqs and the fake Graph run in their own processes; the local ESM (5 receivers, "pollers" = invocation slots; ${DEFAULT_POLLERS} = serverless.yml senderMaxConcurrency) and the real sender handler (batch 1) in the bench process; all on one 2-core machine.`,
+            `Users arrive spread evenly over ${ARRIVAL_MS} ms (BENCH_ARRIVAL_MS). |gap err| = |actual gap − planned gap|; "err min/max" are signed (negative: a pause shortened to absorb earlier lateness).`,
+            '"CPU ms/inv." = CPU time of the bench process (local ESM + sender handler + enqueues) ÷ sender invocations: an upper bound on the handler\'s own CPU.',
             '"handler ms/inv." = mean wall time of one sender invocation (includes in-handler sleeps of sub-second remainders and waits ≤ SENDER_INLINE_WAIT_MS); with batch size 1 and N pollers, throughput ≤ N ÷ that.',
             '"1st step" = mark_seen arrival − time the sequence was planned (enqueue + first poll). "skipped typing" = typing_on dropped by design because it ran later than its skippableAfterMs.',
+          ],
+        },
+        {
+          title: 'Gap error per action kind (the pause leading to a step of that kind)',
+          columns: ['users', 'kind', 'gaps', '|err| p50 ms', 'p95', 'p99', 'err min', 'err p50', 'err max'],
+          rows: kindRows(results),
+          notes: [
+            'mark_seen has no gap of its own except between sequences; react appears only when the plan reacts. A kind with no gaps is left out.',
           ],
         },
       ],
@@ -246,6 +290,7 @@ export const bench: Bench = {
           wallMs: r.wallMs,
           invocations: r.invocations,
           deferrals: r.deferrals,
+          cpuMsPerInvocation: r.cpuMsPerInvocation,
           gapErrorMs: distribution(r.fidelity.flatMap((f) => f.gaps.map((g) => g.errorMs))),
           gapErrorByPlannedGap: {
             under1s: distribution(

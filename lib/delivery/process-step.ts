@@ -87,7 +87,7 @@ const applySchedule = async (
   }
   if (decision.kind === 'defer' && !ctx.finalReceive) {
     metric('StepsDeferred', 1, 'Count', { action: kind });
-    return { done: false, visibilitySeconds: decision.visibilitySeconds, sleepMs: decision.sleepMs };
+    return { done: false, visibilitySeconds: decision.visibilitySeconds };
   }
   // On the final receive a deferral would let SQS's redrive take the step: send it early instead.
   if (decision.kind === 'defer') metric('StepsForcedEarly', 1, 'Count', { action: kind });
