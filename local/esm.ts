@@ -167,6 +167,94 @@ const sleep = (ms: number, signal: AbortSignal) =>
     });
   });
 
+/** A mapping's settings with the defaults applied, and what its pollers share. */
+type Mapping = Required<
+  Pick<EventSourceMappingOptions, 'now' | 'functionTimeoutMs' | 'functionName' | 'waitTimeSeconds'>
+> &
+  EventSourceMappingOptions & { abort: AbortController; invocations: number };
+
+const checkMappingOptions = (options: EventSourceMappingOptions): void => {
+  if (!Number.isInteger(options.batchSize) || options.batchSize < 1 || options.batchSize > 10) {
+    throw new Error('batchSize must be an integer from 1 to 10 for a FIFO queue');
+  }
+  if (!Number.isInteger(options.maxConcurrency) || options.maxConcurrency < 1) {
+    throw new Error('maxConcurrency must be a positive integer');
+  }
+};
+
+/** One invocation, failed (rejected) when it outlives the function's timeout, as Lambda fails it. */
+const invoke = async (m: Mapping, records: SQSRecord[]): Promise<unknown> => {
+  m.invocations += 1;
+  const timeoutMs = m.functionTimeoutMs;
+  const context = lambdaContext(m.functionName, `local-${m.invocations}`, m.now() + timeoutMs, m.now);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`function timed out after ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([m.handler({ Records: records }, context), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+};
+
+const deleteRecords = async (m: Mapping, records: readonly SQSRecord[]): Promise<void> => {
+  if (records.length === 0) return;
+  const out = await m.client.send(
+    new DeleteMessageBatchCommand({
+      QueueUrl: m.queueUrl,
+      Entries: records.map((r, i) => ({ Id: String(i), ReceiptHandle: r.receiptHandle })),
+    }),
+  );
+  if (out.Failed && out.Failed.length > 0)
+    m.onPollError?.(new Error(`DeleteMessageBatch failed: ${JSON.stringify(out.Failed)}`));
+};
+
+/** Invokes the function with one batch, deletes what it handled, and reports the batch. */
+const processBatch = async (m: Mapping, poller: number, messages: Message[]): Promise<void> => {
+  const started = m.now();
+  const records = messages.map((msg) => toSqsRecord(msg, m.queueArn, m.region));
+  let toDelete: SQSRecord[] = [];
+  let error: string | undefined;
+  try {
+    toDelete = recordsToDelete(records, await invoke(m, records));
+  } catch (e) {
+    error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  }
+  await deleteRecords(m, toDelete);
+  const deleted = new Set(toDelete.map((r) => r.messageId));
+  m.onBatch?.({
+    poller,
+    records,
+    deleted: [...deleted],
+    kept: records.filter((r) => !deleted.has(r.messageId)).map((r) => r.messageId),
+    ...(error === undefined ? {} : { error }),
+    durationMs: m.now() - started,
+  });
+};
+
+/** One long poll; undefined once the mapping stops. A failed receive is reported and retried after a pause. */
+const receive = async (m: Mapping): Promise<Message[] | undefined> => {
+  try {
+    const out = await m.client.send(
+      new ReceiveMessageCommand({
+        QueueUrl: m.queueUrl,
+        MaxNumberOfMessages: m.batchSize,
+        WaitTimeSeconds: m.waitTimeSeconds,
+        MessageSystemAttributeNames: ['All'],
+        MessageAttributeNames: ['All'],
+      }),
+      { abortSignal: m.abort.signal },
+    );
+    return out.Messages ?? [];
+  } catch (e) {
+    if (m.abort.signal.aborted) return undefined;
+    m.onPollError?.(e);
+    await sleep(500, m.abort.signal);
+    return [];
+  }
+};
+
 /**
  * Few receivers, many invocation slots, as in AWS. One long poll per slot instead made fauxqs wake every
  * waiting poll for each message that became visible (all but one then return empty and poll again): with
@@ -174,131 +262,66 @@ const sleep = (ms: number, signal: AbortSignal) =>
  */
 const DEFAULT_RECEIVERS = 5;
 
-export const startEventSourceMapping = (options: EventSourceMappingOptions): EventSourceMapping => {
-  const { client, queueUrl, queueArn, region, handler } = options;
-  if (!Number.isInteger(options.batchSize) || options.batchSize < 1 || options.batchSize > 10) {
-    throw new Error('batchSize must be an integer from 1 to 10 for a FIFO queue');
-  }
-  if (!Number.isInteger(options.maxConcurrency) || options.maxConcurrency < 1) {
-    throw new Error('maxConcurrency must be a positive integer');
-  }
-  const now = options.now ?? Date.now;
-  const timeoutMs = options.functionTimeoutMs ?? 30_000;
-  const functionName = options.functionName ?? 'sender';
-  const waitTimeSeconds = options.waitTimeSeconds ?? 20;
-  const receivers = Math.min(options.maxConcurrency, options.receivers ?? DEFAULT_RECEIVERS);
-  const abort = new AbortController();
-  let invocation = 0;
-
-  const invoke = async (records: SQSRecord[]): Promise<unknown> => {
-    invocation += 1;
-    const deadline = now() + timeoutMs;
-    const context = lambdaContext(functionName, `local-${invocation}`, deadline, now);
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`function timed out after ${timeoutMs} ms`)), timeoutMs);
-    });
-    try {
-      return await Promise.race([handler({ Records: records }, context), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
-  };
-
-  const processBatch = async (poller: number, messages: Message[]) => {
-    const started = now();
-    const records = messages.map((m) => toSqsRecord(m, queueArn, region));
-    let toDelete: SQSRecord[] = [];
-    let error: string | undefined;
-    try {
-      toDelete = recordsToDelete(records, await invoke(records));
-    } catch (e) {
-      error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-    }
-    if (toDelete.length > 0) {
-      const out = await client.send(
-        new DeleteMessageBatchCommand({
-          QueueUrl: queueUrl,
-          Entries: toDelete.map((r, i) => ({ Id: String(i), ReceiptHandle: r.receiptHandle })),
-        }),
-      );
-      if (out.Failed && out.Failed.length > 0)
-        options.onPollError?.(new Error(`DeleteMessageBatch failed: ${JSON.stringify(out.Failed)}`));
-    }
-    const deleted = new Set(toDelete.map((r) => r.messageId));
-    options.onBatch?.({
-      poller,
-      records,
-      deleted: [...deleted],
-      kept: records.filter((r) => !deleted.has(r.messageId)).map((r) => r.messageId),
-      ...(error === undefined ? {} : { error }),
-      durationMs: now() - started,
-    });
-  };
-
-  /** Invocation slots (max concurrency): a receiver takes one before polling, the batch frees it. */
-  const free = Array.from({ length: options.maxConcurrency }, (_, i) => i);
-  const slotWaiters: (() => void)[] = [];
-  const takeSlot = async (): Promise<number | undefined> => {
-    while (free.length === 0 && !abort.signal.aborted)
-      await new Promise<void>((resolve) => slotWaiters.push(resolve));
-    return abort.signal.aborted ? undefined : free.pop();
-  };
-  const releaseSlot = (slot: number) => {
-    free.push(slot);
-    slotWaiters.shift()?.();
-  };
-  abort.signal.addEventListener('abort', () => {
-    for (const wake of slotWaiters.splice(0)) wake();
+/** Invocation slots (max concurrency): a receiver takes a free one before it polls, a batch frees it. */
+const slotPool = (size: number, abort: AbortSignal) => {
+  const free = Array.from({ length: size }, (_, i) => i);
+  const waiting: (() => void)[] = [];
+  abort.addEventListener('abort', () => {
+    for (const wake of waiting.splice(0)) wake();
   });
+  return {
+    take: async (): Promise<number | undefined> => {
+      while (free.length === 0 && !abort.aborted) await new Promise<void>((wake) => waiting.push(wake));
+      return abort.aborted ? undefined : free.pop();
+    },
+    release: (slot: number) => {
+      free.push(slot);
+      waiting.shift()?.();
+    },
+  };
+};
+
+type Slots = ReturnType<typeof slotPool>;
+
+/** One receiver: holds a free slot while it long-polls, hands a batch to that slot, polls again. */
+const poll = async (m: Mapping, slots: Slots, running: Set<Promise<void>>): Promise<void> => {
+  while (!m.abort.signal.aborted) {
+    const slot = await slots.take();
+    if (slot === undefined) return;
+    const messages = await receive(m);
+    if (!messages || messages.length === 0) {
+      slots.release(slot);
+      if (messages === undefined) return;
+      continue;
+    }
+    const batch = processBatch(m, slot, messages)
+      .catch((e) => m.onPollError?.(e))
+      .finally(() => {
+        running.delete(batch);
+        slots.release(slot);
+      });
+    running.add(batch);
+  }
+};
+
+export const startEventSourceMapping = (options: EventSourceMappingOptions): EventSourceMapping => {
+  checkMappingOptions(options);
+  const mapping: Mapping = {
+    ...options,
+    now: options.now ?? Date.now,
+    functionTimeoutMs: options.functionTimeoutMs ?? 30_000,
+    functionName: options.functionName ?? 'sender',
+    waitTimeSeconds: options.waitTimeSeconds ?? 20,
+    abort: new AbortController(),
+    invocations: 0,
+  };
+  const slots = slotPool(options.maxConcurrency, mapping.abort.signal);
   const running = new Set<Promise<void>>();
-
-  const receive = async (): Promise<Message[] | undefined> => {
-    try {
-      const out = await client.send(
-        new ReceiveMessageCommand({
-          QueueUrl: queueUrl,
-          MaxNumberOfMessages: options.batchSize,
-          WaitTimeSeconds: waitTimeSeconds,
-          MessageSystemAttributeNames: ['All'],
-          MessageAttributeNames: ['All'],
-        }),
-        { abortSignal: abort.signal },
-      );
-      return out.Messages ?? [];
-    } catch (e) {
-      if (abort.signal.aborted) return undefined;
-      options.onPollError?.(e);
-      await sleep(500, abort.signal);
-      return [];
-    }
-  };
-
-  /** One receiver: holds a free slot while it long-polls, hands a batch to that slot, polls again. */
-  const poll = async () => {
-    while (!abort.signal.aborted) {
-      const slot = await takeSlot();
-      if (slot === undefined) return;
-      const messages = await receive();
-      if (!messages || messages.length === 0) {
-        releaseSlot(slot);
-        if (!messages) return;
-        continue;
-      }
-      const batch = processBatch(slot, messages)
-        .catch((e) => options.onPollError?.(e))
-        .finally(() => {
-          running.delete(batch);
-          releaseSlot(slot);
-        });
-      running.add(batch);
-    }
-  };
-
-  const pollers = Array.from({ length: receivers }, () => poll());
+  const receivers = Math.min(options.maxConcurrency, options.receivers ?? DEFAULT_RECEIVERS);
+  const pollers = Array.from({ length: receivers }, () => poll(mapping, slots, running));
   return {
     stop: async () => {
-      abort.abort();
+      mapping.abort.abort();
       await Promise.all(pollers);
       await Promise.all([...running]);
     },

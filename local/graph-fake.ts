@@ -20,6 +20,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { appSecretProof } from '../lib/delivery/app-secret-proof.ts';
+import { describeIssues } from '../lib/platform/issues.ts';
 import { type Action, type ActionKind, actionKind, actionSchema } from '../lib/queue/step.ts';
 import { LOCAL_SECRETS, portFrom } from './defaults.ts';
 import { listenOnLoopback } from './http.ts';
@@ -196,9 +197,7 @@ export const checkSendBody = (body: unknown): Checked => {
   }
   const parsed = actionSchema.safeParse(rest);
   if (!parsed.success) {
-    return invalid(
-      `Invalid parameter: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-    );
+    return invalid(`Invalid parameter: ${describeIssues(parsed.error.issues)}`);
   }
   return { ok: true, psid, action: parsed.data };
 };

@@ -55,7 +55,9 @@ type Store = { host: string; shutdown: () => void };
 type StoreConstructor = new () => Store;
 
 /** fauxqs keeps its stores private; buildApp accepts our own instances, which lets us set the URL host. */
-const createStores = async () => {
+type Stores = { sqsStore: Store; snsStore: Store; s3Store: Store };
+
+const createStores = async (): Promise<Stores> => {
   const dist = import.meta.resolve('fauxqs');
   const load = async (path: string, name: string): Promise<StoreConstructor> => {
     const mod = (await import(new URL(path, dist).href)) as Record<string, unknown>;
@@ -76,54 +78,69 @@ const createStores = async () => {
 export const sqsClientFor = (endpoint: string): SQSClient =>
   new SQSClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
 
-export const startLocalSqs = async (options: LocalSqsOptions = {}): Promise<LocalSqs> => {
+type FauxqsApp = ReturnType<typeof buildApp>;
+
+/** fauxqs on 127.0.0.1 with queue URLs on that host; a taken port names the variable that moves it. */
+const listenFauxqs = async (
+  port: number | undefined,
+): Promise<{ app: FauxqsApp; stores: Stores; endpoint: string }> => {
   const stores = await createStores();
-  type Stores = NonNullable<Parameters<typeof buildApp>[0]>['stores'];
-  const app = buildApp({ logger: false, defaultRegion: LOCAL_REGION, stores: stores as unknown as Stores });
-  let address: string;
+  type AppStores = NonNullable<Parameters<typeof buildApp>[0]>['stores'];
+  const app = buildApp({
+    logger: false,
+    defaultRegion: LOCAL_REGION,
+    stores: stores as unknown as AppStores,
+  });
   try {
-    address = await app.listen({ port: options.port ?? 0, host: '127.0.0.1' });
+    const address = await app.listen({ port: port ?? 0, host: '127.0.0.1' });
+    return { app, stores, endpoint: address.replace('localhost', '127.0.0.1') };
   } catch (error) {
     await app.close();
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      throw new Error(
-        `local SQS: port ${options.port} on 127.0.0.1 is already in use (set ELLIPSIS_SQS_PORT)`,
-      );
+      throw new Error(`local SQS: port ${port} on 127.0.0.1 is already in use (set ELLIPSIS_SQS_PORT)`);
     }
     throw error;
   }
-  const endpoint = address.replace('localhost', '127.0.0.1');
+};
+
+/** The FIFO DLQ, then the FIFO step queue redriving to it, with serverless.yml's attributes. */
+const createStepQueues = async (client: SQSClient, options: LocalSqsOptions) => {
+  const dlq = await client.send(
+    new CreateQueueCommand({ QueueName: options.dlqName ?? STEP_DLQ_NAME, Attributes: dlqAttributes() }),
+  );
+  const dlqUrl = dlq.QueueUrl ?? '';
+  const dlqArn = await queueArnOf(client, dlqUrl);
+  const queue = await client.send(
+    new CreateQueueCommand({
+      QueueName: options.queueName ?? STEP_QUEUE_NAME,
+      Attributes: stepQueueAttributes(dlqArn, options),
+    }),
+  );
+  const queueUrl = queue.QueueUrl ?? '';
+  return { queueUrl, queueArn: await queueArnOf(client, queueUrl), dlqUrl, dlqArn };
+};
+
+/** What an unconfigured SDK client in another process (or `osls invoke local`) needs to reach this SQS. */
+const sqsProcessEnv = (endpoint: string, queues: { queueUrl: string; dlqUrl: string }) => ({
+  AWS_REGION: LOCAL_REGION,
+  AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+  AWS_ENDPOINT_URL_SQS: endpoint,
+  QUEUE_URL: queues.queueUrl,
+  DLQ_URL: queues.dlqUrl,
+});
+
+export const startLocalSqs = async (options: LocalSqsOptions = {}): Promise<LocalSqs> => {
+  const { app, stores, endpoint } = await listenFauxqs(options.port);
   const client = sqsClientFor(endpoint);
   try {
-    const dlq = await client.send(
-      new CreateQueueCommand({ QueueName: options.dlqName ?? STEP_DLQ_NAME, Attributes: dlqAttributes() }),
-    );
-    const dlqUrl = dlq.QueueUrl ?? '';
-    const dlqArn = await queueArnOf(client, dlqUrl);
-    const queue = await client.send(
-      new CreateQueueCommand({
-        QueueName: options.queueName ?? STEP_QUEUE_NAME,
-        Attributes: stepQueueAttributes(dlqArn, options),
-      }),
-    );
-    const queueUrl = queue.QueueUrl ?? '';
-    const queueArn = await queueArnOf(client, queueUrl);
+    const queues = await createStepQueues(client, options);
     return {
       endpoint,
       region: LOCAL_REGION,
-      queueUrl,
-      queueArn,
-      dlqUrl,
-      dlqArn,
+      ...queues,
       client,
-      env: {
-        AWS_REGION: LOCAL_REGION,
-        AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-        AWS_ENDPOINT_URL_SQS: endpoint,
-        QUEUE_URL: queueUrl,
-        DLQ_URL: dlqUrl,
-      },
+      env: sqsProcessEnv(endpoint, queues),
       stop: async () => {
         client.destroy();
         // Long polls in flight would otherwise hold the server open until their WaitTimeSeconds end.

@@ -7,9 +7,11 @@
  * (warn | info | debug), every function variable (PLAN_TIME_SCALE, GRAPH_API_VERSION, …), and for the real
  * Graph API: META_PAGE_ACCESS_TOKEN, META_APP_SECRET, META_VERIFY_TOKEN (GRAPH_API_URL optional).
  */
-import { type LogLevel, redactor, redactValue, type Telemetry } from '../lib/platform/telemetry.ts';
+
+import { redactor, redactValue } from '../lib/platform/redaction.ts';
+import type { LogLevel, Telemetry } from '../lib/platform/telemetry.ts';
 import { DEFAULT_PORTS, LOCAL_SECRETS, portFrom } from './defaults.ts';
-import { startStack } from './stack.ts';
+import { type Stack, startStack } from './stack.ts';
 
 const LEVELS: LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
@@ -31,8 +33,8 @@ const terminalTelemetry = (service: string, minLevel: LogLevel, secrets: readonl
   };
 };
 
-const main = async () => {
-  const env = process.env;
+/** What `npm start` reads from its environment; real Graph mode needs all three Meta secrets. */
+const startSettings = (env: NodeJS.ProcessEnv) => {
   const realGraph = Boolean(env.META_PAGE_ACCESS_TOKEN);
   if (realGraph) {
     const missing = ['META_APP_SECRET', 'META_VERIFY_TOKEN'].filter((n) => !env[n]);
@@ -49,24 +51,12 @@ const main = async () => {
     sqs: portFrom(env, 'ELLIPSIS_SQS_PORT', DEFAULT_PORTS.sqs),
     graph: portFrom(env, 'ELLIPSIS_GRAPH_PORT', DEFAULT_PORTS.graph),
   };
+  return { realGraph, level, secrets, ports };
+};
 
-  const stack = await startStack({
-    env,
-    ports,
-    graph: realGraph ? 'real' : 'local',
-    ...(env.ELLIPSIS_PAGE_ID ? { pageId: env.ELLIPSIS_PAGE_ID } : {}),
-    // As in Lambda, the functions' SDK finds SQS through the environment.
-    sqsFromProcessEnv: true,
-    onSqsReady: (sqs) => Object.assign(process.env, sqs.env),
-    webhookOverrides: { telemetry: terminalTelemetry('webhook', level, secrets) },
-    senderOverrides: { telemetry: terminalTelemetry('sender', level, secrets) },
-    print: (line) => console.log(line),
-    onError: (where, error) =>
-      console.error(`        (${where}) ${error instanceof Error ? error.message : String(error)}`),
-  });
-
+const banner = (stack: Stack, env: NodeJS.ProcessEnv, realGraph: boolean): string => {
   const verify = realGraph ? '(META_VERIFY_TOKEN)' : LOCAL_SECRETS.META_VERIFY_TOKEN;
-  console.log(`
+  return `
 Ellipsis local stack is up
   Chat view   ${stack.url}/
   Webhook     ${stack.webhookUrl}   verify token: ${verify}
@@ -75,8 +65,11 @@ Ellipsis local stack is up
   Time scale  PLAN_TIME_SCALE=${env.PLAN_TIME_SCALE ?? '1'}
 
 Try:  npm run chat -- "hello"      (or open the chat view)      Ctrl-C to stop
-`);
+`;
+};
 
+/** Ctrl-C (or SIGTERM) stops the stack after the steps in flight; a second one exits at once. */
+const stopOnSignals = (stack: Stack): void => {
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) {
@@ -91,6 +84,27 @@ Try:  npm run chat -- "hello"      (or open the chat view)      Ctrl-C to stop
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
+};
+
+const main = async () => {
+  const env = process.env;
+  const { realGraph, level, secrets, ports } = startSettings(env);
+  const stack = await startStack({
+    env,
+    ports,
+    graph: realGraph ? 'real' : 'local',
+    ...(env.ELLIPSIS_PAGE_ID ? { pageId: env.ELLIPSIS_PAGE_ID } : {}),
+    // As in Lambda, the functions' SDK finds SQS through the environment.
+    sqsFromProcessEnv: true,
+    onSqsReady: (sqs) => Object.assign(process.env, sqs.env),
+    webhookOverrides: { telemetry: terminalTelemetry('webhook', level, secrets) },
+    senderOverrides: { telemetry: terminalTelemetry('sender', level, secrets) },
+    print: (line) => console.log(line),
+    onError: (where, error) =>
+      console.error(`        (${where}) ${error instanceof Error ? error.message : String(error)}`),
+  });
+  console.log(banner(stack, env, realGraph));
+  stopOnSignals(stack);
 };
 
 main().catch((error: unknown) => {

@@ -1,14 +1,20 @@
 /**
- * `npm test`: runs vitest with the default and JSON reporters, then prints the plain closing line
- * `N passed, N failed` that CI reads. Extra arguments go to vitest (e.g. `npm test -- test/plan.test.ts`).
+ * `npm test`: runs vitest (on this Node, the project's Node 24) with the default reporter and the count
+ * reporter, then prints the plain closing line `N passed, N failed, N skipped` (`, N todo` when there are
+ * any) that CI reads, alone on the last line. Extra arguments go to vitest
+ * (e.g. `npm test -- test/unit/reply/plan.test.ts`). What the line counts: runner/closing-line.ts.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { verdict } from './runner/closing-line.ts';
+import type { TestCounts } from './runner/count-reporter.ts';
 
-const artifacts = join(import.meta.dirname, 'artifacts');
-mkdirSync(artifacts, { recursive: true });
-const resultsFile = join(artifacts, 'vitest-results.json');
+const countsFile =
+  process.env.ELLIPSIS_TEST_COUNTS ?? join(import.meta.dirname, 'artifacts', 'test-counts.json');
+mkdirSync(dirname(countsFile), { recursive: true });
+// A previous run's counts must never stand in for a run that did not finish.
+rmSync(countsFile, { force: true });
 
 const run = spawnSync(
   process.execPath,
@@ -16,22 +22,21 @@ const run = spawnSync(
     join(import.meta.dirname, '..', 'node_modules', 'vitest', 'vitest.mjs'),
     'run',
     '--reporter=default',
-    '--reporter=json',
-    `--outputFile.json=${resultsFile}`,
+    `--reporter=${join(import.meta.dirname, 'runner', 'count-reporter.ts')}`,
     ...process.argv.slice(2),
   ],
-  { stdio: 'inherit' },
+  { stdio: 'inherit', env: { ...process.env, ELLIPSIS_TEST_COUNTS: countsFile } },
 );
 
-type Results = { numPassedTests: number; numFailedTests: number; numPendingTests: number };
-let summary = 'vitest wrote no results';
-let failedToReport = true;
-try {
-  const r = JSON.parse(readFileSync(resultsFile, 'utf8')) as Results;
-  summary = `${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests} skipped`;
-  failedToReport = false;
-} catch {
-  // fall through: the exit code below still tells CI the run failed
-}
-console.log(summary);
-process.exit(run.status ?? (failedToReport ? 1 : 0));
+const readCounts = (): TestCounts | undefined => {
+  try {
+    return JSON.parse(readFileSync(countsFile, 'utf8')) as TestCounts;
+  } catch {
+    return undefined; // vitest did not get to the end of the run
+  }
+};
+
+const { notes, line, exitCode } = verdict(run, readCounts());
+for (const note of notes) console.log(`npm test: ${note}`);
+console.log(line);
+process.exit(exitCode);

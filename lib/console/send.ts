@@ -13,6 +13,7 @@
  */
 import { z } from 'zod';
 import type { PlanConfig } from '../platform/config.ts';
+import { type FieldError, fieldErrors } from '../platform/issues.ts';
 import { type Telemetry, userLabel } from '../platform/telemetry.ts';
 import { EnqueueError, type SequenceToEnqueue } from '../queue/producer.ts';
 import { type ActionKind, actionKind, type Step, stepSchema } from '../queue/step.ts';
@@ -53,7 +54,6 @@ export const sendPayloadSchema = z
 
 export type SendPayload = z.infer<typeof sendPayloadSchema>;
 
-export type FieldError = { path: string; message: string };
 export type StepSummary = { index: number; kind: ActionKind; delayMs: number };
 export type SendResult =
   | {
@@ -64,62 +64,6 @@ export type SendResult =
       messageIds: string[];
     }
   | { ok: false; errors: FieldError[]; retryable?: boolean };
-
-/** `replies[0].message.text`; the payload itself is `(root)`. */
-export const formatPath = (path: readonly PropertyKey[]): string => {
-  let out = '';
-  for (const key of path) {
-    if (typeof key === 'number') out += `[${key}]`;
-    else out += out === '' ? String(key) : `.${String(key)}`;
-  }
-  return out === '' ? '(root)' : out;
-};
-
-type Issue = z.core.$ZodIssue;
-
-/** How far into the value a union branch got before failing: the deepest issue path, nested unions included. */
-const depthOf = (issues: readonly Issue[]): number =>
-  Math.max(
-    0,
-    ...issues.map((i) =>
-      i.code === 'invalid_union' && i.errors.length > 0
-        ? i.path.length + Math.max(...i.errors.map(depthOf))
-        : i.path.length + (i.code === 'unrecognized_keys' ? 0 : 1),
-    ),
-  );
-
-/**
- * A failed union lists every branch's issues; an operator wants the branch they meant. That is taken to be
- * the one that got deepest into the value (a message with an empty text failed at `message.text`, not at
- * a missing `sender_action`), then the one with fewest issues. Where several branches reject the same key's
- * value (`sender_action: "wave"`), their allowed values are merged into one message.
- */
-const unionIssues = (branches: readonly (readonly Issue[])[]): Issue[] => {
-  const ranked = [...branches].sort((a, b) => depthOf(b) - depthOf(a) || a.length - b.length);
-  const best = ranked[0] ?? [];
-  return best.map((issue) => {
-    if (issue.code !== 'invalid_value') return issue;
-    const key = JSON.stringify(issue.path);
-    const values = branches.flatMap((b) =>
-      b.flatMap((i) => (i.code === 'invalid_value' && JSON.stringify(i.path) === key ? i.values : [])),
-    );
-    const unique = [...new Set(values.map((v) => JSON.stringify(v)))];
-    return unique.length > issue.values.length
-      ? { ...issue, message: `expected one of ${unique.join(' | ')}` }
-      : issue;
-  });
-};
-
-/** Zod issues as one error per field: unions resolved to their closest branch, unknown keys one by one. */
-export const fieldErrors = (issues: readonly Issue[], base: readonly PropertyKey[] = []): FieldError[] =>
-  issues.flatMap((issue): FieldError[] => {
-    const path = [...base, ...issue.path];
-    if (issue.code === 'invalid_union' && issue.errors.length > 0)
-      return fieldErrors(unionIssues(issue.errors), path);
-    if (issue.code === 'unrecognized_keys')
-      return issue.keys.map((key) => ({ path: formatPath([...path, key]), message: 'unknown field' }));
-    return [{ path: formatPath(path), message: issue.message }];
-  });
 
 /** Rules across fields, checked on the raw input so they are reported together with the field errors. */
 const shapeErrors = (input: Record<string, unknown>): FieldError[] => {

@@ -5,6 +5,7 @@
  * The code tables come from Meta's "Graph API error handling" guide and the Messenger Send API error-code
  * reference (see shared corpus SOURCES.md). Codes not listed are permanent: see classifyGraphError.
  */
+import { asRecord } from '../platform/records.ts';
 
 export type GraphFailureKind = 'transient' | 'permanent';
 
@@ -44,11 +45,6 @@ const isKnownPermanent = (code: number): boolean =>
 const UNREACHABLE_SUBCODES = new Set([1545041, 2018108]);
 
 const MAX_REASON_LENGTH = 300;
-
-export const asRecord = (value: unknown): Record<string, unknown> | undefined =>
-  typeof value === 'object' && value !== null && !Array.isArray(value)
-    ? (value as Record<string, unknown>)
-    : undefined;
 
 /** Graph sends numbers; old or re-serialised bodies sometimes send numeric strings. Anything else: absent. */
 const asInteger = (value: unknown): number | undefined => {

@@ -2,7 +2,8 @@
  * Interprets a complete Graph Send API response: success, or a classified failure carrying the usage
  * reading and how long Graph asked us to wait (Retry-After, or the usage headers' regain time on a throttle).
  */
-import { asRecord, classifyGraphError, type GraphFailure, graphErrorOf, isThrottle } from './graph-errors.ts';
+import { asRecord } from '../platform/records.ts';
+import { classifyGraphError, type GraphFailure, graphErrorOf, isThrottle } from './graph-errors.ts';
 import { type GraphUsage, parseUsage, type ResponseHeaders } from './graph-usage.ts';
 import { parseRetryAfter } from './retry-after.ts';
 

@@ -3,7 +3,7 @@
  * X-Ad-Account-Usage and X-Business-Use-Case-Usage, reduced to the highest percentage and the longest
  * estimated_time_to_regain_access.
  */
-import { asRecord } from './graph-errors.ts';
+import { asRecord } from '../platform/records.ts';
 
 export type ResponseHeaders = Record<string, string | string[] | undefined>;
 

@@ -6,11 +6,12 @@
  * its query) and never the token, the app secret or the appsecret_proof.
  */
 import { type Dispatcher, Pool } from 'undici';
-import { redactor } from '../platform/telemetry.ts';
+import { asRecord } from '../platform/records.ts';
+import { redactor } from '../platform/redaction.ts';
 import { graphRecipientOf } from '../queue/inbound.ts';
 import type { Action } from '../queue/step.ts';
 import { appSecretProof } from './app-secret-proof.ts';
-import { asRecord, asText, type GraphFailure, truncateReason } from './graph-errors.ts';
+import { asText, type GraphFailure, truncateReason } from './graph-errors.ts';
 import { interpretGraphResponse } from './graph-response.ts';
 import type { GraphUsage, UsageReading } from './graph-usage.ts';
 

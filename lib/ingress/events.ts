@@ -3,9 +3,9 @@
  * (lib/ingress/channels/). Never throws, whatever the JSON: a bad item is skipped and counted with a reason,
  * one bad item never fails the others.
  */
+import { isRecord } from '../platform/records.ts';
 import type { InboundEvent } from '../queue/inbound.ts';
 import type { ChannelParser, EntrySink, ItemResult } from './channels/channel.ts';
-import { isRecord } from './channels/fields.ts';
 import { messenger } from './channels/messenger.ts';
 
 export type ParsedWebhook = { events: InboundEvent[]; ignored: Record<string, number> };

@@ -9,8 +9,10 @@
  * and skipped when it comes again, and deterministic dedup ids (lib/queue/producer.ts) cover the first 5 minutes.
  */
 
+import { describeIssues } from '../platform/issues.ts';
 import { eventKey, type Ledger } from '../platform/ledger.ts';
 import { type Telemetry, userLabel } from '../platform/telemetry.ts';
+import { groupIdOf } from '../queue/codec.ts';
 import type { InboundEvent } from '../queue/inbound.ts';
 import type { SequenceToEnqueue } from '../queue/producer.ts';
 import type { Step } from '../queue/step.ts';
@@ -168,7 +170,7 @@ const planEvent = async (
       telemetry.metric('InvalidReplies', 1);
       telemetry.log.warn('responder returned an invalid reply; dropped', {
         ...who,
-        issues: parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`),
+        issues: describeIssues(parsed.error.issues),
       });
     }
   }
@@ -182,8 +184,17 @@ const planEvent = async (
     return undefined;
   }
   if (steps.length === 0) return undefined;
-  return { pageId: event.pageId, psid: event.psid, sequenceId: event.eventId, steps, plannedAt };
+  return { ...sequenceTarget(event), sequenceId: event.eventId, steps, plannedAt };
 };
+
+/** Who a sequence answers: channel, account and user, and the inbound message its channel may name. */
+const sequenceTarget = (event: InboundEvent) => ({
+  channel: event.channel,
+  pageId: event.pageId,
+  psid: event.psid,
+  // A reaction's mid names the reacted-to message (ours), not one the user sent: nothing to mark read.
+  ...(event.mid !== undefined && event.kind !== 'reaction' && { inboundMid: event.mid }),
+});
 
 /** A sequence's id is its event's id (planEvent), so the ledger key names the inbound event. */
 const answeredKey = (seq: SequenceToEnqueue): string => eventKey(seq.pageId, seq.sequenceId);
@@ -258,7 +269,7 @@ const recordAnswered = async (seq: SequenceToEnqueue, deps: WebhookDeps): Promis
 const enqueueAll = async (sequences: readonly SequenceToEnqueue[], deps: WebhookDeps): Promise<number> => {
   const byUser = new Map<string, SequenceToEnqueue[]>();
   for (const seq of sequences) {
-    const key = `${seq.pageId}:${seq.psid}`;
+    const key = groupIdOf(seq.pageId, seq.psid);
     byUser.set(key, [...(byUser.get(key) ?? []), seq]);
   }
   const recordings: Promise<void>[] = [];

@@ -7,12 +7,10 @@
  * META_APP_SECRET_PARAM, … — fetched once by `resolveSecrets` with an injected fetcher.
  */
 import { z } from 'zod';
+import { ConfigError } from './errors.ts';
+import { describeIssues } from './issues.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
-
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
 
 const ms = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
 const positive = (fallback: number) => z.coerce.number().positive().default(fallback);
@@ -34,7 +32,12 @@ export const planConfigSchema = z.object({
   PLAN_TIME_SCALE: z.coerce.number().min(0).max(100).default(1),
 });
 
-const secretNames = ['META_APP_SECRET', 'META_VERIFY_TOKEN', 'META_PAGE_ACCESS_TOKEN'] as const;
+const secretNames = [
+  'META_APP_SECRET',
+  'META_VERIFY_TOKEN',
+  'META_PAGE_ACCESS_TOKEN',
+  'LLM_API_KEY',
+] as const;
 export type SecretName = (typeof secretNames)[number];
 
 const graphSchema = z.object({
@@ -87,7 +90,10 @@ const senderWiringSchema = z.object({
 export type SecretSource = { value: string } | { param: string };
 
 /** A secret may be given directly or as the name of an SSM parameter; one of the two is required. */
-const parseSecrets = <K extends SecretName>(env: Env, names: readonly K[]): Record<K, SecretSource> => {
+export const parseSecrets = <K extends SecretName>(
+  env: Env,
+  names: readonly K[],
+): Record<K, SecretSource> => {
   const out = {} as Record<K, SecretSource>;
   const missing: string[] = [];
   for (const name of names) {
@@ -102,13 +108,12 @@ const parseSecrets = <K extends SecretName>(env: Env, names: readonly K[]): Reco
 };
 
 /** Parses env against a schema; the error lists variable names and reasons, never values. */
-const parseEnv = <S extends z.ZodType>(schema: S, env: Env): z.infer<S> => {
+export const parseEnv = <S extends z.ZodType>(schema: S, env: Env): z.infer<S> => {
   // Empty strings count as unset so `FOO=` in a .env file falls back to the default.
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const r = schema.safeParse(cleaned);
   if (r.success) return r.data;
-  const problems = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
-  throw new ConfigError(`invalid configuration — ${problems.join('; ')}`);
+  throw new ConfigError(`invalid configuration — ${describeIssues(r.error.issues)}`);
 };
 
 export const webhookEnvSchema = queueSchema

@@ -11,6 +11,7 @@
  * Only a shared store (DynamoDB) remembers across containers; memory serves tests and the local stack.
  */
 import {
+  type AttributeValue,
   DynamoDBClient,
   type DynamoDBClientConfig,
   GetItemCommand,
@@ -25,7 +26,7 @@ export type Ledger = {
 };
 
 /** JSON keeps any pair of strings distinct; the prefix keeps the two uses apart in one table. */
-const keyOf = (prefix: string, a: string, b: string): string => `${prefix}:${JSON.stringify([a, b])}`;
+export const keyOf = (prefix: string, a: string, b: string): string => `${prefix}:${JSON.stringify([a, b])}`;
 
 /** One key per (user, sequence); the group id already names page and user. */
 export const abortKey = (groupId: string, sequenceId: string): string => keyOf('abort', groupId, sequenceId);
@@ -68,6 +69,48 @@ export const memoryLedger = (
   };
 };
 
+export type StateItem = Record<string, AttributeValue>;
+
+/**
+ * The unexpired item under `key`, or undefined. DynamoDB deletes expired items lazily (up to days later), so
+ * the read compares expiresAt itself; consistent, because the item may have been written moments ago by
+ * another invocation (an abort, the previous turn of a conversation).
+ */
+export const readStateItem = async (
+  client: Pick<DynamoDBClient, 'send'>,
+  tableName: string,
+  key: string,
+  now: () => number,
+): Promise<StateItem | undefined> => {
+  const out = await client.send(
+    new GetItemCommand({
+      TableName: tableName,
+      Key: { [STATE_TABLE_KEY]: { S: key } },
+      ConsistentRead: true,
+    }),
+  );
+  const expiresAt = Number(out.Item?.[STATE_TABLE_TTL_ATTRIBUTE]?.N);
+  return Number.isFinite(expiresAt) && expiresAt * 1000 > now() ? out.Item : undefined;
+};
+
+/** Writes `key` (with `attributes`) to expire `ttlSeconds` from now. */
+export const writeStateItem = async (
+  client: Pick<DynamoDBClient, 'send'>,
+  tableName: string,
+  item: { key: string; ttlSeconds: number; now: () => number; attributes?: StateItem },
+): Promise<void> => {
+  await client.send(
+    new PutItemCommand({
+      TableName: tableName,
+      Item: {
+        ...item.attributes,
+        [STATE_TABLE_KEY]: { S: item.key },
+        [STATE_TABLE_TTL_ATTRIBUTE]: { N: String(Math.floor(item.now() / 1000) + item.ttlSeconds) },
+      },
+    }),
+  );
+};
+
 /**
  * DynamoDB-backed ledger: item {pk, expiresAt (epoch seconds, the table's TTL attribute)}. DynamoDB deletes
  * expired items lazily (up to days later), so reads also compare expiresAt. A key seen once is cached in
@@ -84,30 +127,13 @@ export const dynamoLedger = (
   return {
     has: async (key) => {
       if (await seen.has(key)) return true;
-      const out = await client.send(
-        new GetItemCommand({
-          TableName: tableName,
-          Key: { [STATE_TABLE_KEY]: { S: key } },
-          // Written by another invocation moments ago (an abort): an eventually consistent read could miss it.
-          ConsistentRead: true,
-        }),
-      );
-      const expiresAt = Number(out.Item?.[STATE_TABLE_TTL_ATTRIBUTE]?.N);
-      const present = Number.isFinite(expiresAt) && expiresAt * 1000 > now();
+      const present = (await readStateItem(client, tableName, key, now)) !== undefined;
       if (present) await seen.record(key);
       return present;
     },
     record: async (key) => {
       await seen.record(key);
-      await client.send(
-        new PutItemCommand({
-          TableName: tableName,
-          Item: {
-            [STATE_TABLE_KEY]: { S: key },
-            [STATE_TABLE_TTL_ATTRIBUTE]: { N: String(Math.floor(now() / 1000) + ttlSeconds) },
-          },
-        }),
-      );
+      await writeStateItem(client, tableName, { key, ttlSeconds, now });
     },
   };
 };
@@ -125,25 +151,37 @@ export const stateTableClient = (config: DynamoDBClientConfig = {}): DynamoDBCli
     ...config,
   });
 
+/** What each use forgets when no table is configured: logged once, at cold start. */
+const volatileWarnings = {
+  abort: 'STATE_TABLE_NAME not set: aborted sequences are remembered per container only',
+  event:
+    'STATE_TABLE_NAME not set: answered events are remembered per container only, so a Meta ' +
+    're-delivery more than 5 minutes later that reaches another container is answered again',
+} as const;
+
+export type LedgerUse = keyof typeof volatileWarnings;
+
 /**
  * The ledger a function uses: DynamoDB when STATE_TABLE_NAME is set, otherwise per-container memory
- * (`durable: false`, announced by the caller's `volatileWarning` at cold start). Both share the TTL.
+ * (`durable: false`, announced with a warning naming what `use` then forgets). Both share the TTL.
  */
-export const stateLedger = (options: {
-  tableName: string | undefined;
-  ttlSeconds: number;
-  now: () => number;
-  dynamo?: Pick<DynamoDBClient, 'send'>;
-  /** Logged once when no table is configured: what the caller then remembers per container only. */
-  volatileWarning?: { log: Pick<Log, 'warn'>; message: string };
-}): { ledger: Ledger; durable: boolean } => {
-  const { tableName, ttlSeconds, now, volatileWarning } = options;
+export const stateLedger = (
+  use: LedgerUse,
+  options: {
+    tableName: string | undefined;
+    ttlSeconds: number;
+    now: () => number;
+    log: Pick<Log, 'warn'>;
+    dynamo?: Pick<DynamoDBClient, 'send'> | undefined;
+  },
+): { ledger: Ledger; durable: boolean } => {
+  const { tableName, ttlSeconds, now } = options;
   if (tableName) {
     return {
       ledger: dynamoLedger(options.dynamo ?? stateTableClient(), tableName, { ttlSeconds, now }),
       durable: true,
     };
   }
-  volatileWarning?.log.warn(volatileWarning.message);
+  options.log.warn(volatileWarnings[use]);
   return { ledger: memoryLedger({ ttlMs: ttlSeconds * 1000, now }), durable: false };
 };

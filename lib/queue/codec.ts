@@ -6,16 +6,25 @@
  * escaping sidesteps both and round-trips exactly through JSON.parse.
  */
 import { z } from 'zod';
+import { describeIssues } from '../platform/issues.ts';
+import { channelSchema } from './inbound.ts';
 import { stepSchema } from './step.ts';
 
 export const QUEUE_BODY_VERSION = 1;
 
 export const queuedStepSchema = stepSchema.extend({
   v: z.literal(QUEUE_BODY_VERSION),
-  /** The Facebook Page the user talks to (the webhook's recipient.id). */
+  /** Absent on bodies written before channels existed: Messenger. */
+  channel: channelSchema.optional(),
+  /** The account the user talks to (Page, Instagram account or WhatsApp phone-number id): whose token sends. */
   pageId: z.string().min(1).max(64),
   /** Page-scoped user id of the recipient. */
   psid: z.string().min(1).max(64),
+  /**
+   * The inbound message this sequence answers. WhatsApp's read + typing call names it (Cloud API, Typing
+   * indicators: message_id is required); other channels do not need it.
+   */
+  inboundMid: z.string().min(1).max(512).optional(),
   /** Stable id of the sequence (the inbound mid, or a caller-supplied/generated id). */
   sequenceId: z.string().min(1).max(200),
   index: z.number().int().min(0),
@@ -47,10 +56,13 @@ export const decodeStep = (body: string): DecodeResult => {
     return { ok: false, reason: 'body is not JSON' };
   }
   const parsed = queuedStepSchema.safeParse(json);
-  if (!parsed.success) return { ok: false, reason: z.prettifyError(parsed.error) };
+  if (!parsed.success) return { ok: false, reason: describeIssues(parsed.error.issues) };
   if (parsed.data.index >= parsed.data.count) return { ok: false, reason: 'index must be below count' };
   return { ok: true, step: parsed.data };
 };
 
-/** FIFO MessageGroupId: one group per user per page, so people never block each other. */
+/**
+ * FIFO MessageGroupId: one group per user per account, so people never block each other. Page, Instagram
+ * and WhatsApp phone-number ids are distinct Meta object ids, so the channel need not be part of it.
+ */
 export const groupIdOf = (pageId: string, psid: string): string => `${pageId}:${psid}`;

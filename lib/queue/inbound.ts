@@ -1,14 +1,24 @@
 /**
- * The normalised inbound event: what the webhook understood of one `messaging[]` item, after the raw
+ * The normalised inbound event: what the webhook understood of one item of any channel, after the raw
  * Meta shapes (lib/ingress/events.ts, lib/ingress/channels/) were validated. Responders and the planner see only this.
  */
 import { z } from 'zod';
 
+/** The Meta inboxes Ellipsis answers; each has its own webhook shape and Graph request shapes. */
+export const CHANNELS = ['messenger', 'instagram', 'whatsapp'] as const;
+export const channelSchema = z.enum(CHANNELS);
+export type Channel = z.infer<typeof channelSchema>;
+
 export const inboundEventSchema = z.object({
+  /** Which inbox the user wrote to; a responder may answer each differently. */
+  channel: channelSchema.default('messenger'),
   kind: z.enum(['message', 'postback', 'reaction', 'optin', 'referral']),
-  /** The Page the user wrote to (recipient.id). */
+  /**
+   * The account the user wrote to, whose token answers: the Facebook Page id (Messenger), the Instagram
+   * professional account id (Instagram) or the WhatsApp business phone-number id (WhatsApp).
+   */
   pageId: z.string().min(1),
-  /** The user's page-scoped id (sender.id). */
+  /** The user's id as that account sees them: PSID, IGSID or WhatsApp id (wa_id, a phone number). */
   psid: z.string().min(1),
   /** Event time in epoch ms (Meta sends ms; seconds and strings are normalised). */
   timestamp: z.number(),

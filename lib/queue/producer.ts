@@ -32,14 +32,22 @@ import {
   type SendMessageBatchResult,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import { ZodError } from 'zod';
+import { EllipsisError } from '../platform/errors.ts';
+import { describeIssues } from '../platform/issues.ts';
 import type { Telemetry } from '../platform/telemetry.ts';
 import { encodeStep, groupIdOf, QUEUE_BODY_VERSION, type QueuedStep } from './codec.ts';
+import type { Channel } from './inbound.ts';
 import type { Step } from './step.ts';
 
 export type SequenceToEnqueue = {
+  /** Messenger when absent. */
+  channel?: Channel;
   pageId: string;
   psid: string;
   sequenceId: string;
+  /** The inbound message answered, when the channel's calls name it (WhatsApp read + typing). */
+  inboundMid?: string;
   steps: readonly Step[];
   plannedAt: number;
 };
@@ -58,7 +66,7 @@ export type EnqueueDeps = {
 export type EnqueueFailure = 'invalid_step' | 'too_large' | 'sdk_error' | 'rejected' | 'failed_entries';
 
 /** Why a sequence could not be enqueued. Names codes and counts only: never bodies, ids of users or secrets. */
-export class EnqueueError extends Error {
+export class EnqueueError extends EllipsisError {
   override name = 'EnqueueError';
   readonly reason: EnqueueFailure;
   /** True when trying again later may succeed (throttling, 5xx): the webhook answers 500 so Meta re-delivers. */
@@ -143,9 +151,11 @@ export const queuedStepsOf = (seq: SequenceToEnqueue): QueuedStep[] => {
     dueAt += step.delayMs;
     return {
       v: QUEUE_BODY_VERSION,
+      ...(seq.channel !== undefined && seq.channel !== 'messenger' && { channel: seq.channel }),
       pageId: seq.pageId,
       psid: seq.psid,
       sequenceId: seq.sequenceId,
+      ...(seq.inboundMid !== undefined && { inboundMid: seq.inboundMid }),
       index,
       count: seq.steps.length,
       delayMs: step.delayMs,
@@ -210,11 +220,9 @@ const entriesOf = (seq: SequenceToEnqueue, groupId: string): Entry[] => {
       MessageDeduplicationId: dedupIdOf(seq.sequenceId, q.index),
     }));
   } catch (error) {
-    // encodeStep validates with zod; the issue paths name the field, never the user's text.
-    const paths = Array.isArray((error as { issues?: unknown }).issues)
-      ? (error as { issues: { path: PropertyKey[] }[] }).issues.map((i) => i.path.join('.')).join(', ')
-      : sdkErrorName(error);
-    throw new EnqueueError('invalid_step', false, `sequence has an invalid step (${paths})`);
+    // encodeStep validates with zod; the issues name the field and the rule, never the user's text.
+    const what = error instanceof ZodError ? describeIssues(error.issues) : sdkErrorName(error);
+    throw new EnqueueError('invalid_step', false, `sequence has an invalid step (${what})`);
   }
 };
 

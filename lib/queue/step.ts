@@ -83,14 +83,13 @@ export type ActionKind = 'mark_seen' | 'typing_on' | 'typing_off' | 'react' | 'u
 export const actionKind = (action: Action): ActionKind =>
   'message' in action ? 'message' : action.sender_action;
 
+/** The longest a step may wait after its predecessor (the planner clamps to it). */
+export const MAX_STEP_DELAY_MS = 15 * 60_000;
+
 export const stepSchema = z.object({
   action: actionSchema,
   /** Wait after the previous step of the same user completed, in ms. */
-  delayMs: z
-    .number()
-    .int()
-    .min(0)
-    .max(15 * 60_000),
+  delayMs: z.number().int().min(0).max(MAX_STEP_DELAY_MS),
   /**
    * Skip this step when it runs later than this many ms after its planned time: a typing_on whose message
    * is already overdue only adds lag. Messages never carry it, so they are never skipped.

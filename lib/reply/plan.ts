@@ -11,14 +11,11 @@
  */
 import { createHash } from 'node:crypto';
 import type { PlanConfig } from '../platform/config.ts';
-import { actionKind, type Step } from '../queue/step.ts';
+import { actionKind, MAX_STEP_DELAY_MS, type Step } from '../queue/step.ts';
 import type { Reply } from './reply.ts';
-
-/** lib/queue/step.ts caps every step's delay at 15 minutes (the longest a step may wait). */
-export const MAX_STEP_DELAY_MS = 15 * 60_000;
+import { wordsIn } from './words.ts';
 
 const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
-const words = new Intl.Segmenter(undefined, { granularity: 'word' });
 
 /**
  * User-perceived characters: 👍🏽 or 👨‍👩‍👧 is one tap on a phone keyboard, not 2–7 code points, and a
@@ -31,12 +28,8 @@ export const countGraphemes = (text: string): number => {
   return n;
 };
 
-/** Words as the reader sees them (ICU word boundaries, so CJK text without spaces counts too). */
-export const countWords = (text: string): number => {
-  let n = 0;
-  for (const s of words.segment(text)) if (s.isWordLike) n++;
-  return n;
-};
+/** Words as the reader sees them (lib/reply/words.ts). */
+export const countWords = (text: string): number => wordsIn(text).length;
 
 const clamp = (value: number, min: number, max: number): number => Math.min(max, Math.max(min, value));
 

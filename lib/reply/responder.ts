@@ -14,11 +14,10 @@ import {
   type Rules,
   RulesError,
 } from './rules.ts';
+import { wordsIn } from './words.ts';
 
 /** Zero replies = stay silent (nothing is enqueued, the message is not even marked seen). */
 export type Responder = (event: InboundEvent) => Promise<readonly Reply[]> | readonly Reply[];
-
-const words = new Intl.Segmenter(undefined, { granularity: 'word' });
 
 /**
  * Folds text for matching: lower case, compatibility forms (ﬁ → fi, full-width → ASCII), accents stripped
@@ -31,12 +30,8 @@ export const foldText = (text: string): string =>
     .replace(/\p{M}/gu, '')
     .replace(/[\u2018\u2019\u02bc]/g, "'");
 
-/** The words of a text, folded; ICU word boundaries, so languages without spaces split too. */
-export const wordsOf = (text: string): string[] => {
-  const out: string[] = [];
-  for (const s of words.segment(foldText(text))) if (s.isWordLike) out.push(s.segment);
-  return out;
-};
+/** The words of a text, folded (lib/reply/words.ts). */
+export const wordsOf = (text: string): string[] => wordsIn(foldText(text));
 
 /** True when `phrase` (a word sequence) occurs in `haystack` as whole, consecutive words. */
 const containsPhrase = (haystack: readonly string[], phrase: readonly string[]): boolean => {

@@ -7,6 +7,8 @@
  * no rule get `fallback`. Reactions are never answered; opt-ins and referrals only by a rule that asks.
  */
 import { z } from 'zod';
+import { ConfigError } from '../platform/errors.ts';
+import { describeIssues } from '../platform/issues.ts';
 import { replySchema } from './reply.ts';
 
 /** A reply as written in a rule: a Reply, or `{ "react": "❤" }` = react to the inbound message. */
@@ -80,18 +82,15 @@ export type Rule = z.infer<typeof ruleSchema>;
 export type Rules = z.infer<typeof rulesSchema>;
 export type RulesInput = z.input<typeof rulesSchema>;
 
-export class RulesError extends Error {
+/** A bad rules file is bad configuration: the webhook cannot start, and says which field to fix. */
+export class RulesError extends ConfigError {
   override name = 'RulesError';
 }
-
-/** Formats zod issues as `rules.2.replies.0.message.text: <reason>` so the broken field is obvious. */
-const describeIssues = (error: z.ZodError): string =>
-  error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`).join('; ');
 
 /** Validates parsed JSON as rules; throws RulesError naming every broken field path. */
 export const parseRules = (json: unknown, source = 'rules'): Rules => {
   const r = rulesSchema.safeParse(json);
-  if (!r.success) throw new RulesError(`invalid ${source} — ${describeIssues(r.error)}`);
+  if (!r.success) throw new RulesError(`invalid ${source} — ${describeIssues(r.error.issues)}`);
   return r.data;
 };
 

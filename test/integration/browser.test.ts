@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { memoryTelemetry } from '../../lib/platform/telemetry.ts';
 import { type Stack, startStack } from '../../local/stack.ts';
+import { memoryTelemetry } from '../support/telemetry.ts';
 
 const executablePath = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find(
   (p): p is string => typeof p === 'string' && existsSync(p),

@@ -6,13 +6,13 @@
  */
 import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
-import { memoryTelemetry } from '../../lib/platform/telemetry.ts';
 import { decodeStep, encodeStep, groupIdOf, type QueuedStep } from '../../lib/queue/codec.ts';
 import { actionKind } from '../../lib/queue/step.ts';
 import { graphErrors } from '../../local/graph-fake.ts';
 import { signatureOf, webhookBody } from '../../local/meta.ts';
 import { type Stack, startStack } from '../../local/stack.ts';
-import { queuedStep } from '../support/fixtures.ts';
+import { queuedStep } from '../support/factories.ts';
+import { memoryTelemetry } from '../support/telemetry.ts';
 
 const TIME_SCALE = 0.1;
 /** Sending early is a bug; late is noise (polling, a loaded CI machine), so the upper bound is generous. */

@@ -14,10 +14,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { processBatch } from '../../lib/delivery/consumer.ts';
 import { type GraphClient, graphClient } from '../../lib/delivery/graph.ts';
 import { abortKey, memoryLedger } from '../../lib/platform/ledger.ts';
-import { memoryTelemetry } from '../../lib/platform/telemetry.ts';
 import { encodeStep, groupIdOf } from '../../lib/queue/codec.ts';
 import { corpusDir, corpusFile, corpusIndex, hasCorpus } from '../support/corpus.ts';
-import { queuedStep, senderTuning } from '../support/fixtures.ts';
+import { queuedStep, senderTuning } from '../support/factories.ts';
+import { memoryTelemetry } from '../support/telemetry.ts';
 
 const entries = corpusIndex().graph_errors;
 

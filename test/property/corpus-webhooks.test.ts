@@ -2,16 +2,17 @@
  * Every real webhook body of the shared corpus, signed over its exact bytes, through the Lambda handler with
  * the bundled responder, the real planner and producer, and a mocked SQS (see shared/corpus/README.md).
  */
-import { createHash, createHmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { makeHandler } from '../../functions/webhook.ts';
 import { type Ledger, memoryLedger } from '../../lib/platform/ledger.ts';
-import { memoryTelemetry, metricTotal } from '../../lib/platform/telemetry.ts';
 import { decodeStep, type QueuedStep } from '../../lib/queue/codec.ts';
 import { postEventBase64 } from '../../local/meta.ts';
 import { corpusDir, corpusFile, corpusIndex, hasCorpus } from '../support/corpus.ts';
+import { type HmacAlgorithm, hubSignature } from '../support/signing.ts';
+import { memoryTelemetry, metricTotal } from '../support/telemetry.ts';
 
 if (!hasCorpus)
   console.warn(`corpus-webhooks: ${corpusDir} not found — set ELLIPSIS_SHARED_DIR; tests skipped`);
@@ -41,8 +42,7 @@ const handler = makeHandler(env, {
   ledger: { has: (key) => answered.has(key), record: (key) => answered.record(key) },
 });
 
-const hmac = (algorithm: 'sha256' | 'sha1', body: Uint8Array, key = SECRET) =>
-  `${algorithm}=${createHmac(algorithm, key).update(body).digest('hex')}`;
+const hmac = (algorithm: HmacAlgorithm, body: Uint8Array, key = SECRET) => hubSignature(body, key, algorithm);
 
 /** Sends the bytes as API Gateway would: base64, so not even a UTF-8 round trip can touch them. */
 const post = (body: Uint8Array, headers: Record<string, string>) => handler(postEventBase64(body, headers));

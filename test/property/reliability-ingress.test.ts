@@ -18,10 +18,10 @@ import {
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeHandler } from '../../functions/webhook.ts';
-import { memoryTelemetry, metricTotal } from '../../lib/platform/telemetry.ts';
 import { decodeStep, type QueuedStep } from '../../lib/queue/codec.ts';
 import { batchedWebhookBody, postEvent, signatureOf, usersBatch } from '../../local/meta.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, type LocalSqs, startLocalSqs } from '../../local/sqs.ts';
+import { memoryTelemetry, metricTotal } from '../support/telemetry.ts';
 
 const APP_SECRET = 'ingress-reliability-secret-91c2';
 

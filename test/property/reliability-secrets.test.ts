@@ -7,7 +7,7 @@
  * and every thrown error message is searched for each secret, its URL-encoded form, the appsecret_proof,
  * and any 12-character piece of them (a truncated secret is still a leak).
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import {
   ChangeMessageVisibilityCommand,
   SendMessageBatchCommand,
@@ -21,12 +21,13 @@ import { makeHandler as makeWebhookHandler } from '../../functions/webhook.ts';
 import { encodeStep } from '../../lib/queue/codec.ts';
 import { type Fault, startGraphFake } from '../../local/graph-fake.ts';
 import { batchedWebhookBody, postEvent, postEventBase64, signatureOf, usersBatch } from '../../local/meta.ts';
-import { queuedStep } from '../support/fixtures.ts';
+import { queuedStep } from '../support/factories.ts';
+import { appSecretProofOf } from '../support/signing.ts';
 
 const APP_SECRET = randomBytes(16).toString('hex');
 const PAGE_TOKEN = `EAAG${randomBytes(140).toString('base64url').slice(0, 180)}`;
 const VERIFY_TOKEN = `vt_${randomBytes(24).toString('base64url')}`;
-const PROOF = createHmac('sha256', APP_SECRET).update(PAGE_TOKEN).digest('hex');
+const PROOF = appSecretProofOf(PAGE_TOKEN, APP_SECRET);
 const SECRETS = { APP_SECRET, PAGE_TOKEN, VERIFY_TOKEN, PROOF };
 
 /** Every 12-character window of every secret (and its URL-encoded form). */

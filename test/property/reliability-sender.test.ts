@@ -13,12 +13,12 @@ import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand } from 
 import type { SQSEvent } from 'aws-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeHandler } from '../../functions/sender.ts';
-import { memoryTelemetry, metricTotal } from '../../lib/platform/telemetry.ts';
 import { enqueueSequence } from '../../lib/queue/producer.ts';
 import type { Step } from '../../lib/queue/step.ts';
 import { type EventSourceMapping, type SqsHandler, startEventSourceMapping } from '../../local/esm.ts';
 import { type Fault, type GraphFake, graphErrors, startGraphFake } from '../../local/graph-fake.ts';
 import { type LocalSqs, startLocalSqs } from '../../local/sqs.ts';
+import { memoryTelemetry, metricTotal } from '../support/telemetry.ts';
 
 const PAGE = '104729348572910';
 const APP_SECRET = 'reliability-app-secret-0b5e';

@@ -35,9 +35,6 @@ export const optionalText = z
   .nullish()
   .transform((v) => v ?? undefined);
 
-export const isRecord = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-
 const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
 
 /**

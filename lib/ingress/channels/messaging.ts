@@ -14,14 +14,14 @@
  *   counted, never answered; unknown event keys are counted as `unknown_event`, not errors.
  */
 import { z } from 'zod';
-import { type InboundEvent, USER_REF_PREFIX } from '../../queue/inbound.ts';
-import type { EntrySink, ItemResult } from './channel.ts';
+import { isRecord } from '../../platform/records.ts';
+import { type Channel, type InboundEvent, USER_REF_PREFIX } from '../../queue/inbound.ts';
+import type { ChannelParser, ItemResult } from './channel.ts';
 import {
   eventIdFromMid,
   hashedEventId,
   ID_PATTERN,
   idSchema,
-  isRecord,
   optionalText,
   timestampSchema,
 } from './fields.ts';
@@ -91,7 +91,7 @@ type ItemContext = {
   psid: string;
   /** The body's own time of the event (item, else entry), null when it has none: hashed ids use only this. */
   bodyTime: number | null;
-  base: Pick<InboundEvent, 'pageId' | 'psid' | 'timestamp' | 'attachments'>;
+  base: Pick<InboundEvent, 'channel' | 'pageId' | 'psid' | 'timestamp' | 'attachments'>;
 };
 
 type KindParser = (raw: unknown, ctx: ItemContext) => ItemResult;
@@ -263,6 +263,7 @@ const participantsOf = (
 };
 
 const contextOf = (
+  channel: Channel,
   who: { psid: string; pageId: string },
   item: Record<string, unknown>,
   entry: Record<string, unknown>,
@@ -272,11 +273,18 @@ const contextOf = (
   const entryTime = timestampSchema.safeParse(entry.time);
   // The hashed id uses only body values, so a re-delivery hashes the same even without any timestamp.
   const bodyTime = itemTime.success ? itemTime.data : entryTime.success ? entryTime.data : null;
-  const base = { pageId: who.pageId, psid: who.psid, timestamp: bodyTime ?? receivedAt, attachments: [] };
+  const base = {
+    channel,
+    pageId: who.pageId,
+    psid: who.psid,
+    timestamp: bodyTime ?? receivedAt,
+    attachments: [],
+  };
   return { ...who, bodyTime, base };
 };
 
 export const parseMessagingItem = (
+  channel: Channel,
   item: unknown,
   entry: Record<string, unknown>,
   receivedAt: number,
@@ -288,21 +296,22 @@ export const parseMessagingItem = (
   if (unanswerable !== undefined) return { ignored: unanswerable };
   const who = participantsOf(item, entry);
   if ('ignored' in who) return who;
-  return KIND_PARSERS[kind](item[kind], contextOf(who, item, entry, receivedAt));
+  return KIND_PARSERS[kind](item[kind], contextOf(channel, who, item, entry, receivedAt));
 };
 
-/** An entry of a Messenger Platform webhook: `messaging[]` answered, `standby[]` and `changes[]` counted. */
-export const parseMessagingEntry = (
-  entry: Record<string, unknown>,
-  receivedAt: number,
-  sink: EntrySink,
-): void => {
-  if (Array.isArray(entry.standby)) sink.skip('standby', entry.standby.length);
-  if (Array.isArray(entry.changes)) sink.skip('changes', entry.changes.length);
-  if (entry.messaging === undefined) return;
-  if (!Array.isArray(entry.messaging)) {
-    sink.skip('malformed_entry');
-    return;
-  }
-  for (const item of entry.messaging) sink.item(() => parseMessagingItem(item, entry, receivedAt));
-};
+/**
+ * The entry parser of a Messenger Platform channel (Messenger, Instagram): `messaging[]` answered,
+ * `standby[]` and `changes[]` counted.
+ */
+export const messagingEntryParser =
+  (channel: Channel): ChannelParser['parseEntry'] =>
+  (entry, receivedAt, sink) => {
+    if (Array.isArray(entry.standby)) sink.skip('standby', entry.standby.length);
+    if (Array.isArray(entry.changes)) sink.skip('changes', entry.changes.length);
+    if (entry.messaging === undefined) return;
+    if (!Array.isArray(entry.messaging)) {
+      sink.skip('malformed_entry');
+      return;
+    }
+    for (const item of entry.messaging) sink.item(() => parseMessagingItem(channel, item, entry, receivedAt));
+  };

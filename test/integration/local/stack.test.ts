@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { memoryTelemetry } from '../../../lib/platform/telemetry.ts';
 import { type ChatEvent, type Stack, startStack } from '../../../local/stack.ts';
+import { memoryTelemetry } from '../../support/telemetry.ts';
 
 let stack: Stack;
 beforeAll(async () => {

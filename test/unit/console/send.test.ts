@@ -5,13 +5,13 @@ import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { makeHandler } from '../../../functions/send.ts';
-import { formatPath, parseSendPayload, type SendResult } from '../../../lib/console/send.ts';
+import { parseSendPayload, type SendResult } from '../../../lib/console/send.ts';
 import { loadPlanConfig } from '../../../lib/platform/config.ts';
-import { memoryTelemetry } from '../../../lib/platform/telemetry.ts';
 import { decodeStep, groupIdOf, type QueuedStep } from '../../../lib/queue/codec.ts';
 import { dedupIdOf } from '../../../lib/queue/producer.ts';
 import { actionKind } from '../../../lib/queue/step.ts';
 import { planSequence } from '../../../lib/reply/plan.ts';
+import { memoryTelemetry } from '../../support/telemetry.ts';
 
 const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/ellipsis-test-steps.fifo';
 const env = { QUEUE_URL, PLAN_TIME_SCALE: '0.01' };
@@ -329,13 +329,6 @@ describe('errors are returned, not thrown', () => {
 });
 
 describe('parseSendPayload', () => {
-  it('formats paths the way an operator reads JSON', () => {
-    expect(formatPath([])).toBe('(root)');
-    expect(formatPath(['replies', 0, 'message', 'quick_replies', 2, 'title'])).toBe(
-      'replies[0].message.quick_replies[2].title',
-    );
-  });
-
   it('reports the union branch the operator meant, not every alternative', () => {
     const r = parseSendPayload({
       pageId: '1',

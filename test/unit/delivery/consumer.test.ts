@@ -13,10 +13,11 @@ import type { GraphFailure } from '../../../lib/delivery/graph-errors.ts';
 import type { UsageReading } from '../../../lib/delivery/graph-usage.ts';
 import type { SenderTuning } from '../../../lib/delivery/schedule.ts';
 import { abortKey, type Ledger, memoryLedger } from '../../../lib/platform/ledger.ts';
-import { memoryTelemetry, metricTotal, userLabel } from '../../../lib/platform/telemetry.ts';
+import { userLabel } from '../../../lib/platform/telemetry.ts';
 import { encodeStep, groupIdOf, type QueuedStep } from '../../../lib/queue/codec.ts';
 import type { Action } from '../../../lib/queue/step.ts';
-import { queuedStep, senderTuning } from '../../support/fixtures.ts';
+import { queuedStep, senderTuning } from '../../support/factories.ts';
+import { memoryTelemetry, metricTotal } from '../../support/telemetry.ts';
 
 const T0 = 1_700_000_000_000;
 const QUEUE_URL = 'http://127.0.0.1:1/000000000000/steps.fifo';

@@ -1,4 +1,3 @@
-import { createHmac } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -10,10 +9,11 @@ import { classifyGraphError } from '../../../lib/delivery/graph-errors.ts';
 import { interpretGraphResponse } from '../../../lib/delivery/graph-response.ts';
 import { parseUsage } from '../../../lib/delivery/graph-usage.ts';
 import type { Action } from '../../../lib/queue/step.ts';
+import { appSecretProofOf } from '../../support/signing.ts';
 
 const TOKEN = 'EAAtestPageAccessToken1234567890';
 const SECRET = 'test-app-secret-0123456789';
-const PROOF = createHmac('sha256', SECRET).update(TOKEN).digest('hex');
+const PROOF = appSecretProofOf(TOKEN, SECRET);
 
 type Seen = { method: string; url: string; headers: IncomingMessage['headers']; body: string };
 type Reply = { status?: number; headers?: Record<string, string>; body?: string; hang?: boolean };

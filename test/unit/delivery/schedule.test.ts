@@ -13,7 +13,7 @@ import {
   USAGE_READING_FRESH_MS,
   usageHold,
 } from '../../../lib/delivery/schedule.ts';
-import { senderTuning as tuning } from '../../support/fixtures.ts';
+import { senderTuning as tuning } from '../../support/factories.ts';
 
 const T0 = 1_700_000_000_000;
 

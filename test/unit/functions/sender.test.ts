@@ -8,8 +8,8 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { makeHandler, toConsumerRecord } from '../../../functions/sender.ts';
 import type { GraphSendResult, SendActionRequest } from '../../../lib/delivery/graph.ts';
 import { STATE_TABLE_KEY } from '../../../lib/platform/ledger.ts';
-import { memoryTelemetry, metricTotal } from '../../../lib/platform/telemetry.ts';
 import { decodeStep } from '../../../lib/queue/codec.ts';
+import { memoryTelemetry, metricTotal } from '../../support/telemetry.ts';
 
 const T = 1767225600000; // the sample events' epoch (infra/events/sender-*.json)
 const TOKEN = 'EAAsenderTestToken123456';

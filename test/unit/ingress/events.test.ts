@@ -29,6 +29,7 @@ const text = (t: string, mid = 'm_abc') => item({ message: { mid, seq: 1, text: 
 describe('parseWebhookBody: event kinds', () => {
   it('reads a text message with its mid as event id', () => {
     expect(only(body(text('Hello there')))).toEqual({
+      channel: 'messenger',
       kind: 'message',
       pageId: PAGE,
       psid: USER,

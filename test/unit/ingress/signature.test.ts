@@ -1,4 +1,4 @@
-import { createHash, createHmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -6,10 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { appSecretProof } from '../../../lib/delivery/app-secret-proof.ts';
 import { safeEqual, verifySignature } from '../../../lib/ingress/signature.ts';
 import { corpusDir } from '../../support/corpus.ts';
+import { appSecretProofOf, hubSignature } from '../../support/signing.ts';
 
 const secret = 'test-app-secret-0123456789';
-const sign = (body: Uint8Array | string, key = secret) =>
-  `sha256=${createHmac('sha256', key).update(body).digest('hex')}`;
+const sign = (body: Uint8Array | string, key = secret) => hubSignature(body, key);
 const bytes = (s: string) => new TextEncoder().encode(s);
 
 // This test reads only webhooks/ (not index.json), so it runs whenever that folder is there.
@@ -30,7 +30,7 @@ describe('verifySignature', () => {
   });
 
   it('rejects a missing header, the legacy sha1 form and malformed hex or length', () => {
-    const sha1 = `sha1=${createHmac('sha1', secret).update(body).digest('hex')}`;
+    const sha1 = hubSignature(body, secret, 'sha1');
     const good = sign(body);
     for (const header of [
       undefined,
@@ -107,9 +107,7 @@ describe('verifySignature', () => {
 
 describe('appSecretProof', () => {
   it('is the hex HMAC-SHA256 of the token keyed by the app secret', () => {
-    expect(appSecretProof('page-token', 'app-secret')).toBe(
-      createHmac('sha256', 'app-secret').update('page-token').digest('hex'),
-    );
+    expect(appSecretProof('page-token', 'app-secret')).toBe(appSecretProofOf('page-token', 'app-secret'));
     expect(appSecretProof('page-token', 'app-secret')).toMatch(/^[0-9a-f]{64}$/);
     expect(appSecretProof('page-token', 'other')).not.toBe(appSecretProof('page-token', 'app-secret'));
   });

@@ -1,4 +1,3 @@
-import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
@@ -22,7 +21,7 @@ import {
   STATE_TABLE_KEY,
   STATE_TABLE_TTL_ATTRIBUTE,
 } from '../../../lib/platform/ledger.ts';
-import { memoryTelemetry, metricTotal, userLabel } from '../../../lib/platform/telemetry.ts';
+import { userLabel } from '../../../lib/platform/telemetry.ts';
 import { decodeStep } from '../../../lib/queue/codec.ts';
 import type { InboundEvent } from '../../../lib/queue/inbound.ts';
 import type { SequenceToEnqueue } from '../../../lib/queue/producer.ts';
@@ -30,6 +29,8 @@ import type { Step } from '../../../lib/queue/step.ts';
 import { planSequence } from '../../../lib/reply/plan.ts';
 import type { Reply } from '../../../lib/reply/reply.ts';
 import { defaultResponder } from '../../../lib/reply/responder.ts';
+import { hubSignature } from '../../support/signing.ts';
+import { memoryTelemetry, metricTotal } from '../../support/telemetry.ts';
 
 const SECRET = 'test-app-secret-5f2a9c';
 const VERIFY = 'test-verify-token-77e1';
@@ -38,8 +39,7 @@ const USER = '6789012345678901';
 const NOW = 1_700_000_100_000;
 
 const enc = (s: string) => new TextEncoder().encode(s);
-const sig256 = (body: Uint8Array | string, key = SECRET) =>
-  `sha256=${createHmac('sha256', key).update(body).digest('hex')}`;
+const sig256 = (body: Uint8Array | string, key = SECRET) => hubSignature(body, key);
 
 const messageItem = (mid: string | undefined, text: string, psid = USER, timestamp = NOW - 50) => ({
   sender: { id: psid },
@@ -144,7 +144,7 @@ describe('handleWebhook: POST rejects (4xx with a reason, nothing enqueued)', ()
       401,
       {
         'x-hub-signature-256': undefined,
-        'x-hub-signature': `sha1=${createHmac('sha1', SECRET).update(body).digest('hex')}`,
+        'x-hub-signature': hubSignature(body, SECRET, 'sha1'),
       },
       /sha1/,
     ],
@@ -219,7 +219,15 @@ describe('handleWebhook: POST events', () => {
     });
     expect(plans).toEqual([{ seed: 'm_1', inboundText: 'hi there', replies: [hello] }]);
     expect(h.enqueued).toEqual([
-      { pageId: PAGE, psid: USER, sequenceId: 'm_1', steps: [fakeStep(1), fakeStep(2)], plannedAt: NOW },
+      {
+        channel: 'messenger',
+        pageId: PAGE,
+        psid: USER,
+        sequenceId: 'm_1',
+        inboundMid: 'm_1',
+        steps: [fakeStep(1), fakeStep(2)],
+        plannedAt: NOW,
+      },
     ]);
     expect(metricTotal(h.telemetry.metrics, 'EventsReceived', { kind: 'message' })).toBe(1);
     expect(metricTotal(h.telemetry.metrics, 'SequencesEnqueued')).toBe(1);
@@ -718,6 +726,7 @@ describe('functions/webhook makeHandler', () => {
     expect(batches()).toHaveLength(1);
     const entries = batches()[0] ?? [];
     const event: InboundEvent = {
+      channel: 'messenger',
       kind: 'message',
       pageId: PAGE,
       psid: USER,

@@ -1,11 +1,11 @@
 import { describe, expect, it, vi } from 'vitest';
 import {
-  ConfigError,
   loadPlanConfig,
   loadSenderConfig,
   loadWebhookConfig,
   resolveSecrets,
 } from '../../../lib/platform/config.ts';
+import { ConfigError } from '../../../lib/platform/errors.ts';
 
 const secret = 'super-secret-app-value-123';
 const webhookEnv = {

@@ -183,12 +183,12 @@ describe('stateLedger', () => {
   it('uses the table when STATE_TABLE_NAME is given, with the caller TTL', async () => {
     dynamoMock.on(PutItemCommand).resolves({});
     const warnings: string[] = [];
-    const { ledger, durable } = stateLedger({
+    const { ledger, durable } = stateLedger('event', {
       tableName: 'state',
       ttlSeconds: 48 * HOUR,
       now: () => T0,
       dynamo,
-      volatileWarning: { log: { warn: (message) => warnings.push(message) }, message: 'per container only' },
+      log: { warn: (message) => warnings.push(message) },
     });
     expect(durable).toBe(true);
     expect(warnings).toEqual([]);
@@ -202,15 +202,17 @@ describe('stateLedger', () => {
   it('falls back to per-container memory with the same TTL, and says so', async () => {
     let now = T0;
     const warnings: string[] = [];
-    const { ledger, durable } = stateLedger({
+    const { ledger, durable } = stateLedger('abort', {
       tableName: undefined,
       ttlSeconds: 60,
       now: () => now,
       dynamo,
-      volatileWarning: { log: { warn: (message) => warnings.push(message) }, message: 'per container only' },
+      log: { warn: (message) => warnings.push(message) },
     });
     expect(durable).toBe(false);
-    expect(warnings).toEqual(['per container only']);
+    expect(warnings).toEqual([
+      expect.stringMatching(/^STATE_TABLE_NAME not set: aborted .* per container only$/),
+    ]);
     await ledger.record('k');
     now += 59_000;
     expect(await ledger.has('k')).toBe(true);

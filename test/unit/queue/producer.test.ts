@@ -2,7 +2,6 @@ import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, SQSClient }
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { memoryTelemetry, metricTotal } from '../../../lib/platform/telemetry.ts';
 import { decodeStep } from '../../../lib/queue/codec.ts';
 import {
   dedupIdOf,
@@ -14,6 +13,7 @@ import {
   splitIntoBatches,
 } from '../../../lib/queue/producer.ts';
 import type { Step } from '../../../lib/queue/step.ts';
+import { memoryTelemetry, metricTotal } from '../../support/telemetry.ts';
 
 const QUEUE_URL = 'http://127.0.0.1:1/000000000000/steps.fifo';
 const sqsMock = mockClient(SQSClient);

@@ -1,11 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadPlanConfig, type PlanConfig, planConfigSchema } from '../../../lib/platform/config.ts';
-import { actionKind, type Step, stepSchema } from '../../../lib/queue/step.ts';
+import { actionKind, MAX_STEP_DELAY_MS, type Step, stepSchema } from '../../../lib/queue/step.ts';
 import {
   countGraphemes,
   countWords,
-  MAX_STEP_DELAY_MS,
   planSequence,
   readingMs,
   timelineOf,

@@ -15,21 +15,14 @@ import {
 } from '../../../lib/reply/responder.ts';
 import { defaultRules, parseRules, RulesError, type RulesInput } from '../../../lib/reply/rules.ts';
 import { corpusFile, corpusIndex, hasCorpus } from '../../support/corpus.ts';
+import { inboundEvent } from '../../support/factories.ts';
 
-const base = { pageId: 'PAGE', psid: 'USER', timestamp: 1_700_000_000_000, attachments: [] };
-const message = (text: string, extra: Partial<InboundEvent> = {}): InboundEvent => ({
-  ...base,
-  kind: 'message',
-  eventId: 'm_1',
-  mid: 'm_1',
-  text,
-  ...extra,
-});
-const event = (e: Partial<InboundEvent> & Pick<InboundEvent, 'kind'>): InboundEvent => ({
-  ...base,
-  eventId: 'e_1',
-  ...e,
-});
+const message = (text: string, extra: Partial<InboundEvent> = {}): InboundEvent =>
+  inboundEvent({ text, ...extra });
+const event = (e: Partial<InboundEvent> & Pick<InboundEvent, 'kind'>): InboundEvent => {
+  const { mid: _mid, text: _text, ...base } = inboundEvent();
+  return { ...base, eventId: 'e_1', ...e };
+};
 
 const say = (text: string): Reply => ({ message: { text } });
 
@@ -170,6 +163,7 @@ describe('rules responder', () => {
 });
 
 const inboundArb: fc.Arbitrary<InboundEvent> = fc.record({
+  channel: fc.constantFrom('messenger', 'instagram', 'whatsapp'),
   kind: fc.constantFrom('message', 'postback', 'reaction', 'optin', 'referral'),
   pageId: fc.constant('PAGE'),
   psid: fc.constant('USER'),
@@ -270,7 +264,7 @@ describe('loadResponder', () => {
       JSON.stringify({ rules: [{ keywords: ['x'], replies: [{ message: { text: '' } }] }] }),
     );
     expect(() => loadResponder(file)).toThrow(RulesError);
-    expect(() => loadResponder(file)).toThrow(/bad\.json.*rules\.0\.replies\.0\.message\.text/);
+    expect(() => loadResponder(file)).toThrow(/bad\.json.*rules\[0\]\.replies\[0\]\.message\.text/);
   });
 
   it('fails with a RulesError when the file cannot be read', () => {

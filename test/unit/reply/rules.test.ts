@@ -54,7 +54,7 @@ describe('rules schema', () => {
 
   it('names the field path of a reply text over the 2000-character Send API limit', () => {
     const message = rulesErrorOf(() => parseRules(withReply({ message: { text: 'x'.repeat(2001) } })));
-    expect(message).toContain('rules.0.replies.0.message.text');
+    expect(message).toContain('rules[0].replies[0].message.text');
   });
 
   it('names the field path of a quick-reply title over 20 characters', () => {
@@ -65,7 +65,7 @@ describe('rules schema', () => {
       },
     };
     expect(rulesErrorOf(() => parseRules(withReply(reply)))).toContain(
-      'rules.0.replies.0.message.quick_replies.0.title',
+      'rules[0].replies[0].message.quick_replies[0].title',
     );
   });
 
@@ -74,41 +74,41 @@ describe('rules schema', () => {
       message: { text: 'a', attachment: { type: 'image', payload: { url: 'https://example.com/a.png' } } },
     };
     const message = rulesErrorOf(() => parseRules(withReply(reply)));
-    expect(message).toContain('rules.0.replies.0.message');
+    expect(message).toContain('rules[0].replies[0].message');
     expect(message).toContain('exactly one of text or attachment');
   });
 
   it('explains what a reply may be when a template has an unknown shape', () => {
     const message = rulesErrorOf(() => parseRules(withReply({ say: 'hello' })));
-    expect(message).toContain('rules.0.replies.0');
+    expect(message).toContain('rules[0].replies[0]');
     expect(message).toContain('"react"');
   });
 
   it('rejects an empty react template', () => {
-    expect(rulesErrorOf(() => parseRules(withReply({ react: '' })))).toContain('rules.0.replies.0.react');
+    expect(rulesErrorOf(() => parseRules(withReply({ react: '' })))).toContain('rules[0].replies[0].react');
   });
 
   it('rejects a rule without any matcher, and names a misspelt key', () => {
     const message = rulesErrorOf(() => parseRules({ rules: [{ keyword: ['hi'], replies: [] }] }));
-    expect(message).toContain('rules.0');
+    expect(message).toContain('rules[0]');
     expect(message).toContain('keyword');
     expect(message).toContain('at least one of keywords');
   });
 
   it('rejects a keyword without letters or digits (matching is on whole words)', () => {
     const message = rulesErrorOf(() => parseRules({ rules: [{ keywords: ['hi', '!!!'], replies: [] }] }));
-    expect(message).toContain('rules.0.keywords.1');
+    expect(message).toContain('rules[0].keywords[1]');
   });
 
   it('names bad matcher values', () => {
     expect(rulesErrorOf(() => parseRules({ rules: [{ attachment: 'all', replies: [] }] }))).toContain(
-      'rules.0.attachment',
+      'rules[0].attachment',
     );
     expect(rulesErrorOf(() => parseRules({ rules: [{ optin: false, replies: [] }] }))).toContain(
-      'rules.0.optin',
+      'rules[0].optin',
     );
     expect(rulesErrorOf(() => parseRules({ rules: [{ postback: [], replies: [] }] }))).toContain(
-      'rules.0.postback',
+      'rules[0].postback',
     );
   });
 

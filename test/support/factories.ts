@@ -1,7 +1,11 @@
-/** Fixtures shared by the sender-side tests: one sender tuning and a queued-step builder. */
+/**
+ * Factories shared by the tests (as Powertools' tests/helpers/factories.ts): one valid value of each core
+ * type, with the fields a test cares about overridden. A field added to a schema gets its default here once.
+ */
 
 import type { SenderTuning } from '../../lib/delivery/schedule.ts';
 import type { QueuedStep } from '../../lib/queue/codec.ts';
+import type { InboundEvent } from '../../lib/queue/inbound.ts';
 
 /** A fixed sender tuning: the lib/platform/config.ts defaults. */
 export const senderTuning: SenderTuning = {
@@ -27,5 +31,19 @@ export const queuedStep = (over: Partial<QueuedStep> = {}): QueuedStep => ({
   plannedAt: 1_700_000_000_000,
   dueAt: 1_700_000_000_000,
   action: { message: { text: 'hello' } },
+  ...over,
+});
+
+/** One inbound Messenger text message ("hi") from one user to one page, unless `over`. */
+export const inboundEvent = (over: Partial<InboundEvent> = {}): InboundEvent => ({
+  channel: 'messenger',
+  kind: 'message',
+  pageId: 'PAGE',
+  psid: 'USER',
+  timestamp: 1_700_000_000_000,
+  eventId: 'm_1',
+  mid: 'm_1',
+  text: 'hi',
+  attachments: [],
   ...over,
 });

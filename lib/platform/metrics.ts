@@ -1,0 +1,53 @@
+/**
+ * Every metric the functions emit (CloudWatch namespace `Ellipsis`, Powertools EMF), by stage. Telemetry's
+ * `metric` accepts only these names, so code, tests, dashboards and alarms cannot drift apart: a new metric is
+ * added here first, and test/unit/platform/metrics.test.ts checks that every alarm on the namespace names one.
+ */
+export const METRIC_NAMES = [
+  // ingress (webhook): what arrived and what was refused
+  'EventsReceived',
+  'EventsIgnored', // dimension reason: echo, read, delivery, unknown_event, …
+  'WebhookRejected', // dimension reason: the 4xx answered
+  'SignatureFailures',
+  'VerificationRejected',
+  'DuplicateEventsDropped', // a Meta re-delivery of an event already answered (state table)
+  'ResponderErrors',
+  'InvalidReplies',
+  'PlanErrors',
+  'SequencesEnqueued',
+  'EnqueueFailures',
+  // queue (producer)
+  'EnqueueRetries',
+  'EnqueueOutOfOrder',
+  // state table, webhook and sender: fail open, counted
+  'LedgerReadFailed',
+  'LedgerWriteFailed',
+  // delivery (sender), per step; dimension action where it applies
+  'StepsSent',
+  'StepsDeferred',
+  'StepsSkipped',
+  'StepsCaughtUp',
+  'StepsForcedEarly',
+  'StepsDropped',
+  'StepsRetried',
+  'StepsThrottled',
+  'StepsFailed', // dimension code: the Graph error code
+  'StepsGivenUp',
+  'StepLateness', // ms against the step's own due time
+  'StepLatenessVsPlan', // ms against the planned timeline
+  'GraphLatency',
+  'GraphUnexpectedSuccessBody',
+  'PoisonMessages',
+  'ProcessingErrors',
+  'FollowersReturned',
+  'VisibilityChangeFailed',
+  'TypingOffFailed',
+  'PageTokenInvalid',
+  'RecipientUnreachable',
+  // console trigger (send)
+  'ConsoleSends',
+  'ConsoleSendRejected',
+  'ConsoleSendFailed',
+] as const;
+
+export type MetricName = (typeof METRIC_NAMES)[number];

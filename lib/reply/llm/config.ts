@@ -1,0 +1,45 @@
+/**
+ * The LLM responder's configuration, validated once at cold start: errors name the variable, never a value.
+ * The API key is a secret like the Meta ones: LLM_API_KEY directly or LLM_API_KEY_PARAM (an SSM SecureString).
+ */
+import { z } from 'zod';
+import { type Env, parseEnv, parseSecrets, type SecretSource } from '../../platform/config.ts';
+
+/** Messenger rejects a text message over 2,000 characters (Meta, Send API reference, "message.text"). */
+export const MESSENGER_TEXT_LIMIT = 2000;
+
+export const DEFAULT_SYSTEM_PROMPT =
+  'You are a friendly assistant chatting in Messenger. Answer briefly, in plain text without Markdown, ' +
+  'in short paragraphs separated by a blank line; each paragraph is sent as its own message.';
+
+const int = (min: number, max: number, fallback: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
+
+export const llmEnvSchema = z.object({
+  /** Any OpenAI-compatible Chat Completions base URL (…/v1): OpenAI, Azure OpenAI v1, Ollama, vLLM, llama.cpp. */
+  LLM_BASE_URL: z.url().default('https://api.openai.com/v1'),
+  LLM_MODEL: z.string().min(1),
+  LLM_SYSTEM_PROMPT: z.string().min(1).default(DEFAULT_SYSTEM_PROMPT),
+  LLM_MAX_TOKENS: z.coerce.number().int().positive().optional(),
+  LLM_TEMPERATURE: z.coerce.number().min(0).max(2).optional(),
+  /** Until the response starts streaming; the turn's own signal bounds the whole think. */
+  LLM_TIMEOUT_MS: int(1000, 600_000, 60_000),
+  /** A bubble is a paragraph, cut at a sentence end when longer than this. */
+  LLM_MAX_BUBBLE_CHARS: int(100, MESSENGER_TEXT_LIMIT, 1000),
+  /** Turns (user messages + answer) remembered per user and sent back as context; 0 = no memory. */
+  LLM_HISTORY_TURNS: int(0, 100, 10),
+  /** A conversation quiet for this long is forgotten (state table TTL). Default: 7 days. */
+  LLM_HISTORY_TTL_SECONDS: int(60, 31_536_000, 604_800),
+  /** Stored history per user, in UTF-8 bytes of JSON; DynamoDB items stop at 400 KB. */
+  LLM_HISTORY_MAX_BYTES: int(1024, 350_000, 64_000),
+  STATE_TABLE_NAME: z.string().min(1).optional(),
+});
+
+export type LlmEnv = z.infer<typeof llmEnvSchema>;
+export type LlmConfig = LlmEnv & { apiKey: SecretSource };
+
+/** Throws ConfigError naming each broken variable (LLM_MODEL, LLM_API_KEY or LLM_API_KEY_PARAM, …). */
+export const loadLlmConfig = (env: Env): LlmConfig => ({
+  ...parseEnv(llmEnvSchema, env),
+  apiKey: parseSecrets(env, ['LLM_API_KEY']).LLM_API_KEY,
+});

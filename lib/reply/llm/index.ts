@@ -1,0 +1,87 @@
+/**
+ * `llmResponderFromEnv(env, deps)`: the LLM responder the responder stage selects with RESPONDER=llm.
+ * Configuration is validated at once (a ConfigError names the variable); the API key is resolved on the
+ * first turn (SSM when LLM_API_KEY_PARAM) and handed to `onSecret` so the caller's logs redact it.
+ */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type Env, type FetchParameter, resolveSecrets } from '../../platform/config.ts';
+import { stateTableClient } from '../../platform/ledger.ts';
+import type { Log } from '../../platform/telemetry.ts';
+import { type Complete, openAiComplete } from './completion.ts';
+import { type LlmConfig, loadLlmConfig } from './config.ts';
+import { type ConversationStore, memoryConversations } from './conversation.ts';
+import { dynamoConversations } from './conversation-dynamo.ts';
+import { llmResponder, type Responder } from './responder.ts';
+
+export { LlmError, LlmRequestError, LlmUnavailableError } from './errors.ts';
+export type { Responder, TurnContext } from './responder.ts';
+
+export type LlmResponderFromEnvDeps = {
+  log: Pick<Log, 'warn'>;
+  /** Reads LLM_API_KEY_PARAM (default: Powertools Parameters, loaded only when a parameter is named). */
+  fetchParameter?: FetchParameter;
+  /** Told the API key once resolved, so the caller's log redactor knows it. */
+  onSecret?: (value: string) => void;
+  dynamo?: Pick<DynamoDBClient, 'send'>;
+  conversations?: ConversationStore;
+  now?: () => number;
+};
+
+const fetchFromSsmLazily: FetchParameter = async (name) =>
+  (await import('../../platform/ssm.ts')).fetchFromSsm(name);
+
+const conversationsFor = (config: LlmConfig, deps: LlmResponderFromEnvDeps): ConversationStore => {
+  if (deps.conversations !== undefined) return deps.conversations;
+  const ttlSeconds = config.LLM_HISTORY_TTL_SECONDS;
+  if (config.STATE_TABLE_NAME !== undefined) {
+    return dynamoConversations(deps.dynamo ?? stateTableClient(), config.STATE_TABLE_NAME, {
+      ttlSeconds,
+      now: deps.now,
+    });
+  }
+  if (config.LLM_HISTORY_TURNS > 0) {
+    deps.log.warn('STATE_TABLE_NAME not set: LLM conversation memory is kept per container only');
+  }
+  return memoryConversations({ ttlMs: ttlSeconds * 1000, now: deps.now });
+};
+
+/** The client is built on the first turn; a failed key lookup is tried again on the next one. */
+const lazyComplete = (config: LlmConfig, deps: LlmResponderFromEnvDeps): Complete => {
+  let client: Promise<Complete> | undefined;
+  const build = async (): Promise<Complete> => {
+    const { LLM_API_KEY } = await resolveSecrets(
+      { LLM_API_KEY: config.apiKey },
+      deps.fetchParameter ?? fetchFromSsmLazily,
+    );
+    deps.onSecret?.(LLM_API_KEY);
+    return openAiComplete({
+      baseUrl: config.LLM_BASE_URL,
+      apiKey: LLM_API_KEY,
+      model: config.LLM_MODEL,
+      timeoutMs: config.LLM_TIMEOUT_MS,
+      maxTokens: config.LLM_MAX_TOKENS,
+      temperature: config.LLM_TEMPERATURE,
+    });
+  };
+  return async function* complete(messages, signal) {
+    client ??= build().catch((error: unknown) => {
+      client = undefined;
+      throw error;
+    });
+    yield* (await client)(messages, signal);
+  };
+};
+
+export const llmResponderFromEnv = (env: Env, deps: LlmResponderFromEnvDeps): Responder => {
+  const config = loadLlmConfig(env);
+  return llmResponder({
+    complete: lazyComplete(config, deps),
+    conversations: conversationsFor(config, deps),
+    systemPrompt: config.LLM_SYSTEM_PROMPT,
+    maxBubbleChars: config.LLM_MAX_BUBBLE_CHARS,
+    historyTurns: config.LLM_HISTORY_TURNS,
+    historyMaxBytes: config.LLM_HISTORY_MAX_BYTES,
+    now: deps.now ?? Date.now,
+    log: deps.log,
+  });
+};

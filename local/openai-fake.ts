@@ -1,0 +1,168 @@
+/**
+ * A local OpenAI-compatible Chat Completions endpoint: POST /v1/chat/completions on 127.0.0.1, streaming
+ * Server-Sent Events as OpenAI does (chat.completion.chunk objects, then `data: [DONE]`; OpenAI API
+ * reference, "Streaming"). Strict where OpenAI is: a bearer key (401 otherwise, echoing the key it got, the
+ * worst case for a caller's redaction), a request body with known fields only (400 naming the field).
+ * Records every call (body, chunks sent, whether the client hung up) and answers from a script: one-off
+ * answers queued with `inject` first (errors, stalls, resets, delays), then `answer` (default: an echo).
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { z } from 'zod';
+import { type LoopbackServer, listenOnLoopback, readRawBody } from './http.ts';
+
+export const chatRequestSchema = z.strictObject({
+  model: z.string().min(1),
+  messages: z
+    .array(
+      z.strictObject({ role: z.enum(['system', 'developer', 'user', 'assistant']), content: z.string() }),
+    )
+    .min(1),
+  stream: z.literal(true),
+  max_tokens: z.number().int().positive().optional(),
+  temperature: z.number().min(0).max(2).optional(),
+});
+export type ChatRequest = z.infer<typeof chatRequestSchema>;
+
+export type FakeAnswer = {
+  /** Text deltas, one SSE chunk each. */
+  chunks?: readonly string[];
+  /** Before the response headers: longer than the client's timeout makes it time out. */
+  headerDelayMs?: number;
+  /** Before each chunk. */
+  chunkDelayMs?: number;
+  /** An OpenAI-shaped HTTP error instead of a stream. */
+  error?: { status: number; message: string; type?: string; code?: string };
+  /** Destroys the connection after this many chunks (a reset mid-stream). */
+  dropAfterChunks?: number;
+};
+
+export type OpenAiCall = {
+  seq: number;
+  at: number;
+  authorization: string | undefined;
+  body: unknown;
+  request?: ChatRequest;
+  status: number;
+  chunksSent: number;
+  /** The client closed the connection before the stream ended (an abort). */
+  aborted: boolean;
+};
+
+export type OpenAiFakeOptions = {
+  apiKey: string;
+  port?: number;
+  answer?: (request: ChatRequest) => FakeAnswer;
+};
+
+export type OpenAiFake = LoopbackServer & {
+  /** What a client uses as its base URL (…/v1). */
+  baseUrl: string;
+  calls: OpenAiCall[];
+  inject: (...answers: FakeAnswer[]) => void;
+};
+
+/** The default script: a three-paragraph answer that quotes the user and counts what it remembers. */
+export const echoAnswer = (request: ChatRequest): FakeAnswer => {
+  const users = request.messages.filter((m) => m.role === 'user');
+  const last = users.at(-1)?.content ?? '';
+  const text =
+    `You wrote: “${last}”.\n\n` +
+    'I am the local fake LLM, streaming this answer a few words at a time, paragraph by paragraph.\n\n' +
+    `I remember ${users.length - 1} earlier message${users.length === 2 ? '' : 's'} from you.`;
+  return { chunks: text.match(/\S+\s*/g) ?? [], chunkDelayMs: 40 };
+};
+
+type FakeError = NonNullable<FakeAnswer['error']>;
+
+const sendError = (res: ServerResponse, { status, ...error }: FakeError) => {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify({ error: { type: 'invalid_request_error', code: null, param: null, ...error } }));
+};
+
+const chunkOf = (model: string, seq: number, delta: object, finish: string | null): string =>
+  `data: ${JSON.stringify({
+    id: `chatcmpl-fake-${seq}`,
+    object: 'chat.completion.chunk',
+    created: Math.floor(Date.now() / 1000),
+    model,
+    choices: [{ index: 0, delta, finish_reason: finish }],
+  })}\n\n`;
+
+/** Answers one valid request with the scripted stream, stopping when the client hangs up. */
+const stream = async (res: ServerResponse, call: OpenAiCall, request: ChatRequest, answer: FakeAnswer) => {
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  for (const [i, content] of (answer.chunks ?? []).entries()) {
+    if (answer.chunkDelayMs) await sleep(answer.chunkDelayMs);
+    if (call.aborted) return;
+    if (answer.dropAfterChunks === i) return void res.destroy();
+    res.write(chunkOf(request.model, call.seq, i === 0 ? { role: 'assistant', content } : { content }, null));
+    call.chunksSent++;
+  }
+  if (call.aborted) return;
+  res.end(`${chunkOf(request.model, call.seq, {}, 'stop')}data: [DONE]\n\n`);
+};
+
+const parseBody = (raw: Buffer): unknown => {
+  try {
+    return JSON.parse(raw.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+};
+
+const describeIssues = (error: z.ZodError): string =>
+  error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ');
+
+export const startOpenAiFake = async (options: OpenAiFakeOptions): Promise<OpenAiFake> => {
+  const calls: OpenAiCall[] = [];
+  const queued: FakeAnswer[] = [];
+  const script = options.answer ?? echoAnswer;
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const body = parseBody(await readRawBody(req));
+    const call: OpenAiCall = {
+      ...{ seq: calls.length + 1, at: Date.now(), authorization: req.headers.authorization, body },
+      ...{ status: 200, chunksSent: 0, aborted: false },
+    };
+    calls.push(call);
+    res.on('close', () => {
+      if (!res.writableFinished) call.aborted = true;
+    });
+    const reject = (error: FakeError) => {
+      call.status = error.status;
+      sendError(res, error);
+    };
+    if (req.method !== 'POST' || req.url !== '/v1/chat/completions')
+      return reject({ status: 404, message: `Unknown request URL: ${req.method} ${req.url}` });
+    if (req.headers.authorization !== `Bearer ${options.apiKey}`)
+      return reject({
+        status: 401,
+        message: `Incorrect API key provided: ${req.headers.authorization?.replace(/^Bearer /, '')}`,
+        code: 'invalid_api_key',
+      });
+    const parsed = chatRequestSchema.safeParse(body);
+    if (!parsed.success)
+      return reject({ status: 400, message: `Invalid request: ${describeIssues(parsed.error)}` });
+    call.request = parsed.data;
+    const answer = queued.shift() ?? script(parsed.data);
+    if (answer.headerDelayMs) await sleep(answer.headerDelayMs);
+    if (call.aborted) return;
+    if (answer.error) return reject(answer.error);
+    await stream(res, call, parsed.data, answer);
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch(() => res.destroy());
+  });
+  const loopback = await listenOnLoopback(server, options.port, {
+    name: 'local OpenAI fake',
+    portVariable: 'ELLIPSIS_LLM_PORT',
+  });
+  return {
+    ...loopback,
+    baseUrl: `${loopback.url}/v1`,
+    calls,
+    inject: (...answers) => queued.push(...answers),
+  };
+};
