@@ -5,6 +5,7 @@
  * SDK accepts as a ChangeMessageVisibility answer). Two shapes: a sending invocation (the step is due) and
  * a deferring one (due in 5 s: one ChangeMessageVisibility).
  */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { encodeStep } from '../../lib/queue/codec.ts';
@@ -13,24 +14,25 @@ import { spawnHelper } from '../support/spawn.ts';
 import { BENCH_APP_SECRET, BENCH_PAGE_TOKEN, discardTelemetry } from '../support/stack.ts';
 import { type Distribution, distribution } from '../support/stats.ts';
 
-export type InvocationCost = { shape: 'send' | 'defer'; cpuMs: number; wall: Distribution };
+export type InvocationShape = 'send' | 'defer' | 'send + sent-step record';
+export type InvocationCost = { shape: InvocationShape; cpuMs: number; wall: Distribution };
 
-const eventFor = (n: number, delayMs: number): SQSEvent => {
+const eventFor = (n: number, delayMs: number, receiveCount = 1): SQSEvent => {
   const now = Date.now();
   const body = encodeStep({
     v: 1,
     pageId: PAGE_ID,
     psid: psidOf(n % 1000),
     sequenceId: `m_cost_${n}`,
-    index: delayMs > 0 ? 1 : 0,
+    index: delayMs > 0 || receiveCount > 1 ? 1 : 0,
     count: 2,
     delayMs,
     plannedAt: now,
     dueAt: now + delayMs,
-    action: delayMs > 0 ? { message: { text: 'hello' } } : { sender_action: 'mark_seen' },
+    action: delayMs > 0 || receiveCount > 1 ? { message: { text: 'hello' } } : { sender_action: 'mark_seen' },
   });
   const attributes = {
-    ApproximateReceiveCount: '1',
+    ApproximateReceiveCount: String(receiveCount),
     SentTimestamp: String(now),
     ApproximateFirstReceiveTimestamp: String(now),
     MessageGroupId: `${PAGE_ID}:${psidOf(n % 1000)}`,
@@ -59,32 +61,49 @@ export const measureInvocationCost = async (rounds = 400): Promise<InvocationCos
   );
   const { makeHandler } = await import('../../functions/sender.ts');
   const origin = `http://127.0.0.1:${graph.info.port}`;
-  const sqs = new SQSClient({
-    endpoint: origin,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
-  });
-  const handler = makeHandler(
-    {
-      QUEUE_URL: 'http://127.0.0.1:9/000000000000/steps.fifo',
-      GRAPH_API_URL: origin,
-      META_APP_SECRET: BENCH_APP_SECRET,
-      META_PAGE_ACCESS_TOKEN: BENCH_PAGE_TOKEN,
-    },
-    { sqs, telemetry: discardTelemetry() },
+  const local = { region: 'us-east-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } };
+  const sqs = new SQSClient({ ...local, endpoint: origin });
+  const env = {
+    QUEUE_URL: 'http://127.0.0.1:9/000000000000/steps.fifo',
+    GRAPH_API_URL: origin,
+    META_APP_SECRET: BENCH_APP_SECRET,
+    META_PAGE_ACCESS_TOKEN: BENCH_PAGE_TOKEN,
+  };
+  const handler = makeHandler(env, { sqs, telemetry: discardTelemetry() });
+  // The state table's DynamoDB client against the same stand-in: its answers parse as "no item" / "written".
+  const dynamo = new DynamoDBClient({ ...local, endpoint: origin });
+  const withLedger = makeHandler(
+    { ...env, STATE_TABLE_NAME: 'bench-state' },
+    { sqs, dynamo, telemetry: discardTelemetry() },
   );
   const shapes = [
-    { shape: 'send' as const, delayMs: 0, cpu: 0, wall: [] as number[] },
-    { shape: 'defer' as const, delayMs: 5000, cpu: 0, wall: [] as number[] },
+    { shape: 'send' as InvocationShape, run: handler, delayMs: 0, receives: 1, cpu: 0, wall: [] as number[] },
+    {
+      shape: 'defer' as InvocationShape,
+      run: handler,
+      delayMs: 5000,
+      receives: 1,
+      cpu: 0,
+      wall: [] as number[],
+    },
+    // A redelivered message: the sent-step read before, the write after the Graph call (and the abort read).
+    {
+      shape: 'send + sent-step record' as InvocationShape,
+      run: withLedger,
+      delayMs: 0,
+      receives: 2,
+      cpu: 0,
+      wall: [] as number[],
+    },
   ];
   try {
-    for (let n = 0; n < 50; n += 1) for (const s of shapes) await handler(eventFor(n, s.delayMs));
+    for (let n = 0; n < 50; n += 1) for (const s of shapes) await s.run(eventFor(n, s.delayMs, s.receives));
     for (let n = 0; n < rounds; n += 1) {
       for (const s of shapes) {
-        const event = eventFor(n, s.delayMs);
+        const event = eventFor(n, s.delayMs, s.receives);
         const cpu = process.cpuUsage();
         const started = performance.now();
-        await handler(event);
+        await s.run(event);
         s.wall.push(performance.now() - started);
         const used = process.cpuUsage(cpu);
         s.cpu += (used.user + used.system) / 1000;
@@ -92,6 +111,7 @@ export const measureInvocationCost = async (rounds = 400): Promise<InvocationCos
     }
   } finally {
     sqs.destroy();
+    dynamo.destroy();
     await graph.stop();
   }
   return shapes.map((s) => ({ shape: s.shape, cpuMs: s.cpu / rounds, wall: distribution(s.wall) }));

@@ -14,7 +14,7 @@ import { SENDER_MAX_CONCURRENCY } from '../../local/queue-attributes.ts';
 import type { RecordedCall } from '../support/child-server.ts';
 import { analyseUser, type PlannedStep, plannedOf, type UserFidelity } from '../support/fidelity.ts';
 import { type Bench, resultsDir } from '../support/report.ts';
-import { startStack } from '../support/stack.ts';
+import { type Stack, startStack } from '../support/stack.ts';
 import { type Distribution, distribution } from '../support/stats.ts';
 import { histogramSvg, type Lane, timelineSvg } from '../support/svg.ts';
 
@@ -96,9 +96,30 @@ const kindRows = (results: readonly CaseResult[]) =>
     }).filter((row) => row[2] > 0),
   );
 
+/**
+ * One throwaway step first, so the handler's cold start (config, clients, the first connections) is not
+ * counted as the first user's lateness: in AWS, steady traffic meets warm containers (cold starts: coldstart).
+ */
+const warmUp = async (stack: Stack): Promise<void> => {
+  const seq = {
+    pageId: PAGE_ID,
+    psid: psidOf(999_999),
+    sequenceId: 'm_timing_warmup',
+    steps: [{ action: { sender_action: 'mark_seen' as const }, delayMs: 0 }],
+    plannedAt: Date.now(),
+  };
+  await enqueueSequence({ sqs: stack.client, queueUrl: stack.sqs.queueUrl }, seq);
+  for (let waited = 0; waited < 10_000; waited += 100) {
+    if ((await stack.takeCalls()).length > 0) break;
+    await pause(100);
+  }
+  stack.invocations.length = 0;
+};
+
 const runCase = async (users: number, pollers: number, timing: Timing): Promise<CaseResult> => {
   const stack = await startStack({ maxConcurrency: pollers, env: { ...TIMINGS[timing] } });
   try {
+    await warmUp(stack);
     const plans: UserPlan[] = [];
     const startedAt = Date.now();
     const cpuBefore = process.cpuUsage();

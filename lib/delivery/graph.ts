@@ -14,6 +14,7 @@ import { appSecretProof } from './app-secret-proof.ts';
 import { asText, type GraphFailure, truncateReason } from './graph-errors.ts';
 import { interpretGraphResponse } from './graph-response.ts';
 import type { GraphUsage, UsageReading } from './graph-usage.ts';
+import { provablyNotSent } from './network-errors.ts';
 
 export type GraphSendResult =
   | { ok: true; latencyMs: number; usage?: GraphUsage; unexpectedBody?: boolean }
@@ -56,7 +57,10 @@ export type GraphClientOptions = {
 
 const ERROR_NAME = /^[A-Za-z]+$/;
 
-/** A network failure as a transient GraphFailure: error code/name and a redacted message, no URL. */
+/**
+ * A network failure as a transient GraphFailure: error code/name and a redacted message, no URL; marked
+ * `outcomeUnknown` unless the request provably never left (network-errors.ts).
+ */
 const networkFailure = (
   error: unknown,
   redact: (text: string) => string,
@@ -66,7 +70,13 @@ const networkFailure = (
   const name = asText(record.code) ?? (ERROR_NAME.test(String(record.name)) ? String(record.name) : 'Error');
   const message = error instanceof Error ? error.message : String(error);
   const reason = timedOut ? 'timeout' : `network error ${name}: ${message}`;
-  return { ok: false, kind: 'transient', status: 0, reason: truncateReason(redact(reason)) };
+  const failure: GraphFailure = {
+    ok: false,
+    kind: 'transient',
+    status: 0,
+    reason: truncateReason(redact(reason)),
+  };
+  return provablyNotSent(error, timedOut) ? failure : { ...failure, outcomeUnknown: true };
 };
 
 /** One keep-alive Pool per container: later invocations reuse its TLS connections. */

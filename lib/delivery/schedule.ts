@@ -25,6 +25,7 @@
 import type { z } from 'zod';
 import type { senderTuningSchema } from '../platform/config.ts';
 import type { QueuedStep } from '../queue/codec.ts';
+import type { ActionKind } from '../queue/step.ts';
 import type { GraphFailureKind } from './graph-errors.ts';
 import type { UsageReading } from './graph-usage.ts';
 
@@ -207,16 +208,34 @@ export const usageHold = (
 };
 
 /**
- * What a Graph result means for the step: sent; retry (transient, receives left); give up (transient on
- * the final receive: DLQ copy, then abort); abort (permanent).
+ * Repeating these shows the user nothing new (a seen or typing indicator again; a reaction replaces the
+ * previous one: Meta, Sender Actions), so they are retried whatever happened to the first attempt.
  */
-export type SendVerdict = 'sent' | 'retry' | 'give-up' | 'abort';
+const REPEATABLE: ReadonlySet<ActionKind> = new Set([
+  'mark_seen',
+  'typing_on',
+  'typing_off',
+  'react',
+  'unreact',
+]);
+
+export const isRepeatable = (kind: ActionKind): boolean => REPEATABLE.has(kind);
+
+/**
+ * What a Graph result means for the step: sent; retry (transient, receives left); give up (transient on
+ * the final receive: DLQ copy, then abort); abort (permanent); unknown (a message that got no answer and may
+ * have reached Meta: not retried, since the Send API has no idempotency key and a retry could show the
+ * user the same reply twice — counted instead).
+ */
+export type SendVerdict = 'sent' | 'retry' | 'give-up' | 'abort' | 'unknown';
 
 export const sendVerdict = (
-  result: { ok: true } | { ok: false; kind: GraphFailureKind },
+  result: { ok: true } | { ok: false; kind: GraphFailureKind; outcomeUnknown?: boolean },
   finalReceive: boolean,
+  kind: ActionKind,
 ): SendVerdict => {
   if (result.ok) return 'sent';
   if (result.kind === 'permanent') return 'abort';
+  if (result.outcomeUnknown && !isRepeatable(kind)) return 'unknown';
   return finalReceive ? 'give-up' : 'retry';
 };

@@ -12,6 +12,7 @@ import type { GraphSendResult, SendActionRequest } from '../../../lib/delivery/g
 import type { GraphFailure } from '../../../lib/delivery/graph-errors.ts';
 import type { UsageReading } from '../../../lib/delivery/graph-usage.ts';
 import type { SenderTuning } from '../../../lib/delivery/schedule.ts';
+import { sentKey } from '../../../lib/delivery/sent-steps.ts';
 import { abortKey, type Ledger, memoryLedger } from '../../../lib/platform/ledger.ts';
 import { userLabel } from '../../../lib/platform/telemetry.ts';
 import { encodeStep, groupIdOf, type QueuedStep } from '../../../lib/queue/codec.ts';
@@ -427,6 +428,62 @@ describe('processBatch: failures', () => {
     const { deps } = setup({ answer: () => ({ kind: 'transient', code: 613, retryAfterMs: 30_000 }) });
     await processBatch([record(step({ index: 0, action: seen }))], deps);
     expect(visibilityCalls()[0]?.VisibilityTimeout).toBe(30);
+  });
+
+  it('does not retry a message whose outcome is unknown (it may have reached Meta): counted, done', async () => {
+    const unknown: Answer = { kind: 'transient', status: 0, reason: 'timeout', outcomeUnknown: true };
+    const { deps, graph, telemetry } = setup({ answer: () => unknown });
+    const res = await processBatch(
+      [
+        record(step({ index: 0, action: text('hi') }), { id: 'm0' }),
+        record(step({ index: 1, action: typingOn }), { id: 't1' }),
+      ],
+      deps,
+    );
+    // The message counts as done and the sequence goes on; the typing step, repeatable, is retried.
+    expect(res.batchItemFailures).toEqual([{ itemIdentifier: 't1' }]);
+    expect(kinds(graph.calls)).toEqual(['message', 'typing_on']);
+    expect(metricTotal(telemetry.metrics, 'StepsOutcomeUnknown', { action: 'message' })).toBe(1);
+    expect(metricTotal(telemetry.metrics, 'StepsRetried')).toBe(1);
+    expect(metricTotal(telemetry.metrics, 'StepsFailed')).toBe(0);
+  });
+
+  it('records a sent message and does not send it again when SQS redelivers it', async () => {
+    const { deps, graph, telemetry, ledger } = setup();
+    const reply = step({ index: 1, action: text('hi') });
+    const typing = step({ index: 2, action: typingOn });
+    await processBatch([record(reply, { id: 'r' }), record(typing, { id: 't' })], deps);
+    const group = groupIdOf(PAGE, USER);
+    expect(await ledger.has(sentKey(group, reply))).toBe(true);
+    expect(await ledger.has(sentKey(group, typing))).toBe(false); // repeatable: not tracked
+    // The invocation "died" after Graph accepted both: SQS hands them out again.
+    const res = await processBatch(
+      [record(reply, { id: 'r', receiveCount: 2 }), record(typing, { id: 't', receiveCount: 2 })],
+      deps,
+    );
+    expect(res.batchItemFailures).toEqual([]);
+    expect(kinds(graph.calls)).toEqual(['message', 'typing_on', 'typing_on']);
+    expect(metricTotal(telemetry.metrics, 'StepsAlreadySent', { action: 'message' })).toBe(1);
+  });
+
+  it('sends a redelivered message that has no sent-step record, and fails open on an unreadable one', async () => {
+    const reply = step({ index: 1, action: text('hi') });
+    const plain = setup();
+    await processBatch([record(reply, { receiveCount: 3 })], plain.deps);
+    expect(kinds(plain.graph.calls)).toEqual(['message']);
+    const broken: Ledger = {
+      has: async () => {
+        throw new Error('dynamo down');
+      },
+      record: async () => {
+        throw new Error('dynamo down');
+      },
+    };
+    const { deps, graph, telemetry } = setup({ ledger: broken });
+    const res = await processBatch([record(reply, { receiveCount: 3 })], deps);
+    expect(res.batchItemFailures).toEqual([]);
+    expect(kinds(graph.calls)).toEqual(['message']);
+    expect(metricTotal(telemetry.metrics, 'LedgerWriteFailed')).toBe(1);
   });
 
   it('on a permanent failure: aborts the sequence, clears typing, drops later steps, deletes all', async () => {

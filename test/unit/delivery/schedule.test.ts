@@ -376,11 +376,21 @@ describe('usageHold', () => {
 
 describe('sendVerdict', () => {
   it('maps a Graph result and the receive to sent / retry / give-up / abort', () => {
-    expect(sendVerdict({ ok: true }, false)).toBe('sent');
-    expect(sendVerdict({ ok: true }, true)).toBe('sent');
-    expect(sendVerdict({ ok: false, kind: 'transient' }, false)).toBe('retry');
-    expect(sendVerdict({ ok: false, kind: 'transient' }, true)).toBe('give-up');
-    expect(sendVerdict({ ok: false, kind: 'permanent' }, false)).toBe('abort');
-    expect(sendVerdict({ ok: false, kind: 'permanent' }, true)).toBe('abort');
+    expect(sendVerdict({ ok: true }, false, 'message')).toBe('sent');
+    expect(sendVerdict({ ok: true }, true, 'message')).toBe('sent');
+    expect(sendVerdict({ ok: false, kind: 'transient' }, false, 'message')).toBe('retry');
+    expect(sendVerdict({ ok: false, kind: 'transient' }, true, 'message')).toBe('give-up');
+    expect(sendVerdict({ ok: false, kind: 'permanent' }, false, 'message')).toBe('abort');
+    expect(sendVerdict({ ok: false, kind: 'permanent' }, true, 'typing_on')).toBe('abort');
+  });
+
+  it('never retries a message whose outcome is unknown; retries every repeatable action freely', () => {
+    const unknown = { ok: false, kind: 'transient', outcomeUnknown: true } as const;
+    expect(sendVerdict(unknown, false, 'message')).toBe('unknown');
+    expect(sendVerdict(unknown, true, 'message')).toBe('unknown');
+    for (const kind of ['mark_seen', 'typing_on', 'typing_off', 'react', 'unreact'] as const) {
+      expect(sendVerdict(unknown, false, kind)).toBe('retry');
+      expect(sendVerdict(unknown, true, kind)).toBe('give-up');
+    }
   });
 });
