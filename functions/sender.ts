@@ -8,6 +8,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { type ConsumerDeps, type ConsumerRecord, processBatch } from '../lib/delivery/consumer.ts';
 import { graphClient } from '../lib/delivery/graph.ts';
+import { accountTokensOf } from '../lib/platform/accounts.ts';
 import {
   type Env,
   type FetchParameter,
@@ -38,7 +39,15 @@ export const build = async (
   { telemetry, secrets }: Startup,
 ): Promise<ConsumerDeps> => {
   const config = loadSenderConfig(env);
-  const { META_APP_SECRET, META_PAGE_ACCESS_TOKEN } = await secrets(config.secrets);
+  const { META_APP_SECRET } = await secrets(config.secrets);
+  // Per-account tokens when configured (lib/platform/accounts.ts), else the one token for every account.
+  const tokens =
+    'byAccount' in config.tokens
+      ? { accountTokens: accountTokensOf(await secrets(config.tokens.byAccount)) }
+      : {
+          accessToken: (await secrets({ META_PAGE_ACCESS_TOKEN: config.tokens.single }))
+            .META_PAGE_ACCESS_TOKEN,
+        };
   const now = overrides.now ?? Date.now;
   const { STATE_TABLE_NAME: tableName, ABORT_TTL_SECONDS: ttlSeconds } = config;
   return {
@@ -47,7 +56,7 @@ export const build = async (
       graphClient({
         baseUrl: config.GRAPH_API_URL,
         version: config.GRAPH_API_VERSION,
-        accessToken: META_PAGE_ACCESS_TOKEN,
+        ...tokens,
         appSecret: META_APP_SECRET,
         timeoutMs: config.GRAPH_TIMEOUT_MS,
       }),

@@ -5,14 +5,15 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { handleWebhook, type WebhookDeps, type WebhookRequest } from '../lib/ingress/webhook.ts';
+import { accountIdsOf } from '../lib/platform/accounts.ts';
 import { type Env, type FetchParameter, loadPlanConfig, loadWebhookConfig } from '../lib/platform/config.ts';
 import { stateLedger } from '../lib/platform/ledger.ts';
 import { lambdaHandler, type Startup } from '../lib/platform/runtime.ts';
 import { fetchFromSsm } from '../lib/platform/ssm.ts';
+import { enqueueInbound } from '../lib/queue/inbound-producer.ts';
 import { enqueueSequence } from '../lib/queue/producer.ts';
 import { type ProducerOverrides, producerDeps } from '../lib/queue/producer-wiring.ts';
-import { planSequence } from '../lib/reply/plan.ts';
-import { loadResponder } from '../lib/reply/responder.ts';
+import { planPrelude } from '../lib/reply/plan.ts';
 
 export type WebhookOverrides = Partial<WebhookDeps> &
   ProducerOverrides & { fetchParameter?: FetchParameter; dynamo?: DynamoDBClient };
@@ -40,6 +41,7 @@ export const build = async (
   { telemetry, secrets }: Startup,
 ): Promise<WebhookDeps> => {
   const config = loadWebhookConfig(env);
+  const accounts = overrides.accounts ?? accountIdsOf(env);
   const planConfig = loadPlanConfig(env);
   const { META_APP_SECRET, META_VERIFY_TOKEN } = await secrets(config.secrets);
   const producer = producerDeps(config.QUEUE_URL, telemetry, overrides);
@@ -48,9 +50,13 @@ export const build = async (
   return {
     appSecret: overrides.appSecret ?? META_APP_SECRET,
     verifyToken: overrides.verifyToken ?? META_VERIFY_TOKEN,
-    responder: overrides.responder ?? loadResponder(config.RESPONDER_RULES_FILE),
-    plan: overrides.plan ?? ((input) => planSequence(input, planConfig)),
+    planPrelude:
+      overrides.planPrelude ??
+      ((event) => planPrelude({ seed: event.eventId, inboundText: event.text }, planConfig)),
     enqueue: overrides.enqueue ?? ((seq) => enqueueSequence(producer, seq)),
+    enqueueInbound:
+      overrides.enqueueInbound ??
+      ((inbound) => enqueueInbound({ ...producer, queueUrl: config.RESPONDER_QUEUE_URL }, inbound)),
     ledger:
       overrides.ledger ??
       stateLedger('event', { tableName, ttlSeconds, now, log: telemetry.log, dynamo: overrides.dynamo })
@@ -58,6 +64,7 @@ export const build = async (
     now,
     telemetry,
     maxBodyBytes: overrides.maxBodyBytes ?? config.WEBHOOK_MAX_BODY_BYTES,
+    ...(accounts !== undefined && { accounts }),
   };
 };
 

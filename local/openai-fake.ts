@@ -70,7 +70,8 @@ export const echoAnswer = (request: ChatRequest): FakeAnswer => {
     `You wrote: “${last}”.\n\n` +
     'I am the local fake LLM, streaming this answer a few words at a time, paragraph by paragraph.\n\n' +
     `I remember ${users.length - 1} earlier message${users.length === 2 ? '' : 's'} from you.`;
-  return { chunks: text.match(/\S+\s*/g) ?? [], chunkDelayMs: 40 };
+  // ~1 s to the first token and ~25 words/s after it: a small hosted model's pace, so typing shows.
+  return { chunks: text.match(/\S+\s*/g) ?? [], headerDelayMs: 1000, chunkDelayMs: 40 };
 };
 
 type FakeError = NonNullable<FakeAnswer['error']>;

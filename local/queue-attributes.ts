@@ -21,7 +21,7 @@ export const VISIBILITY_TIMEOUT_SECONDS = 6 * SENDER_TIMEOUT_SECONDS;
 
 /** The sender's mapping: one step per invocation (see lib/delivery/schedule.ts for why). */
 export const SENDER_BATCH_SIZE = 1;
-export const SENDER_MAX_CONCURRENCY = 500;
+export const SENDER_MAX_CONCURRENCY = 400;
 
 /** Messages not sent within 4 days are stale for a chat; the DLQ keeps them the 14-day maximum for inspection. */
 export const MESSAGE_RETENTION_SECONDS = 4 * 24 * 3600;
@@ -58,4 +58,28 @@ export const stepQueueAttributes = (
 export const dlqAttributes = (): Record<string, string> => ({
   ...FIFO_ATTRIBUTES,
   MessageRetentionPeriod: String(DLQ_MESSAGE_RETENTION_SECONDS),
+});
+
+/**
+ * The responder queue (serverless.yml ResponderQueue, the responder's `sqs` event): one message per inbound
+ * event, grouped by user. Batch size 10 so a user's burst arrives as one turn (lib/reply/turn-consumer.ts).
+ */
+export const RESPONDER_QUEUE_NAME = 'ellipsis-responder.fifo';
+export const RESPONDER_DLQ_NAME = 'ellipsis-responder-dlq.fifo';
+export const RESPONDER_BATCH_SIZE = 10;
+export const RESPONDER_MAX_CONCURRENCY = 20;
+/** Long enough for an LLM; RESPONDER_MAX_THINKING_MS (100 s) plus a reserve fits inside it. */
+export const RESPONDER_TIMEOUT_SECONDS = 120;
+/** Quiet-window deferrals (≤ RESPONDER_MAX_DEFERRALS = 4) plus retries of a failing responder. */
+export const RESPONDER_MAX_RECEIVE_COUNT = 10;
+
+/** Attributes of the responder queue, given its DLQ's ARN: six times the function timeout, as above. */
+export const responderQueueAttributes = (dlqArn: string): Record<string, string> => ({
+  ...FIFO_ATTRIBUTES,
+  VisibilityTimeout: String(6 * RESPONDER_TIMEOUT_SECONDS),
+  MessageRetentionPeriod: String(MESSAGE_RETENTION_SECONDS),
+  RedrivePolicy: JSON.stringify({
+    deadLetterTargetArn: dlqArn,
+    maxReceiveCount: RESPONDER_MAX_RECEIVE_COUNT,
+  }),
 });

@@ -21,6 +21,9 @@ import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-s
 import { buildApp } from 'fauxqs';
 import {
   dlqAttributes,
+  RESPONDER_DLQ_NAME,
+  RESPONDER_QUEUE_NAME,
+  responderQueueAttributes,
   STEP_DLQ_NAME,
   STEP_QUEUE_NAME,
   type StepQueueOptions,
@@ -162,4 +165,22 @@ const queueArnOf = async (client: SQSClient, queueUrl: string): Promise<string> 
   const arn = out.Attributes?.QueueArn;
   if (!arn) throw new Error(`local SQS: no QueueArn for ${queueUrl}`);
   return arn;
+};
+
+/** The responder queue and its DLQ (serverless.yml ResponderQueue), on a running local SQS. */
+export const createResponderQueues = async (
+  client: SQSClient,
+): Promise<{ url: string; arn: string; dlqUrl: string }> => {
+  const dlq = await client.send(
+    new CreateQueueCommand({ QueueName: RESPONDER_DLQ_NAME, Attributes: dlqAttributes() }),
+  );
+  const dlqUrl = dlq.QueueUrl ?? '';
+  const queue = await client.send(
+    new CreateQueueCommand({
+      QueueName: RESPONDER_QUEUE_NAME,
+      Attributes: responderQueueAttributes(await queueArnOf(client, dlqUrl)),
+    }),
+  );
+  const url = queue.QueueUrl ?? '';
+  return { url, arn: await queueArnOf(client, url), dlqUrl };
 };

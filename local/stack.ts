@@ -11,9 +11,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { makeHandler as makeResponderHandler, type ResponderOverrides } from '../functions/responder.ts';
 import { makeHandler as makeSenderHandler, type SenderOverrides } from '../functions/sender.ts';
 import { makeHandler as makeWebhookHandler, type WebhookOverrides } from '../functions/webhook.ts';
 import { parseWebhookBody } from '../lib/ingress/events.ts';
+import { verifySignature } from '../lib/ingress/signature.ts';
 import type { Env } from '../lib/platform/config.ts';
 import type { Action, ActionKind } from '../lib/queue/step.ts';
 import { LOCAL_PAGE_ID, LOCAL_SECRETS } from './defaults.ts';
@@ -23,11 +25,14 @@ import { type HttpApi, type HttpApiHandler, type LocalRoute, readRawBody, startH
 import { postSignedWebhook, type UserInput, webhookBody } from './meta.ts';
 import {
   MAX_RECEIVE_COUNT,
+  RESPONDER_BATCH_SIZE,
+  RESPONDER_MAX_CONCURRENCY,
+  RESPONDER_TIMEOUT_SECONDS,
   SENDER_BATCH_SIZE,
   SENDER_MAX_CONCURRENCY,
   SENDER_TIMEOUT_SECONDS,
 } from './queue-attributes.ts';
-import { type LocalSqs, startLocalSqs } from './sqs.ts';
+import { createResponderQueues, type LocalSqs, startLocalSqs } from './sqs.ts';
 
 /** What the chat view and the terminal see: the user's side and the page's side of each thread. */
 export type ChatEvent =
@@ -73,6 +78,7 @@ export type StackOptions = {
   onSqsReady?: (sqs: LocalSqs) => void;
   webhookOverrides?: WebhookOverrides;
   senderOverrides?: SenderOverrides;
+  responderOverrides?: ResponderOverrides;
   /** Terminal transcript; omitted: silent. */
   print?: (line: string) => void;
   onBatch?: (report: BatchReport) => void;
@@ -129,8 +135,31 @@ const senderWiring = (options: StackOptions): QueueWiring => ({
   },
 });
 
+/** The responder queue → responder hop (turns; lib/reply/turn-consumer.ts). */
+const responderWiring = (options: StackOptions): QueueWiring => {
+  let dlqUrl = '';
+  return {
+    functionName: 'responder',
+    queue: async (sqs) => {
+      const created = await createResponderQueues(sqs.client);
+      dlqUrl = created.dlqUrl;
+      return created;
+    },
+    env: (queue) => ({ RESPONDER_QUEUE_URL: queue.url, RESPONDER_DLQ_URL: dlqUrl }),
+    handler: (env, sqs) => makeResponderHandler(env, { ...sqs, ...options.responderOverrides }),
+    mapping: {
+      batchSize: RESPONDER_BATCH_SIZE,
+      maxConcurrency: RESPONDER_MAX_CONCURRENCY,
+      timeoutSeconds: RESPONDER_TIMEOUT_SECONDS,
+    },
+  };
+};
+
 /** Every SQS → Lambda hop of the pipeline, in the order of the pipeline. */
-export const stackWiring = (options: StackOptions): QueueWiring[] => [senderWiring(options)];
+export const stackWiring = (options: StackOptions): QueueWiring[] => [
+  responderWiring(options),
+  senderWiring(options),
+];
 
 const WEB_DIR = join(import.meta.dirname, 'web');
 const WEB_FILES: Record<string, string> = {
@@ -251,20 +280,32 @@ const userEvents = (event: APIGatewayProxyEventV2): ChatEvent[] => {
   }));
 };
 
-/** Reports inbound messages (after the real handler accepted them) to the chat view and the terminal. */
-const tapInbound = (handler: HttpApiHandler, emit: (event: ChatEvent) => void): HttpApiHandler => {
+/**
+ * Reports inbound messages to the chat view and the terminal: those whose signature the webhook accepts,
+ * BEFORE the handler runs — the prelude's mark_seen can reach the Graph fake before the handler returns,
+ * and the user's message must show first.
+ */
+const tapInbound = (
+  handler: HttpApiHandler,
+  appSecret: string,
+  emit: (event: ChatEvent) => void,
+): HttpApiHandler => {
   return async (event, context) => {
-    const result = await handler(event, context);
-    const status =
-      typeof result === 'object' && result !== null && 'statusCode' in result ? result.statusCode : 200;
-    if (event.requestContext.http.method === 'POST' && status === 200 && event.body) {
+    if (event.requestContext.http.method === 'POST' && event.body) {
       try {
-        for (const e of userEvents(event)) emit(e);
+        const raw = event.isBase64Encoded
+          ? Buffer.from(event.body, 'base64')
+          : Buffer.from(event.body, 'utf8');
+        const signature = Object.entries(event.headers ?? {}).find(
+          ([name]) => name.toLowerCase() === 'x-hub-signature-256',
+        )?.[1];
+        if (signature && verifySignature(raw, signature, appSecret))
+          for (const e of userEvents(event)) emit(e);
       } catch {
-        // The webhook already answered; an unparsable body simply shows nothing in the chat view.
+        // The webhook answers it; an unparsable body simply shows nothing in the chat view.
       }
     }
-    return result;
+    return handler(event, context);
   };
 };
 
@@ -377,12 +418,12 @@ const startMappings = (
 
 /** The webhook behind the local API Gateway, with the chat view beside it. */
 const startWebhookApi = (
-  options: StackOptions,
+  options: StackOptions & { appSecret: string },
   webhook: HttpApiHandler,
   emit: (event: ChatEvent) => void,
   chat: ChatDeps,
 ): Promise<HttpApi> => {
-  const tapped = tapInbound(webhook, emit);
+  const tapped = tapInbound(webhook, options.appSecret, emit);
   return startHttpApi({
     ...(options.ports?.http === undefined ? {} : { port: options.ports.http }),
     routes: [
@@ -456,7 +497,11 @@ const startParts = async (options: StackOptions, stops: ReturnType<typeof stoppe
   const say = signedSay(pageId, secrets.appSecret, () => webhookUrl);
   if (options.print) printUserLines(subscribe, options.print);
   const config = () => ({ pageId, graph: graph ? 'local' : 'real' });
-  const http = await startWebhookApi(options, webhook, emit, { subscribe, say, config });
+  const http = await startWebhookApi({ ...options, appSecret: secrets.appSecret }, webhook, emit, {
+    subscribe,
+    say,
+    config,
+  });
   stops.push(http.stop);
   webhookUrl = `${http.url}/webhook`;
   // Stopped first (stops run in reverse): no batch may be mid-flight when SQS or Graph go away.

@@ -6,11 +6,14 @@
  * Environment: ELLIPSIS_PORT (3000), ELLIPSIS_SQS_PORT (9324), ELLIPSIS_GRAPH_PORT (3001), ELLIPSIS_LOG
  * (warn | info | debug), every function variable (PLAN_TIME_SCALE, GRAPH_API_VERSION, …), and for the real
  * Graph API: META_PAGE_ACCESS_TOKEN, META_APP_SECRET, META_VERIFY_TOKEN (GRAPH_API_URL optional).
+ * RESPONDER=llm answers with the local OpenAI fake (LLM_BASE_URL=fake, the default) or the model at
+ * LLM_BASE_URL (a local Ollama: LLM_BASE_URL=http://127.0.0.1:11434/v1 LLM_MODEL=llama3.2), see local/llm.ts.
  */
 
 import { redactor, redactValue } from '../lib/platform/redaction.ts';
 import type { LogLevel, Telemetry } from '../lib/platform/telemetry.ts';
 import { DEFAULT_PORTS, LOCAL_SECRETS, portFrom } from './defaults.ts';
+import { type LocalLlm, startLocalLlm } from './llm.ts';
 import { type Stack, startStack } from './stack.ts';
 
 const LEVELS: LogLevel[] = ['debug', 'info', 'warn', 'error'];
@@ -43,9 +46,12 @@ const startSettings = (env: NodeJS.ProcessEnv) => {
   const level = (LEVELS as string[]).includes(env.ELLIPSIS_LOG ?? '')
     ? (env.ELLIPSIS_LOG as LogLevel)
     : 'warn';
-  const secrets = [env.META_APP_SECRET, env.META_VERIFY_TOKEN, env.META_PAGE_ACCESS_TOKEN].filter(
-    (s): s is string => typeof s === 'string' && s.length > 0,
-  );
+  const secrets = [
+    env.META_APP_SECRET,
+    env.META_VERIFY_TOKEN,
+    env.META_PAGE_ACCESS_TOKEN,
+    env.LLM_API_KEY,
+  ].filter((s): s is string => typeof s === 'string' && s.length > 0);
   const ports = {
     http: portFrom(env, 'ELLIPSIS_PORT', DEFAULT_PORTS.http),
     sqs: portFrom(env, 'ELLIPSIS_SQS_PORT', DEFAULT_PORTS.sqs),
@@ -54,7 +60,12 @@ const startSettings = (env: NodeJS.ProcessEnv) => {
   return { realGraph, level, secrets, ports };
 };
 
-const banner = (stack: Stack, env: NodeJS.ProcessEnv, realGraph: boolean): string => {
+const responderLine = (env: NodeJS.ProcessEnv, llm: LocalLlm | undefined): string => {
+  if (env.RESPONDER_MODULE) return `module ${env.RESPONDER_MODULE}`;
+  return llm ? `llm: ${llm.describe}` : (env.RESPONDER ?? 'rules');
+};
+
+const banner = (stack: Stack, env: NodeJS.ProcessEnv, realGraph: boolean, llm?: LocalLlm): string => {
   const verify = realGraph ? '(META_VERIFY_TOKEN)' : LOCAL_SECRETS.META_VERIFY_TOKEN;
   return `
 Ellipsis local stack is up
@@ -62,6 +73,7 @@ Ellipsis local stack is up
   Webhook     ${stack.webhookUrl}   verify token: ${verify}
   Local SQS   ${stack.sqs.endpoint}   queue ${stack.sqs.queueUrl}
   Graph       ${stack.graph ? `local fake at ${stack.graph.url} (every call is printed below)` : `${env.GRAPH_API_URL ?? 'https://graph.facebook.com'} (real)`}
+  Responder   ${responderLine(env, llm)}
   Time scale  PLAN_TIME_SCALE=${env.PLAN_TIME_SCALE ?? '1'}
 
 Try:  npm run chat -- "hello"      (or open the chat view)      Ctrl-C to stop
@@ -88,6 +100,9 @@ const stopOnSignals = (stack: Stack): void => {
 
 const main = async () => {
   const env = process.env;
+  // RESPONDER=llm: the local OpenAI fake (LLM_BASE_URL=fake or unset) or the model LLM_BASE_URL names.
+  const llm = env.RESPONDER === 'llm' && !env.RESPONDER_MODULE ? await startLocalLlm(env) : undefined;
+  Object.assign(env, llm?.env);
   const { realGraph, level, secrets, ports } = startSettings(env);
   const stack = await startStack({
     env,
@@ -99,12 +114,19 @@ const main = async () => {
     onSqsReady: (sqs) => Object.assign(process.env, sqs.env),
     webhookOverrides: { telemetry: terminalTelemetry('webhook', level, secrets) },
     senderOverrides: { telemetry: terminalTelemetry('sender', level, secrets) },
+    responderOverrides: { telemetry: terminalTelemetry('responder', level, secrets) },
     print: (line) => console.log(line),
     onError: (where, error) =>
       console.error(`        (${where}) ${error instanceof Error ? error.message : String(error)}`),
   });
-  console.log(banner(stack, env, realGraph));
-  stopOnSignals(stack);
+  console.log(banner(stack, env, realGraph, llm));
+  stopOnSignals({
+    ...stack,
+    stop: async () => {
+      await stack.stop();
+      await llm?.stop();
+    },
+  });
 };
 
 main().catch((error: unknown) => {

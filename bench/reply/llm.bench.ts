@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build, type Plugin } from 'esbuild';
+import { resolveSecrets } from '../../lib/platform/config.ts';
 import type { Complete } from '../../lib/reply/llm/completion.ts';
 import { openAiComplete } from '../../lib/reply/llm/completion.ts';
 import { llmResponderFromEnv } from '../../lib/reply/llm/index.ts';
@@ -140,7 +141,7 @@ const streamTable = async (fake: OpenAiFake): Promise<Table> => {
 const firstBubbleTable = async (fake: OpenAiFake): Promise<Table> => {
   const responder = llmResponderFromEnv(
     { LLM_BASE_URL: fake.baseUrl, LLM_MODEL: 'bench', LLM_API_KEY: KEY },
-    { log: memoryTelemetry().log },
+    { log: memoryTelemetry().log, secrets: (sources) => resolveSecrets(sources, async () => '') },
   );
   const rows: [string, number, number, number][] = [];
   for (const paragraphs of [1, 3, 6]) {

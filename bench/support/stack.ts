@@ -17,9 +17,10 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent } from 'aws-lambda';
 import type { Telemetry } from '../../lib/platform/telemetry.ts';
 import { decodeStep } from '../../lib/queue/codec.ts';
+import type { Responder } from '../../lib/reply/responder.ts';
 import { startEventSourceMapping } from '../../local/esm.ts';
 import type { LocalSqs } from '../../local/sqs.ts';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/sqs.ts';
+import { createResponderQueues, LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/sqs.ts';
 import type { RecordedCall } from './child-server.ts';
 import { spawnHelper } from './spawn.ts';
 
@@ -97,7 +98,13 @@ const startGraphChild = async (latencyMs: number | undefined) => {
 };
 
 export const startStack = async (
-  options: { maxConcurrency?: number; env?: Record<string, string>; graphLatencyMs?: number } = {},
+  options: {
+    maxConcurrency?: number;
+    env?: Record<string, string>;
+    graphLatencyMs?: number;
+    /** Also run the responder function on the responder queue (batch 10, as deployed) with this responder. */
+    responder?: Responder;
+  } = {},
 ): Promise<Stack> => {
   const sqsChild = await spawnHelper<SqsInfo>(new URL('./sqs-server.ts', import.meta.url).pathname);
   const { child: graphChild, origin: graphOrigin, callsUrl } = await startGraphChild(options.graphLatencyMs);
@@ -163,6 +170,9 @@ export const startStack = async (
     functionTimeoutMs: 15_000,
     waitTimeSeconds: 2,
   });
+  const responderEsm = options.responder
+    ? await startResponder(sqs, pollerClient, client, options.responder, options.env)
+    : undefined;
   return {
     pids: { sqs: sqsChild.process.pid ?? 0, graph: graphChild.process.pid ?? 0 },
     sqs,
@@ -171,6 +181,7 @@ export const startStack = async (
     invocations,
     takeCalls: async () => (await (await fetch(callsUrl)).json()) as RecordedCall[],
     stop: async () => {
+      await responderEsm?.stop();
       await esm.stop();
       client.destroy();
       pollerClient.destroy();
@@ -180,6 +191,39 @@ export const startStack = async (
 };
 
 /** Runs `work` over `items` with at most `limit` in flight. */
+/** The responder function behind its own poller, as serverless.yml maps it (batch 10, 120 s timeout). */
+const startResponder = async (
+  sqs: SqsInfo,
+  pollerClient: SQSClient,
+  client: SQSClient,
+  responder: Responder,
+  env: Record<string, string> = {},
+) => {
+  const { makeHandler } = await import('../../functions/responder.ts');
+  const queue = await createResponderQueues(client);
+  const handler = makeHandler(
+    {
+      ...sqs.env,
+      RESPONDER_QUEUE_URL: queue.url,
+      RESPONDER_DLQ_URL: queue.dlqUrl,
+      RESPONDER_QUIET_MS: '0',
+      ...env,
+    },
+    { sqs: client, telemetry: discardTelemetry(), responder },
+  );
+  return startEventSourceMapping({
+    client: pollerClient,
+    queueUrl: queue.url,
+    queueArn: queue.arn,
+    region: sqs.region,
+    handler: (event, context) => handler(event, context),
+    batchSize: 10,
+    maxConcurrency: 20,
+    functionTimeoutMs: 120_000,
+    waitTimeSeconds: 2,
+  });
+};
+
 export const inBatches = async <T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>) => {
   let next = 0;
   const worker = async () => {

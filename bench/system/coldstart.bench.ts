@@ -40,6 +40,7 @@ const packageInto = (dir: string): { ok: boolean; output: string } => {
 /** Env that lets each handler build its dependencies without AWS (values, not SSM names). */
 const benchEnv = {
   QUEUE_URL: 'http://127.0.0.1:9/000000000000/steps.fifo',
+  RESPONDER_QUEUE_URL: 'http://127.0.0.1:9/000000000000/responder.fifo',
   DLQ_URL: 'http://127.0.0.1:9/000000000000/steps-dlq.fifo',
   AWS_REGION: 'us-east-1',
   AWS_ACCESS_KEY_ID: 'local',

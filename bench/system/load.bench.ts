@@ -28,7 +28,11 @@ const procMemory = (pid: number): { rss: number; peak: number } => {
 export const bench: Bench = {
   title: `load: ${USERS * PER_USER} inbound events through the local stack`,
   run: async () => {
-    const stack = await startStack();
+    // One reply naming the inbound message, so each user's replies can be checked for order.
+    const stack = await startStack({
+      responder: (event) => [{ message: { text: `re: ${event.text ?? ''}` } }],
+      env: { PLAN_TIME_SCALE: '0' },
+    });
     const peaks = { bench: 0, sqs: 0, graph: 0 };
     const sample = () => {
       peaks.bench = Math.max(peaks.bench, process.memoryUsage().rss / 1024 / 1024);
@@ -47,8 +51,6 @@ export const bench: Bench = {
       {
         sqs: stack.client,
         telemetry: discardTelemetry(),
-        // One reply naming the inbound message, so each user's replies can be checked for order.
-        responder: (event) => [{ message: { text: `re: ${event.text ?? ''}` } }],
       },
     );
     const specs: MessageSpec[] = [];

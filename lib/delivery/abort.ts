@@ -6,6 +6,7 @@ import { abortKey } from '../platform/ledger.ts';
 import { userLabel } from '../platform/telemetry.ts';
 import type { QueuedStep } from '../queue/codec.ts';
 import { actionKind } from '../queue/step.ts';
+import { sendTargetOf } from './channels/index.ts';
 import type { ConsumerDeps } from './consumer-deps.ts';
 import type { GraphFailure } from './graph-errors.ts';
 import { codeLabel, errorText, failureAttributes } from './log-fields.ts';
@@ -81,7 +82,7 @@ export const abortSequence = async (
   }
   if (!needsTypingOff(step, failure)) return;
   const off = await deps.graph
-    .sendAction({ pageId: step.pageId, psid: step.psid, action: { sender_action: 'typing_off' } })
+    .sendAction({ ...sendTargetOf(step), action: { sender_action: 'typing_off' } })
     .catch(() => undefined);
   if (!off?.ok) deps.telemetry.metric('TypingOffFailed', 1);
 };

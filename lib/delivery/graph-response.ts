@@ -7,6 +7,15 @@ import { classifyGraphError, type GraphFailure, graphErrorOf, isThrottle } from 
 import { type GraphUsage, parseUsage, type ResponseHeaders } from './graph-usage.ts';
 import { parseRetryAfter } from './retry-after.ts';
 
+/**
+ * What a channel adds (lib/delivery/channels/shape.ts): its success body (the Send API's `recipient_id` by
+ * default) and its own error codes on top of classifyGraphError.
+ */
+export type ChannelResponseRules = {
+  isExpectedSuccess?: (body: Record<string, unknown>) => boolean;
+  refineFailure?: (failure: GraphFailure) => GraphFailure;
+};
+
 export type GraphResponseOutcome =
   | { ok: true; usage?: GraphUsage; unexpectedBody?: boolean }
   | (GraphFailure & { usage?: GraphUsage });
@@ -43,18 +52,23 @@ export const interpretGraphResponse = (
   text: string,
   headers: ResponseHeaders = {},
   now = Date.now(),
+  channel: ChannelResponseRules = {},
 ): GraphResponseOutcome => {
+  const isExpectedSuccess = channel.isExpectedSuccess ?? ((b) => b.recipient_id !== undefined);
   const usage = parseUsage(headers);
   const withUsage = usage ? { usage } : {};
   const { body, isJson } = parseBody(text);
   const isError = graphErrorOf(body) !== undefined;
   if (status >= 200 && status < 300 && !isError) {
-    const expected = isJson && asRecord(body)?.recipient_id !== undefined;
+    const record = isJson ? asRecord(body) : undefined;
+    const expected = record !== undefined && isExpectedSuccess(record);
     return { ok: true, ...withUsage, ...(!expected && { unexpectedBody: true }) };
   }
   // A 2xx carrying an error is classified by its code; give it a 400 so the status rule cannot call it fine.
-  const failure = classifyGraphError(status >= 200 && status < 300 ? 400 : status, body);
-  const retryAfterMs = askedWaitMs(failure, headers, usage, now);
+  const generic = classifyGraphError(status >= 200 && status < 300 ? 400 : status, body);
+  const failure = channel.refineFailure ? channel.refineFailure(generic) : generic;
+  const retryAfterMs =
+    Math.max(askedWaitMs(failure, headers, usage, now) ?? 0, failure.retryAfterMs ?? 0) || undefined;
   return {
     ...failure,
     status,

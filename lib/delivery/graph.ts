@@ -7,20 +7,24 @@
  */
 import { type Dispatcher, Pool } from 'undici';
 import { asRecord } from '../platform/records.ts';
-import { redactor } from '../platform/redaction.ts';
-import { graphRecipientOf } from '../queue/inbound.ts';
 import type { Action } from '../queue/step.ts';
 import { appSecretProof } from './app-secret-proof.ts';
+import { accountAuth } from './channels/account-auth.ts';
+import { channelShapeOf } from './channels/index.ts';
+import { messengerRequestBody } from './channels/messenger.ts';
+import type { ChannelCall, ChannelShape, SendTarget } from './channels/shape.ts';
 import { asText, type GraphFailure, truncateReason } from './graph-errors.ts';
 import { interpretGraphResponse } from './graph-response.ts';
 import type { GraphUsage, UsageReading } from './graph-usage.ts';
 import { provablyNotSent } from './network-errors.ts';
 
 export type GraphSendResult =
-  | { ok: true; latencyMs: number; usage?: GraphUsage; unexpectedBody?: boolean }
+  /** `skipped`: the channel has no call for this step (lib/delivery/channels/), so none was made. */
+  | { ok: true; latencyMs: number; usage?: GraphUsage; unexpectedBody?: boolean; skipped?: string }
   | (GraphFailure & { latencyMs: number; usage?: GraphUsage });
 
-export type SendActionRequest = { pageId: string; psid: string; action: Action };
+/** One step to send: who to (channel, account, user, the inbound message answered) and what. */
+export type SendActionRequest = SendTarget & { action: Action };
 
 export type GraphClient = {
   sendAction: (request: SendActionRequest) => Promise<GraphSendResult>;
@@ -29,23 +33,19 @@ export type GraphClient = {
   close: () => Promise<void>;
 };
 
-/** The Graph request body for one step (Meta, Sender Actions; Send API reference). */
-export const graphRequestBody = ({ psid, action }: SendActionRequest): Record<string, unknown> => {
-  // A guest of the chat plugin has no PSID yet, only a user_ref (lib/queue/inbound.ts); Graph takes either.
-  const recipient = graphRecipientOf(psid);
-  if ('message' in action) return { recipient, messaging_type: 'RESPONSE', message: action.message };
-  // Sender actions carry only recipient and sender_action (+ payload for react/unreact): no messaging_type.
-  if (action.sender_action === 'react' || action.sender_action === 'unreact')
-    return { recipient, sender_action: action.sender_action, payload: action.payload };
-  return { recipient, sender_action: action.sender_action };
-};
+/** The Messenger Send API body for one step (lib/delivery/channels/messenger.ts). */
+export const graphRequestBody = ({ action, ...target }: SendActionRequest): Record<string, unknown> =>
+  messengerRequestBody(target, action);
 
 export type GraphClientOptions = {
   /** GRAPH_API_URL, e.g. https://graph.facebook.com (a path prefix is kept). */
   baseUrl: string;
   /** GRAPH_API_VERSION, e.g. v25.0. */
   version: string;
-  accessToken: string;
+  /** One token for every account (single-account deployments)… */
+  accessToken?: string;
+  /** …or one per account id (Page, Instagram account, WhatsApp phone number): no account uses another's. */
+  accountTokens?: Readonly<Record<string, string>>;
   appSecret: string;
   /** Whole-request deadline (GRAPH_TIMEOUT_MS). */
   timeoutMs: number;
@@ -89,20 +89,26 @@ const keepAlivePool = (origin: string, options: GraphClientOptions): Dispatcher 
     bodyTimeout: options.timeoutMs,
   });
 
+/** A step the channel cannot make, or an account without a token: failed without any call. */
+const failedBeforeCall = (type: string, reason: string): GraphSendResult => ({
+  ok: false,
+  kind: 'permanent',
+  status: 0,
+  type,
+  reason,
+  latencyMs: 0,
+});
+
 export const graphClient = (options: GraphClientOptions): GraphClient => {
   const now = options.now ?? Date.now;
   const base = new URL(options.baseUrl);
   const prefix = base.pathname.replace(/\/+$/, '');
   const dispatcher = options.dispatcher ?? keepAlivePool(base.origin, options);
-  const proof = appSecretProof(options.accessToken, options.appSecret);
-  // Meta's Send API examples pass the token in the query string; the URL is built here and never surfaced.
-  const query = `access_token=${encodeURIComponent(options.accessToken)}&appsecret_proof=${proof}`;
-  const redact = redactor([options.accessToken, options.appSecret, proof]);
+  const auth = accountAuth(options, appSecretProof);
   let lastUsage: UsageReading | undefined;
 
-  const sendAction = async (request: SendActionRequest): Promise<GraphSendResult> => {
-    const pageId = request.pageId.trim() === '' ? 'me' : request.pageId;
-    const path = `${prefix}/${options.version}/${encodeURIComponent(pageId)}/messages?${query}`;
+  const post = async (call: ChannelCall, query: string, shape: ChannelShape): Promise<GraphSendResult> => {
+    const path = `${prefix}/${options.version}/${encodeURIComponent(call.node)}/messages?${query}`;
     const started = now();
     const signal = AbortSignal.timeout(options.timeoutMs);
     try {
@@ -111,20 +117,31 @@ export const graphClient = (options: GraphClientOptions): GraphClient => {
         path,
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(graphRequestBody(request)),
+        body: JSON.stringify(call.body),
         signal,
         headersTimeout: options.timeoutMs,
         bodyTimeout: options.timeoutMs,
       });
       // Redact the raw body before anything reads it: a reason derived from it is truncated later, and a
       // token cut in half by the truncation would no longer match the redactor.
-      const text = redact(await response.body.text());
-      const result = interpretGraphResponse(response.statusCode, text, response.headers, now());
+      const text = auth.redact(await response.body.text());
+      const result = interpretGraphResponse(response.statusCode, text, response.headers, now(), shape);
       if (result.usage) lastUsage = { ...result.usage, readAt: now() };
       return { ...result, latencyMs: now() - started };
     } catch (error) {
-      return { ...networkFailure(error, redact, signal.aborted), latencyMs: now() - started };
+      return { ...networkFailure(error, auth.redact, signal.aborted), latencyMs: now() - started };
     }
+  };
+
+  const sendAction = async ({ action, ...target }: SendActionRequest): Promise<GraphSendResult> => {
+    const shape = channelShapeOf(target.channel);
+    const plan = shape.requestFor(target, action);
+    if ('skip' in plan) return { ok: true, latencyMs: 0, skipped: plan.skip };
+    if ('unsupported' in plan) return failedBeforeCall('ChannelUnsupported', plan.unsupported);
+    const query = auth.queryFor(target.pageId);
+    // Never another account's token: an account without its own is not answered (README, many accounts).
+    if (query === undefined) return failedBeforeCall('UnknownAccount', 'no access token for this account');
+    return post(plan.call, query, shape);
   };
 
   return { sendAction, usage: () => lastUsage, close: () => dispatcher.close() };

@@ -7,6 +7,7 @@ import { userLabel } from '../platform/telemetry.ts';
 import { decodeStep, type QueuedStep } from '../queue/codec.ts';
 import { type ActionKind, actionKind } from '../queue/step.ts';
 import { abortSequence, isSequenceAborted } from './abort.ts';
+import { sendTargetOf } from './channels/index.ts';
 import type { ConsumerDeps } from './consumer-deps.ts';
 import type { GraphSendResult } from './graph.ts';
 import type { GraphFailure } from './graph-errors.ts';
@@ -115,7 +116,7 @@ const sendStep = async (ctx: StepContext, due: DueTime): Promise<GraphSendResult
   const startedAt = deps.now();
   metric('StepLateness', startedAt - due.dueAt, 'Milliseconds', { action: kind });
   metric('StepLatenessVsPlan', startedAt - step.dueAt, 'Milliseconds', { action: kind });
-  const result = await deps.graph.sendAction({ pageId: step.pageId, psid: step.psid, action: step.action });
+  const result = await deps.graph.sendAction({ ...sendTargetOf(step), action: step.action });
   metric('GraphLatency', result.latencyMs, 'Milliseconds');
   return result;
 };

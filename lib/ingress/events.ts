@@ -6,12 +6,14 @@
 import { isRecord } from '../platform/records.ts';
 import type { InboundEvent } from '../queue/inbound.ts';
 import type { ChannelParser, EntrySink, ItemResult } from './channels/channel.ts';
+import { instagram } from './channels/instagram.ts';
 import { messenger } from './channels/messenger.ts';
+import { whatsapp } from './channels/whatsapp.ts';
 
 export type ParsedWebhook = { events: InboundEvent[]; ignored: Record<string, number> };
 
 /** The channels this deployment reads, by the body's `object`: adding a channel is adding a row. */
-const CHANNELS: readonly ChannelParser[] = [messenger];
+const CHANNELS: readonly ChannelParser[] = [messenger, instagram, whatsapp];
 
 const channelOf = (json: Record<string, unknown>): ChannelParser | undefined =>
   CHANNELS.find((c) => c.object === json.object);

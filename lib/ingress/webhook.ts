@@ -5,20 +5,23 @@
  * POST order matters: size limit (before hashing), signature over the raw bytes (before parsing), JSON,
  * envelope, then events. Every reject is a 4xx with a reason and enqueues nothing. Meta re-delivers a POST
  * that is not answered 200 (Meta, Webhooks "Event notifications"), so 500 is returned only when an enqueue
- * failed. A re-delivery gets no second reply: an event whose sequence was enqueued is recorded in the ledger
- * and skipped when it comes again, and deterministic dedup ids (lib/queue/producer.ts) cover the first 5 minutes.
+ * failed. A re-delivery gets no second reply: an enqueued event is recorded in the ledger and skipped when it
+ * comes again, and deterministic dedup ids (lib/queue/producer.ts) cover the first 5 minutes.
+ *
+ * The webhook never waits for a responder (issue #12): it enqueues each event's prelude (seen, reading
+ * pause, typing) on the steps queue and the event itself on the responder queue, then answers 200. What
+ * to say is decided by the responder function (functions/responder.ts, lib/reply/turn.ts).
  */
 
-import { describeIssues } from '../platform/issues.ts';
 import { eventKey, type Ledger } from '../platform/ledger.ts';
 import { type Telemetry, userLabel } from '../platform/telemetry.ts';
 import { groupIdOf } from '../queue/codec.ts';
-import type { InboundEvent } from '../queue/inbound.ts';
+import { type InboundEvent, sequenceTargetOf } from '../queue/inbound.ts';
+import { INBOUND_BODY_VERSION, type QueuedInbound } from '../queue/inbound-codec.ts';
 import type { SequenceToEnqueue } from '../queue/producer.ts';
 import type { Step } from '../queue/step.ts';
-import type { PlanInput } from '../reply/plan.ts';
-import { type Reply, replySchema } from '../reply/reply.ts';
-import type { Responder } from '../reply/responder.ts';
+import { wantsAnswer } from '../reply/responder.ts';
+import { servedEvents } from './accounts.ts';
 import { parseJsonBody } from './body.ts';
 import { envelopeProblem, parseWebhookBody } from './events.ts';
 import { safeEqual, verifySignature } from './signature.ts';
@@ -36,14 +39,19 @@ export type WebhookResponse = { statusCode: number; headers: Record<string, stri
 export type WebhookDeps = {
   appSecret: string;
   verifyToken: string;
-  responder: Responder;
-  plan: (input: PlanInput) => Step[];
+  /** The prelude's plan for an event (lib/reply/plan.ts planPrelude, bound to the typing model). */
+  planPrelude: (event: InboundEvent) => { steps: Step[]; typingAfterMs: number };
+  /** Steps queue (the prelude). */
   enqueue: (seq: SequenceToEnqueue) => Promise<unknown>;
+  /** Responder queue (the event itself; lib/reply/turn.ts answers it). */
+  enqueueInbound: (inbound: QueuedInbound) => Promise<unknown>;
   /** Events already answered (key: lib/platform/ledger.ts eventKey), remembered past SQS's 5-minute dedup window. */
   ledger: Ledger;
   now: () => number;
   telemetry: Telemetry;
   maxBodyBytes: number;
+  /** The accounts answered (META_ACCOUNT_IDS); undefined: every account (lib/ingress/accounts.ts). */
+  accounts?: ReadonlySet<string>;
 };
 
 /** Meta's sample code answers this; any 200 body works. */
@@ -120,179 +128,156 @@ const receiveEvents = async (request: WebhookRequest, deps: WebhookDeps): Promis
   if (problem !== undefined) return reject(deps, 400, problem, 'not_page');
 
   const plannedAt = deps.now();
-  const { events, ignored } = parseWebhookBody(decoded.json, plannedAt);
+  const parsed = parseWebhookBody(decoded.json, plannedAt);
+  const { ignored } = parsed;
+  const events = servedEvents(parsed.events, deps.accounts, telemetry);
   for (const [reason, count] of Object.entries(ignored)) {
     telemetry.metric('EventsIgnored', count, 'Count', { reason });
   }
   for (const event of events) telemetry.metric('EventsReceived', 1, 'Count', { kind: event.kind });
 
-  const planned = await Promise.all(events.map((event) => planEvent(event, plannedAt, deps)));
-  const answerable = planned.filter((s): s is SequenceToEnqueue => s !== undefined);
-  const sequences = await dropAnswered(answerable, deps);
+  const planned: PlannedEvent[] = [];
+  for (const event of events) {
+    try {
+      planned.push(planEvent(event, plannedAt, deps));
+    } catch (error) {
+      telemetry.metric('PlanErrors', 1);
+      telemetry.log.error('prelude planner failed; event not enqueued', {
+        user: userLabel(event.psid),
+        eventId: event.eventId,
+        error,
+      });
+    }
+  }
+  const fresh = await dropAnswered(planned, deps);
 
-  const failures = await enqueueAll(sequences, deps);
-  telemetry.metric('SequencesEnqueued', sequences.length - failures);
+  const failures = await enqueueAll(fresh, deps);
+  telemetry.metric('EventsEnqueued', fresh.length - failures);
   if (failures > 0) {
     telemetry.metric('EnqueueFailures', failures);
-    return text(500, 'could not enqueue replies; retry');
+    return text(500, 'could not enqueue events; retry');
   }
   telemetry.log.info('webhook processed', {
     events: events.length,
-    sequences: sequences.length,
-    duplicates: answerable.length - sequences.length,
+    enqueued: fresh.length,
+    duplicates: planned.length - fresh.length,
     ignored,
   });
   return text(200, EVENT_RECEIVED);
 };
 
-/** Responder → validated replies → planned steps; any failure is this event's alone (logged, no reply). */
-const planEvent = async (
-  event: InboundEvent,
-  plannedAt: number,
-  deps: WebhookDeps,
-): Promise<SequenceToEnqueue | undefined> => {
-  const { telemetry } = deps;
-  const who = { user: userLabel(event.psid), kind: event.kind, eventId: event.eventId };
-  let raw: readonly unknown[];
-  try {
-    // Frozen: a responder cannot change the event the planner and the logs see next.
-    raw = await deps.responder(Object.freeze({ ...event }));
-  } catch (error) {
-    telemetry.metric('ResponderErrors', 1);
-    telemetry.log.error('responder failed; event gets no reply', { ...who, error });
-    return undefined;
-  }
-  const replies: Reply[] = [];
-  for (const candidate of Array.isArray(raw) ? raw : []) {
-    const parsed = replySchema.safeParse(candidate);
-    if (parsed.success) replies.push(parsed.data);
-    else {
-      telemetry.metric('InvalidReplies', 1);
-      telemetry.log.warn('responder returned an invalid reply; dropped', {
-        ...who,
-        issues: describeIssues(parsed.error.issues),
-      });
-    }
-  }
-  if (replies.length === 0) return undefined;
-  let steps: Step[];
-  try {
-    steps = deps.plan({ seed: event.eventId, inboundText: event.text, replies });
-  } catch (error) {
-    telemetry.metric('PlanErrors', 1);
-    telemetry.log.error('planner failed; event gets no reply', { ...who, error });
-    return undefined;
-  }
-  if (steps.length === 0) return undefined;
-  return { ...sequenceTarget(event), sequenceId: event.eventId, steps, plannedAt };
-};
-
-/** Who a sequence answers: channel, account and user, and the inbound message its channel may name. */
-const sequenceTarget = (event: InboundEvent) => ({
-  channel: event.channel,
-  pageId: event.pageId,
-  psid: event.psid,
-  // A reaction's mid names the reacted-to message (ours), not one the user sent: nothing to mark read.
-  ...(event.mid !== undefined && event.kind !== 'reaction' && { inboundMid: event.mid }),
-});
-
-/** A sequence's id is its event's id (planEvent), so the ledger key names the inbound event. */
-const answeredKey = (seq: SequenceToEnqueue): string => eventKey(seq.pageId, seq.sequenceId);
+/** What the webhook enqueues for one event: its prelude on the steps queue, the event on the responder queue. */
+export type PlannedEvent = { prelude?: SequenceToEnqueue; inbound: QueuedInbound };
 
 /**
- * Drops the sequences of events already answered: Meta re-delivers a POST not answered 200 for up to 36
+ * The prelude (mark_seen, reading pause, typing_on) for events a person would read and answer, planned from
+ * the event alone so seen and typing never wait for the responder; every event goes to the responder.
+ */
+const planEvent = (event: InboundEvent, plannedAt: number, deps: WebhookDeps): PlannedEvent => {
+  const planned = wantsAnswer(event) ? deps.planPrelude(event) : undefined;
+  const inbound: QueuedInbound = {
+    v: INBOUND_BODY_VERSION,
+    event,
+    receivedAt: plannedAt,
+    ...(planned && { typingAt: plannedAt + planned.typingAfterMs }),
+  };
+  if (planned === undefined) return { inbound };
+  const prelude = {
+    ...sequenceTargetOf(event),
+    sequenceId: event.eventId,
+    steps: planned.steps,
+    plannedAt,
+  };
+  return { prelude, inbound };
+};
+
+/** The ledger key names the inbound event. */
+const answeredKey = ({ inbound }: PlannedEvent): string =>
+  eventKey(inbound.event.pageId, inbound.event.eventId);
+
+const who = ({ inbound }: PlannedEvent) => ({
+  user: userLabel(inbound.event.psid),
+  eventId: inbound.event.eventId,
+});
+
+/**
+ * Drops the events already enqueued: Meta re-delivers a POST not answered 200 for up to 36
  * hours, and now and then one that was (Meta, Webhooks "Event notifications"), while SQS FIFO deduplicates
  * only within 5 minutes of the first send (AWS SQS Developer Guide, exactly-once processing). One lookup per
  * event, all at once (a POST usually holds one). An unreadable ledger fails open: the event is enqueued, and
  * the dedup ids still catch a re-delivery within 5 minutes — a reply is never lost to a ledger outage, and
  * the outage never becomes a 5xx (which would only make Meta deliver again).
  */
-const dropAnswered = async (
-  sequences: readonly SequenceToEnqueue[],
-  deps: WebhookDeps,
-): Promise<SequenceToEnqueue[]> => {
+const dropAnswered = async (planned: readonly PlannedEvent[], deps: WebhookDeps): Promise<PlannedEvent[]> => {
   const { telemetry } = deps;
   const answered = await Promise.all(
-    sequences.map(async (seq) => {
+    planned.map(async (p) => {
       try {
-        return await deps.ledger.has(answeredKey(seq));
+        return await deps.ledger.has(answeredKey(p));
       } catch (error) {
         telemetry.metric('LedgerReadFailed', 1);
-        telemetry.log.warn('answered-events ledger unreadable; enqueueing', {
-          user: userLabel(seq.psid),
-          eventId: seq.sequenceId,
-          error,
-        });
+        telemetry.log.warn('answered-events ledger unreadable; enqueueing', { ...who(p), error });
         return false;
       }
     }),
   );
-  return sequences.filter((seq, i) => {
+  return planned.filter((p, i) => {
     if (!answered[i]) return true;
     telemetry.metric('DuplicateEventsDropped', 1);
-    telemetry.log.info('event already answered; re-delivery dropped', {
-      user: userLabel(seq.psid),
-      eventId: seq.sequenceId,
-    });
+    telemetry.log.info('event already answered; re-delivery dropped', who(p));
     return false;
   });
 };
 
 /**
- * Records an enqueued sequence's event as answered. Only AFTER the enqueue succeeded: recorded before, an
+ * Records an enqueued event as answered. Only AFTER the enqueue succeeded: recorded before, an
  * enqueue that then failed would leave the event marked and its re-delivery dropped — the reply lost. The
  * window this leaves (two deliveries of one event both checking before either records) is covered by SQS:
  * they are concurrent, so within 5 minutes, and the same dedup ids make the second enqueue a no-op. A failed
- * write is logged and counted, never fatal: the sequence is on the queue, and only a re-delivery later than
+ * write is logged and counted, never fatal: the event is on the queue, and only a re-delivery later than
  * 5 minutes could then be answered twice.
  */
-const recordAnswered = async (seq: SequenceToEnqueue, deps: WebhookDeps): Promise<void> => {
+const recordAnswered = async (planned: PlannedEvent, deps: WebhookDeps): Promise<void> => {
   try {
-    await deps.ledger.record(answeredKey(seq));
+    await deps.ledger.record(answeredKey(planned));
   } catch (error) {
     deps.telemetry.metric('LedgerWriteFailed', 1);
-    deps.telemetry.log.warn('could not record the answered event', {
-      user: userLabel(seq.psid),
-      eventId: seq.sequenceId,
-      error,
-    });
+    deps.telemetry.log.warn('could not record the answered event', { ...who(planned), error });
   }
 };
 
+/** Prelude first (seen comes first), then the event; a retry re-sends both with the same dedup ids. */
+const enqueueEvent = async (planned: PlannedEvent, deps: WebhookDeps): Promise<void> => {
+  if (planned.prelude) await deps.enqueue(planned.prelude);
+  await deps.enqueueInbound(planned.inbound);
+};
+
 /**
- * Users are independent, so their sequences go out concurrently; one user's sequences go out one after
- * the other in event order, so two replies to the same person never interleave in their FIFO group.
- * Each sequence is recorded as answered once enqueued (without holding up the next enqueue); all records
- * are awaited before the response, since a Lambda may be frozen right after it. Returns the number of
- * sequences that failed.
+ * Users are independent, so their events go out concurrently; one user's events go out one after the
+ * other in arrival order, so their steps and turns never interleave in their FIFO groups. Each event is
+ * recorded as answered once enqueued (without holding up the next enqueue); all records are awaited before
+ * the response, since a Lambda may be frozen right after it. Returns the number of events that failed.
  */
-const enqueueAll = async (sequences: readonly SequenceToEnqueue[], deps: WebhookDeps): Promise<number> => {
-  const byUser = new Map<string, SequenceToEnqueue[]>();
-  for (const seq of sequences) {
-    const key = groupIdOf(seq.pageId, seq.psid);
-    byUser.set(key, [...(byUser.get(key) ?? []), seq]);
+const enqueueAll = async (events: readonly PlannedEvent[], deps: WebhookDeps): Promise<number> => {
+  const byUser = new Map<string, PlannedEvent[]>();
+  for (const p of events) {
+    const key = groupIdOf(p.inbound.event.pageId, p.inbound.event.psid);
+    byUser.set(key, [...(byUser.get(key) ?? []), p]);
   }
   const recordings: Promise<void>[] = [];
   const counts = await Promise.all(
     [...byUser.values()].map(async (queue) => {
-      let failed = 0;
-      for (const [i, seq] of queue.entries()) {
+      for (const [i, p] of queue.entries()) {
         try {
-          await deps.enqueue(seq);
-          recordings.push(recordAnswered(seq, deps));
+          await enqueueEvent(p, deps);
+          recordings.push(recordAnswered(p, deps));
         } catch (error) {
-          // The rest of this user's sequences would land ahead of the failed one: hold them for the re-delivery.
-          failed += queue.length - i;
-          deps.telemetry.log.error('enqueue failed', {
-            user: userLabel(seq.psid),
-            sequenceId: seq.sequenceId,
-            steps: seq.steps.length,
-            error,
-          });
-          break;
+          // The rest of this user's events would land ahead of the failed one: hold them for the re-delivery.
+          deps.telemetry.log.error('enqueue failed', { ...who(p), error });
+          return queue.length - i;
         }
       }
-      return failed;
+      return 0;
     }),
   );
   await Promise.all(recordings);

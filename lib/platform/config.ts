@@ -7,6 +7,7 @@
  * META_APP_SECRET_PARAM, … — fetched once by `resolveSecrets` with an injected fetcher.
  */
 import { z } from 'zod';
+import { accountTokenSources } from './accounts.ts';
 import { ConfigError } from './errors.ts';
 import { describeIssues } from './issues.ts';
 
@@ -38,7 +39,9 @@ const secretNames = [
   'META_PAGE_ACCESS_TOKEN',
   'LLM_API_KEY',
 ] as const;
-export type SecretName = (typeof secretNames)[number];
+/** One account's access token (lib/platform/accounts.ts), resolved and redacted like the named secrets. */
+export type AccountTokenSecret = `account:${string}`;
+export type SecretName = (typeof secretNames)[number] | AccountTokenSecret;
 
 const graphSchema = z.object({
   GRAPH_API_URL: z.url().default('https://graph.facebook.com'),
@@ -121,7 +124,8 @@ export const webhookEnvSchema = queueSchema
   .extend({
     /** Meta's webhook bodies are small; anything above this is rejected before hashing. */
     WEBHOOK_MAX_BODY_BYTES: z.coerce.number().int().positive().default(1_048_576),
-    RESPONDER_RULES_FILE: z.string().min(1).optional(),
+    /** The responder FIFO queue: every inbound event goes there (functions/responder.ts answers it). */
+    RESPONDER_QUEUE_URL: z.url(),
     /**
      * How long an answered event is remembered, so a Meta re-delivery gets no second reply. Meta retries for up
      * to 36 hours (Meta, Webhooks "Event notifications"); 48 h is the floor, so the record outlives every retry.
@@ -129,6 +133,46 @@ export const webhookEnvSchema = queueSchema
     EVENT_TTL_SECONDS: z.coerce.number().int().min(172_800).default(172_800),
   })
   .extend(stateTableSchema.shape);
+/** The responder function's timing and failure policy (lib/reply/turn.ts). Defaults and reasons: README. */
+export const turnPolicySchema = z.object({
+  /**
+   * A turn waits until its newest message is this old, so "hi", "quick question", "where is my order?"
+   * typed in a row are answered together. Real time (not scaled): it is about how fast people type.
+   */
+  RESPONDER_QUIET_MS: ms(2000),
+  /** Quiet-window deferrals a turn may spend; after them it is answered even if the user keeps typing. */
+  RESPONDER_MAX_DEFERRALS: z.coerce.number().int().min(0).default(4),
+  /**
+   * The longest the responder may think (typing kept on meanwhile); capped by the function's remaining time
+   * minus a reserve, so the cap always fires before Lambda's timeout. Then typing stops and the fallback
+   * (if any) is sent.
+   */
+  RESPONDER_MAX_THINKING_MS: ms(100_000),
+  /** Sent when the responder runs out of thinking time; empty = say nothing. */
+  RESPONDER_FALLBACK_TEXT: z.string().max(2000).optional(),
+  /** Must equal the responder queue's redrive maxReceiveCount (serverless.yml). */
+  RESPONDER_QUEUE_MAX_RECEIVE_COUNT: z.coerce.number().int().min(2).default(10),
+  /** Backoff base for a turn whose responder threw: 2 s, 4 s, 8 s… (full jitter). */
+  RESPONDER_RETRY_BASE_SECONDS: positive(2),
+  /** What a message that arrives while a reply is being typed gets: 'finish' the reply first (default). */
+  RESPONDER_MID_REPLY: z.enum(['finish']).default('finish'),
+});
+
+export const responderEnvSchema = queueSchema
+  .extend(planConfigSchema.shape)
+  .extend(turnPolicySchema.shape)
+  .extend({
+    RESPONDER_QUEUE_URL: z.url(),
+    /** Where turns that keep failing go (FIFO, like the responder queue). */
+    RESPONDER_DLQ_URL: z.url().optional(),
+    /** rules (default) | slow (thinks RESPONDER_SLOW_MS, then answers by the rules) | llm (lib/reply/llm/, LLM_*). */
+    RESPONDER: z.enum(['rules', 'slow', 'llm']).default('rules'),
+    /** A module exporting a Responder (default or named `responder`); wins over RESPONDER. */
+    RESPONDER_MODULE: z.string().min(1).optional(),
+    RESPONDER_RULES_FILE: z.string().min(1).optional(),
+    RESPONDER_SLOW_MS: ms(8000),
+  });
+
 export const senderEnvSchema = graphSchema
   .extend(queueSchema.shape)
   .extend(senderTuningSchema.shape)
@@ -140,12 +184,16 @@ export type PlanConfig = z.infer<typeof planConfigSchema>;
 export type WebhookEnv = z.infer<typeof webhookEnvSchema>;
 export type SenderEnv = z.infer<typeof senderEnvSchema>;
 export type SendEnv = z.infer<typeof sendEnvSchema>;
+export type ResponderEnv = z.infer<typeof responderEnvSchema>;
+export type TurnPolicy = z.infer<typeof turnPolicySchema>;
 
 export type WebhookConfig = WebhookEnv & {
   secrets: { META_APP_SECRET: SecretSource; META_VERIFY_TOKEN: SecretSource };
 };
 export type SenderConfig = SenderEnv & {
-  secrets: { META_APP_SECRET: SecretSource; META_PAGE_ACCESS_TOKEN: SecretSource };
+  secrets: { META_APP_SECRET: SecretSource };
+  /** The one token for every account (META_PAGE_ACCESS_TOKEN), or each account's own (lib/platform/accounts.ts). */
+  tokens: { single: SecretSource } | { byAccount: Record<AccountTokenSecret, SecretSource> };
 };
 
 export const loadWebhookConfig = (env: Env): WebhookConfig => ({
@@ -153,12 +201,22 @@ export const loadWebhookConfig = (env: Env): WebhookConfig => ({
   secrets: parseSecrets(env, ['META_APP_SECRET', 'META_VERIFY_TOKEN']),
 });
 
-export const loadSenderConfig = (env: Env): SenderConfig => ({
-  ...parseEnv(senderEnvSchema, env),
-  secrets: parseSecrets(env, ['META_APP_SECRET', 'META_PAGE_ACCESS_TOKEN']),
-});
+export const loadSenderConfig = (env: Env): SenderConfig => {
+  const byAccount = accountTokenSources(env);
+  const { META_APP_SECRET, META_PAGE_ACCESS_TOKEN } = parseSecrets(
+    env,
+    byAccount ? ['META_APP_SECRET'] : ['META_APP_SECRET', 'META_PAGE_ACCESS_TOKEN'],
+  );
+  return {
+    ...parseEnv(senderEnvSchema, env),
+    secrets: { META_APP_SECRET },
+    tokens: byAccount ? { byAccount } : { single: META_PAGE_ACCESS_TOKEN },
+  };
+};
 
 export const loadSendConfig = (env: Env): SendEnv => parseEnv(sendEnvSchema, env);
+
+export const loadResponderConfig = (env: Env): ResponderEnv => parseEnv(responderEnvSchema, env);
 
 export const loadPlanConfig = (env: Env): PlanConfig => parseEnv(planConfigSchema, env);
 

@@ -14,7 +14,7 @@ export const METRIC_NAMES = [
   'ResponderErrors',
   'InvalidReplies',
   'PlanErrors',
-  'SequencesEnqueued',
+  'EventsEnqueued', // each event's prelude on the steps queue + the event on the responder queue
   'EnqueueFailures',
   // queue (producer)
   'EnqueueRetries',
@@ -46,6 +46,13 @@ export const METRIC_NAMES = [
   'TypingOffFailed',
   'PageTokenInvalid',
   'RecipientUnreachable',
+  // reply (responder function), per turn; ResponderErrors, InvalidReplies, VisibilityChangeFailed and
+  // ProcessingErrors above are emitted by it too
+  'TurnsDeferred', // handed back to wait for the quiet window
+  'TurnMessages', // inbound messages answered together in one turn
+  'TurnLatency', // ms the responder ran; dimension outcome: answered, silent, timed_out, failed
+  'ResponderTimeouts', // ran out of thinking time: typing stopped, fallback sent
+  'TurnsDeadLettered', // kept failing, or undecodable: copied to the responder DLQ
   // console trigger (send)
   'ConsoleSends',
   'ConsoleSendRejected',

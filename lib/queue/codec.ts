@@ -39,26 +39,37 @@ export type QueuedStep = z.infer<typeof queuedStepSchema>;
 
 const NON_ASCII = /[\u0080-\uffff]/g;
 
-export const encodeStep = (step: QueuedStep): string =>
-  JSON.stringify(queuedStepSchema.parse(step)).replace(
-    NON_ASCII,
-    (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
+/** JSON with every non-ASCII UTF-16 unit escaped (see the module comment): the one body format of both queues. */
+export const asciiJson = (value: unknown): string =>
+  JSON.stringify(value).replace(NON_ASCII, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
+export const encodeStep = (step: QueuedStep): string => asciiJson(queuedStepSchema.parse(step));
 
 export type DecodeResult = { ok: true; step: QueuedStep } | { ok: false; reason: string };
 
-/** Never throws: a body that does not decode is a poison message, reported with a reason. */
-export const decodeStep = (body: string): DecodeResult => {
+/** A queue body against its schema, never throwing: the value, or why it is not one (field paths, no values). */
+export const parseBody = <S extends z.ZodType>(
+  schema: S,
+  body: string,
+): { ok: true; value: z.infer<S> } | { ok: false; reason: string } => {
   let json: unknown;
   try {
     json = JSON.parse(body);
   } catch {
     return { ok: false, reason: 'body is not JSON' };
   }
-  const parsed = queuedStepSchema.safeParse(json);
-  if (!parsed.success) return { ok: false, reason: describeIssues(parsed.error.issues) };
-  if (parsed.data.index >= parsed.data.count) return { ok: false, reason: 'index must be below count' };
-  return { ok: true, step: parsed.data };
+  const parsed = schema.safeParse(json);
+  return parsed.success
+    ? { ok: true, value: parsed.data }
+    : { ok: false, reason: describeIssues(parsed.error.issues) };
+};
+
+/** Never throws: a body that does not decode is a poison message, reported with a reason. */
+export const decodeStep = (body: string): DecodeResult => {
+  const parsed = parseBody(queuedStepSchema, body);
+  if (!parsed.ok) return parsed;
+  if (parsed.value.index >= parsed.value.count) return { ok: false, reason: 'index must be below count' };
+  return { ok: true, step: parsed.value };
 };
 
 /**

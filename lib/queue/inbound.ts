@@ -59,3 +59,12 @@ export const USER_REF_PREFIX = 'user_ref:';
 /** The Graph `recipient` object for a psid produced by the webhook. */
 export const graphRecipientOf = (psid: string): { id: string } | { user_ref: string } =>
   psid.startsWith(USER_REF_PREFIX) ? { user_ref: psid.slice(USER_REF_PREFIX.length) } : { id: psid };
+
+/** Who a sequence answers: channel, account and user, and the inbound message its channel may name. */
+export const sequenceTargetOf = (event: InboundEvent) => ({
+  channel: event.channel,
+  pageId: event.pageId,
+  psid: event.psid,
+  // A reaction's mid names the reacted-to message (ours), not one the user sent: nothing to mark read.
+  ...(event.mid !== undefined && event.kind !== 'reaction' && { inboundMid: event.mid }),
+});

@@ -123,6 +123,140 @@ export const planSequence = (input: PlanInput, config: PlanConfig): Step[] => {
   return steps;
 };
 
+/** Real-time length of an unscaled duration: PLAN_TIME_SCALE applied, rounded, within a step's limit. */
+export const scaled = (unscaledMs: number, config: PlanConfig): number =>
+  clamp(Math.round(unscaledMs * config.PLAN_TIME_SCALE), 0, MAX_STEP_DELAY_MS);
+
+/**
+ * How often a typing bubble is refreshed, in real ms: PLAN_TYPING_REFRESH_MS, shrunk with the time scale
+ * below 1 (same plan, faster) and never stretched above it (the bubble must not lapse). At least 50 ms so
+ * a time scale of 0 cannot turn a keep-alive loop into a busy loop.
+ */
+export const refreshIntervalMs = (config: PlanConfig): number =>
+  Math.max(50, Math.round(config.PLAN_TYPING_REFRESH_MS * Math.min(1, config.PLAN_TIME_SCALE)));
+
+/**
+ * What a person does the moment a message arrives, before knowing the answer: mark_seen, read it, start
+ * typing. Planned from the inbound message alone (the same reading pause and seed as planSequence), so the
+ * webhook enqueues it at once and seen/typing never wait for the responder. `typingAfterMs` is when the
+ * typing_on is due, counted from the plan's start; the responder's replies are paced from it (paceReply).
+ */
+export const planPrelude = (
+  input: Pick<PlanInput, 'seed' | 'inboundText'>,
+  config: PlanConfig,
+): { steps: Step[]; typingAfterMs: number } => {
+  const read = scaled(jittered(readingMs(input.inboundText, config), input.seed, 'read', config), config);
+  return {
+    steps: [
+      { action: { sender_action: 'mark_seen' }, delayMs: 0 },
+      { action: { sender_action: 'typing_on' }, delayMs: read },
+    ],
+    typingAfterMs: read,
+  };
+};
+
+/**
+ * Where a turn's conversation stands, in epoch ms, for pacing what comes next. The sender anchors each
+ * step's delay on its predecessor's completion (lib/delivery/schedule.ts), i.e. on max(now, lastDueAt):
+ * the steps of a reply are computed against that base so they land at absolute target times.
+ */
+export type Pace = {
+  /** Planned time of the last step enqueued for this user (0: none pending). */
+  lastDueAt: number;
+  /** Since when the typing bubble shows without a break, if it does. */
+  typingSince?: number;
+  /** Planned time of the latest typing_on (start or refresh), if the bubble shows. */
+  refreshedAt?: number;
+  /** Replies paced so far in this turn: the jitter key and whether a between-replies pause applies. */
+  replies: number;
+};
+
+/** Steps for the user's FIFO group: delays relative to the previous one, the first to `plannedAt`. */
+export type PacedSteps = { steps: Step[]; plannedAt: number };
+
+/** Absolute-time steps → relative delays from `base` (what the queue and the sender take). */
+const relative = (base: number, timed: readonly { at: number; step: Omit<Step, 'delayMs'> }[]): Step[] => {
+  let previous = base;
+  return timed.map(({ at, step }) => {
+    const delayMs = clamp(Math.round(at - previous), 0, MAX_STEP_DELAY_MS);
+    previous += delayMs;
+    return { ...step, delayMs };
+  });
+};
+
+/**
+ * Paces one reply at `now`. The typing time already shown counts (issue #12): a message goes out when its
+ * planned typing time is over counted from when the bubble started, or at once when that is past — never
+ * thinking time plus typing time. Without a bubble showing, typing starts after the between-replies pause
+ * (none for the turn's first reply). Refreshes keep every stretch of typing within refreshIntervalMs.
+ * A reaction is not typed: it goes out after the pause and leaves the bubble as it was.
+ */
+export const paceReply = (
+  pace: Pace,
+  reply: Reply,
+  now: number,
+  seed: string,
+  config: PlanConfig,
+): { paced: PacedSteps; pace: Pace } => {
+  const base = Math.max(now, pace.lastDueAt);
+  const i = pace.replies;
+  const pause =
+    i === 0 ? 0 : scaled(jittered(config.PLAN_BETWEEN_REPLIES_MS, seed, `pause:${i}`, config), config);
+  if (!('message' in reply)) {
+    const at = base + pause;
+    return {
+      paced: { steps: relative(base, [{ at, step: { action: reply } }]), plannedAt: base },
+      pace: { ...pace, lastDueAt: at, replies: i + 1 },
+    };
+  }
+  const typing = scaled(jittered(typingMs(reply, config), seed, `typing:${i}`, config), config);
+  const timed: { at: number; step: Omit<Step, 'delayMs'> }[] = [];
+  let since = pace.typingSince;
+  let refreshed = pace.refreshedAt ?? since;
+  if (since === undefined || refreshed === undefined) {
+    since = base + pause;
+    refreshed = since;
+    timed.push({ at: since, step: { action: { sender_action: 'typing_on' } } });
+  }
+  const sendAt = Math.max(base, since + typing);
+  const interval = refreshIntervalMs(config);
+  for (let at = Math.max(base, refreshed + interval); at < sendAt; at += interval) {
+    timed.push({ at, step: { action: { sender_action: 'typing_on' } } });
+  }
+  for (const t of timed) t.step = { ...t.step, skippableAfterMs: Math.round(sendAt - t.at) };
+  timed.push({ at: sendAt, step: { action: reply } });
+  return {
+    paced: { steps: relative(base, timed), plannedAt: base },
+    pace: { lastDueAt: sendAt, replies: i + 1 },
+  };
+};
+
+/**
+ * A keep-alive typing_on while the responder still works, or nothing yet: the bubble is (re)started when
+ * it is not showing and the last step is due (plus the between-replies pause after a message), and refreshed once refreshIntervalMs passed since the last
+ * typing_on. `nextAt` is when to ask again (the caller sleeps until then, or until the responder answers).
+ */
+export const keepAlive = (
+  pace: Pace,
+  now: number,
+  config: PlanConfig,
+): { paced?: PacedSteps; pace: Pace; nextAt: number } => {
+  const interval = refreshIntervalMs(config);
+  // After a message the bubble restarts once a between-replies pause passed, as a person's next message would.
+  const restartAt = pace.lastDueAt + (pace.replies > 0 ? scaled(config.PLAN_BETWEEN_REPLIES_MS, config) : 0);
+  const dueAt =
+    pace.refreshedAt === undefined || pace.typingSince === undefined
+      ? restartAt
+      : pace.refreshedAt + interval;
+  if (now < dueAt) return { pace, nextAt: dueAt };
+  const step: Step = { action: { sender_action: 'typing_on' }, delayMs: 0 };
+  return {
+    paced: { steps: [step], plannedAt: now },
+    pace: { ...pace, lastDueAt: now, typingSince: pace.typingSince ?? now, refreshedAt: now },
+    nextAt: now + interval,
+  };
+};
+
 export type Timeline = {
   /** From the inbound event to the first message (or reaction) the user sees, in ms (0 if none). */
   firstReplyMs: number;

@@ -1,6 +1,6 @@
 /**
  * The responder decides WHAT Ellipsis says to an inbound event; the planner (lib/reply/plan.ts) decides WHEN.
- * Any function of type `Responder` works: the webhook takes one through its handler overrides, and the
+ * Any function of type `Responder` works (lib/reply/load.ts: RESPONDER_MODULE, RESPONDER), and the
  * bundled one is driven by rules (lib/reply/rules.ts) — the defaults, or a JSON file named by RESPONDER_RULES_FILE.
  */
 import { readFileSync } from 'node:fs';
@@ -16,8 +16,24 @@ import {
 } from './rules.ts';
 import { wordsIn } from './words.ts';
 
-/** Zero replies = stay silent (nothing is enqueued, the message is not even marked seen). */
-export type Responder = (event: InboundEvent) => Promise<readonly Reply[]> | readonly Reply[];
+export type TurnContext = {
+  /** Every inbound message of this turn, oldest first; the `event` argument is the last one. */
+  events: readonly InboundEvent[];
+  /** Aborted when the configured maximum thinking time is reached. */
+  signal: AbortSignal;
+};
+
+/** A list (today's responders keep working unchanged) or a stream: each reply is paced and sent as soon as it exists. */
+export type ResponderOutput = readonly Reply[] | AsyncIterable<Reply>;
+
+/**
+ * Decides what to say to a turn (lib/reply/turn.ts runs it off the webhook, in the responder function).
+ * Zero replies = stay silent: the typing bubble the webhook started is switched off.
+ */
+export type Responder = (
+  event: InboundEvent,
+  turn: TurnContext,
+) => Promise<ResponderOutput> | ResponderOutput;
 
 /**
  * Folds text for matching: lower case, compatibility forms (ﬁ → fi, full-width → ASCII), accents stripped
@@ -74,7 +90,7 @@ const matches = (compiled: CompiledRule, event: InboundEvent, text: readonly str
 };
 
 /** Something a person deliberately sent: it deserves an answer even when no rule knows it. */
-const wantsAnswer = (event: InboundEvent): boolean =>
+export const wantsAnswer = (event: InboundEvent): boolean =>
   event.kind === 'postback' ||
   (event.kind === 'message' &&
     ((event.text !== undefined && event.text.trim() !== '') ||
@@ -90,7 +106,10 @@ const instantiate = (templates: readonly ReplyTemplate[], event: InboundEvent): 
   });
 
 /** A responder from validated rules: first matching rule wins; else the fallback for real messages. */
-export const rulesResponder = (rules: Rules): Responder => {
+/** A responder that needs only the event (the last of its turn): what every rules responder is. */
+export type EventResponder = (event: InboundEvent) => Reply[];
+
+export const rulesResponder = (rules: Rules): EventResponder => {
   const compiled: CompiledRule[] = rules.rules.map((rule) => ({
     rule,
     phrases: (rule.keywords ?? []).map(wordsOf).filter((p) => p.length > 0),
@@ -111,13 +130,13 @@ export const rulesResponder = (rules: Rules): Responder => {
 };
 
 /** The bundled default rules (lib/reply/rules.ts). */
-export const defaultResponder: Responder = rulesResponder(defaultRules);
+export const defaultResponder: EventResponder = rulesResponder(defaultRules);
 
 /**
  * Reads and validates a JSON rules file (RESPONDER_RULES_FILE); without one, the defaults. Throws RulesError
  * naming the file and every broken field path — call it at cold start so a bad file fails loudly, once.
  */
-export const loadResponder = (rulesFile?: string): Responder => {
+export const loadRulesResponder = (rulesFile?: string): EventResponder => {
   if (rulesFile === undefined || rulesFile === '') return defaultResponder;
   let content: string;
   try {

@@ -29,11 +29,18 @@ const keyOf = (s: Pick<QueuedStep, 'sequenceId' | 'index'>) => `${s.sequenceId}:
 
 beforeAll(async () => {
   stack = await startStack({
-    env: { PLAN_TIME_SCALE: String(TIME_SCALE), RETRY_BASE_SECONDS: '0.5', RETRY_MAX_SECONDS: '1' },
+    env: {
+      PLAN_TIME_SCALE: String(TIME_SCALE),
+      RETRY_BASE_SECONDS: '0.5',
+      RETRY_MAX_SECONDS: '1',
+      // These tests are about delivery, one message per user at a time: no burst to wait for.
+      RESPONDER_QUIET_MS: '0',
+    },
     sqsFromProcessEnv: true,
     maxConcurrency: 16,
     webhookOverrides: { telemetry: memoryTelemetry() },
     senderOverrides: { telemetry: senderTelemetry },
+    responderOverrides: { telemetry: memoryTelemetry() },
     onBatch: (report) => {
       for (const r of report.records) {
         const d = decodeStep(r.body);
@@ -91,11 +98,16 @@ const expectedOf = (psid: string): QueuedStep[] => {
   return planOf(psid).filter((s) => !skip.has(keyOf(s)));
 };
 
-/** True once the sender has finished every step of the user's `sequences` sequences. */
+/**
+ * True once the sender has finished every step of the user's `sequences` inbound events: each one's prelude
+ * (sequence id = the event id) and what the responder enqueued for it (`<event id>~<attempt>.<n>`).
+ */
 const doneFor = (psid: string, sequences = 1) => {
   const plan = planOf(psid);
   const ids = new Set(plan.map((s) => s.sequenceId));
-  if (ids.size !== sequences) return false;
+  const events = new Set([...ids].map((id) => id.split('~')[0]));
+  if (events.size !== sequences) return false;
+  if (![...events].every((e) => [...ids].some((id) => id.startsWith(`${e}~`)))) return false;
   return [...ids].every((id) => {
     const count = plan.find((s) => s.sequenceId === id)?.count ?? 0;
     return Array.from({ length: count }, (_, i) => processed.has(`${id}:${i}`)).every(Boolean);

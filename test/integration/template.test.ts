@@ -47,8 +47,9 @@ const FUNCTIONS = {
   webhook: 'WebhookLambdaFunction',
   sender: 'SenderLambdaFunction',
   send: 'SendLambdaFunction',
+  responder: 'ResponderLambdaFunction',
 };
-const ROLES = { webhook: 'WebhookRole', sender: 'SenderRole', send: 'SendRole' };
+const ROLES = { webhook: 'WebhookRole', sender: 'SenderRole', send: 'SendRole', responder: 'ResponderRole' };
 
 type Statement = {
   Effect: string;
@@ -145,10 +146,41 @@ describe('steps queue', () => {
     expect(Number(props('StepsQueue').VisibilityTimeout)).toBeGreaterThanOrEqual(6 * timeout);
   });
 
+  it('feeds the responder up to 10 inbound events (a burst is one turn), with its own DLQ and a timeout under the visibility', () => {
+    const mapping = ofType('AWS::Lambda::EventSourceMapping').find(([, m]) =>
+      JSON.stringify(m.Properties?.EventSourceArn).includes('ResponderQueue'),
+    );
+    const p = mapping![1].Properties!;
+    expect(p.FunctionName).toEqual(getAtt(FUNCTIONS.responder, 'Arn'));
+    expect(p.BatchSize).toBe(10);
+    expect(p.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
+    const queue = props('ResponderQueue');
+    expect(queue.FifoQueue).toBe(true);
+    expect((queue.RedrivePolicy as { deadLetterTargetArn: Json }).deadLetterTargetArn).toEqual(
+      getAtt('ResponderDeadLetterQueue', 'Arn'),
+    );
+    const timeout = Number(props(FUNCTIONS.responder).Timeout);
+    expect(timeout).toBeGreaterThanOrEqual(60);
+    expect(Number(queue.VisibilityTimeout)).toBeGreaterThanOrEqual(6 * timeout);
+    expect([...new Set(unconditionalActions(ROLES.responder))]).toEqual(
+      [
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'sqs:ChangeMessageVisibility',
+        'sqs:DeleteMessage',
+        'sqs:GetQueueAttributes',
+        'sqs:ReceiveMessage',
+        'sqs:SendMessage',
+      ].sort(),
+    );
+  });
+
   it('feeds the sender one step per invocation with partial batch responses and a concurrency cap', () => {
     const mappings = ofType('AWS::Lambda::EventSourceMapping');
-    expect(mappings).toHaveLength(1);
-    const p = mappings[0]![1].Properties!;
+    expect(mappings).toHaveLength(2);
+    const p = mappings.find(([, m]) =>
+      JSON.stringify(m.Properties?.EventSourceArn).includes('StepsQueue'),
+    )![1].Properties!;
     expect(p.EventSourceArn).toEqual(getAtt('StepsQueue', 'Arn'));
     expect(p.FunctionName).toEqual(getAtt(FUNCTIONS.sender, 'Arn'));
     expect(p.BatchSize).toBe(1);
@@ -254,7 +286,10 @@ describe('IAM, one least-privilege role per function', () => {
         'ssm:GetParameter',
       ].sort(),
     );
-    expect(statementWith(ROLES.webhook, 'sqs:SendMessage').Resource).toEqual(getAtt('StepsQueue', 'Arn'));
+    expect(statementWith(ROLES.webhook, 'sqs:SendMessage').Resource).toEqual([
+      getAtt('StepsQueue', 'Arn'),
+      getAtt('ResponderQueue', 'Arn'),
+    ]);
     expect(statementWith(ROLES.webhook, 'logs:PutLogEvents').Resource).toEqual(
       getAtt('WebhookLogGroup', 'Arn'),
     );
@@ -348,6 +383,109 @@ describe('alarms', () => {
         'Fn::If': ['HasAlarmTopic', [{ Ref: 'AlarmTopicArn' }], { Ref: 'AWS::NoValue' }],
       });
     }
+  });
+});
+
+describe('public webhook bounds (a flood of junk POSTs cannot starve the sender)', () => {
+  // Meta, Messenger Platform rate limiting: past ~40 messages/s a Page hits the high-volume limit. Each inbound
+  // message is about 2 deliveries with the subscribed fields (the message, then its message_reads).
+  const META_PAGE_MESSAGES_PER_SECOND = 40;
+  const DELIVERIES_PER_MESSAGE = 2;
+  // A warm webhook invocation in AWS (HMAC, DynamoDB Get/Put, one SendMessageBatch), generously.
+  const WARM_WEBHOOK_SECONDS = 0.05;
+  const routeSettings = () =>
+    props('HttpApiStage').DefaultRouteSettings as {
+      ThrottlingRateLimit: number;
+      ThrottlingBurstLimit: number;
+    };
+
+  it("throttles the HTTP API stage, with room for one Page at Meta's own ceiling and a burst above it", () => {
+    const { ThrottlingRateLimit: rate, ThrottlingBurstLimit: burst } = routeSettings();
+    expect(rate).toBeGreaterThanOrEqual(META_PAGE_MESSAGES_PER_SECOND * DELIVERIES_PER_MESSAGE);
+    expect(burst).toBeGreaterThanOrEqual(rate);
+  });
+
+  it('reserves the webhook a bounded concurrency that the stage throttle reaches first', () => {
+    const reserved = props(FUNCTIONS.webhook).ReservedConcurrentExecutions as number;
+    expect(Number.isInteger(reserved) && reserved >= 1).toBe(true);
+    // At the warm duration, the reserved instances serve more than the throttle lets through.
+    expect(reserved / WARM_WEBHOOK_SECONDS).toBeGreaterThanOrEqual(routeSettings().ThrottlingRateLimit);
+  });
+
+  it("reserves each SQS consumer at least its mapping's maximum concurrency, leaving the account's unreserved floor", () => {
+    const mappings = ofType('AWS::Lambda::EventSourceMapping').map(([id]) => props(id));
+    expect(mappings.length).toBeGreaterThanOrEqual(1);
+    for (const mapping of mappings) {
+      const [functionId] = (mapping.FunctionName as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'];
+      const max = (mapping.ScalingConfig as { MaximumConcurrency: number }).MaximumConcurrency;
+      expect(props(functionId).ReservedConcurrentExecutions, functionId).toBeGreaterThanOrEqual(max);
+    }
+    expect(props(FUNCTIONS.send).ReservedConcurrentExecutions).toBeUndefined();
+    // Lambda keeps 100 of the default 1,000 account concurrency unreserved.
+    const reserved = ofType('AWS::Lambda::Function').reduce(
+      (sum, [, r]) => sum + Number(r.Properties?.ReservedConcurrentExecutions ?? 0),
+      0,
+    );
+    expect(reserved).toBeLessThanOrEqual(900);
+  });
+
+  it('logs each request with its status but never its query string, path or headers', () => {
+    const settings = props('HttpApiStage').AccessLogSettings as { DestinationArn: Json; Format: string };
+    expect(settings.DestinationArn).toEqual(getAtt('HttpApiLogGroup', 'Arn'));
+    // hub.verify_token travels in the verification GET's query string; the signature in a header.
+    expect(settings.Format).not.toMatch(
+      /\$context\.(path|requestOverride|identity\.userAgent)|\$input|querystring/i,
+    );
+    const sample = settings.Format.replace(/\$context\.status/g, '429')
+      .replace(/\$context\.error\.messageString/g, '"Too Many Requests"')
+      .replace(/\$context\.[\w.]+/g, 'x');
+    expect(JSON.parse(sample)).toMatchObject({ status: 429 });
+  });
+
+  const alarmsOn = (namespace: string, metric: string) =>
+    ofType('AWS::CloudWatch::Alarm')
+      .map(([, r]) => r.Properties ?? {})
+      .filter(
+        (a) =>
+          (a.Namespace === namespace && a.MetricName === metric) ||
+          (
+            (a.Metrics ?? []) as { MetricStat?: { Metric: { Namespace: string; MetricName: string } } }[]
+          ).some(
+            (m) => m.MetricStat?.Metric.Namespace === namespace && m.MetricStat.Metric.MetricName === metric,
+          ),
+      );
+
+  it('alarm on sustained 4xx answers (forged or junk traffic), not on a single bad minute', () => {
+    const [alarm, ...others] = alarmsOn('AWS/ApiGateway', '4xx');
+    expect(others).toHaveLength(0);
+    expect(alarm).toMatchObject({
+      Dimensions: [
+        { Name: 'ApiId', Value: { Ref: 'HttpApi' } },
+        { Name: 'Stage', Value: '$default' },
+      ],
+      Statistic: 'Sum',
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+    expect(Number(alarm?.Period) * Number(alarm?.DatapointsToAlarm)).toBeGreaterThanOrEqual(900);
+    expect(Number(alarm?.Threshold)).toBeGreaterThan(0);
+  });
+
+  it('alarm on throttled requests, at the HTTP API (access-log 429s) and at the webhook function', () => {
+    const filter = props('WebhookThrottledRequestsMetric');
+    expect(res('WebhookThrottledRequestsMetric').Type).toBe('AWS::Logs::MetricFilter');
+    expect(filter.LogGroupName).toEqual({ Ref: 'HttpApiLogGroup' });
+    expect(filter.FilterPattern).toBe('{ $.status = 429 }');
+    const [transform] = filter.MetricTransformations as { MetricNamespace: string; MetricName: string }[];
+    const [alarm] = alarmsOn(transform!.MetricNamespace, transform!.MetricName);
+    expect(alarmsOn('AWS/Lambda', 'Throttles')).toEqual([alarm]);
+    const metrics = alarm!.Metrics as {
+      MetricStat?: { Metric: { Dimensions?: Json } };
+      Expression?: string;
+    }[];
+    expect(metrics.find((m) => m.MetricStat?.Metric.Dimensions)?.MetricStat?.Metric.Dimensions).toEqual([
+      { Name: 'FunctionName', Value: { Ref: FUNCTIONS.webhook } },
+    ]);
+    expect(metrics.filter((m) => m.Expression)).toHaveLength(1);
   });
 });
 

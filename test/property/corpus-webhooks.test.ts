@@ -1,14 +1,26 @@
 /**
  * Every real webhook body of the shared corpus, signed over its exact bytes, through the Lambda handler with
- * the bundled responder, the real planner and producer, and a mocked SQS (see shared/corpus/README.md).
+ * the real prelude planner and producer and a mocked SQS, then the responder side (turns, the bundled
+ * responder, the real pacing) on what reached the responder queue (see shared/corpus/README.md).
  */
 import { createHash } from 'node:crypto';
-import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  SendMessageBatchCommand,
+  type SendMessageBatchRequestEntry,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { makeHandler } from '../../functions/webhook.ts';
+import { loadPlanConfig } from '../../lib/platform/config.ts';
 import { type Ledger, memoryLedger } from '../../lib/platform/ledger.ts';
 import { decodeStep, type QueuedStep } from '../../lib/queue/codec.ts';
+import type { InboundEvent } from '../../lib/queue/inbound.ts';
+import { decodeInbound, type QueuedInbound } from '../../lib/queue/inbound-codec.ts';
+import type { SequenceToEnqueue } from '../../lib/queue/producer.ts';
+import { defaultResponder } from '../../lib/reply/responder.ts';
+import { runTurn } from '../../lib/reply/turn-runner.ts';
 import { postEventBase64 } from '../../local/meta.ts';
 import { corpusDir, corpusFile, corpusIndex, hasCorpus } from '../support/corpus.ts';
 import { type HmacAlgorithm, hubSignature } from '../support/signing.ts';
@@ -20,8 +32,17 @@ if (!hasCorpus)
 const index = corpusIndex().webhooks;
 
 const SECRET = 'corpus-test-app-secret-3b9f';
+
+/** Instagram corpus bodies the bundled rules answer (text, an ice-breaker postback, attachments). */
+const INSTAGRAM_ANSWERED = new Set([
+  'webhooks/instagram-text.json',
+  'webhooks/instagram-icebreaker-postback.json',
+  'webhooks/instagram-like-heart-no-payload.json',
+  'webhooks/instagram-story-mention.json',
+]);
 const env = {
   QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/ellipsis-steps.fifo',
+  RESPONDER_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/ellipsis-responder.fifo',
   META_APP_SECRET: SECRET,
   META_VERIFY_TOKEN: 'corpus-verify-token',
   PLAN_TIME_SCALE: '0.01',
@@ -47,7 +68,7 @@ const hmac = (algorithm: HmacAlgorithm, body: Uint8Array, key = SECRET) => hubSi
 /** Sends the bytes as API Gateway would: base64, so not even a UTF-8 round trip can touch them. */
 const post = (body: Uint8Array, headers: Record<string, string>) => handler(postEventBase64(body, headers));
 
-const queuedSteps = (): QueuedStep[] =>
+const preludeSteps = (): QueuedStep[] =>
   sqsMock
     .commandCalls(SendMessageBatchCommand)
     .flatMap((c) => c.args[0].input.Entries ?? [])
@@ -76,6 +97,47 @@ const neverAnswer = (json: unknown): { echoMids: string[]; standbySenders: strin
   return { echoMids, standbySenders };
 };
 
+/** What the webhook put on the responder queue, in order. */
+const inboundQueued = (): QueuedInbound[] =>
+  sqsMock.commandCalls(SendMessageCommand).map((c) => {
+    const decoded = decodeInbound(c.args[0].input.MessageBody ?? '');
+    if (!decoded.ok) throw new Error(`undecodable inbound body: ${decoded.reason}`);
+    return decoded.inbound;
+  });
+
+/**
+ * The responder function's side, as SQS FIFO would hand it the queued events: one turn per user (their
+ * waiting messages together), the bundled responder, the real pacing. Returns every step it enqueued and
+ * the inbound events answered — one answer may cover several messages of a turn (issue #12, bursts).
+ */
+const respond = async (inbounds: readonly QueuedInbound[]) => {
+  const turns = new Map<string, QueuedInbound[]>();
+  for (const i of inbounds) {
+    const key = `${i.event.pageId}:${i.event.psid}`;
+    turns.set(key, [...(turns.get(key) ?? []), i]);
+  }
+  const steps: SequenceToEnqueue[] = [];
+  const answered: InboundEvent[] = [];
+  for (const turn of turns.values()) {
+    const outcome = await runTurn(
+      turn,
+      { attempt: 1, deadlineAt: Number.POSITIVE_INFINITY },
+      {
+        responder: defaultResponder,
+        enqueue: async (seq) => {
+          steps.push(seq);
+        },
+        planConfig: loadPlanConfig(env),
+        now: () => 1_700_000_000_000,
+        sleep: async () => {},
+        telemetry: memoryTelemetry(),
+      },
+    );
+    if (outcome.kind === 'answered') answered.push(...turn.map((t) => t.event));
+  }
+  return { steps, answered };
+};
+
 beforeEach(() => {
   answered = memoryLedger();
   telemetry.metrics.length = 0;
@@ -83,6 +145,7 @@ beforeEach(() => {
   sqsMock.on(SendMessageBatchCommand).callsFake((input: { Entries: SendMessageBatchRequestEntry[] }) => ({
     Successful: input.Entries.map((e) => ({ Id: e.Id, MessageId: `id-${e.Id}`, MD5OfMessageBody: 'x' })),
   }));
+  sqsMock.on(SendMessageCommand).resolves({ MessageId: 'id-inbound' });
 });
 
 describe.skipIf(!hasCorpus)('corpus webhooks through the handler', () => {
@@ -106,16 +169,24 @@ describe.skipIf(!hasCorpus)('corpus webhooks through the handler', () => {
       `HTTP ${status}: ${res.body}`,
     ).toBe(true);
 
-    const steps = queuedSteps();
-    const sequences = new Set(steps.map((s) => s.sequenceId));
-    expect(sequences.size).toBeGreaterThanOrEqual(entry.min_replies);
-    expect(sequences.size).toBeLessThanOrEqual(entry.max_replies);
-    // One SendMessageBatch per sequence (every corpus reply plans well under 10 steps).
-    expect(sqsMock.commandCalls(SendMessageBatchCommand)).toHaveLength(sequences.size);
+    const inbounds = inboundQueued();
+    const { steps, answered: replied } = await respond(inbounds);
+    expect(replied.length).toBeGreaterThanOrEqual(entry.min_replies);
+    expect(replied.length).toBeLessThanOrEqual(entry.max_replies);
+    // One SendMessageBatch per prelude (a prelude is 2 steps), one SendMessage per event.
+    const preludes = new Set(preludeSteps().map((s) => s.sequenceId));
+    expect(sqsMock.commandCalls(SendMessageBatchCommand)).toHaveLength(preludes.size);
+    // Instagram is a channel (lib/ingress/channels/instagram.ts): its bodies are read, never 4xx'd, and
+    // the ones the bundled responder answers get Instagram steps.
+    if (entry.expected.includes('instagram')) {
+      expect(status).toBe(200);
+      expect(replied.length).toBe(INSTAGRAM_ANSWERED.has(entry.file) ? 1 : 0);
+      for (const s of [...preludeSteps(), ...steps]) expect(s.channel).toBe('instagram');
+    }
 
     const { echoMids, standbySenders } = neverAnswer(JSON.parse(body.toString('utf8')));
-    for (const s of steps) {
-      expect(echoMids).not.toContain(s.sequenceId);
+    for (const s of [...preludeSteps(), ...steps]) {
+      expect(echoMids).not.toContain(s.sequenceId.split('~')[0]);
       expect(standbySenders).not.toContain(s.psid);
       expect(s.psid).not.toBe(s.pageId);
     }
@@ -123,14 +194,15 @@ describe.skipIf(!hasCorpus)('corpus webhooks through the handler', () => {
     // Meta re-delivers the same body (after a lost 200, or past SQS's 5-minute dedup window): no second reply.
     const again = await post(body, { 'x-hub-signature-256': hmac('sha256', body) });
     expect(again.statusCode).toBe(status);
-    expect(sqsMock.commandCalls(SendMessageBatchCommand)).toHaveLength(sequences.size);
-    expect(metricTotal(telemetry.metrics, 'DuplicateEventsDropped')).toBe(sequences.size);
+    expect(sqsMock.commandCalls(SendMessageCommand)).toHaveLength(inbounds.length);
+    expect(metricTotal(telemetry.metrics, 'DuplicateEventsDropped')).toBe(inbounds.length);
   });
 
   it('still answers a good request after the whole corpus went through the same handler', async () => {
     const body = corpusFile('webhooks/msg-text-bottender.json');
     expect((await post(body, { 'x-hub-signature-256': hmac('sha256', body) })).statusCode).toBe(200);
-    expect(new Set(queuedSteps().map((s) => s.sequenceId)).size).toBe(1);
+    expect(inboundQueued()).toHaveLength(1);
+    expect((await respond(inboundQueued())).answered).toHaveLength(1);
   });
 
   it.each(index.map((e) => [e.file] as const))(
@@ -151,6 +223,7 @@ describe.skipIf(!hasCorpus)('corpus webhooks through the handler', () => {
         expect([401, 403]).toContain(res.statusCode);
       }
       expect(sqsMock.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
+      expect(sqsMock.commandCalls(SendMessageCommand)).toHaveLength(0);
     },
   );
 });

@@ -9,6 +9,7 @@
 import {
   SendMessageBatchCommand,
   type SendMessageBatchCommandOutput,
+  SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
@@ -23,6 +24,7 @@ const APP_SECRET = 'fuzz-app-secret-5b0e3c9d71a2';
 const MAX_BODY = 64 * 1024;
 const env = {
   QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/ellipsis-steps.fifo',
+  RESPONDER_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/ellipsis-responder.fifo',
   META_APP_SECRET: APP_SECRET,
   META_VERIFY_TOKEN: 'fuzz-verify-token',
   PLAN_TIME_SCALE: '0.01',
@@ -35,6 +37,7 @@ let sqsCalls = 0;
 const stubSqs = {
   send: async (command: unknown) => {
     sqsCalls++;
+    if (command instanceof SendMessageCommand) return { MessageId: 'm-inbound', $metadata: {} };
     if (!(command instanceof SendMessageBatchCommand)) throw new Error('unexpected SQS command');
     const entries = command.input.Entries ?? [];
     return {

@@ -20,7 +20,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { makeHandler } from '../../functions/webhook.ts';
 import { decodeStep, type QueuedStep } from '../../lib/queue/codec.ts';
 import { batchedWebhookBody, postEvent, signatureOf, usersBatch } from '../../local/meta.ts';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, type LocalSqs, startLocalSqs } from '../../local/sqs.ts';
+import {
+  createResponderQueues,
+  LOCAL_CREDENTIALS,
+  LOCAL_REGION,
+  type LocalSqs,
+  startLocalSqs,
+} from '../../local/sqs.ts';
 import { memoryTelemetry, metricTotal } from '../support/telemetry.ts';
 
 const APP_SECRET = 'ingress-reliability-secret-91c2';
@@ -129,9 +135,16 @@ const bySequence = (steps: readonly QueuedStep[]) => {
 const setup = async (plans: Plan[]) => {
   const sqs = await startLocalSqs();
   cleanups.push(sqs.stop);
+  const responderQueue = await createResponderQueues(sqs.client);
   const telemetry = memoryTelemetry();
   const handler = makeHandler(
-    { ...sqs.env, META_APP_SECRET: APP_SECRET, META_VERIFY_TOKEN: 'ingress-verify', PLAN_TIME_SCALE: '0.01' },
+    {
+      ...sqs.env,
+      RESPONDER_QUEUE_URL: responderQueue.url,
+      META_APP_SECRET: APP_SECRET,
+      META_VERIFY_TOKEN: 'ingress-verify',
+      PLAN_TIME_SCALE: '0.01',
+    },
     { sqs: faultyClient(sqs, plans), telemetry, sleep: async () => {} },
   );
   /** POSTs like Meta: signed, and re-delivered (up to `attempts` times) until answered 200. */
@@ -196,7 +209,7 @@ describe('ingress under SQS faults (webhook → fauxqs)', () => {
   }, 60_000);
 
   it('reports (EnqueueOutOfOrder) the one shape it cannot repair — an earlier entry failing after a later one was accepted — and still loses and duplicates nothing', async () => {
-    const { sqs, telemetry, deliver } = await setup([{ kind: 'fail-entries', positions: [1] }]);
+    const { sqs, telemetry, deliver } = await setup([{ kind: 'fail-entries', positions: [0] }]);
     expect(await deliver(batchedWebhookBody(usersBatch(1)))).toEqual([200]);
     expect(metricTotal(telemetry.metrics, 'EnqueueOutOfOrder')).toBeGreaterThan(0);
     const sequences = bySequence(await drainSteps(sqs));

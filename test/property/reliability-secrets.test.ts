@@ -105,6 +105,7 @@ describe('no secret in any output, on every path', () => {
   it('webhook: handshake, signed, forged, malformed, oversized, enqueue failure, responder crash, config and SSM errors', async () => {
     const env = {
       QUEUE_URL,
+      RESPONDER_QUEUE_URL: QUEUE_URL,
       META_APP_SECRET: APP_SECRET,
       META_VERIFY_TOKEN: VERIFY_TOKEN,
       PLAN_TIME_SCALE: '0.01',
@@ -114,8 +115,8 @@ describe('no secret in any output, on every path', () => {
     const failing = makeWebhookHandler(env, { sqs: sqsStub(true), sleep: async () => {} });
     const crashing = makeWebhookHandler(env, {
       sqs: sqsStub(false),
-      responder: () => {
-        throw new Error(`responder saw ${APP_SECRET} / ${VERIFY_TOKEN}`);
+      planPrelude: () => {
+        throw new Error(`planner saw ${APP_SECRET} / ${VERIFY_TOKEN}`);
       },
     });
     const get = (query: string) => ({

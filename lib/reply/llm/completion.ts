@@ -37,6 +37,11 @@ export const openAiComplete = (options: CompletionOptions): Complete => {
     apiKey: options.apiKey,
     timeout: timeoutMs,
     maxRetries: 0,
+    // Configured by LLM_* only: no OPENAI_ORG_ID / OPENAI_PROJECT_ID headers picked up from the environment,
+    // and no OPENAI_LOG request logging next to the function's own (redacted) logs.
+    organization: null,
+    project: null,
+    logLevel: 'off',
   });
   const redact = redactor([options.apiKey]);
   return async function* complete(messages, signal) {

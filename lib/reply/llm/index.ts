@@ -1,11 +1,13 @@
 /**
  * `llmResponderFromEnv(env, deps)`: the LLM responder the responder stage selects with RESPONDER=llm.
  * Configuration is validated at once (a ConfigError names the variable); the API key is resolved on the
- * first turn (SSM when LLM_API_KEY_PARAM) and handed to `onSecret` so the caller's logs redact it.
+ * first turn through the handler's `secrets` (lib/platform/runtime.ts: SSM for LLM_API_KEY_PARAM, and the
+ * value redacted from every later log).
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { type Env, type FetchParameter, resolveSecrets } from '../../platform/config.ts';
+import type { Env } from '../../platform/config.ts';
 import { stateTableClient } from '../../platform/ledger.ts';
+import type { Startup } from '../../platform/runtime.ts';
 import type { Log } from '../../platform/telemetry.ts';
 import { type Complete, openAiComplete } from './completion.ts';
 import { type LlmConfig, loadLlmConfig } from './config.ts';
@@ -18,17 +20,12 @@ export type { Responder, TurnContext } from './responder.ts';
 
 export type LlmResponderFromEnvDeps = {
   log: Pick<Log, 'warn'>;
-  /** Reads LLM_API_KEY_PARAM (default: Powertools Parameters, loaded only when a parameter is named). */
-  fetchParameter?: FetchParameter;
-  /** Told the API key once resolved, so the caller's log redactor knows it. */
-  onSecret?: (value: string) => void;
+  /** Resolves LLM_API_KEY / LLM_API_KEY_PARAM and redacts the value from the caller's logs (Startup.secrets). */
+  secrets: Startup['secrets'];
   dynamo?: Pick<DynamoDBClient, 'send'>;
   conversations?: ConversationStore;
   now?: () => number;
 };
-
-const fetchFromSsmLazily: FetchParameter = async (name) =>
-  (await import('../../platform/ssm.ts')).fetchFromSsm(name);
 
 const conversationsFor = (config: LlmConfig, deps: LlmResponderFromEnvDeps): ConversationStore => {
   if (deps.conversations !== undefined) return deps.conversations;
@@ -49,11 +46,7 @@ const conversationsFor = (config: LlmConfig, deps: LlmResponderFromEnvDeps): Con
 const lazyComplete = (config: LlmConfig, deps: LlmResponderFromEnvDeps): Complete => {
   let client: Promise<Complete> | undefined;
   const build = async (): Promise<Complete> => {
-    const { LLM_API_KEY } = await resolveSecrets(
-      { LLM_API_KEY: config.apiKey },
-      deps.fetchParameter ?? fetchFromSsmLazily,
-    );
-    deps.onSecret?.(LLM_API_KEY);
+    const { LLM_API_KEY } = await deps.secrets({ LLM_API_KEY: config.apiKey });
     return openAiComplete({
       baseUrl: config.LLM_BASE_URL,
       apiKey: LLM_API_KEY,

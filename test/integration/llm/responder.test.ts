@@ -3,7 +3,8 @@
  * 127.0.0.1: streaming into bubbles, abort, memory across turns, TTL, error mapping, the key kept secret.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Env } from '../../../lib/platform/config.ts';
+import { type Env, type FetchParameter, resolveSecrets } from '../../../lib/platform/config.ts';
+import type { Startup } from '../../../lib/platform/runtime.ts';
 import type { InboundEvent } from '../../../lib/queue/inbound.ts';
 import {
   LlmError,
@@ -23,7 +24,10 @@ const T0 = 1_700_000_000_000;
 let fake: OpenAiFake;
 
 beforeAll(async () => {
-  fake = await startOpenAiFake({ apiKey: KEY, answer: (r) => ({ ...echoAnswer(r), chunkDelayMs: 0 }) });
+  fake = await startOpenAiFake({
+    apiKey: KEY,
+    answer: (r) => ({ ...echoAnswer(r), headerDelayMs: 0, chunkDelayMs: 0 }),
+  });
 });
 afterAll(() => fake.stop());
 beforeEach(() => {
@@ -37,6 +41,19 @@ const envWith = (over: Env = {}): Env => ({
   LLM_TIMEOUT_MS: '1500',
   ...over,
 });
+
+const noSsm: FetchParameter = async (name) => {
+  throw new Error(`no SSM in this test (${name})`);
+};
+
+/** The handler's Startup.secrets as lib/platform/runtime.ts builds it: resolve, and note what to redact. */
+const secretsVia =
+  (fetchParameter: FetchParameter = noSsm, resolved: string[] = []): Startup['secrets'] =>
+  async (sources) => {
+    const values = await resolveSecrets(sources, fetchParameter);
+    resolved.push(...Object.values<string>(values));
+    return values;
+  };
 
 let mids = 0;
 const message = (text: string, psid = 'U1'): InboundEvent => {
@@ -74,7 +91,7 @@ const run = async (responder: Responder, events: InboundEvent[], signal?: AbortS
 };
 
 const responderFor = (over: Env = {}, telemetry = memoryTelemetry()) =>
-  llmResponderFromEnv(envWith(over), { log: telemetry.log, now: () => T0 });
+  llmResponderFromEnv(envWith(over), { log: telemetry.log, secrets: secretsVia(), now: () => T0 });
 
 describe('LLM responder: streaming', () => {
   it('yields one bubble per paragraph while the stream is still running', async () => {
@@ -151,6 +168,7 @@ describe('LLM responder: abort', () => {
     controller.abort();
     const responder = llmResponderFromEnv(envWith(), {
       log: memoryTelemetry().log,
+      secrets: secretsVia(),
       conversations: {
         load: async () => [],
         save: async () => {
@@ -194,7 +212,7 @@ describe('LLM responder: memory', () => {
     const table = fakeStateTable();
     const responder = llmResponderFromEnv(
       envWith({ STATE_TABLE_NAME: 'state', LLM_HISTORY_TTL_SECONDS: '3600' }),
-      { log: memoryTelemetry().log, dynamo: table.client, now: () => T0 },
+      { log: memoryTelemetry().log, secrets: secretsVia(), dynamo: table.client, now: () => T0 },
     );
     fake.inject({ chunks: ['Hi!'] });
     await run(responder, [message('hello')]);
@@ -208,6 +226,7 @@ describe('LLM responder: memory', () => {
     const telemetry = memoryTelemetry();
     const responder = llmResponderFromEnv(envWith(), {
       log: telemetry.log,
+      secrets: secretsVia(),
       conversations: {
         load: async () => {
           throw new Error('ProvisionedThroughputExceeded for user text');
@@ -282,7 +301,7 @@ describe('LLM responder: errors', () => {
 });
 
 describe('LLM responder: the key is a secret', () => {
-  it('is read once from SSM (LLM_API_KEY_PARAM), handed to onSecret, and never logged', async () => {
+  it('is read once from SSM (LLM_API_KEY_PARAM) through the handler secrets, which redact it; never logged', async () => {
     const telemetry = memoryTelemetry();
     const fetched: string[] = [];
     const secrets: string[] = [];
@@ -290,11 +309,10 @@ describe('LLM responder: the key is a secret', () => {
       { ...envWith(), LLM_API_KEY: undefined, LLM_API_KEY_PARAM: '/ellipsis/llm-key' },
       {
         log: telemetry.log,
-        fetchParameter: async (name) => {
+        secrets: secretsVia(async (name) => {
           fetched.push(name);
           return KEY;
-        },
-        onSecret: (value) => secrets.push(value),
+        }, secrets),
       },
     );
     await run(responder, [message('one')]);
@@ -309,13 +327,22 @@ describe('LLM responder: the key is a secret', () => {
 
   it('fails at construction with a ConfigError naming the variable, never its value', () => {
     expect(() =>
-      llmResponderFromEnv({ ...envWith(), LLM_MODEL: undefined }, { log: memoryTelemetry().log }),
+      llmResponderFromEnv(
+        { ...envWith(), LLM_MODEL: undefined },
+        { log: memoryTelemetry().log, secrets: secretsVia() },
+      ),
     ).toThrow(/LLM_MODEL/);
     expect(() =>
-      llmResponderFromEnv({ ...envWith(), LLM_API_KEY: undefined }, { log: memoryTelemetry().log }),
+      llmResponderFromEnv(
+        { ...envWith(), LLM_API_KEY: undefined },
+        { log: memoryTelemetry().log, secrets: secretsVia() },
+      ),
     ).toThrow(/LLM_API_KEY or LLM_API_KEY_PARAM is required/);
     try {
-      llmResponderFromEnv({ ...envWith(), LLM_BASE_URL: `not a url ${KEY}` }, { log: memoryTelemetry().log });
+      llmResponderFromEnv(
+        { ...envWith(), LLM_BASE_URL: `not a url ${KEY}` },
+        { log: memoryTelemetry().log, secrets: secretsVia() },
+      );
       expect.unreachable();
     } catch (error) {
       expect((error as Error).message).toContain('LLM_BASE_URL');
@@ -329,11 +356,11 @@ describe('LLM responder: the key is a secret', () => {
       { ...envWith(), LLM_API_KEY: undefined, LLM_API_KEY_PARAM: '/ellipsis/llm-key' },
       {
         log: memoryTelemetry().log,
-        fetchParameter: async () => {
+        secrets: secretsVia(async () => {
           calls++;
           if (calls === 1) throw new Error(`throttled ${KEY}`);
           return KEY;
-        },
+        }),
       },
     );
     const first = await failureOf(responder);

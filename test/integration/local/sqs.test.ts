@@ -19,6 +19,9 @@ import {
   FIFO_ATTRIBUTES,
   MAX_RECEIVE_COUNT,
   MESSAGE_RETENTION_SECONDS,
+  RESPONDER_BATCH_SIZE,
+  RESPONDER_MAX_RECEIVE_COUNT,
+  RESPONDER_TIMEOUT_SECONDS,
   SENDER_BATCH_SIZE,
   SENDER_MAX_CONCURRENCY,
   SENDER_TIMEOUT_SECONDS,
@@ -287,7 +290,14 @@ describe('local queue settings match serverless.yml', () => {
     expect(value(/^\s+senderMaxConcurrency: (\d+)/m)).toBe(SENDER_MAX_CONCURRENCY);
     for (const [k, v] of Object.entries(FIFO_ATTRIBUTES)) {
       if (k === 'FifoQueue') continue;
-      expect(yml.match(new RegExp(`^\\s+${k}: ${v}$`, 'gm'))?.length, k).toBe(2);
+      // Steps queue + DLQ, responder queue + DLQ.
+      expect(yml.match(new RegExp(`^\\s+${k}: ${v}$`, 'gm'))?.length, k).toBe(4);
     }
+    expect(value(/^\s+responder:\n\s+#[^\n]*\n(?:\s+#[^\n]*\n)*\s+timeout: (\d+)/m)).toBe(
+      RESPONDER_TIMEOUT_SECONDS,
+    );
+    expect(value(/^\s+responder:[\s\S]*?visibilityTimeout: (\d+)/m)).toBe(6 * RESPONDER_TIMEOUT_SECONDS);
+    expect(value(/^\s+responder:[\s\S]*?maxReceiveCount: (\d+)/m)).toBe(RESPONDER_MAX_RECEIVE_COUNT);
+    expect(value(/responder\.handler[\s\S]*?batchSize: (\d+)/m)).toBe(RESPONDER_BATCH_SIZE);
   });
 });

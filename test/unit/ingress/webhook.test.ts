@@ -1,7 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  SendMessageBatchCommand,
+  type SendMessageBatchRequestEntry,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
@@ -24,11 +29,10 @@ import {
 import { userLabel } from '../../../lib/platform/telemetry.ts';
 import { decodeStep } from '../../../lib/queue/codec.ts';
 import type { InboundEvent } from '../../../lib/queue/inbound.ts';
+import { decodeInbound, type QueuedInbound } from '../../../lib/queue/inbound-codec.ts';
 import type { SequenceToEnqueue } from '../../../lib/queue/producer.ts';
 import type { Step } from '../../../lib/queue/step.ts';
-import { planSequence } from '../../../lib/reply/plan.ts';
-import type { Reply } from '../../../lib/reply/reply.ts';
-import { defaultResponder } from '../../../lib/reply/responder.ts';
+import { planPrelude } from '../../../lib/reply/plan.ts';
 import { hubSignature } from '../../support/signing.ts';
 import { memoryTelemetry, metricTotal } from '../../support/telemetry.ts';
 
@@ -63,29 +67,31 @@ const post = (
   };
 };
 
-const hello: Reply = { message: { text: 'Hello!' } };
 const fakeStep = (n: number): Step => ({ action: { sender_action: 'typing_on' }, delayMs: n });
 
 type Harness = {
   deps: WebhookDeps;
   enqueued: SequenceToEnqueue[];
+  /** What reached the responder queue. */
   seen: InboundEvent[];
+  inbounds: QueuedInbound[];
   telemetry: ReturnType<typeof memoryTelemetry>;
 };
 const harness = (over: Partial<WebhookDeps> = {}): Harness => {
   const enqueued: SequenceToEnqueue[] = [];
   const seen: InboundEvent[] = [];
+  const inbounds: QueuedInbound[] = [];
   const telemetry = memoryTelemetry();
   const deps: WebhookDeps = {
     appSecret: SECRET,
     verifyToken: VERIFY,
-    responder: (event) => {
-      seen.push(event);
-      return [hello];
-    },
-    plan: (input) => [fakeStep(0), fakeStep(input.replies.length)],
+    planPrelude: () => ({ steps: [fakeStep(0), fakeStep(600)], typingAfterMs: 600 }),
     enqueue: async (seq) => {
       enqueued.push(seq);
+    },
+    enqueueInbound: async (inbound) => {
+      inbounds.push(inbound);
+      seen.push(inbound.event);
     },
     ledger: memoryLedger({ now: () => NOW }),
     now: () => NOW,
@@ -93,7 +99,7 @@ const harness = (over: Partial<WebhookDeps> = {}): Harness => {
     maxBodyBytes: 65_536,
     ...over,
   };
-  return { deps, enqueued, seen, telemetry };
+  return { deps, enqueued, seen, inbounds, telemetry };
 };
 
 describe('handleWebhook: GET verification', () => {
@@ -183,7 +189,8 @@ describe('handleWebhook: POST rejects (4xx with a reason, nothing enqueued)', ()
     ['empty body', '', /empty/],
     ['not JSON', '{"object":"page",', /not valid JSON/],
     ['a JSON array', '[]', /JSON object/],
-    ['object instagram', '{"object":"instagram","entry":[]}', /"object" must be "page"/],
+    // Instagram and WhatsApp are channels now (lib/ingress/channels/); other Graph objects are not.
+    ['object user', '{"object":"user","entry":[]}', /"object" must be "page" or "instagram"/],
     ['a bare field/value body', '{"field":"messages","value":{}}', /"object" must be "page"/],
   ])('answers 400 for %s (signed)', async (_name, raw, reason) => {
     const h = harness();
@@ -195,12 +202,12 @@ describe('handleWebhook: POST rejects (4xx with a reason, nothing enqueued)', ()
 });
 
 describe('handleWebhook: POST events', () => {
-  it('asks the responder, plans with seed = eventId and enqueues one sequence per answered event', async () => {
-    const plans: unknown[] = [];
+  it('enqueues the prelude on the steps queue and the event on the responder queue, then answers 200', async () => {
+    const planned: InboundEvent[] = [];
     const h = harness({
-      plan: (input) => {
-        plans.push(input);
-        return [fakeStep(1), fakeStep(2)];
+      planPrelude: (event) => {
+        planned.push(event);
+        return { steps: [fakeStep(1), fakeStep(2)], typingAfterMs: 3 };
       },
     });
     const res = await handleWebhook(post(bodyOf(messageItem('m_1', 'hi there'))), h.deps);
@@ -217,7 +224,7 @@ describe('handleWebhook: POST events', () => {
       eventId: 'm_1',
       text: 'hi there',
     });
-    expect(plans).toEqual([{ seed: 'm_1', inboundText: 'hi there', replies: [hello] }]);
+    expect(planned.map((e) => e.eventId)).toEqual(['m_1']);
     expect(h.enqueued).toEqual([
       {
         channel: 'messenger',
@@ -229,8 +236,23 @@ describe('handleWebhook: POST events', () => {
         plannedAt: NOW,
       },
     ]);
+    expect(h.inbounds).toEqual([{ v: 1, event: h.seen[0], receivedAt: NOW, typingAt: NOW + 3 }]);
     expect(metricTotal(h.telemetry.metrics, 'EventsReceived', { kind: 'message' })).toBe(1);
-    expect(metricTotal(h.telemetry.metrics, 'SequencesEnqueued')).toBe(1);
+    expect(metricTotal(h.telemetry.metrics, 'EventsEnqueued')).toBe(1);
+  });
+
+  it('plans no prelude for an event a person would not answer (a reaction): the responder still gets it', async () => {
+    const h = harness();
+    const raw = bodyOf({
+      sender: { id: USER },
+      recipient: { id: PAGE },
+      timestamp: NOW,
+      reaction: { mid: 'm_0', action: 'react', reaction: 'love', emoji: '❤' },
+    });
+    expect((await handleWebhook(post(raw), h.deps)).statusCode).toBe(200);
+    expect(h.enqueued).toEqual([]);
+    expect(h.inbounds).toHaveLength(1);
+    expect(h.inbounds[0]?.typingAt).toBeUndefined();
   });
 
   it('answers 200 and enqueues nothing for events that need no reply (echo, read, delivery, standby)', async () => {
@@ -263,45 +285,34 @@ describe('handleWebhook: POST events', () => {
     }
   });
 
-  it('enqueues nothing when the responder stays silent', async () => {
-    const h = harness({ responder: () => [] });
-    expect((await handleWebhook(post(bodyOf(messageItem('m_1', 'hi'))), h.deps)).statusCode).toBe(200);
-    expect(h.enqueued).toEqual([]);
-  });
-
-  it('isolates a throwing or rejecting responder to its own event', async () => {
-    for (const failing of [
-      (): never => {
-        throw new Error('boom');
+  it('isolates a throwing prelude planner to its own event', async () => {
+    const h = harness({
+      planPrelude: (event) => {
+        if (event.text === 'bad') throw new Error('boom');
+        return { steps: [fakeStep(0)], typingAfterMs: 0 };
       },
-      () => Promise.reject(new Error('async boom')),
-    ]) {
-      const h = harness({
-        responder: (event) => (event.text === 'bad' ? failing() : [hello]),
-      });
-      const raw = bodyOf(messageItem('m_1', 'bad'), messageItem('m_2', 'good', '5555'));
-      const res = await handleWebhook(post(raw), h.deps);
-      expect(res.statusCode).toBe(200);
-      expect(h.enqueued.map((s) => s.sequenceId)).toEqual(['m_2']);
-      expect(metricTotal(h.telemetry.metrics, 'ResponderErrors')).toBe(1);
-      expect(h.telemetry.logs.some((l) => l.level === 'error' && l.message.includes('responder'))).toBe(true);
-    }
+    });
+    const raw = bodyOf(messageItem('m_1', 'bad'), messageItem('m_2', 'good', '5555'));
+    expect((await handleWebhook(post(raw), h.deps)).statusCode).toBe(200);
+    expect(h.enqueued.map((s) => s.sequenceId)).toEqual(['m_2']);
+    expect(h.seen.map((e) => e.eventId)).toEqual(['m_2']);
+    expect(metricTotal(h.telemetry.metrics, 'PlanErrors')).toBe(1);
   });
 
-  it('drops invalid replies, keeps the valid ones, and logs the dropped ones', async () => {
-    const invalid = [{ message: { text: '' } }, { sender_action: 'typing_on' }, 'nope'] as unknown as Reply[];
-    const h = harness({ responder: () => [...invalid, hello] });
-    let planned: readonly Reply[] = [];
-    h.deps.plan = (input) => {
-      planned = input.replies;
-      return [fakeStep(0)];
+  it('answers 500 when the responder queue refuses the event; the re-delivery enqueues both again', async () => {
+    let fail = true;
+    const h = harness();
+    h.deps.enqueueInbound = async (inbound) => {
+      if (fail) throw new Error('SendMessage (inbound) failed: ThrottlingException');
+      h.inbounds.push(inbound);
     };
-    await handleWebhook(post(bodyOf(messageItem('m_1', 'hi'))), h.deps);
-    expect(planned).toEqual([hello]);
-    expect(metricTotal(h.telemetry.metrics, 'InvalidReplies')).toBe(3);
-    const only = harness({ responder: () => invalid });
-    await handleWebhook(post(bodyOf(messageItem('m_1', 'hi'))), only.deps);
-    expect(only.enqueued).toEqual([]);
+    const raw = post(bodyOf(messageItem('m_1', 'hi')));
+    expect((await handleWebhook(raw, h.deps)).statusCode).toBe(500);
+    fail = false;
+    expect((await handleWebhook(raw, h.deps)).statusCode).toBe(200);
+    // Same sequence id twice: SQS's dedup id makes the second prelude a no-op.
+    expect(h.enqueued.map((s) => s.sequenceId)).toEqual(['m_1', 'm_1']);
+    expect(h.inbounds.map((i) => i.event.eventId)).toEqual(['m_1']);
   });
 
   it('answers 500 when an enqueue fails, and the re-delivery enqueues the identical sequence', async () => {
@@ -369,8 +380,8 @@ describe('handleWebhook: POST events', () => {
 
   it('never logs raw PSIDs, message text or secrets', async () => {
     const h = harness({
-      responder: () => {
-        throw new Error('responder exploded');
+      planPrelude: () => {
+        throw new Error('planner exploded');
       },
     });
     await handleWebhook(post(bodyOf(messageItem('m_1', 'my private words'))), h.deps);
@@ -505,7 +516,7 @@ describe('handleWebhook: re-deliveries get no second reply (answered-events ledg
     expect((await handleWebhook(post(body), h.deps)).statusCode).toBe(200);
     expect(h.queued).toEqual(['m_1']);
     expect(metricTotal(h.telemetry.metrics, 'LedgerReadFailed')).toBe(1);
-    expect(metricTotal(h.telemetry.metrics, 'SequencesEnqueued')).toBe(1);
+    expect(metricTotal(h.telemetry.metrics, 'EventsEnqueued')).toBe(1);
     const warned = h.telemetry.logs.find((l) => l.level === 'warn');
     expect(warned?.attributes).toMatchObject({ user: userLabel(USER), eventId: 'm_1' });
   });
@@ -682,6 +693,7 @@ describe('handleWebhook: properties', () => {
 const sqsMock = mockClient(SQSClient);
 const env = {
   QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/ellipsis-steps.fifo',
+  RESPONDER_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/ellipsis-responder.fifo',
   META_APP_SECRET: 'ellipsis-sample-app-secret',
   META_VERIFY_TOKEN: 'ellipsis-sample-verify-token',
   PLAN_TIME_SCALE: '0.01',
@@ -717,9 +729,10 @@ describe('functions/webhook makeHandler', () => {
     sqsMock.on(SendMessageBatchCommand).callsFake((input: { Entries: SendMessageBatchRequestEntry[] }) => ({
       Successful: input.Entries.map((e) => ({ Id: e.Id, MessageId: `id-${e.Id}`, MD5OfMessageBody: 'x' })),
     }));
+    sqsMock.on(SendMessageCommand).resolves({ MessageId: 'id-inbound' });
   });
 
-  it('turns a signed message into exactly one SendMessageBatch holding the planned steps', async () => {
+  it('turns a signed message into one SendMessageBatch (the prelude) and one SendMessage (the event)', async () => {
     const { handler } = lambda();
     const res = await handler(sampleEvent('message-hi'));
     expect(res).toMatchObject({ statusCode: 200, body: EVENT_RECEIVED });
@@ -736,12 +749,14 @@ describe('functions/webhook makeHandler', () => {
       text: 'hi there!',
       attachments: [],
     };
-    const replies = await defaultResponder(event);
-    const expected = planSequence(
-      { seed: event.eventId, inboundText: event.text, replies },
-      loadPlanConfig(env),
-    );
-    expect(expected.length).toBeGreaterThan(0);
+    const expected = planPrelude({ seed: event.eventId, inboundText: event.text }, loadPlanConfig(env)).steps;
+    expect(expected.length).toBe(2);
+    const inbound = sqsMock.commandCalls(SendMessageCommand).map((c) => c.args[0].input);
+    expect(inbound).toHaveLength(1);
+    expect(inbound[0]?.QueueUrl).toBe(env.RESPONDER_QUEUE_URL);
+    expect(inbound[0]?.MessageGroupId).toBe(`${PAGE}:${USER}`);
+    const body = decodeInbound(inbound[0]?.MessageBody ?? '');
+    expect(body.ok && body.inbound.event).toEqual(event);
     const decoded = entries.map((e) => decodeStep(e.MessageBody ?? ''));
     expect(decoded.map((d) => (d.ok ? { action: d.step.action, delayMs: d.step.delayMs } : d))).toEqual(
       expected.map((s) => ({ action: s.action, delayMs: s.delayMs })),
@@ -815,6 +830,7 @@ describe('functions/webhook makeHandler', () => {
       },
       {
         QUEUE_URL: env.QUEUE_URL,
+        RESPONDER_QUEUE_URL: env.RESPONDER_QUEUE_URL,
         META_APP_SECRET_PARAM: '/e/app-secret',
         META_VERIFY_TOKEN_PARAM: '/e/verify',
       },

@@ -12,6 +12,7 @@ const webhookEnv = {
   META_APP_SECRET: secret,
   META_VERIFY_TOKEN: 'verify-me-please',
   QUEUE_URL: 'http://127.0.0.1:9324/000000000000/ellipsis.fifo',
+  RESPONDER_QUEUE_URL: 'http://127.0.0.1:9324/000000000000/ellipsis-responder.fifo',
 };
 
 describe('config', () => {

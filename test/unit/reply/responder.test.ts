@@ -9,7 +9,7 @@ import { type Reply, replySchema } from '../../../lib/reply/reply.ts';
 import {
   defaultResponder,
   foldText,
-  loadResponder,
+  loadRulesResponder,
   rulesResponder,
   wordsOf,
 } from '../../../lib/reply/responder.ts';
@@ -241,18 +241,18 @@ describe('default responder', () => {
   });
 });
 
-describe('loadResponder', () => {
+describe('loadRulesResponder', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ellipsis-rules-'));
 
   it('uses the default rules without a file', () => {
-    expect(loadResponder()).toBe(defaultResponder);
-    expect(loadResponder('')).toBe(defaultResponder);
+    expect(loadRulesResponder()).toBe(defaultResponder);
+    expect(loadRulesResponder('')).toBe(defaultResponder);
   });
 
   it('reads and uses a JSON rules file', () => {
     const file = join(dir, 'ok.json');
     writeFileSync(file, JSON.stringify({ rules: [{ keywords: ['ping'], replies: [say('pong')] }] }));
-    const responder = loadResponder(file);
+    const responder = loadRulesResponder(file);
     expect(texts(responder(message('Ping!')) as Reply[])).toEqual(['pong']);
     expect(responder(message('other'))).toEqual([]);
   });
@@ -263,12 +263,12 @@ describe('loadResponder', () => {
       file,
       JSON.stringify({ rules: [{ keywords: ['x'], replies: [{ message: { text: '' } }] }] }),
     );
-    expect(() => loadResponder(file)).toThrow(RulesError);
-    expect(() => loadResponder(file)).toThrow(/bad\.json.*rules\[0\]\.replies\[0\]\.message\.text/);
+    expect(() => loadRulesResponder(file)).toThrow(RulesError);
+    expect(() => loadRulesResponder(file)).toThrow(/bad\.json.*rules\[0\]\.replies\[0\]\.message\.text/);
   });
 
   it('fails with a RulesError when the file cannot be read', () => {
-    expect(() => loadResponder(join(dir, 'missing.json'))).toThrow(
+    expect(() => loadRulesResponder(join(dir, 'missing.json'))).toThrow(
       /cannot read rules file .*missing\.json \(ENOENT\)/,
     );
   });

@@ -1,0 +1,113 @@
+/**
+ * Lambda 3, the responder: SQS FIFO (the responder queue, one message per inbound event, grouped by user)
+ * → one responder run per turn → paced reply steps on the steps queue. The work is in
+ * lib/reply/turn-consumer.ts; start-up (cached deps, errors) is lib/platform/runtime.ts.
+ */
+
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import {
+  type Env,
+  type FetchParameter,
+  loadResponderConfig,
+  turnPolicySchema,
+} from '../lib/platform/config.ts';
+import { StartupError } from '../lib/platform/errors.ts';
+import { lambdaHandler, type Startup } from '../lib/platform/runtime.ts';
+import type { Telemetry } from '../lib/platform/telemetry.ts';
+import { enqueueSequence } from '../lib/queue/producer.ts';
+import { type ProducerOverrides, producerDeps } from '../lib/queue/producer-wiring.ts';
+import { loadResponder } from '../lib/reply/load.ts';
+import type { Responder } from '../lib/reply/responder.ts';
+import { processTurns, type TurnConsumerDeps } from '../lib/reply/turn-consumer.ts';
+
+export type ResponderOverrides = ProducerOverrides & {
+  responder?: Responder;
+  /** Reads LLM_API_KEY_PARAM (RESPONDER=llm); default Powertools Parameters, loaded only when used. */
+  fetchParameter?: FetchParameter;
+  /** The state table client of RESPONDER=llm's conversation memory. */
+  dynamo?: Pick<DynamoDBClient, 'send'>;
+  telemetry?: Telemetry;
+  now?: () => number;
+  random?: () => number;
+};
+
+/** Resolves after `ms`, or at once when `signal` aborts (the responder answered first). */
+const sleepUnlessAborted = (ms: number, signal: AbortSignal): Promise<void> =>
+  new Promise((done) => {
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(timer);
+      done();
+    });
+  });
+
+type ResponderDeps = Omit<TurnConsumerDeps, 'functionDeadline'>;
+
+/** The SSM reader, imported on first use: only RESPONDER=llm with LLM_API_KEY_PARAM reads a secret here. */
+const fetchFromSsmWhenUsed: FetchParameter = async (name) =>
+  (await import('../lib/platform/ssm.ts')).fetchFromSsm(name);
+
+export const build = async (
+  env: Env,
+  overrides: ResponderOverrides,
+  { telemetry, secrets }: Startup,
+): Promise<ResponderDeps> => {
+  const config = loadResponderConfig(env);
+  const producer = producerDeps(config.QUEUE_URL, telemetry, overrides);
+  const fallback = config.RESPONDER_FALLBACK_TEXT;
+  return {
+    responder:
+      overrides.responder ??
+      (await loadResponder(config, {
+        env,
+        log: telemetry.log,
+        secrets,
+        ...(overrides.dynamo ? { dynamo: overrides.dynamo } : {}),
+        ...(overrides.now ? { now: overrides.now } : {}),
+      })),
+    enqueue: (seq) => enqueueSequence(producer, seq),
+    planConfig: config,
+    ...(fallback ? { fallback: { message: { text: fallback } } } : {}),
+    now: overrides.now ?? Date.now,
+    sleep: sleepUnlessAborted,
+    telemetry,
+    sqs: producer.sqs ?? new SQSClient({}),
+    queueUrl: config.RESPONDER_QUEUE_URL,
+    ...(config.RESPONDER_DLQ_URL ? { dlqUrl: config.RESPONDER_DLQ_URL } : {}),
+    // zod objects strip unknown keys: exactly the policy.
+    policy: turnPolicySchema.parse(config),
+    ...(overrides.random ? { random: overrides.random } : {}),
+  };
+};
+
+type Invocation = { event: SQSEvent; remainingMs: number | undefined };
+
+export const makeHandler = (env: Env = process.env, overrides: ResponderOverrides = {}) => {
+  const handle = lambdaHandler({
+    service: 'responder',
+    telemetry: overrides.telemetry,
+    fetchParameter: overrides.fetchParameter ?? fetchFromSsmWhenUsed,
+    build: (startup) => build(env, overrides, startup),
+    run: ({ event, remainingMs }: Invocation, deps): Promise<SQSBatchResponse> =>
+      processTurns(
+        (event.Records ?? []).map((r) => ({
+          messageId: r.messageId,
+          receiptHandle: r.receiptHandle,
+          body: r.body,
+          attributes: { ...r.attributes },
+        })),
+        // Thinking stops before Lambda's own timeout (lib/reply/turn.ts thinkingDeadline).
+        { ...deps, ...(remainingMs === undefined ? {} : { functionDeadline: deps.now() + remainingMs }) },
+      ),
+    // Throwing returns the whole batch to the queue untouched: right when no responder can run.
+    startupFailed: (reason) => {
+      throw new StartupError(`responder: ${reason}`);
+    },
+  });
+  return (event: SQSEvent, context?: Pick<Context, 'getRemainingTimeInMillis'>) =>
+    handle({ event, remainingMs: context?.getRemainingTimeInMillis?.() });
+};
+
+export const handler = makeHandler();

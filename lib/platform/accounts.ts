@@ -1,0 +1,81 @@
+/**
+ * Many accounts in one deployment: which accounts (Facebook Pages, Instagram accounts, WhatsApp phone
+ * numbers) it answers, and where each one's access token comes from. Values are never echoed in errors.
+ *
+ * - `META_ACCOUNT_IDS` — comma-separated account ids. The webhook answers only these (an event for any
+ *   other account is logged, counted and acknowledged); unset, it answers every account (one-token mode).
+ * - Tokens, one of:
+ *   - `META_ACCOUNT_TOKENS` — a JSON object `{"<account id>": "<token>"}` (direct values; local stack);
+ *   - `META_ACCOUNT_TOKEN_PARAM_PREFIX` with `META_ACCOUNT_IDS` — SSM SecureString `<prefix><account id>`
+ *     per account, read once at cold start;
+ *   - neither: `META_PAGE_ACCESS_TOKEN` (or `_PARAM`) for every account, as before.
+ * Per-account tokens and META_PAGE_ACCESS_TOKEN together are refused: an account without its own token
+ * would otherwise be answered with the shared one.
+ */
+import type { AccountTokenSecret, Env, SecretSource } from './config.ts';
+import { ConfigError } from './errors.ts';
+
+/** Account ids as the webhook produces them (printable ASCII, ≤ 63 characters). */
+const ACCOUNT_ID = /^[\x21-\x7e]{1,63}$/;
+
+const accountSecret = (accountId: string): AccountTokenSecret => `account:${accountId}`;
+
+const invalid = (message: string) => new ConfigError(`invalid configuration — ${message}`);
+
+/** META_ACCOUNT_IDS as a set, or undefined when unset (every account is answered). */
+export const accountIdsOf = (env: Env): ReadonlySet<string> | undefined => {
+  const raw = env.META_ACCOUNT_IDS?.trim();
+  if (!raw) return undefined;
+  const ids = raw.split(/[\s,]+/).filter((id) => id !== '');
+  const bad = ids.filter((id) => !ACCOUNT_ID.test(id));
+  if (bad.length > 0)
+    throw invalid(`META_ACCOUNT_IDS: ${bad.length} id(s) are not 1-63 printable characters`);
+  return new Set(ids);
+};
+
+/** META_ACCOUNT_TOKENS parsed; the message names the variable, never a value. */
+const directTokens = (raw: string): Record<string, SecretSource> => {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    throw invalid('META_ACCOUNT_TOKENS: must be a JSON object of account id → token (it is not JSON)');
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw invalid('META_ACCOUNT_TOKENS: must be a JSON object of account id → token');
+  }
+  const entries = Object.entries(json);
+  if (entries.some(([id, token]) => !ACCOUNT_ID.test(id) || typeof token !== 'string' || token === '')) {
+    throw invalid('META_ACCOUNT_TOKENS: every key must be an account id and every value a non-empty token');
+  }
+  return Object.fromEntries(entries.map(([id, token]) => [id, { value: token as string }]));
+};
+
+/**
+ * Where each account's token comes from (as secret sources the start-up resolves and redacts), or
+ * undefined in one-token mode.
+ */
+export const accountTokenSources = (env: Env): Record<AccountTokenSecret, SecretSource> | undefined => {
+  const ids = accountIdsOf(env);
+  const direct = env.META_ACCOUNT_TOKENS?.trim();
+  const prefix = env.META_ACCOUNT_TOKEN_PARAM_PREFIX?.trim();
+  if (direct && prefix) throw invalid('set META_ACCOUNT_TOKENS or META_ACCOUNT_TOKEN_PARAM_PREFIX, not both');
+  if (!direct && !prefix) return undefined;
+  if (env.META_PAGE_ACCESS_TOKEN || env.META_PAGE_ACCESS_TOKEN_PARAM) {
+    throw invalid(
+      'per-account tokens are set: remove META_PAGE_ACCESS_TOKEN(_PARAM), no account may use a shared token',
+    );
+  }
+  const byAccount: Record<string, SecretSource> = direct
+    ? directTokens(direct)
+    : Object.fromEntries([...(ids ?? [])].map((id) => [id, { param: `${prefix}${id}` }]));
+  if (prefix && ids === undefined) throw invalid('META_ACCOUNT_TOKEN_PARAM_PREFIX needs META_ACCOUNT_IDS');
+  const missing = [...(ids ?? [])].filter((id) => byAccount[id] === undefined);
+  if (missing.length > 0)
+    throw invalid(`META_ACCOUNT_TOKENS: no token for ${missing.length} of META_ACCOUNT_IDS`);
+  return Object.fromEntries(Object.entries(byAccount).map(([id, source]) => [accountSecret(id), source]));
+};
+
+/** Resolved `account:<id>` secrets → `{<id>: token}` for the Graph client. */
+export const accountTokensOf = (resolved: Record<AccountTokenSecret, string>): Record<string, string> =>
+  Object.fromEntries(Object.entries(resolved).map(([name, token]) => [name.slice('account:'.length), token]));

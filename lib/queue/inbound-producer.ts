@@ -1,0 +1,49 @@
+/**
+ * Enqueues one inbound event on the responder FIFO queue: group = the user's (page + PSID), so one user's
+ * messages reach the responder in order and a slow user never holds up another; dedup id = the event's id,
+ * so a Meta re-delivery within 5 minutes is dropped by SQS itself (the webhook's ledger covers the rest).
+ * Throttling and server faults are retried with the step producer's rule (isRetryableSdkError).
+ */
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { groupIdOf } from './codec.ts';
+import { encodeInbound, type QueuedInbound } from './inbound-codec.ts';
+import { dedupIdOf, type EnqueueDeps, EnqueueError, isRetryableSdkError } from './producer.ts';
+
+const BACKOFF_BASE_MS = 100;
+const DEFAULT_MAX_ATTEMPTS = 4;
+
+export const enqueueInbound = async (deps: EnqueueDeps, inbound: QueuedInbound): Promise<void> => {
+  const { event } = inbound;
+  let body: string;
+  try {
+    body = encodeInbound(inbound);
+  } catch {
+    throw new EnqueueError('invalid_step', false, 'inbound event does not match the responder queue schema');
+  }
+  const command = new SendMessageCommand({
+    QueueUrl: deps.queueUrl,
+    MessageBody: body,
+    MessageGroupId: groupIdOf(event.pageId, event.psid),
+    MessageDeduplicationId: dedupIdOf(event.eventId, 0),
+  });
+  const maxAttempts = Math.max(1, deps.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const random = deps.random ?? Math.random;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await deps.sqs.send(command);
+      return;
+    } catch (error) {
+      const name = error instanceof Error ? error.name : 'UnknownError';
+      if (!isRetryableSdkError(error) || attempt >= maxAttempts) {
+        throw new EnqueueError(
+          'sdk_error',
+          isRetryableSdkError(error),
+          `SendMessage (inbound) failed: ${name}`,
+        );
+      }
+      deps.telemetry?.metric('EnqueueRetries', 1);
+      await sleep(random() * BACKOFF_BASE_MS * 2 ** (attempt - 1));
+    }
+  }
+};

@@ -1,0 +1,159 @@
+/**
+ * The responder function's batch loop. SQS FIFO hands a group's waiting messages out together and in order
+ * ("SQS first attempts to return as many messages with the same message group ID as possible", AWS SQS
+ * Developer Guide, FIFO delivery logic), so with batch size 10 a user's burst arrives as one turn. Groups
+ * run concurrently: one slow user's responder never holds up another's replies. A turn's records share one
+ * fate: all answered (Lambda deletes them), or all handed back with ChangeMessageVisibility (a deferral or
+ * a retry) and reported in batchItemFailures, so the next receive returns the same turn, in order.
+ */
+import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { TurnPolicy } from '../platform/config.ts';
+import { decodeInbound, type QueuedInbound } from '../queue/inbound-codec.ts';
+import { decideTurn, thinkingDeadline, turnRetrySeconds } from './turn.ts';
+import { runTurn, type TurnOutcome, type TurnRunnerDeps } from './turn-runner.ts';
+
+/** One SQS record as plain data (functions/responder.ts maps the Lambda event to it). */
+export type TurnRecord = {
+  messageId: string;
+  receiptHandle: string;
+  body: string;
+  attributes: Readonly<Record<string, string | undefined>>;
+};
+
+export type TurnConsumerDeps = TurnRunnerDeps & {
+  sqs: Pick<SQSClient, 'send'>;
+  queueUrl: string;
+  dlqUrl?: string;
+  policy: TurnPolicy;
+  /** When the function times out (Lambda context), if known. */
+  functionDeadline?: number;
+  random?: () => number;
+};
+
+export type BatchResponse = { batchItemFailures: { itemIdentifier: string }[] };
+
+const receiveCountOf = (record: TurnRecord): number =>
+  Math.max(1, Number(record.attributes.ApproximateReceiveCount) || 1);
+
+/** Groups in arrival order; within a group, SQS's order. */
+const groupsOf = (records: readonly TurnRecord[]): TurnRecord[][] => {
+  const groups = new Map<string, TurnRecord[]>();
+  for (const r of records) {
+    const group = r.attributes.MessageGroupId ?? `record:${r.messageId}`;
+    groups.set(group, [...(groups.get(group) ?? []), r]);
+  }
+  return [...groups.values()];
+};
+
+/** Done (deleted), or handed back for `seconds`. */
+type Fate = { done: true } | { done: false; seconds: number };
+
+/**
+ * What a turn's outcome means for its records. A thrown responder is retried with backoff until the final
+ * receive, then dead-lettered; but once a reply was enqueued the turn is done (a retry would repeat what the
+ * user already saw). Out of time: the fallback went out, no retry (another attempt would think as long).
+ */
+export const fateOf = (
+  outcome: TurnOutcome,
+  receiveCount: number,
+  finalReceive: boolean,
+  policy: TurnPolicy,
+  random: () => number,
+): Fate | 'dead-letter' => {
+  if (outcome.kind !== 'failed' || outcome.replies > 0) return { done: true };
+  if (finalReceive) return 'dead-letter';
+  return { done: false, seconds: turnRetrySeconds(receiveCount, policy, random) };
+};
+
+export const processTurns = async (
+  records: readonly TurnRecord[],
+  deps: TurnConsumerDeps,
+): Promise<BatchResponse> => {
+  const { telemetry } = deps;
+  const random = deps.random ?? Math.random;
+
+  const handBack = async (group: readonly TurnRecord[], seconds: number): Promise<string[]> => {
+    await Promise.all(
+      group.map((r) =>
+        deps.sqs
+          .send(
+            new ChangeMessageVisibilityCommand({
+              QueueUrl: deps.queueUrl,
+              ReceiptHandle: r.receiptHandle,
+              VisibilityTimeout: seconds,
+            }),
+          )
+          .catch((error: unknown) => {
+            // It still comes back, after the queue's visibility timeout instead: late, not lost.
+            telemetry.metric('VisibilityChangeFailed', 1);
+            telemetry.log.warn('could not change message visibility', { messageId: r.messageId, error });
+          }),
+      ),
+    );
+    return group.map((r) => r.messageId);
+  };
+
+  const processGroup = async (group: readonly TurnRecord[]): Promise<string[]> => {
+    const decoded: QueuedInbound[] = [];
+    for (const r of group) {
+      const d = decodeInbound(r.body);
+      if (d.ok) decoded.push(d.inbound);
+      else if (!(await deadLetter(r, d.reason, deps))) return handBack(group, 60);
+    }
+    if (decoded.length === 0) return [];
+    const head = group[0];
+    const receiveCount = head ? receiveCountOf(head) : 1;
+    const now = deps.now();
+    const decision = decideTurn({ inbounds: decoded, receiveCount }, now, deps.policy);
+    if (decision.kind === 'defer') {
+      telemetry.metric('TurnsDeferred', 1);
+      return handBack(group, decision.visibilitySeconds);
+    }
+    telemetry.metric('TurnMessages', decoded.length, 'Count');
+    const deadlineAt = thinkingDeadline(now, deps.functionDeadline, deps.policy);
+    const outcome = await runTurn(decoded, { attempt: receiveCount, deadlineAt }, deps);
+    telemetry.metric('TurnLatency', deps.now() - now, 'Milliseconds', { outcome: outcome.kind });
+    const fate = fateOf(outcome, receiveCount, decision.finalReceive, deps.policy, random);
+    if (fate === 'dead-letter') {
+      const moved = await Promise.all(group.map((r) => deadLetter(r, 'responder kept failing', deps)));
+      return moved.every(Boolean) ? [] : handBack(group, 60);
+    }
+    return fate.done ? [] : handBack(group, fate.seconds);
+  };
+
+  const failed = await Promise.all(
+    groupsOf(records).map((group) =>
+      processGroup(group).catch((error: unknown) => {
+        // A bug or an unexpected client error: hand the group back, keep the batch alive.
+        telemetry.metric('ProcessingErrors', 1);
+        telemetry.log.error('unexpected error while processing a turn', { error });
+        return group.map((r) => r.messageId);
+      }),
+    ),
+  );
+  return { batchItemFailures: failed.flat().map((itemIdentifier) => ({ itemIdentifier })) };
+};
+
+/** Copies a record to the responder DLQ (then Lambda deletes it); false when there is none or it failed. */
+const deadLetter = async (record: TurnRecord, reason: string, deps: TurnConsumerDeps): Promise<boolean> => {
+  deps.telemetry.metric('TurnsDeadLettered', 1);
+  deps.telemetry.log.error('turn record dead-lettered', { messageId: record.messageId, reason });
+  if (!deps.dlqUrl) return false;
+  try {
+    await deps.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: deps.dlqUrl,
+        MessageBody: record.body,
+        MessageGroupId: record.attributes.MessageGroupId ?? record.messageId,
+        MessageDeduplicationId: record.messageId,
+        MessageAttributes: {
+          EllipsisReason: { DataType: 'String', StringValue: reason.slice(0, 256) || 'unknown' },
+        },
+      }),
+    );
+    return true;
+  } catch (error) {
+    deps.telemetry.log.error('could not copy a record to the DLQ', { messageId: record.messageId, error });
+    return false;
+  }
+};
