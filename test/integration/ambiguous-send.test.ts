@@ -13,19 +13,21 @@ import { memoryTelemetry, metricTotal } from '../support/telemetry.ts';
 const TIMEOUT_MS = 300;
 let stack: Stack;
 const senderTelemetry = memoryTelemetry();
-/** Per user: the step count of their sequence and the steps the sender finished (deleted). */
-const progress = new Map<string, { count: number; deleted: Set<number> }>();
+/** Per user, per sequence (a turn may enqueue several): its step count and the steps the sender finished. */
+const progress = new Map<string, Map<string, { count: number; deleted: Set<number> }>>();
 
-/** Counts, per user, the steps the ESM deleted (= the sender finished). */
+/** Counts the steps the ESM deleted (= the sender finished), per user and sequence. */
 const trackProgress = (report: BatchReport): void => {
   const steps = report.records.flatMap((r) => {
     const d = decodeStep(r.body);
     return d.ok ? [{ step: d.step, deleted: report.deleted.includes(r.messageId) }] : [];
   });
   for (const { step, deleted } of steps) {
-    const user = progress.get(step.psid) ?? { count: step.count, deleted: new Set<number>() };
-    if (deleted) user.deleted.add(step.index);
-    progress.set(step.psid, user);
+    const sequences = progress.get(step.psid) ?? new Map();
+    const sequence = sequences.get(step.sequenceId) ?? { count: step.count, deleted: new Set<number>() };
+    if (deleted) sequence.deleted.add(step.index);
+    sequences.set(step.sequenceId, sequence);
+    progress.set(step.psid, sequences);
   }
 };
 
@@ -36,11 +38,13 @@ beforeAll(async () => {
       GRAPH_TIMEOUT_MS: String(TIMEOUT_MS),
       RETRY_BASE_SECONDS: '0.5',
       RETRY_MAX_SECONDS: '1',
+      RESPONDER_QUIET_MS: '0',
     },
     sqsFromProcessEnv: true,
     maxConcurrency: 8,
     webhookOverrides: { telemetry: memoryTelemetry() },
     senderOverrides: { telemetry: senderTelemetry },
+    responderOverrides: { telemetry: memoryTelemetry() },
     onBatch: trackProgress,
   });
   for (const [k, v] of Object.entries(stack.sqs.env)) vi.stubEnv(k, v);
@@ -51,9 +55,11 @@ afterAll(async () => {
   vi.unstubAllEnvs();
 });
 
+/** Every sequence seen for the user is finished, and a message has gone out. */
 const doneFor = (psid: string) => {
-  const user = progress.get(psid);
-  return user !== undefined && user.deleted.size === user.count;
+  const sequences = [...(progress.get(psid)?.values() ?? [])];
+  const finished = sequences.length > 0 && sequences.every((q) => q.deleted.size === q.count);
+  return finished && callsOf(psid, 'message').length > 0;
 };
 
 const until = async (condition: () => boolean, limitMs = 20_000) => {
