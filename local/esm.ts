@@ -27,6 +27,7 @@
  */
 import {
   DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
   type Message,
   type MessageAttributeValue,
   ReceiveMessageCommand,
@@ -74,6 +75,12 @@ export type EventSourceMappingOptions = {
 export type EventSourceMapping = {
   /** Stops polling and waits for the batches in flight to finish. */
   stop: () => Promise<void>;
+  /**
+   * True when nothing is left to reach the handler without new input: the queue holds no message (visible,
+   * in flight or delayed) and no batch or handler call (even a timed-out one) is running. Tests wait for it
+   * instead of sleeping to show that nothing more arrives.
+   */
+  idle: () => Promise<boolean>;
 };
 
 const toRecordAttributes = (m: Message): SQSRecord['attributes'] => {
@@ -171,7 +178,12 @@ const sleep = (ms: number, signal: AbortSignal) =>
 type Mapping = Required<
   Pick<EventSourceMappingOptions, 'now' | 'functionTimeoutMs' | 'functionName' | 'waitTimeSeconds'>
 > &
-  EventSourceMappingOptions & { abort: AbortController; invocations: number };
+  EventSourceMappingOptions & {
+    abort: AbortController;
+    invocations: number;
+    /** Handler calls not settled yet (a timed-out one keeps running after its batch failed). */
+    running: number;
+  };
 
 const checkMappingOptions = (options: EventSourceMappingOptions): void => {
   if (!Number.isInteger(options.batchSize) || options.batchSize < 1 || options.batchSize > 10) {
@@ -180,6 +192,16 @@ const checkMappingOptions = (options: EventSourceMappingOptions): void => {
   if (!Number.isInteger(options.maxConcurrency) || options.maxConcurrency < 1) {
     throw new Error('maxConcurrency must be a positive integer');
   }
+};
+
+/** Counts a handler call as running until it settles, even after its batch timed out. */
+const tracked = <T>(m: Mapping, call: Promise<T>): Promise<T> => {
+  m.running += 1;
+  const settled = () => {
+    m.running -= 1;
+  };
+  call.then(settled, settled);
+  return call;
 };
 
 /** One invocation, failed (rejected) when it outlives the function's timeout, as Lambda fails it. */
@@ -192,7 +214,7 @@ const invoke = async (m: Mapping, records: SQSRecord[]): Promise<unknown> => {
     timer = setTimeout(() => reject(new Error(`function timed out after ${timeoutMs} ms`)), timeoutMs);
   });
   try {
-    return await Promise.race([m.handler({ Records: records }, context), timeout]);
+    return await Promise.race([tracked(m, m.handler({ Records: records }, context)), timeout]);
   } finally {
     clearTimeout(timer);
   }
@@ -314,6 +336,7 @@ export const startEventSourceMapping = (options: EventSourceMappingOptions): Eve
     waitTimeSeconds: options.waitTimeSeconds ?? 20,
     abort: new AbortController(),
     invocations: 0,
+    running: 0,
   };
   const slots = slotPool(options.maxConcurrency, mapping.abort.signal);
   const running = new Set<Promise<void>>();
@@ -325,5 +348,32 @@ export const startEventSourceMapping = (options: EventSourceMappingOptions): Eve
       await Promise.all(pollers);
       await Promise.all([...running]);
     },
+    idle: () => mappingIdle(mapping),
   };
+};
+
+/**
+ * A message stays in the queue (visible or not) from its send until its batch deleted it, after the handler
+ * returned; the handler call is counted until it settles. So reading the queue first, then the count, sees
+ * every message either queued or being handled.
+ */
+const mappingIdle = async (m: Mapping): Promise<boolean> => {
+  const out = await m.client.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: m.queueUrl,
+      AttributeNames: [
+        'ApproximateNumberOfMessages',
+        'ApproximateNumberOfMessagesNotVisible',
+        'ApproximateNumberOfMessagesDelayed',
+      ],
+    }),
+  );
+  const queued = Object.values(out.Attributes ?? {}).reduce((sum, n) => sum + Number(n), 0);
+  return queued === 0 && m.running === 0;
+};
+
+/** Every mapping of a pipeline idle, checked upstream first: an idle hop can no longer feed the later ones. */
+export const pipelineIdle = async (mappings: readonly EventSourceMapping[]): Promise<boolean> => {
+  for (const mapping of mappings) if (!(await mapping.idle())) return false;
+  return true;
 };

@@ -21,8 +21,10 @@ import { setTimeout as sleepFor } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { appSecretProof } from '../lib/delivery/app-secret-proof.ts';
 import { describeIssues } from '../lib/platform/issues.ts';
+import type { Channel } from '../lib/queue/inbound.ts';
 import { type Action, type ActionKind, actionKind, actionSchema } from '../lib/queue/step.ts';
 import { LOCAL_SECRETS, portFrom } from './defaults.ts';
+import { checkChannelRequest, type FakeAccount } from './graph-fake-channels.ts';
 import { listenOnLoopback } from './http.ts';
 
 export type GraphCall = {
@@ -33,6 +35,8 @@ export type GraphCall = {
   answeredAt: number;
   pageId: string;
   version: string;
+  /** The channel of the account whose token made the call; absent: Messenger (the default token). */
+  channel?: Channel;
   psid: string;
   /** The action, when the body was valid. */
   kind?: ActionKind;
@@ -110,7 +114,10 @@ export const graphErrors = {
 
 export type GraphFakeOptions = {
   appSecret: string;
+  /** The default account's token: a Messenger Page, any Page id. */
   accessToken: string;
+  /** More accounts, each with its channel and token (local/graph-fake-channels.ts checks their requests). */
+  accounts?: readonly FakeAccount[];
   /** Only this Graph version is served when set. */
   version?: string;
   /** 0 (default) picks a free port. */
@@ -146,6 +153,8 @@ export type GraphFake = {
   /** The next calls matching `match` get these faults, one per call, in order. */
   inject: (match: FaultMatch, ...faults: Fault[]) => void;
   subscribe: (listener: (call: GraphCall) => void) => () => void;
+  /** Tells the fake a WhatsApp number received message `wamid` from `psid` (Meta knows; the read call names it). */
+  noteInbound: (wamid: string, psid: string) => void;
   stop: () => Promise<void>;
 };
 
@@ -249,8 +258,15 @@ type SendRequest = {
   body: unknown;
 };
 
-/** What a request must match: the configured version (if any), token and its appsecret_proof. */
-type Expected = { version: string | undefined; accessToken: string; proof: string };
+/** What a request must match: the configured version (if any), a known token and its appsecret_proof. */
+type Expected = {
+  version: string | undefined;
+  /** appsecret_proof of every token the fake accepts (the default one and each account's). */
+  proofs: ReadonlyMap<string, string>;
+  accounts: ReadonlyMap<string, FakeAccount>;
+  /** WhatsApp messages received so far: wamid → user. */
+  inbound: Map<string, string>;
+};
 
 /**
  * Graph's checks before the body, in the order Graph applies them (the first failing one answers), with
@@ -274,7 +290,7 @@ const REQUEST_CHECKS: readonly {
       ),
   },
   {
-    fails: (r, e) => r.token !== e.accessToken,
+    fails: (r, e) => r.token === null || !e.proofs.has(r.token),
     answer: () => graphError(400, 'Invalid OAuth access token - Cannot parse access token', 190),
   },
   {
@@ -288,24 +304,47 @@ const REQUEST_CHECKS: readonly {
       ),
   },
   {
-    fails: (r, e) => r.proof !== e.proof,
+    fails: (r, e) => r.token === null || r.proof !== e.proofs.get(r.token),
     answer: () =>
       graphError(400, 'Invalid appsecret_proof provided in the API argument', 100, 'GraphMethodException'),
   },
 ];
 
-type Answered = { answer: Answer; psid: string; action?: Action };
+type Answered = { answer: Answer; psid: string; action?: Action; channel: Channel };
 
 /** Graph's answer to a Send API request on a known path: a request error, a body error, or success. */
 const answerSendRequest = (request: SendRequest, expected: Expected): Answered => {
   const checked = checkSendBody(request.body);
   const failed = REQUEST_CHECKS.find((check) => check.fails(request, expected));
-  if (failed) return { answer: failed.answer(request), psid: checked.psid };
-  if (!checked.ok) return { answer: { status: checked.status, body: checked.body }, psid: checked.psid };
+  const account = request.token === null ? undefined : expected.accounts.get(request.token);
+  if (failed)
+    return { answer: failed.answer(request), psid: checked.psid, channel: account?.channel ?? 'messenger' };
+  if (account !== undefined) return answerAccountRequest(account, request, expected);
+  if (!checked.ok) {
+    return {
+      answer: { status: checked.status, body: checked.body },
+      psid: checked.psid,
+      channel: 'messenger',
+    };
+  }
   const { psid, action } = checked;
   const body =
     'message' in action ? { recipient_id: psid, message_id: `m_${randomUUID()}` } : { recipient_id: psid };
-  return { answer: { status: 200, body }, psid, action };
+  return { answer: { status: 200, body }, psid, action, channel: 'messenger' };
+};
+
+/** A request made with one of the `accounts`' tokens: its channel decides the shape. */
+const answerAccountRequest = (account: FakeAccount, request: SendRequest, expected: Expected): Answered => {
+  const verdict = checkChannelRequest(account, request.pageId, request.body, checkSendBody, expected.inbound);
+  const { channel } = account;
+  if (!verdict.ok)
+    return { answer: { status: verdict.status, body: verdict.body }, psid: verdict.psid, channel };
+  return {
+    answer: { status: 200, body: verdict.answer },
+    psid: verdict.psid,
+    action: verdict.action,
+    channel,
+  };
 };
 
 /** The first queued fault matching this call, taken off the queue. */
@@ -403,6 +442,7 @@ const handleCall = async (state: FakeState, req: IncomingMessage, res: ServerRes
     answeredAt: state.now(),
     pageId: request.pageId,
     version: request.version,
+    ...(answered.channel !== 'messenger' && { channel: answered.channel }),
     psid,
     ...(action === undefined ? {} : { kind: actionKind(action), action }),
     body: request.body,
@@ -410,6 +450,16 @@ const handleCall = async (state: FakeState, req: IncomingMessage, res: ServerRes
     response: dropped ? undefined : answer.body,
     injected: dropped || fault?.status !== undefined,
   });
+};
+
+const expectedOf = (options: GraphFakeOptions): Expected => {
+  const tokens = [options.accessToken, ...(options.accounts ?? []).map((a) => a.accessToken)];
+  return {
+    version: options.version || undefined,
+    proofs: new Map(tokens.map((token) => [token, appSecretProof(token, options.appSecret)])),
+    accounts: new Map((options.accounts ?? []).map((a) => [a.accessToken, a])),
+    inbound: new Map(),
+  };
 };
 
 const fakeState = (options: GraphFakeOptions): FakeState => {
@@ -420,11 +470,7 @@ const fakeState = (options: GraphFakeOptions): FakeState => {
     now: options.now ?? Date.now,
     latencyMs,
     sleep: options.sleep ?? ((ms: number) => sleepFor(ms)),
-    expected: {
-      version: options.version || undefined,
-      accessToken: options.accessToken,
-      proof: appSecretProof(options.accessToken, options.appSecret),
-    },
+    expected: expectedOf(options),
     calls: [],
     listeners: new Set(),
     faults: [],
@@ -458,6 +504,9 @@ export const startGraphFake = async (options: GraphFakeOptions): Promise<GraphFa
     subscribe: (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);
+    },
+    noteInbound: (wamid, psid) => {
+      state.expected.inbound.set(wamid, psid);
     },
     stop,
   };

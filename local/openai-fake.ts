@@ -115,6 +115,26 @@ const parseBody = (raw: Buffer): unknown => {
 const describeIssues = (error: z.ZodError): string =>
   error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ');
 
+/** What OpenAI answers before reading a request any further: a wrong path, key or body; else the request. */
+const checkRequest = (
+  req: IncomingMessage,
+  body: unknown,
+  apiKey: string,
+): { error: FakeError } | { request: ChatRequest } => {
+  if (req.method !== 'POST' || req.url !== '/v1/chat/completions')
+    return { error: { status: 404, message: `Unknown request URL: ${req.method} ${req.url}` } };
+  if (req.headers.authorization !== `Bearer ${apiKey}`) {
+    const received = req.headers.authorization?.replace(/^Bearer /, '');
+    return {
+      error: { status: 401, message: `Incorrect API key provided: ${received}`, code: 'invalid_api_key' },
+    };
+  }
+  const parsed = chatRequestSchema.safeParse(body);
+  if (!parsed.success)
+    return { error: { status: 400, message: `Invalid request: ${describeIssues(parsed.error)}` } };
+  return { request: parsed.data };
+};
+
 export const startOpenAiFake = async (options: OpenAiFakeOptions): Promise<OpenAiFake> => {
   const calls: OpenAiCall[] = [];
   const queued: FakeAnswer[] = [];
@@ -134,23 +154,14 @@ export const startOpenAiFake = async (options: OpenAiFakeOptions): Promise<OpenA
       call.status = error.status;
       sendError(res, error);
     };
-    if (req.method !== 'POST' || req.url !== '/v1/chat/completions')
-      return reject({ status: 404, message: `Unknown request URL: ${req.method} ${req.url}` });
-    if (req.headers.authorization !== `Bearer ${options.apiKey}`)
-      return reject({
-        status: 401,
-        message: `Incorrect API key provided: ${req.headers.authorization?.replace(/^Bearer /, '')}`,
-        code: 'invalid_api_key',
-      });
-    const parsed = chatRequestSchema.safeParse(body);
-    if (!parsed.success)
-      return reject({ status: 400, message: `Invalid request: ${describeIssues(parsed.error)}` });
-    call.request = parsed.data;
-    const answer = queued.shift() ?? script(parsed.data);
+    const checked = checkRequest(req, body, options.apiKey);
+    if ('error' in checked) return reject(checked.error);
+    call.request = checked.request;
+    const answer = queued.shift() ?? script(checked.request);
     if (answer.headerDelayMs) await sleep(answer.headerDelayMs);
     if (call.aborted) return;
     if (answer.error) return reject(answer.error);
-    await stream(res, call, parsed.data, answer);
+    await stream(res, call, checked.request, answer);
   };
 
   const server = createServer((req, res) => {

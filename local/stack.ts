@@ -19,8 +19,9 @@ import { verifySignature } from '../lib/ingress/signature.ts';
 import type { Env } from '../lib/platform/config.ts';
 import type { Action, ActionKind } from '../lib/queue/step.ts';
 import { LOCAL_PAGE_ID, LOCAL_SECRETS } from './defaults.ts';
-import { type BatchReport, type SqsHandler, startEventSourceMapping } from './esm.ts';
+import { type BatchReport, pipelineIdle, type SqsHandler, startEventSourceMapping } from './esm.ts';
 import { type GraphFake, startGraphFake } from './graph-fake.ts';
+import type { FakeAccount } from './graph-fake-channels.ts';
 import { type HttpApi, type HttpApiHandler, type LocalRoute, readRawBody, startHttpApi } from './http.ts';
 import { postSignedWebhook, type UserInput, webhookBody } from './meta.ts';
 import {
@@ -79,6 +80,12 @@ export type StackOptions = {
   webhookOverrides?: WebhookOverrides;
   senderOverrides?: SenderOverrides;
   responderOverrides?: ResponderOverrides;
+  /**
+   * Many accounts (issue #14): Pages, Instagram accounts and WhatsApp numbers, each with its own token.
+   * The functions get META_ACCOUNT_IDS and META_ACCOUNT_TOKENS instead of the one page token, and the
+   * Graph fake checks each account's requests in its channel's shape (local/graph-fake-channels.ts).
+   */
+  accounts?: readonly FakeAccount[];
   /** Terminal transcript; omitted: silent. */
   print?: (line: string) => void;
   onBatch?: (report: BatchReport) => void;
@@ -99,6 +106,8 @@ export type Stack = {
   /** Signs and POSTs a webhook event for `psid` as Meta would; resolves with the webhook's answer. */
   say: (psid: string, input: UserInput, mid?: string) => Promise<{ status: number; text: string }>;
   subscribe: (listener: (event: ChatEvent) => void) => () => void;
+  /** Every queue of the pipeline empty and no function running (local/esm.ts `idle`): nothing more will happen. */
+  idle: () => Promise<boolean>;
   stop: () => Promise<void>;
 };
 
@@ -361,6 +370,7 @@ const startLocalGraph = async (
   const graph = await startGraphFake({
     appSecret: secrets.appSecret,
     accessToken: secrets.pageToken,
+    ...(options.accounts && { accounts: options.accounts }),
     ...(options.ports?.graph === undefined ? {} : { port: options.ports.graph }),
     ...(options.print ? { print: options.print } : {}),
   });
@@ -450,6 +460,15 @@ const startLocalStepQueues = (options: StackOptions, maxReceiveCount: number) =>
       : { visibilityTimeoutSeconds: options.visibilityTimeoutSeconds }),
   });
 
+/** The one page token, or each account's own (lib/platform/accounts.ts: never both). */
+const accountsEnv = (accounts: readonly FakeAccount[] | undefined, pageToken: string): Env =>
+  accounts === undefined
+    ? { META_PAGE_ACCESS_TOKEN: pageToken }
+    : {
+        META_ACCOUNT_IDS: accounts.map((a) => a.id).join(','),
+        META_ACCOUNT_TOKENS: JSON.stringify(Object.fromEntries(accounts.map((a) => [a.id, a.accessToken]))),
+      };
+
 /** What every function is built with: the caller's env, the local SQS, the secrets, Graph's URL. */
 const functionEnv = (
   options: StackOptions,
@@ -462,7 +481,7 @@ const functionEnv = (
   ...sqs.env,
   META_APP_SECRET: secrets.appSecret,
   META_VERIFY_TOKEN: secrets.verifyToken,
-  META_PAGE_ACCESS_TOKEN: secrets.pageToken,
+  ...accountsEnv(options.accounts, secrets.pageToken),
   QUEUE_MAX_RECEIVE_COUNT: String(maxReceiveCount),
   ...(graph ? { GRAPH_API_URL: graph.url } : {}),
 });
@@ -505,9 +524,11 @@ const startParts = async (options: StackOptions, stops: ReturnType<typeof stoppe
   stops.push(http.stop);
   webhookUrl = `${http.url}/webhook`;
   // Stopped first (stops run in reverse): no batch may be mid-flight when SQS or Graph go away.
-  for (const esm of startMappings(wiring, queues, { env, sqs, sqsOverride, options })) stops.push(esm.stop);
+  const mappings = startMappings(wiring, queues, { env, sqs, sqsOverride, options });
+  for (const esm of mappings) stops.push(esm.stop);
   const { appSecret, verifyToken } = secrets;
-  const parts = { sqs, ...(graph ? { graph } : {}), http, env, say, subscribe };
+  const idle = () => pipelineIdle(mappings);
+  const parts = { sqs, ...(graph ? { graph } : {}), http, env, say, subscribe, idle };
   return { url: http.url, webhookUrl, pageId, appSecret, verifyToken, ...parts, stop: stops.stopAll };
 };
 

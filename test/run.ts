@@ -9,12 +9,18 @@ import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { verdict } from './runner/closing-line.ts';
 import type { TestCounts } from './runner/count-reporter.ts';
+import { corpusDir, hasCorpus } from './support/corpus.ts';
 
 const countsFile =
   process.env.ELLIPSIS_TEST_COUNTS ?? join(import.meta.dirname, 'artifacts', 'test-counts.json');
 mkdirSync(dirname(countsFile), { recursive: true });
 // A previous run's counts must never stand in for a run that did not finish.
 rmSync(countsFile, { force: true });
+
+// CI always has the shared corpus; without it the corpus suites would only be skipped.
+const runFailures =
+  process.env.CI === 'true' && !hasCorpus ? [`CI=true but the shared corpus is missing (${corpusDir})`] : [];
+for (const f of runFailures) console.error(`npm test: ${f}: this run fails`);
 
 const run = spawnSync(
   process.execPath,
@@ -36,7 +42,7 @@ const readCounts = (): TestCounts | undefined => {
   }
 };
 
-const { notes, line, exitCode } = verdict(run, readCounts());
+const { notes, line, exitCode } = verdict(run, readCounts(), runFailures);
 for (const note of notes) console.log(`npm test: ${note}`);
 console.log(line);
 process.exit(exitCode);

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build, type Plugin } from 'esbuild';
 import { resolveSecrets } from '../../lib/platform/config.ts';
+import { bubbleSplitter } from '../../lib/reply/llm/bubbles.ts';
 import type { Complete } from '../../lib/reply/llm/completion.ts';
 import { openAiComplete } from '../../lib/reply/llm/completion.ts';
 import { llmResponderFromEnv } from '../../lib/reply/llm/index.ts';
@@ -19,7 +20,7 @@ import { type OpenAiFake, startOpenAiFake } from '../../local/openai-fake.ts';
 import { memoryTelemetry } from '../../test/support/telemetry.ts';
 import { fetchComplete } from '../support/fetch-chat-stream.ts';
 import type { Bench, Table } from '../support/report.ts';
-import { distribution } from '../support/stats.ts';
+import { distribution, interleave } from '../support/stats.ts';
 
 const repoRoot = join(import.meta.dirname, '..', '..');
 const KEY = 'sk-bench-0000000000000000';
@@ -178,10 +179,39 @@ const firstBubbleTable = async (fake: OpenAiFake): Promise<Table> => {
   };
 };
 
+/** The splitter on a realistic answer (six paragraphs, one word per delta) against only joining the deltas. */
+const splitterTable = (): Table => {
+  const paragraph = 'A reply paragraph of about twenty words, the way a chat model writes one, ending here.';
+  const deltas =
+    Array.from({ length: 6 }, () => paragraph)
+      .join('\n\n')
+      .match(/\S+\s*/g) ?? [];
+  const results = interleave([
+    {
+      name: 'split',
+      op: () => {
+        const splitter = bubbleSplitter(1000);
+        let n = 0;
+        for (const d of deltas) n += splitter.push(d).length;
+        return n + splitter.end().length;
+      },
+    },
+    { name: 'join only', op: () => deltas.reduce((all, d) => all + d, '').length },
+  ]);
+  return {
+    title: `Bubble splitter: cost per streamed delta (${deltas.length} deltas, 6 bubbles)`,
+    columns: ['variant', 'ns per delta', 'answers/s'],
+    rows: results.map((r) => [r.name, r.nsPerOp.p50 / deltas.length, r.opsPerSec]),
+    notes: [
+      'Interleaved rounds (bench/support/stats.ts); each delta re-scans the paragraph in progress (at most LLM_MAX_BUBBLE_CHARS).',
+    ],
+  };
+};
+
 export const bench: Bench = {
   title: 'LLM responder: openai package vs a fetch SSE reader (size, import, streaming), first bubble',
   run: async () => {
-    const tables = [await sizeAndImportTable()];
+    const tables = [await sizeAndImportTable(), splitterTable()];
     const chunks = Array.from({ length: 300 }, (_, i) => `w${i} `);
     const fake = await startOpenAiFake({ apiKey: KEY, answer: () => ({ chunks }) });
     try {

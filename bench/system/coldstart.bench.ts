@@ -1,20 +1,25 @@
 /**
  * Cold start and size: `osls package` (offline, into a temp dir so the shared .serverless/ is untouched)
- * gives each function's zip; then each handler module is imported in a fresh Node process — the bundled
- * .mjs from the zip (what Lambda loads) and the TypeScript source — interleaved over several rounds,
- * median reported. Also the first invocation in that fresh process (config + clients built lazily).
+ * gives each function's zip; each entry .mjs from the zip (what Lambda loads) is imported in a fresh Node
+ * process, interleaved over several rounds, median reported, with and without `--enable-source-maps` (the
+ * deployed NODE_OPTIONS). In the same rounds: the **SDK floor**, a bundle of just the AWS SDK clients a
+ * function uses, built with the same esbuild settings — the goal is bundle import ≤ 1.3 × floor, as a ratio
+ * taken within each round; the share of the other big dependencies (zod, Powertools, undici's Pool); and the
+ * same function bundled into one file (no code splitting), which is what splitting and lazy loading save.
+ * Also the first invocation in that fresh process (config and clients built lazily).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { type BuildOptions, build } from 'esbuild';
 import type { Bench, Table } from '../support/report.ts';
 import { distribution } from '../support/stats.ts';
 
 const repoRoot = join(import.meta.dirname, '..', '..');
-const FUNCTIONS = ['webhook', 'sender', 'send'];
-const ROUNDS = 7;
+const FUNCTIONS = ['webhook', 'sender', 'send', 'responder'];
+const ROUNDS = 11;
 
 const packageInto = (dir: string): { ok: boolean; output: string } => {
   const run = spawnSync(
@@ -69,7 +74,7 @@ const t0 = performance.now();
 const mod = await import(process.argv[1]);
 const imported = performance.now() - t0;
 let invoked = null;
-if (process.argv[2]) {
+if (process.argv[2] && typeof mod.handler === 'function') {
   const t1 = performance.now();
   await mod.handler(JSON.parse(process.argv[2]));
   invoked = performance.now() - t1;
@@ -77,15 +82,11 @@ if (process.argv[2]) {
 console.log(JSON.stringify({ imported, invoked, rss: process.memoryUsage().rss }));
 `;
 
-const measure = (url: string, event?: string) => {
+const measure = (url: string, event: string | undefined, nodeOptions: readonly string[]) => {
   const run = spawnSync(
     process.execPath,
-    ['--input-type=module', '-e', SCRIPT, url, ...(event ? [event] : [])],
-    {
-      encoding: 'utf8',
-      env: { ...process.env, ...benchEnv },
-      timeout: 60_000,
-    },
+    [...nodeOptions, '--input-type=module', '-e', SCRIPT, url, ...(event ? [event] : [])],
+    { encoding: 'utf8', env: { ...process.env, ...benchEnv }, timeout: 60_000 },
   );
   const line = run.stdout.trim().split('\n').pop() ?? '';
   try {
@@ -95,107 +96,260 @@ const measure = (url: string, event?: string) => {
   }
 };
 
+/** The serverless.yml esbuild settings that shape what Node parses (format, target, minify, splitting, banner). */
+const esbuildLikeServerless: BuildOptions = {
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node24',
+  minify: true,
+  treeShaking: true,
+  mainFields: ['module', 'main'],
+  outExtension: { '.js': '.mjs' },
+  banner: {
+    js: "import { createRequire as __ellipsisCreateRequire } from 'node:module'; const require = __ellipsisCreateRequire(import.meta.url);",
+  },
+  logLevel: 'error',
+};
+
+/** What each function's first invocation in AWS may load: the clients of the SDK floor. */
+const SDK_CLIENTS = {
+  sqs: "export { SQSClient, SendMessageBatchCommand, ChangeMessageVisibilityCommand, SendMessageCommand } from '@aws-sdk/client-sqs';",
+  dynamodb: "export { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';",
+  ssm: "export { getParameter } from '@aws-lambda-powertools/parameters/ssm';",
+} as const;
+const FLOORS: Record<string, readonly (keyof typeof SDK_CLIENTS)[]> = {
+  'SQS + DynamoDB + SSM': ['sqs', 'dynamodb', 'ssm'],
+  'SQS only': ['sqs'],
+};
+/**
+ * Deployed, webhook and sender read SSM secrets and the state table; send only enqueues; the responder with
+ * the default rules (RESPONDER=rules) reads and enqueues only (DynamoDB and SSM with RESPONDER=llm).
+ */
+const FLOOR_OF: Record<string, string> = {
+  webhook: 'SQS + DynamoDB + SSM',
+  sender: 'SQS + DynamoDB + SSM',
+  send: 'SQS only',
+  responder: 'SQS only',
+};
+const SHARES: Record<string, string> = {
+  zod: "export { z } from 'zod';",
+  'Powertools logger + metrics':
+    "export { Logger } from '@aws-lambda-powertools/logger'; export { Metrics } from '@aws-lambda-powertools/metrics';",
+  "undici Pool (sender's Graph transport)": "export { Pool } from 'undici';",
+};
+
+/** Builds one small bundle per named entry source into dir; returns name → file URL. */
+const bundleSources = async (
+  dir: string,
+  prefix: string,
+  sources: Record<string, string>,
+): Promise<Record<string, string>> => {
+  const urls: Record<string, string> = {};
+  for (const [i, [name, code]] of Object.entries(sources).entries()) {
+    const entry = join(dir, `${prefix}-${i}.mjs`);
+    writeFileSync(entry, code);
+    await build({
+      ...esbuildLikeServerless,
+      entryPoints: [entry],
+      outdir: join(dir, `${prefix}-out-${i}`),
+      nodePaths: [join(repoRoot, 'node_modules')],
+    });
+    urls[name] = pathToFileURL(join(dir, `${prefix}-out-${i}`, `${prefix}-${i}.mjs`)).href;
+  }
+  return urls;
+};
+
+/** The function as one file: no splitting, so what splitting keeps off the cold start is parsed at import. */
+const bundleUnsplit = async (dir: string, fn: string): Promise<string> => {
+  const outdir = join(dir, `unsplit-${fn}`);
+  await build({
+    ...esbuildLikeServerless,
+    splitting: false,
+    entryPoints: [join(repoRoot, 'functions', `${fn}.ts`)],
+    outdir,
+  });
+  return pathToFileURL(join(outdir, `${fn}.mjs`)).href;
+};
+
+type Variant = { fn: string; kind: string; url: string; maps?: boolean; event?: string };
+
+const filesUnder = (dir: string): string[] =>
+  readdirSync(dir, { recursive: true, encoding: 'utf8' }).map((f) => join(dir, f));
+
+type Unzipped = { zipBytes: number; importBytes: number; lazyBytes: number; entryUrl: string };
+
+/** The files Node loads when it imports `entry`: the entry and the chunks it imports statically, transitively. */
+const staticClosure = (entry: string): string[] => {
+  const seen = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const code = readFileSync(file, 'utf8');
+    for (const m of code.matchAll(/(?:from|import)\s*"(\.{1,2}\/[^"]+\.mjs)"/g))
+      visit(join(dirname(file), m[1] ?? ''));
+  };
+  visit(entry);
+  return [...seen];
+};
+
+const bytesOf = (files: readonly string[]): number => files.reduce((sum, f) => sum + statSync(f).size, 0);
+
+/** Each function's zip, unzipped: what Node loads at import, and the chunks it loads on first use only. */
+const unzipAll = (dir: string): Record<string, Unzipped> => {
+  const out: Record<string, Unzipped> = {};
+  for (const fn of FUNCTIONS) {
+    const zip = join(dir, `${fn}.zip`);
+    const target = join(dir, `unzipped-${fn}`);
+    if (spawnSync('unzip', ['-q', '-o', zip, '-d', target]).status !== 0) continue;
+    const entry = join(target, 'functions', `${fn}.mjs`);
+    const all = filesUnder(join(target, 'functions')).filter((f) => f.endsWith('.mjs'));
+    const loaded = staticClosure(entry);
+    out[fn] = {
+      zipBytes: statSync(zip).size,
+      importBytes: bytesOf(loaded),
+      lazyBytes: bytesOf(all.filter((f) => !loaded.includes(f))),
+      entryUrl: pathToFileURL(entry).href,
+    };
+  }
+  return out;
+};
+
+const variantsOf = async (dir: string, unzipped: Record<string, Unzipped>): Promise<Variant[]> => {
+  const built = join(dir, 'built');
+  mkdirSync(built);
+  const floors = await bundleSources(
+    built,
+    'floor',
+    Object.fromEntries(
+      Object.entries(FLOORS).map(([name, clients]) => [name, clients.map((c) => SDK_CLIENTS[c]).join('\n')]),
+    ),
+  );
+  const shares = await bundleSources(built, 'share', SHARES);
+  const variants: Variant[] = [];
+  for (const fn of FUNCTIONS) {
+    const bundle = unzipped[fn];
+    if (!bundle) continue;
+    const event = FIRST_EVENT[fn];
+    variants.push({ fn, kind: 'bundle', url: bundle.entryUrl, ...(event && { event }) });
+    variants.push({ fn, kind: 'bundle, --enable-source-maps', url: bundle.entryUrl, maps: true });
+    variants.push({ fn, kind: 'one file (no splitting)', url: await bundleUnsplit(built, fn) });
+  }
+  for (const [name, url] of Object.entries(floors)) variants.push({ fn: 'SDK floor', kind: name, url });
+  for (const [name, url] of Object.entries(shares)) variants.push({ fn: 'share', kind: name, url });
+  return variants;
+};
+
+type Samples = { imported: number[]; invoked: number[]; rss: number[] };
+
+/** Every variant once per round, in a rotating order, so drift on a shared machine hits all alike. */
+const runRounds = (variants: readonly Variant[]): Map<Variant, Samples> => {
+  const samples = new Map(variants.map((v) => [v, { imported: [], invoked: [], rss: [] } as Samples]));
+  for (let r = 0; r < ROUNDS; r++) {
+    for (let i = 0; i < variants.length; i++) {
+      const v = variants[(i + r) % variants.length]!;
+      const m = measure(v.url, v.event, v.maps ? ['--enable-source-maps'] : []);
+      const s = samples.get(v)!;
+      s.imported.push(m.imported);
+      if (m.invoked !== null) s.invoked.push(m.invoked);
+      s.rss.push(m.rss / 1024 / 1024);
+    }
+  }
+  return samples;
+};
+
+/** p50 over rounds of a / b, both measured in the same round. */
+const ratioP50 = (a: readonly number[], b: readonly number[]): number =>
+  distribution(a.map((x, i) => x / (b[i] ?? Number.NaN))).p50;
+
+const sizeTable = (unzipped: Record<string, Unzipped>, packageError?: string): Table => ({
+  title: 'Bundle size per function (osls package, esbuild minified ESM with code splitting, arm64)',
+  columns: [
+    'function',
+    'zip KiB',
+    'loaded at import KiB (entry + static chunks)',
+    'loaded on first use only KiB',
+  ],
+  rows: packageError
+    ? [['(packaging unavailable)', null, null, null]]
+    : FUNCTIONS.map((fn) => {
+        const u = unzipped[fn];
+        return [
+          fn,
+          u ? u.zipBytes / 1024 : null,
+          u ? u.importBytes / 1024 : null,
+          u ? u.lazyBytes / 1024 : null,
+        ] as const;
+      }),
+  notes: packageError
+    ? [`osls package failed, sizes skipped: ${packageError}`]
+    : [
+        'Zip includes the source maps (sourcemap: true in serverless.yml); the .mjs files alone are what Node reads.',
+      ],
+});
+
+const importTable = (variants: readonly Variant[], samples: Map<Variant, Samples>): Table => {
+  const floorOf = (fn: string) => variants.find((v) => v.fn === 'SDK floor' && v.kind === FLOOR_OF[fn]);
+  const sqsOnly = variants.find((v) => v.fn === 'SDK floor' && v.kind === 'SQS only');
+  const withoutMaps = (m: Variant) => variants.find((v) => v.fn === m.fn && v.url === m.url && !v.maps);
+  return {
+    title:
+      'Cold start: import in a fresh Node process (+ first invocation), against the SDK floor of the same round',
+    columns: [
+      'function',
+      'module',
+      'KiB at import',
+      'import p50 ms',
+      'min',
+      'max',
+      '÷ SDK floor',
+      '÷ SQS floor',
+      '÷ same without maps',
+      'first invoke p50 ms',
+      'RSS MiB',
+    ],
+    rows: variants.map((v) => {
+      const s = samples.get(v)!;
+      const imp = distribution(s.imported);
+      const floor = FLOOR_OF[v.fn] ? floorOf(v.fn) : undefined;
+      return [
+        v.fn,
+        v.kind,
+        bytesOf(staticClosure(fileURLToPath(v.url))) / 1024,
+        imp.p50,
+        imp.min,
+        imp.max,
+        floor ? ratioP50(s.imported, samples.get(floor)!.imported) : null,
+        FLOOR_OF[v.fn] && sqsOnly ? ratioP50(s.imported, samples.get(sqsOnly)!.imported) : null,
+        v.maps ? ratioP50(s.imported, samples.get(withoutMaps(v)!)!.imported) : null,
+        s.invoked.length ? distribution(s.invoked).p50 : null,
+        distribution(s.rss).p50,
+      ] as const;
+    }),
+    notes: [
+      `${ROUNDS} rounds, variants interleaved; time inside the process around \`await import()\` (Node start-up excluded), ${process.version} here (Lambda's arm64 cores differ: compare rows, not absolutes). Ratios are the median of per-round ratios.`,
+      `SDK floor: the clients a function uses when deployed — webhook and sender ${FLOOR_OF.webhook} (secrets as SSM parameters, the state table), send and the rules responder ${FLOOR_OF.send}. The bench env gives secrets as values and no table, which the bundles load on first use only, so "÷ SQS floor" is the strict comparison for this run.`,
+      'First invoke: webhook answers a GET verify handshake, sender an empty batch — both build config and clients on that call, no network.',
+    ],
+  };
+};
+
 export const bench: Bench = {
-  title: 'cold start and size: zipped bundles and handler import time in a fresh Node process',
+  title: 'cold start and size: zipped bundles, import time against the AWS SDK floor, source maps, splitting',
   run: async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ellipsis-package-'));
-    const tables: Table[] = [];
     try {
       const packaged = packageInto(dir);
-      const zips = packaged.ok
-        ? Object.fromEntries(
-            readdirSync(dir)
-              .filter((f) => f.endsWith('.zip'))
-              .map((f) => [f.slice(0, -4), join(dir, f)]),
-          )
-        : {};
-      const variants: { fn: string; kind: string; url: string }[] = [];
-      const bundleBytes: Record<string, number> = {};
-      for (const fn of FUNCTIONS) {
-        const zip = zips[fn];
-        if (zip) {
-          const out = join(dir, `unzipped-${fn}`);
-          const unzip = spawnSync('unzip', ['-q', '-o', zip, '-d', out]);
-          const mjs = join(out, 'functions', `${fn}.mjs`);
-          if (unzip.status === 0) {
-            bundleBytes[fn] = statSync(mjs).size;
-            variants.push({ fn, kind: 'bundle (.mjs from the zip)', url: pathToFileURL(mjs).href });
-          }
-        }
-        variants.push({
-          fn,
-          kind: 'source (.ts, node_modules)',
-          url: pathToFileURL(join(repoRoot, 'functions', `${fn}.ts`)).href,
-        });
-      }
-      const samples = new Map(
-        variants.map((v) => [v, { imported: [] as number[], invoked: [] as number[], rss: [] as number[] }]),
-      );
-      for (let r = 0; r < ROUNDS; r++) {
-        for (let i = 0; i < variants.length; i++) {
-          const v = variants[(i + r) % variants.length]!;
-          const m = measure(v.url, FIRST_EVENT[v.fn]);
-          const s = samples.get(v)!;
-          s.imported.push(m.imported);
-          if (m.invoked !== null) s.invoked.push(m.invoked);
-          s.rss.push(m.rss / 1024 / 1024);
-        }
-      }
-      tables.push({
-        title: 'Bundle size per function (osls package, esbuild minified ESM, arm64)',
-        columns: ['function', 'zip KiB', 'bundle .mjs KiB'],
-        rows: packaged.ok
-          ? FUNCTIONS.map(
-              (fn) =>
-                [
-                  fn,
-                  zips[fn] ? statSync(zips[fn]).size / 1024 : null,
-                  bundleBytes[fn] ? bundleBytes[fn] / 1024 : null,
-                ] as const,
-            )
-          : [['(packaging unavailable)', null, null]],
-        notes: packaged.ok
-          ? [
-              'Zip includes the source map (sourcemap: true in serverless.yml); the .mjs alone is what Node parses.',
-            ]
-          : [
-              `osls package failed, sizes skipped: ${packaged.output.trim().split('\n').slice(-3).join(' / ')}`,
-            ],
-      });
-      tables.push({
-        title: 'Cold start: handler import (+ first invocation) in a fresh Node process',
-        columns: [
-          'function',
-          'module',
-          'import p50 ms',
-          'import min ms',
-          'import max ms',
-          'first invoke p50 ms',
-          'RSS after MiB',
-        ],
-        rows: variants.map((v) => {
-          const s = samples.get(v)!;
-          const imp = distribution(s.imported);
-          return [
-            v.fn,
-            v.kind,
-            imp.p50,
-            imp.min,
-            imp.max,
-            s.invoked.length ? distribution(s.invoked).p50 : null,
-            distribution(s.rss).p50,
-          ] as const;
-        }),
-        notes: [
-          `${ROUNDS} rounds, variants interleaved; time measured inside the process around \`await import()\` (Node start-up excluded), ${process.version} on this machine (Lambda's arm64 cores differ: compare rows, not absolutes).`,
-          'First invoke: webhook answers a GET verify handshake, sender an empty batch — both build config and clients on that call, no network.',
-        ],
-      });
+      const unzipped = packaged.ok ? unzipAll(dir) : {};
+      const variants = await variantsOf(dir, unzipped);
+      const samples = runRounds(variants);
+      const packageError = packaged.ok ? undefined : packaged.output.trim().split('\n').slice(-3).join(' / ');
       return {
-        tables,
+        tables: [sizeTable(unzipped, packageError), importTable(variants, samples)],
         data: {
           packaged: packaged.ok,
-          variants: variants.map((v) => ({ ...v, url: undefined, ...samples.get(v) })),
+          variants: variants.map((v) => ({ fn: v.fn, kind: v.kind, ...samples.get(v) })),
         },
       };
     } finally {

@@ -21,9 +21,9 @@ import type { PlanInput } from '../reply/plan.ts';
 import { replySchema } from '../reply/reply.ts';
 
 /** Bounds that keep one press one conversation turn (and the producer at a batch or two). */
-export const MAX_REPLIES = 10;
-export const MAX_STEPS = 50;
-export const MAX_INBOUND_TEXT_LENGTH = 20_000;
+const MAX_REPLIES = 10;
+const MAX_STEPS = 50;
+const MAX_INBOUND_TEXT_LENGTH = 20_000;
 
 /** Meta ids are digit strings above 2^53: as JSON numbers they would silently change, so say so. */
 const idSchema = (what: string) =>
@@ -39,7 +39,7 @@ const idSchema = (what: string) =>
     .min(1, `${what} must not be empty`)
     .max(64, `${what} is at most 64 characters`);
 
-export const sendPayloadSchema = z
+const sendPayloadSchema = z
   .object({
     pageId: idSchema('the Page id (the page the user talks to)'),
     psid: idSchema("the user's page-scoped id (PSID)"),
@@ -52,9 +52,9 @@ export const sendPayloadSchema = z
   })
   .strict();
 
-export type SendPayload = z.infer<typeof sendPayloadSchema>;
+type SendPayload = z.infer<typeof sendPayloadSchema>;
 
-export type StepSummary = { index: number; kind: ActionKind; delayMs: number };
+type StepSummary = { index: number; kind: ActionKind; delayMs: number };
 export type SendResult =
   | {
       ok: true;
@@ -83,7 +83,7 @@ const shapeErrors = (input: Record<string, unknown>): FieldError[] => {
   return [];
 };
 
-export type ParseResult = { ok: true; payload: SendPayload } | { ok: false; errors: FieldError[] };
+type ParseResult = { ok: true; payload: SendPayload } | { ok: false; errors: FieldError[] };
 
 /** Validates a console payload; never throws. */
 export const parseSendPayload = (input: unknown): ParseResult => {
@@ -119,7 +119,7 @@ export type SendDeps = {
 };
 
 /** The steps a payload asks for: its explicit list, or its replies planned with the typing model. */
-export const stepsOf = (
+const stepsOf = (
   payload: SendPayload,
   sequenceId: string,
   deps: Pick<SendDeps, 'plan' | 'planConfig'>,

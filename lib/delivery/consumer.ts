@@ -20,10 +20,10 @@ import { processRecord } from './process-step.ts';
 import { changeVisibility } from './queue-ops.ts';
 import type { ConsumerRecord, RecordOutcome } from './record.ts';
 
-export type { ConsumerDeps, GraphSender } from './consumer-deps.ts';
+export type { ConsumerDeps } from './consumer-deps.ts';
 export type { ConsumerRecord } from './record.ts';
 
-export type BatchResponse = { batchItemFailures: { itemIdentifier: string }[] };
+type BatchResponse = { batchItemFailures: { itemIdentifier: string }[] };
 
 /** processRecord, but a bug or an unexpected client error returns the record instead of failing the batch. */
 const outcomeOf = async (

@@ -92,14 +92,14 @@ export const dueTime = (
   return { dueAt: planned, anchor: 'sequence', catchUp: false };
 };
 
-export type StepDecision =
+type StepDecision =
   | { kind: 'send'; due: DueTime }
   | { kind: 'wait'; waitMs: number; due: DueTime }
   /** Make the message visible again in `visibilitySeconds`; a redelivery then waits what is left. */
   | { kind: 'defer'; visibilitySeconds: number; due: DueTime }
   | { kind: 'skip'; latenessMs: number; due: DueTime };
 
-export type DecideInput = {
+type DecideInput = {
   step: Pick<QueuedStep, 'delayMs' | 'dueAt' | 'plannedAt' | 'skippableAfterMs'>;
   timing: SqsTiming;
   now: number;

@@ -10,7 +10,7 @@ import { instagram } from './channels/instagram.ts';
 import { messenger } from './channels/messenger.ts';
 import { whatsapp } from './channels/whatsapp.ts';
 
-export type ParsedWebhook = { events: InboundEvent[]; ignored: Record<string, number> };
+type ParsedWebhook = { events: InboundEvent[]; ignored: Record<string, number> };
 
 /** The channels this deployment reads, by the body's `object`: adding a channel is adding a row. */
 const CHANNELS: readonly ChannelParser[] = [messenger, instagram, whatsapp];

@@ -119,7 +119,7 @@ export const parseEnv = <S extends z.ZodType>(schema: S, env: Env): z.infer<S> =
   throw new ConfigError(`invalid configuration — ${describeIssues(r.error.issues)}`);
 };
 
-export const webhookEnvSchema = queueSchema
+const webhookEnvSchema = queueSchema
   .extend(planConfigSchema.shape)
   .extend({
     /** Meta's webhook bodies are small; anything above this is rejected before hashing. */
@@ -173,24 +173,24 @@ export const responderEnvSchema = queueSchema
     RESPONDER_SLOW_MS: ms(8000),
   });
 
-export const senderEnvSchema = graphSchema
+const senderEnvSchema = graphSchema
   .extend(queueSchema.shape)
   .extend(senderTuningSchema.shape)
   .extend(senderWiringSchema.shape)
   .extend(stateTableSchema.shape);
-export const sendEnvSchema = queueSchema.extend(planConfigSchema.shape);
+const sendEnvSchema = queueSchema.extend(planConfigSchema.shape);
 
 export type PlanConfig = z.infer<typeof planConfigSchema>;
-export type WebhookEnv = z.infer<typeof webhookEnvSchema>;
-export type SenderEnv = z.infer<typeof senderEnvSchema>;
-export type SendEnv = z.infer<typeof sendEnvSchema>;
+type WebhookEnv = z.infer<typeof webhookEnvSchema>;
+type SenderEnv = z.infer<typeof senderEnvSchema>;
+type SendEnv = z.infer<typeof sendEnvSchema>;
 export type ResponderEnv = z.infer<typeof responderEnvSchema>;
 export type TurnPolicy = z.infer<typeof turnPolicySchema>;
 
-export type WebhookConfig = WebhookEnv & {
+type WebhookConfig = WebhookEnv & {
   secrets: { META_APP_SECRET: SecretSource; META_VERIFY_TOKEN: SecretSource };
 };
-export type SenderConfig = SenderEnv & {
+type SenderConfig = SenderEnv & {
   secrets: { META_APP_SECRET: SecretSource };
   /** The one token for every account (META_PAGE_ACCESS_TOKEN), or each account's own (lib/platform/accounts.ts). */
   tokens: { single: SecretSource } | { byAccount: Record<AccountTokenSecret, SecretSource> };

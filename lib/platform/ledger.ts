@@ -10,15 +10,10 @@
  *   Webhooks "Event notifications").
  * - `sent:` (sender) — a message step Graph accepted, so its redelivery is not sent again
  *   (lib/delivery/sent-steps.ts).
- * Only a shared store (DynamoDB) remembers across containers; memory serves tests and the local stack.
+ * Only a shared store (DynamoDB, lib/platform/state-table.ts) remembers across containers; memory serves
+ * tests and the local stack. The DynamoDB client is loaded on first use, and only when a table is configured.
  */
-import {
-  type AttributeValue,
-  DynamoDBClient,
-  type DynamoDBClientConfig,
-  GetItemCommand,
-  PutItemCommand,
-} from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Log } from './telemetry.ts';
 
 /** A set of keys, each remembered for the ledger's TTL. */
@@ -71,88 +66,6 @@ export const memoryLedger = (
   };
 };
 
-export type StateItem = Record<string, AttributeValue>;
-
-/**
- * The unexpired item under `key`, or undefined. DynamoDB deletes expired items lazily (up to days later), so
- * the read compares expiresAt itself; consistent, because the item may have been written moments ago by
- * another invocation (an abort, the previous turn of a conversation).
- */
-export const readStateItem = async (
-  client: Pick<DynamoDBClient, 'send'>,
-  tableName: string,
-  key: string,
-  now: () => number,
-): Promise<StateItem | undefined> => {
-  const out = await client.send(
-    new GetItemCommand({
-      TableName: tableName,
-      Key: { [STATE_TABLE_KEY]: { S: key } },
-      ConsistentRead: true,
-    }),
-  );
-  const expiresAt = Number(out.Item?.[STATE_TABLE_TTL_ATTRIBUTE]?.N);
-  return Number.isFinite(expiresAt) && expiresAt * 1000 > now() ? out.Item : undefined;
-};
-
-/** Writes `key` (with `attributes`) to expire `ttlSeconds` from now. */
-export const writeStateItem = async (
-  client: Pick<DynamoDBClient, 'send'>,
-  tableName: string,
-  item: { key: string; ttlSeconds: number; now: () => number; attributes?: StateItem },
-): Promise<void> => {
-  await client.send(
-    new PutItemCommand({
-      TableName: tableName,
-      Item: {
-        ...item.attributes,
-        [STATE_TABLE_KEY]: { S: item.key },
-        [STATE_TABLE_TTL_ATTRIBUTE]: { N: String(Math.floor(item.now() / 1000) + item.ttlSeconds) },
-      },
-    }),
-  );
-};
-
-/**
- * DynamoDB-backed ledger: item {pk, expiresAt (epoch seconds, the table's TTL attribute)}. DynamoDB deletes
- * expired items lazily (up to days later), so reads also compare expiresAt. A key seen once is cached in
- * memory for the TTL (neither an abort nor an answer un-happens); "absent" is never cached.
- */
-export const dynamoLedger = (
-  client: Pick<DynamoDBClient, 'send'>,
-  tableName: string,
-  options: { ttlSeconds?: number; now?: () => number } = {},
-): Ledger => {
-  const ttlSeconds = options.ttlSeconds ?? 86_400;
-  const now = options.now ?? Date.now;
-  const seen = memoryLedger({ ttlMs: ttlSeconds * 1000, now });
-  return {
-    has: async (key) => {
-      if (await seen.has(key)) return true;
-      const present = (await readStateItem(client, tableName, key, now)) !== undefined;
-      if (present) await seen.record(key);
-      return present;
-    },
-    record: async (key) => {
-      await seen.record(key);
-      await writeStateItem(client, tableName, { key, ttlSeconds, now });
-    },
-  };
-};
-
-/**
- * A DynamoDB client whose calls give up quickly: both callers fail open when the ledger cannot answer, and a
- * read that hangs would instead hold a webhook response (Meta re-delivers, API Gateway answers 5xx) or a
- * sender invocation (billed) until the function times out. DynamoDB answers single-item calls in
- * milliseconds; the SDK reads AWS_REGION and AWS_ENDPOINT_URL_DYNAMODB itself.
- */
-export const stateTableClient = (config: DynamoDBClientConfig = {}): DynamoDBClient =>
-  new DynamoDBClient({
-    maxAttempts: 2,
-    requestHandler: { connectionTimeout: 500, requestTimeout: 1000, throwOnRequestTimeout: true },
-    ...config,
-  });
-
 /** What each use forgets when no table is configured: logged once, at cold start. */
 const volatileWarnings = {
   abort: 'STATE_TABLE_NAME not set: aborted sequences are remembered per container only',
@@ -161,7 +74,7 @@ const volatileWarnings = {
     're-delivery more than 5 minutes later that reaches another container is answered again',
 } as const;
 
-export type LedgerUse = keyof typeof volatileWarnings;
+type LedgerUse = keyof typeof volatileWarnings;
 
 /**
  * The ledger a function uses: DynamoDB when STATE_TABLE_NAME is set, otherwise per-container memory
@@ -179,11 +92,28 @@ export const stateLedger = (
 ): { ledger: Ledger; durable: boolean } => {
   const { tableName, ttlSeconds, now } = options;
   if (tableName) {
-    return {
-      ledger: dynamoLedger(options.dynamo ?? stateTableClient(), tableName, { ttlSeconds, now }),
-      durable: true,
+    const durable = async () => {
+      const table = await import('./state-table.ts');
+      return table.dynamoLedger(options.dynamo ?? table.stateTableClient(), tableName, { ttlSeconds, now });
     };
+    return { ledger: loadedOnFirstUse(durable), durable: true };
   }
   options.log.warn(volatileWarnings[use]);
   return { ledger: memoryLedger({ ttlMs: ttlSeconds * 1000, now }), durable: false };
+};
+
+/** A ledger built at its first call (a failed build is retried at the next): keeps its module off cold start. */
+const loadedOnFirstUse = (build: () => Promise<Ledger>): Ledger => {
+  let built: Promise<Ledger> | undefined;
+  const ledger = () => {
+    built ??= build().catch((error: unknown) => {
+      built = undefined;
+      throw error;
+    });
+    return built;
+  };
+  return {
+    has: async (key) => (await ledger()).has(key),
+    record: async (key) => (await ledger()).record(key),
+  };
 };

@@ -15,7 +15,7 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type Log = Record<LogLevel, (message: string, attributes?: LogAttributes) => void>;
 
 export type MetricUnitName = 'Count' | 'Milliseconds';
-export type Metric = (
+type Metric = (
   name: MetricName,
   value: number,
   unit?: MetricUnitName,

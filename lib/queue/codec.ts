@@ -12,7 +12,7 @@ import { stepSchema } from './step.ts';
 
 export const QUEUE_BODY_VERSION = 1;
 
-export const queuedStepSchema = stepSchema.extend({
+const queuedStepSchema = stepSchema.extend({
   v: z.literal(QUEUE_BODY_VERSION),
   /** Absent on bodies written before channels existed: Messenger. */
   channel: channelSchema.optional(),
@@ -45,7 +45,7 @@ export const asciiJson = (value: unknown): string =>
 
 export const encodeStep = (step: QueuedStep): string => asciiJson(queuedStepSchema.parse(step));
 
-export type DecodeResult = { ok: true; step: QueuedStep } | { ok: false; reason: string };
+type DecodeResult = { ok: true; step: QueuedStep } | { ok: false; reason: string };
 
 /** A queue body against its schema, never throwing: the value, or why it is not one (field paths, no values). */
 export const parseBody = <S extends z.ZodType>(

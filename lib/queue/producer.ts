@@ -63,7 +63,7 @@ export type EnqueueDeps = {
   telemetry?: Pick<Telemetry, 'log' | 'metric'>;
 };
 
-export type EnqueueFailure = 'invalid_step' | 'too_large' | 'sdk_error' | 'rejected' | 'failed_entries';
+type EnqueueFailure = 'invalid_step' | 'too_large' | 'sdk_error' | 'rejected' | 'failed_entries';
 
 /** Why a sequence could not be enqueued. Names codes and counts only: never bodies, ids of users or secrets. */
 export class EnqueueError extends EllipsisError {
@@ -79,7 +79,7 @@ export class EnqueueError extends EllipsisError {
 }
 
 /** SQS limits (API Reference, SendMessageBatch): 10 entries per batch. */
-export const MAX_BATCH_ENTRIES = 10;
+const MAX_BATCH_ENTRIES = 10;
 /**
  * Total payload per batch. SQS raised the limit to 1 MiB (API Reference, SendMessageBatch); we keep the
  * long-standing 256 KiB so the same code works against older limits and local SQS servers. A step body

@@ -9,11 +9,11 @@
 import { z } from 'zod';
 
 /** Meta Send API: text is limited to 2000 UTF-8 characters. */
-export const MAX_TEXT_LENGTH = 2000;
+const MAX_TEXT_LENGTH = 2000;
 /** Meta quick replies: at most 13, title ≤ 20 characters, payload ≤ 1000 characters. */
-export const MAX_QUICK_REPLIES = 13;
+const MAX_QUICK_REPLIES = 13;
 
-export const quickReplySchema = z.discriminatedUnion('content_type', [
+const quickReplySchema = z.discriminatedUnion('content_type', [
   z.object({
     content_type: z.literal('text'),
     title: z.string().min(1).max(20),
@@ -23,7 +23,7 @@ export const quickReplySchema = z.discriminatedUnion('content_type', [
   z.object({ content_type: z.enum(['user_phone_number', 'user_email']) }),
 ]);
 
-export const attachmentSchema = z.object({
+const attachmentSchema = z.object({
   type: z.enum(['image', 'audio', 'video', 'file']),
   payload: z.object({
     url: z.url(),
@@ -32,7 +32,7 @@ export const attachmentSchema = z.object({
 });
 
 /** The Graph `message` object, exactly as it is sent. */
-export const graphMessageSchema = z
+const graphMessageSchema = z
   .object({
     text: z.string().min(1).max(MAX_TEXT_LENGTH).optional(),
     attachment: attachmentSchema.optional(),
@@ -44,7 +44,7 @@ export const graphMessageSchema = z
     message: 'a message needs exactly one of text or attachment',
   });
 
-export const indicatorActionSchema = z
+const indicatorActionSchema = z
   .object({ sender_action: z.enum(['mark_seen', 'typing_on', 'typing_off']) })
   .strict();
 
@@ -74,8 +74,6 @@ export const actionSchema = z.union([
 export type GraphMessage = z.infer<typeof graphMessageSchema>;
 export type QuickReply = z.infer<typeof quickReplySchema>;
 export type Action = z.infer<typeof actionSchema>;
-export type IndicatorAction = z.infer<typeof indicatorActionSchema>;
-export type MessageAction = z.infer<typeof messageActionSchema>;
 
 /** What a step does, for logs and metrics: the sender action's name, or `message`. */
 export type ActionKind = 'mark_seen' | 'typing_on' | 'typing_off' | 'react' | 'unreact' | 'message';

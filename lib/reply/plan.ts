@@ -257,7 +257,7 @@ export const keepAlive = (
   };
 };
 
-export type Timeline = {
+type Timeline = {
   /** From the inbound event to the first message (or reaction) the user sees, in ms (0 if none). */
   firstReplyMs: number;
   /** From the inbound event to the last step, in ms. */

@@ -12,12 +12,9 @@ import { describeIssues } from '../platform/issues.ts';
 import { replySchema } from './reply.ts';
 
 /** A reply as written in a rule: a Reply, or `{ "react": "❤" }` = react to the inbound message. */
-export const replyTemplateSchema = z.union(
-  [z.object({ react: z.string().min(1).max(64) }).strict(), replySchema],
-  {
-    error: 'a reply is {"message": {...}}, {"react": "❤"} or a react/unreact sender action',
-  },
-);
+const replyTemplateSchema = z.union([z.object({ react: z.string().min(1).max(64) }).strict(), replySchema], {
+  error: 'a reply is {"message": {...}}, {"react": "❤"} or a react/unreact sender action',
+});
 
 const payloadList = z.array(z.string().min(1).max(1000)).min(1);
 
@@ -38,7 +35,7 @@ const refMatcher = z.union([z.literal(true), z.array(z.string().min(1)).min(1)],
   error: 'must be true or a list of ref values',
 });
 
-export const ruleSchema = z
+const ruleSchema = z
   .object({
     /** For logs and metrics ("which rule answered"). */
     name: z.string().min(1).max(64).optional(),

@@ -13,6 +13,7 @@ import { signatureOf, webhookBody } from '../../local/meta.ts';
 import { type Stack, startStack } from '../../local/stack.ts';
 import { queuedStep } from '../support/factories.ts';
 import { memoryTelemetry } from '../support/telemetry.ts';
+import { until, untilIdle } from '../support/wait.ts';
 
 const TIME_SCALE = 0.1;
 /** Sending early is a bug; late is noise (polling, a loaded CI machine), so the upper bound is generous. */
@@ -66,15 +67,6 @@ afterAll(async () => {
     );
   }
 });
-
-const until = async (condition: () => boolean, limitMs = 20_000) => {
-  const end = Date.now() + limitMs;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
-const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The planned steps of a user's sequences, as the sender received them from the queue, in plan order. */
 const planOf = (psid: string): QueuedStep[] =>
@@ -199,7 +191,7 @@ describe('end to end: webhook → SQS FIFO → poller → sender → Graph', () 
     expect(answers.map((a) => a.status)).toEqual([200, 200]);
     await until(() => doneFor(psid));
     expect((await stack.say(psid, { text: 'hello' }, mid)).status).toBe(200);
-    await settle(1000);
+    await untilIdle(stack.idle); // whatever the third delivery enqueued has been sent by now
     expect(kinds(psid).filter((k) => k === 'message')).toHaveLength(1);
     expect(kinds(psid).filter((k) => k === 'mark_seen')).toHaveLength(1);
   });
@@ -293,7 +285,7 @@ describe('end to end: webhook → SQS FIFO → poller → sender → Graph', () 
       body,
     });
     expect([401, 403]).toContain(res.status);
-    await settle(500);
+    await untilIdle(stack.idle); // anything it had enqueued would have reached Graph by now
     expect(stack.graph?.calls.filter((c) => c.psid === psid)).toEqual([]);
   });
 

@@ -9,6 +9,7 @@ import { packageDir, repoRoot, runPackage, templatePath } from '../../infra/pack
 import { DEFERRAL_RECEIVES, retryBudget } from '../../lib/delivery/schedule.ts';
 import { loadSendConfig, loadSenderConfig, loadWebhookConfig } from '../../lib/platform/config.ts';
 import { STATE_TABLE_KEY, STATE_TABLE_TTL_ATTRIBUTE } from '../../lib/platform/ledger.ts';
+import { loadLlmConfig } from '../../lib/reply/llm/config.ts';
 
 type Json = unknown;
 type Resource = { Type: string; Properties?: Record<string, Json>; Condition?: string };
@@ -350,6 +351,47 @@ describe('IAM, one least-privilege role per function', () => {
   });
 });
 
+describe('RESPONDER=llm (param responderKind=llm)', () => {
+  /** The responder role's statements that only exist under the LlmResponder condition. */
+  const llmStatements = (): Statement[] => {
+    const policies = (props(ROLES.responder).Policies ?? []) as { PolicyDocument: { Statement: Json[] } }[];
+    return policies.flatMap((p) =>
+      p.PolicyDocument.Statement.flatMap((s) => {
+        const branches = (s as { 'Fn::If'?: [string, Statement, Json] })['Fn::If'];
+        return branches?.[0] === 'LlmResponder' ? [branches[1]] : [];
+      }),
+    );
+  };
+
+  it('is off by default: the condition tests the ResponderKind parameter, which defaults to rules', () => {
+    expect(template.Conditions?.LlmResponder).toEqual({ 'Fn::Equals': [{ Ref: 'ResponderKind' }, 'llm'] });
+    expect(template.Parameters?.ResponderKind?.Default).toBe('rules');
+    expect(deployedEnv(FUNCTIONS.responder).RESPONDER).toBe('rules');
+  });
+
+  it('grants the responder, only then, the state table and its own key: one named parameter, decrypted via SSM', () => {
+    const statements = llmStatements();
+    expect(statements.flatMap(actionsOf).sort()).toEqual(
+      ['dynamodb:GetItem', 'dynamodb:PutItem', 'kms:Decrypt', 'ssm:GetParameter'].sort(),
+    );
+    const memory = statements.find((s) => actionsOf(s).includes('dynamodb:GetItem'));
+    expect(memory?.Resource).toEqual(getAtt('StateTable', 'Arn'));
+    const key = statements.find((s) => actionsOf(s).includes('ssm:GetParameter'));
+    expect(JSON.stringify(key?.Resource)).toMatch(new RegExp(`:parameter/ellipsis/${stage}/llm-api-key"}$`));
+    const kms = statements.find((s) => actionsOf(s).includes('kms:Decrypt'));
+    expect(JSON.stringify(kms?.Condition?.StringLike)).toContain(`:parameter/ellipsis/${stage}/*`);
+  });
+
+  it('gives the responder the LLM key as an SSM parameter name of the stage and the state table', () => {
+    const env = deployedEnv(FUNCTIONS.responder);
+    const config = loadLlmConfig({ ...env, LLM_MODEL: 'gpt-4o-mini' });
+    expect(config.apiKey).toEqual({ param: `/ellipsis/${stage}/llm-api-key` });
+    expect(config.LLM_BASE_URL).toBe('https://api.openai.com/v1');
+    const vars = (props(FUNCTIONS.responder).Environment as { Variables: Record<string, Json> }).Variables;
+    expect(vars.STATE_TABLE_NAME).toEqual({ Ref: 'StateTable' });
+  });
+});
+
 describe('alarms', () => {
   const alarms = () => ofType('AWS::CloudWatch::Alarm').map(([, r]) => r.Properties ?? {});
 
@@ -528,6 +570,18 @@ describe('bundles', () => {
       // 50 MB is Lambda's zipped limit; 5 MiB flags an accidental dependency explosion long before it.
       expect(bytes.length).toBeLessThan(5 * 1024 * 1024);
       expect(bytes.includes(`functions/${name}.mjs`), `${name}.zip holds functions/${name}.mjs`).toBe(true);
+    }
+  });
+
+  it("carry only their own function's lazily loaded chunks (infra/esbuild-plugins.cjs)", () => {
+    const names = Object.keys(FUNCTIONS);
+    for (const name of names) {
+      const bytes = readFileSync(join(packageDir, `${name}.zip`));
+      expect(bytes.includes(`functions/${name}.chunks/`), `${name}.zip holds its chunks`).toBe(true);
+      for (const other of names.filter((n) => n !== name))
+        expect(bytes.includes(`functions/${other}.chunks/`), `${name}.zip holds ${other}'s chunks`).toBe(
+          false,
+        );
     }
   });
 });

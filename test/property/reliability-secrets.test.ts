@@ -76,6 +76,16 @@ const observe = async <T>(run: () => Promise<T>): Promise<T | undefined> => {
   }
 };
 
+/** Where a test's own output starts, so each test checks what it produced instead of leaving it to a later one. */
+const mark = () => ({ logs: captured.length, surfaced: surfaced.length });
+const expectNoLeakSince = (from: ReturnType<typeof mark>) => {
+  const logText = captured.slice(from.logs).join('\n');
+  expect(logText).toMatch(/"level"|"_aws"/); // the paths did log: Powertools JSON logs / EMF metrics
+  expect(leaksIn(logText)).toEqual([]);
+  expect(leaksIn(surfaced.slice(from.surfaced).join('\n'))).toEqual([]);
+};
+const statusOf = (out: unknown) => (out as { statusCode?: number } | undefined)?.statusCode;
+
 const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/ellipsis-steps.fifo';
 const sign = (body: Uint8Array) => signatureOf(body, APP_SECRET);
 
@@ -103,6 +113,7 @@ const sqsStub = (fail: boolean) =>
 
 describe('no secret in any output, on every path', () => {
   it('webhook: handshake, signed, forged, malformed, oversized, enqueue failure, responder crash, config and SSM errors', async () => {
+    const from = mark();
     const env = {
       QUEUE_URL,
       RESPONDER_QUEUE_URL: QUEUE_URL,
@@ -128,28 +139,27 @@ describe('no secret in any output, on every path', () => {
       },
     });
     const body = batchedWebhookBody(usersBatch(3));
-    for (const h of [ok, failing, crashing]) {
-      await observe(() =>
-        h(get(`hub.mode=subscribe&hub.verify_token=${encodeURIComponent(VERIFY_TOKEN)}&hub.challenge=c1`)),
-      );
-      await observe(() =>
-        h(
-          get(
-            `hub.mode=subscribe&hub.verify_token=${encodeURIComponent(`${VERIFY_TOKEN}x`)}&hub.challenge=c2`,
-          ),
-        ),
-      );
-      await observe(() => h(postEvent(body, { 'x-hub-signature-256': sign(body) })));
-      await observe(() => h(postEvent(body, { 'x-hub-signature-256': `sha256=${PROOF}` })));
-      await observe(() => h(postEvent(body, { 'x-hub-signature': `sha1=${APP_SECRET}` })));
-      const junk = Buffer.from(`{"object":"page","entry":[${APP_SECRET}`);
-      await observe(() => h(postEventBase64(junk, { 'x-hub-signature-256': sign(junk) })));
-      const huge = Buffer.alloc(5000, APP_SECRET);
-      await observe(() => h(postEventBase64(huge, { 'x-hub-signature-256': sign(huge) })));
+    const junk = Buffer.from(`{"object":"page","entry":[${APP_SECRET}`);
+    const huge = Buffer.alloc(5000, APP_SECRET);
+    const requests = [
+      get(`hub.mode=subscribe&hub.verify_token=${encodeURIComponent(VERIFY_TOKEN)}&hub.challenge=c1`),
+      get(`hub.mode=subscribe&hub.verify_token=${encodeURIComponent(`${VERIFY_TOKEN}x`)}&hub.challenge=c2`),
+      postEvent(body, { 'x-hub-signature-256': sign(body) }),
+      postEvent(body, { 'x-hub-signature-256': `sha256=${PROOF}` }),
+      postEvent(body, { 'x-hub-signature': `sha1=${APP_SECRET}` }),
+      postEventBase64(junk, { 'x-hub-signature-256': sign(junk) }),
+      postEventBase64(huge, { 'x-hub-signature-256': sign(huge) }),
+    ];
+    const statuses: Record<string, (number | undefined)[]> = {};
+    for (const [name, h] of Object.entries({ ok, failing, crashing })) {
+      statuses[name] = [];
+      for (const request of requests) statuses[name].push(statusOf(await observe(() => h(request))));
     }
     // Missing configuration, and SSM parameters that fail with an error echoing the value.
     const noQueue = makeWebhookHandler({ META_APP_SECRET: APP_SECRET, META_VERIFY_TOKEN: VERIFY_TOKEN });
-    await observe(() => noQueue(postEvent(body, { 'x-hub-signature-256': sign(body) })));
+    const noQueueStatus = statusOf(
+      await observe(() => noQueue(postEvent(body, { 'x-hub-signature-256': sign(body) }))),
+    );
     const ssm = makeWebhookHandler(
       {
         QUEUE_URL,
@@ -163,11 +173,19 @@ describe('no secret in any output, on every path', () => {
         },
       },
     );
-    await observe(() => ssm(postEvent(body, { 'x-hub-signature-256': sign(body) })));
-    expect(captured.join('').length).toBeGreaterThan(0); // the paths did log
+    const ssmStatus = statusOf(
+      await observe(() => ssm(postEvent(body, { 'x-hub-signature-256': sign(body) }))),
+    );
+    // Each path answered as designed (handshake, wrong verify token, signed, forged, sha1 only, malformed,
+    // oversized); a failed enqueue is a 5xx so that Meta re-delivers; missing config and SSM failures are 5xx.
+    const answers = [200, 403, 200, 403, 401, 400, 413];
+    expect(statuses).toEqual({ ok: answers, failing: answers.with(2, 500), crashing: answers });
+    expect([noQueueStatus, ssmStatus]).toEqual([500, 500]);
+    expectNoLeakSince(from);
   });
 
   it('sender: Graph errors echoing the token and URL, expired token, timeouts, resets, refused connections, poison', async () => {
+    const from = mark();
     const graph = await startGraphFake({ appSecret: APP_SECRET, accessToken: PAGE_TOKEN });
     const echo: Fault = {
       status: 400,
@@ -241,18 +259,51 @@ describe('no secret in any output, on every path', () => {
       };
     };
     const event = (...records: ReturnType<typeof record>[]): SQSEvent => ({ Records: records });
+    /** The message ids a batch handed back to SQS for a retry, or the error it threw. */
+    const kept = (out: unknown) =>
+      out === undefined
+        ? 'threw'
+        : (out as { batchItemFailures: { itemIdentifier: string }[] }).batchItemFailures.map(
+            (f) => f.itemIdentifier,
+          );
+    const outcomes: Record<string, unknown> = {};
     for (const psid of ['ok', 'echo', 'expired', 'transient', 'slow', 'reset'])
-      await observe(() => sender(event(record(psid))));
-    await observe(() => sender(event(record('transient-final', undefined, 20))));
-    await observe(() =>
-      sender(event(record('poison', `{"token":"${PAGE_TOKEN}","secret":"${APP_SECRET}"}`))),
+      outcomes[psid] = kept(await observe(() => sender(event(record(psid)))));
+    outcomes['transient-final'] = kept(
+      await observe(() => sender(event(record('transient-final', undefined, 20)))),
     );
-    await observe(() => refused(event(record('refused'))));
-    await observe(() => failingSqs(event(record('poison2', `not json ${APP_SECRET}`), record('deferred'))));
+    outcomes.poison = kept(
+      await observe(() =>
+        sender(event(record('poison', `{"token":"${PAGE_TOKEN}","secret":"${APP_SECRET}"}`))),
+      ),
+    );
+    outcomes.refused = kept(await observe(() => refused(event(record('refused')))));
+    outcomes.failingSqs = kept(
+      await observe(() => failingSqs(event(record('poison2', `not json ${APP_SECRET}`), record('deferred')))),
+    );
     const noSecret = makeSenderHandler({ QUEUE_URL, GRAPH_API_URL: graph.url, META_APP_SECRET: APP_SECRET });
-    await observe(() => noSecret(event(record('x'))));
+    outcomes.noSecret = kept(await observe(() => noSecret(event(record('x')))));
     await graph.stop();
-    expect(graph.calls.length).toBeGreaterThan(4);
+    // Each path ended as designed: permanent errors drop the step, transient ones (5xx, timeout, reset,
+    // refused connection) hand it back to SQS, a poison body goes to the DLQ (kept when the DLQ cannot be
+    // written), and a sender without its page token fails the invocation.
+    expect(outcomes).toEqual({
+      ok: [],
+      echo: [],
+      expired: [],
+      transient: ['msg-transient-1'],
+      slow: ['msg-slow-1'],
+      reset: ['msg-reset-1'],
+      'transient-final': [],
+      poison: [],
+      refused: ['msg-refused-1'],
+      failingSqs: ['msg-poison2-1'],
+      noSecret: 'threw',
+    });
+    expect(graph.calls.map((c) => c.psid)).toEqual(
+      expect.arrayContaining(['ok', 'echo', 'expired', 'transient', 'reset']),
+    );
+    expectNoLeakSince(from);
   });
 
   // Found by this suite: lib/delivery/graph.ts used to truncate a Graph error message to 300 characters before
@@ -320,7 +371,7 @@ describe('no secret in any output, on every path', () => {
     expect(leaksIn(output)).toEqual([]);
   });
 
-  it('found no secret, no URL-encoded secret, no proof and no 12-character piece of any of them', () => {
+  it('found no secret, no URL-encoded secret, no proof and no 12-character piece of any of them, also between tests', () => {
     const logText = captured.join('\n');
     expect(logText).toMatch(/"level"|"_aws"/); // Powertools JSON logs / EMF metrics were captured
     expect(leaksIn(logText)).toEqual([]);

@@ -19,6 +19,7 @@ import { type EventSourceMapping, type SqsHandler, startEventSourceMapping } fro
 import { type Fault, type GraphFake, graphErrors, startGraphFake } from '../../local/graph-fake.ts';
 import { type LocalSqs, startLocalSqs } from '../../local/sqs.ts';
 import { memoryTelemetry, metricTotal } from '../support/telemetry.ts';
+import { until, untilIdle } from '../support/wait.ts';
 
 const PAGE = '104729348572910';
 const APP_SECRET = 'reliability-app-secret-0b5e';
@@ -37,6 +38,8 @@ type Rig = {
   telemetry: ReturnType<typeof memoryTelemetry>;
   /** Starts the poller (after the queue was filled, when a test needs full batches). */
   start: () => void;
+  /** The queue empty and no batch running (false before `start`): nothing more will reach Graph. */
+  idle: () => Promise<boolean>;
 };
 
 const startRig = async (
@@ -62,8 +65,9 @@ const startRig = async (
     { sqs: sqs.client, telemetry },
   );
   const handler: SqsHandler = (event) => sender(event as SQSEvent);
+  let esm: EventSourceMapping | undefined;
   const start = () => {
-    const esm: EventSourceMapping = startEventSourceMapping({
+    esm = startEventSourceMapping({
       client: sqs.client,
       queueUrl: sqs.queueUrl,
       queueArn: sqs.queueArn,
@@ -76,7 +80,8 @@ const startRig = async (
     });
     cleanups.push(esm.stop);
   };
-  return { sqs, graph, telemetry, start };
+  const idle = async () => (esm ? esm.idle() : false);
+  return { sqs, graph, telemetry, start, idle };
 };
 
 /** A conversation per user: seen, typing, message 1, typing, message 2 (short pauses, slept in the handler). */
@@ -95,15 +100,6 @@ const enqueue = (rig: Rig, psid: string, steps = stepsFor(psid)) =>
     { sqs: rig.sqs.client, queueUrl: rig.sqs.queueUrl },
     { pageId: PAGE, psid, sequenceId: `m_rel_${psid}`, steps, plannedAt: Date.now() },
   );
-
-/** Waits for the system to get there; fails after `limitMs`. */
-const until = async (condition: () => boolean, limitMs = 30_000) => {
-  const end = Date.now() + limitMs;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-};
 
 /** Labels of what Graph accepted for one user (status 200), in arrival order. */
 /** What Graph accepted for the user, in arrival order (a late answer is recorded late, but arrived first). */
@@ -211,7 +207,7 @@ describe('sender under Graph faults (local stack)', () => {
     await until(() =>
       psids.every((p) => delivered(rig.graph, p).filter((l) => l === `message:${p} two`).length >= 1),
     );
-    await new Promise((r) => setTimeout(r, 1500)); // late duplicates, if any, would arrive now
+    await untilIdle(rig.idle); // late duplicates, if any, have arrived by now: nothing is queued or running
 
     for (const psid of psids) {
       const planned = stepsFor(psid).map(labelOf);
@@ -238,7 +234,7 @@ describe('sender under Graph faults (local stack)', () => {
     await Promise.all(['uToken', 'uGone', 'uOk'].map((psid) => enqueue(rig, psid)));
     await until(() => delivered(rig.graph, 'uOk').includes('message:uOk two'));
     await until(() => metricTotal(rig.telemetry.metrics, 'StepsFailed') === 2);
-    await new Promise((r) => setTimeout(r, 2500)); // longer than a retry would take
+    await untilIdle(rig.idle); // a retry would still be queued (invisible for its backoff): none is
 
     const failedCalls = (psid: string) => rig.graph.calls.filter((c) => c.psid === psid && c.status !== 200);
     expect(failedCalls('uToken')).toHaveLength(1);
@@ -275,7 +271,7 @@ describe('sender under Graph faults (local stack)', () => {
     for (const psid of psids) await enqueue(rig, psid);
     rig.start();
     await until(() => psids.every((p) => delivered(rig.graph, p).includes(`message:${p} two`)));
-    await new Promise((r) => setTimeout(r, 1500));
+    await untilIdle(rig.idle); // the crashed batch came back and was sent again
     expect(crashes).toBe(0);
     expect(crashedSteps.length).toBeGreaterThan(1);
     let repeats = 0;
@@ -312,7 +308,7 @@ describe('sender under Graph faults (local stack)', () => {
         metricTotal(rig.telemetry.metrics, 'PoisonMessages') === 1,
     );
     await until(() => delivered(rig.graph, 'uFine').includes('message:uFine two'));
-    await new Promise((r) => setTimeout(r, 1000));
+    await untilIdle(rig.idle);
 
     const dlq = await drain(rig, rig.sqs.dlqUrl);
     const reasons = dlq.map((m) => m.attributes.EllipsisReason ?? '(no reason)').sort();

@@ -26,15 +26,20 @@ const abnormalEnd = (exit: VitestExit): string | undefined => {
   return undefined;
 };
 
-export const verdict = (exit: VitestExit, counts: TestCounts | undefined): Verdict => {
-  const notes: string[] = [];
+/** `runFailures`: what makes the run fail whatever the tests say (one failure each, e.g. CI without corpus). */
+export const verdict = (
+  exit: VitestExit,
+  counts: TestCounts | undefined,
+  runFailures: readonly string[] = [],
+): Verdict => {
+  const notes = runFailures.map((f) => `failed: ${f}`);
   const ended = abnormalEnd(exit);
   if (ended) notes.push(counts ? ended : `${ended}: no results, counted as 1 failure`);
   else if (!counts) notes.push(`vitest exited with status ${exit.status} and wrote no results (it crashed)`);
   const c = counts ?? { passed: 0, failed: 0, skipped: 0, todo: 0, unfinished: 0, errorsOutsideTests: [] };
   for (const e of c.errorsOutsideTests) notes.push(`failed outside a test: ${e}`);
   if (c.unfinished > 0) notes.push(`${c.unfinished} tests did not finish: counted as skipped`);
-  let failed = c.failed + c.errorsOutsideTests.length;
+  let failed = c.failed + c.errorsOutsideTests.length + runFailures.length;
   const ok = exit.status === 0 && !ended && counts !== undefined && failed === 0;
   if (!ok && failed === 0) {
     if (counts && !ended) notes.push(`vitest exited with status ${exit.status} though no test failed`);

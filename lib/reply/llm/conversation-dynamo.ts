@@ -3,7 +3,7 @@
  * turns (JSON)}, read and written like every state table item (lib/platform/ledger.ts).
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { readStateItem, writeStateItem } from '../../platform/ledger.ts';
+import { readStateItem, writeStateItem } from '../../platform/state-table.ts';
 import { type ConversationStore, conversationSchema } from './conversation.ts';
 
 export const TURNS_ATTRIBUTE = 'turns';

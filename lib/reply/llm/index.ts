@@ -6,17 +6,17 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Env } from '../../platform/config.ts';
-import { stateTableClient } from '../../platform/ledger.ts';
 import type { Startup } from '../../platform/runtime.ts';
+import { stateTableClient } from '../../platform/state-table.ts';
 import type { Log } from '../../platform/telemetry.ts';
+import type { Responder } from '../responder.ts';
 import { type Complete, openAiComplete } from './completion.ts';
 import { type LlmConfig, loadLlmConfig } from './config.ts';
 import { type ConversationStore, memoryConversations } from './conversation.ts';
 import { dynamoConversations } from './conversation-dynamo.ts';
-import { llmResponder, type Responder } from './responder.ts';
+import { llmResponder } from './responder.ts';
 
 export { LlmError, LlmRequestError, LlmUnavailableError } from './errors.ts';
-export type { Responder, TurnContext } from './responder.ts';
 
 export type LlmResponderFromEnvDeps = {
   log: Pick<Log, 'warn'>;

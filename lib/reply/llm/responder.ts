@@ -1,11 +1,11 @@
 /**
  * The LLM responder: this turn's messages and the remembered turns go to a streamed Chat Completion, and
  * each paragraph of the answer is yielded as its own text reply the moment it is complete, so the user sees
- * the first bubble typed while the model still writes the next. The turn is remembered once fully answered.
+ * the first bubble typed while the model still writes the next. The turn is remembered as the user saw it.
  */
 import type { Log } from '../../platform/telemetry.ts';
-import type { InboundEvent } from '../../queue/inbound.ts';
 import type { Reply } from '../reply.ts';
+import type { Responder } from '../responder.ts';
 import { bubbleSplitter } from './bubbles.ts';
 import type { Complete } from './completion.ts';
 import {
@@ -15,14 +15,7 @@ import {
   conversationKey,
 } from './conversation.ts';
 import { chatMessages, userTextOf } from './prompt.ts';
-
-// The responder interface of issue #12, structurally identical to lib/reply/responder.ts's once it lands there.
-export type TurnContext = { events: readonly InboundEvent[]; signal: AbortSignal };
-export type ResponderOutput = readonly Reply[] | AsyncIterable<Reply>;
-export type Responder = (
-  event: InboundEvent,
-  turn: TurnContext,
-) => Promise<ResponderOutput> | ResponderOutput;
+import { withoutThinking } from './thinking.ts';
 
 export type LlmResponderDeps = {
   complete: Complete;
@@ -65,15 +58,30 @@ const errorName = (error: unknown): string => (error instanceof Error ? error.na
 async function* answer(deps: LlmResponderDeps, key: string, userText: string, signal: AbortSignal) {
   const history = await remembered(deps, key);
   const splitter = bubbleSplitter(deps.maxBubbleChars);
-  let said = '';
-  for await (const delta of deps.complete(chatMessages(deps.systemPrompt, history, userText), signal)) {
-    said += delta;
-    for (const bubble of splitter.push(delta)) yield textReply(bubble);
+  const shown: string[] = [];
+  try {
+    const answerText = withoutThinking(
+      deps.complete(chatMessages(deps.systemPrompt, history, userText), signal),
+    );
+    for await (const delta of answerText) {
+      for (const bubble of splitter.push(delta)) {
+        shown.push(bubble);
+        yield textReply(bubble);
+      }
+    }
+    for (const bubble of splitter.end()) {
+      shown.push(bubble);
+      yield textReply(bubble);
+    }
+  } finally {
+    // The model remembers what the user saw. A turn that fails before its first bubble is retried by the
+    // stage, so nothing is kept; one cut short later is never retried (a reply went out), so it is kept as
+    // far as it went.
+    if (shown.length > 0) {
+      const turn = { user: userText, assistant: shown.join('\n\n'), at: deps.now() };
+      await remember(deps, key, [...history, turn]);
+    }
   }
-  for (const bubble of splitter.end()) yield textReply(bubble);
-  // Only a turn answered to its end is remembered: an aborted or failed one is retried or replaced.
-  if (said.trim() !== '')
-    await remember(deps, key, [...history, { user: userText, assistant: said.trim(), at: deps.now() }]);
 }
 
 export const llmResponder =

@@ -11,10 +11,9 @@ import {
   LlmRequestError,
   LlmUnavailableError,
   llmResponderFromEnv,
-  type Responder,
-  type TurnContext,
 } from '../../../lib/reply/llm/index.ts';
 import type { Reply } from '../../../lib/reply/reply.ts';
+import type { Responder, TurnContext } from '../../../lib/reply/responder.ts';
 import { echoAnswer, type OpenAiFake, startOpenAiFake } from '../../../local/openai-fake.ts';
 import { fakeStateTable } from '../../support/state-table.ts';
 import { memoryTelemetry } from '../../support/telemetry.ts';
@@ -125,6 +124,14 @@ describe('LLM responder: streaming', () => {
     });
   });
 
+  it("never shows a reasoning model's <think> block, nor remembers it", async () => {
+    const responder = responderFor();
+    fake.inject({ chunks: ['<think>', 'The user greets me.', '</think>', '\n\nHello!'] });
+    expect(await run(responder, [message('hi')])).toEqual(['Hello!']);
+    await run(responder, [message('again')]);
+    expect(fake.calls.at(-1)?.request?.messages[2]).toEqual({ role: 'assistant', content: 'Hello!' });
+  });
+
   it('answers nothing and calls no model for a turn of reactions', async () => {
     const reaction: InboundEvent = { ...message(''), kind: 'reaction', text: undefined };
     expect(await run(responderFor(), [reaction])).toEqual([]);
@@ -184,6 +191,25 @@ describe('LLM responder: abort', () => {
 });
 
 describe('LLM responder: memory', () => {
+  it('remembers a turn cut short after its first bubble as far as the user saw it (the stage will not retry it)', async () => {
+    const responder = responderFor();
+    fake.inject({ chunks: ['Shown first.\n\n', 'Never ', 'shown.'], chunkDelayMs: 100, dropAfterChunks: 2 });
+    await expect(run(responder, [message('one')])).rejects.toBeInstanceOf(LlmUnavailableError);
+    await run(responder, [message('two')]);
+    expect(fake.calls.at(-1)?.request?.messages.slice(1, 3)).toEqual([
+      { role: 'user', content: 'one' },
+      { role: 'assistant', content: 'Shown first.' },
+    ]);
+  });
+
+  it('remembers nothing of a turn that failed before its first bubble (the stage retries it)', async () => {
+    const responder = responderFor();
+    fake.inject({ error: { status: 503, message: 'busy' } });
+    await expect(run(responder, [message('one')])).rejects.toBeInstanceOf(LlmUnavailableError);
+    await run(responder, [message('one')]);
+    expect(fake.calls.at(-1)?.request?.messages.map((m) => m.role)).toEqual(['system', 'user']);
+  });
+
   it('remembers the last LLM_HISTORY_TURNS turns per user and sends them back, oldest first', async () => {
     const responder = responderFor({ LLM_HISTORY_TURNS: '2' });
     for (const q of ['one', 'two', 'three']) {

@@ -63,3 +63,41 @@ describe('RESPONDER=llm on the local stack', () => {
     expect(textsOf(psid).at(-1)).toBe('I remember 1 earlier message from you.');
   });
 });
+
+describe('RESPONDER=llm with a key the endpoint refuses', () => {
+  const wrongKey = 'sk-wrong-7d1e9a3c5b2f8e4d6a0c1b9f';
+  const telemetry = memoryTelemetry();
+  let refused: Stack;
+
+  beforeAll(async () => {
+    refused = await startStack({
+      env: {
+        PLAN_TIME_SCALE: '0.05',
+        RESPONDER_QUIET_MS: '0',
+        RESPONDER: 'llm',
+        ...llm.env,
+        LLM_API_KEY: wrongKey,
+      },
+      sqsFromProcessEnv: true,
+      webhookOverrides: { telemetry: memoryTelemetry() },
+      senderOverrides: { telemetry: memoryTelemetry() },
+      responderOverrides: { telemetry },
+    });
+  });
+  afterAll(() => refused?.stop());
+
+  test('stops typing and logs a failure naming LLM_API_KEY, never the key (the 401 body echoes it)', async () => {
+    const psid = 'llm-refused-user';
+    await refused.say(psid, { text: 'hello' });
+    await until(() => telemetry.logs.some((l) => l.message === 'responder failed'));
+    await until(() => (refused.graph?.callsFor(psid) ?? []).some((c) => c.kind === 'typing_off'));
+    expect(llm.fake?.calls.some((c) => c.status === 401 && JSON.stringify(c).includes(wrongKey))).toBe(true);
+    const failure = telemetry.logs.find((l) => l.message === 'responder failed')?.attributes.error;
+    expect(failure).toBeInstanceOf(Error);
+    // What Powertools would write: the error's name and message (lib/platform/redaction.ts redactValue).
+    const logged = `${JSON.stringify(telemetry.logs)} ${(failure as Error).message}`;
+    expect((failure as Error).message).toContain('check LLM_API_KEY');
+    for (let i = 0; i + 12 <= wrongKey.length; i++) expect(logged).not.toContain(wrongKey.slice(i, i + 12));
+    expect((refused.graph?.callsFor(psid) ?? []).filter((c) => c.kind === 'message')).toEqual([]);
+  });
+});

@@ -11,6 +11,7 @@ import {
   startEventSourceMapping,
 } from '../../../local/esm.ts';
 import { type LocalSqs, startLocalSqs } from '../../../local/sqs.ts';
+import { until } from '../../support/wait.ts';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -56,14 +57,6 @@ const send = (sqs: LocalSqs, body: string, group: string) =>
     }),
   );
 
-/** Waits for a condition the system under test will reach; fails the test after `limitMs`. */
-const until = async (condition: () => boolean, limitMs = 10_000) => {
-  const end = Date.now() + limitMs;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error('condition not reached');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const record = (messageId: string, group: string): SQSRecord => ({
@@ -280,5 +273,67 @@ describe('local event source mapping on the local SQS', () => {
     expect(reports[0]?.deleted).toHaveLength(1);
     await delay(50);
     expect(bodies).toEqual(['first']);
+  });
+});
+
+describe('idle (what tests wait for instead of sleeping)', () => {
+  /** A promise the test resolves by hand. */
+  const gate = () => {
+    let open: () => void = () => {};
+    const closed = new Promise<void>((r) => {
+      open = r;
+    });
+    return { closed, open };
+  };
+
+  test('is idle only while the queue is empty and no batch runs', async () => {
+    const sqs = await setup(30);
+    const held = gate();
+    let started = 0;
+    const { esm, reports } = map(sqs, async () => {
+      started += 1;
+      await held.closed;
+    });
+    expect(await esm.idle()).toBe(true);
+    await send(sqs, 'm', 'g');
+    expect(await esm.idle()).toBe(false); // queued, or already received
+    await until(() => started === 1);
+    expect(await esm.idle()).toBe(false); // running
+    held.open();
+    await until(() => reports.length === 1);
+    await until(esm.idle, 2000);
+    expect(reports[0]?.deleted).toHaveLength(1);
+  });
+
+  test('is not idle while a returned message waits, invisible, for its retry', async () => {
+    const sqs = await setup(30);
+    const { esm, reports } = map(sqs, async (event) => ({
+      batchItemFailures: event.Records.map((r) => ({ itemIdentifier: r.messageId })),
+    }));
+    await send(sqs, 'later', 'g');
+    await until(() => reports.length === 1);
+    await new Promise((r) => setImmediate(r)); // past the batch's own bookkeeping
+    expect(reports[0]?.kept).toHaveLength(1);
+    expect(await esm.idle()).toBe(false); // nothing runs, but the message comes back in 30 s
+  });
+
+  test('counts a handler that outlived its timeout as running until it returns', async () => {
+    const sqs = await setup(1);
+    const held = gate();
+    let calls = 0;
+    const { esm, reports } = map(
+      sqs,
+      async () => {
+        calls += 1;
+        if (calls === 1) await held.closed; // times out; the redelivered copy then succeeds
+      },
+      { functionTimeoutMs: 50 },
+    );
+    await send(sqs, 'slow', 'g');
+    await until(() => reports.some((r) => r.deleted.length === 1));
+    expect(reports[0]?.error).toMatch(/timed out after 50 ms/);
+    expect(await esm.idle()).toBe(false); // the queue is empty, but the first call is still running
+    held.open();
+    await until(esm.idle, 2000);
   });
 });

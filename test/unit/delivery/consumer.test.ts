@@ -658,6 +658,9 @@ type SimMessage = {
   inFlight: boolean;
 };
 
+/** Far above what the scenarios here need (at most 3 receives each), low enough to fail at once. */
+const MAX_RECEIVES = 100;
+
 /**
  * Enough of SQS FIFO for the sender: a group is blocked while one of its messages is in flight; a receive
  * returns visible messages in order, up to `batchSize`; ChangeMessageVisibility and delete as in SQS.
@@ -708,7 +711,9 @@ const fifoSimulator = (clock: Clock, batchSize: number, pollLatencyMs: number, s
     /** Runs invocations until the queue is empty; returns the fake-clock duration of each. */
     drain: async (deps: ConsumerDeps) => {
       const invocations: { ids: string[]; billedMs: number }[] = [];
-      while (messages.length > 0) {
+      // Bounded so that a bug that never lets the queue drain fails the test instead of spinning forever.
+      for (let receives = 0; messages.length > 0; receives++) {
+        expect(receives, `queue not drained after ${MAX_RECEIVES} receives`).toBeLessThan(MAX_RECEIVES);
         const next = Math.min(...messages.map((m) => m.visibleAt));
         clock.set(Math.max(clock.now(), next) + pollLatencyMs);
         const batch = receive();

@@ -45,6 +45,33 @@ describe('verifySignature', () => {
     }
   });
 
+  /** The signature's hex with one digit changed to another hex digit: still well-formed, no longer equal. */
+  const withDigitChanged = (header: string, at: number) => {
+    const hex = header.slice('sha256='.length);
+    const digit = (Number.parseInt(hex[at] ?? '0', 16) ^ 1).toString(16);
+    return `sha256=${hex.slice(0, at)}${digit}${hex.slice(at + 1)}`;
+  };
+
+  it.each([
+    ['start', 0],
+    ['middle', 32],
+    ['end', 63],
+  ])('rejects a correct signature with one hex digit changed at the %s', (_where, at) => {
+    const good = sign(body);
+    const forged = withDigitChanged(good, at);
+    expect(forged).toMatch(/^sha256=[0-9a-f]{64}$/);
+    expect(forged).not.toBe(good);
+    expect(verifySignature(body, forged, secret)).toBe(false);
+  });
+
+  it('rejects well-formed hex of the wrong length, even when it starts with the correct signature', () => {
+    const hex = sign(body).slice('sha256='.length);
+    for (const wrongLength of [hex.slice(0, 32), hex.slice(0, 62), `${hex}00`, `${hex}${hex}`]) {
+      expect(wrongLength).toMatch(/^[0-9a-f]+$/);
+      expect(verifySignature(body, `sha256=${wrongLength}`, secret)).toBe(false);
+    }
+  });
+
   it('accepts an upper-case prefix, upper-case hex and surrounding spaces', () => {
     const good = sign(body);
     expect(verifySignature(body, `SHA256=${good.slice(7).toUpperCase()}`, secret)).toBe(true);

@@ -6,14 +6,13 @@ import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
   abortKey,
-  dynamoLedger,
   eventKey,
   memoryLedger,
   STATE_TABLE_KEY,
   STATE_TABLE_TTL_ATTRIBUTE,
   stateLedger,
-  stateTableClient,
 } from '../../../lib/platform/ledger.ts';
+import { dynamoLedger, stateTableClient } from '../../../lib/platform/state-table.ts';
 
 const T0 = 1_700_000_000_000;
 const HOUR = 3600;
@@ -180,6 +179,29 @@ describe('dynamoLedger', () => {
 });
 
 describe('stateLedger', () => {
+  it('loads the DynamoDB side at first use: no call before it, a failed call does not stick', async () => {
+    let calls = 0;
+    const flaky = {
+      send: async () => {
+        calls += 1;
+        if (calls === 1) throw new Error('no route to DynamoDB');
+        return {};
+      },
+    } as unknown as Pick<DynamoDBClient, 'send'>;
+    const { ledger, durable } = stateLedger('abort', {
+      tableName: 'state',
+      ttlSeconds: 60,
+      now: () => T0,
+      dynamo: flaky,
+      log: { warn: () => {} },
+    });
+    expect(durable).toBe(true);
+    expect(calls).toBe(0);
+    await expect(ledger.has('k')).rejects.toThrow('no route');
+    expect(await ledger.has('k')).toBe(false);
+    expect(calls).toBe(2);
+  });
+
   it('uses the table when STATE_TABLE_NAME is given, with the caller TTL', async () => {
     dynamoMock.on(PutItemCommand).resolves({});
     const warnings: string[] = [];

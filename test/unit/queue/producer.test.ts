@@ -50,12 +50,14 @@ const seq = (n: number, over: Partial<SequenceToEnqueue> = {}): SequenceToEnqueu
 const entriesOf = (call: number): SendMessageBatchRequestEntry[] =>
   sqsMock.commandCalls(SendMessageBatchCommand)[call]?.args[0].input.Entries ?? [];
 
+/** SQS's answer to a batch whose entries all succeeded. */
+const allSuccessful = (input: { Entries: SendMessageBatchRequestEntry[] }) => ({
+  Successful: input.Entries.map((e) => ({ Id: e.Id, MessageId: `msg-${e.Id}`, MD5OfMessageBody: 'x' })),
+  Failed: [],
+});
+
 /** Answers every batch with all entries successful. */
-const acceptAll = () =>
-  sqsMock.on(SendMessageBatchCommand).callsFake((input: { Entries: SendMessageBatchRequestEntry[] }) => ({
-    Successful: input.Entries.map((e) => ({ Id: e.Id, MessageId: `msg-${e.Id}`, MD5OfMessageBody: 'x' })),
-    Failed: [],
-  }));
+const acceptAll = () => sqsMock.on(SendMessageBatchCommand).callsFake(allSuccessful);
 
 beforeEach(() => {
   sqsMock.reset();
@@ -205,9 +207,14 @@ describe('enqueueSequence', () => {
       name: 'ServiceUnavailable',
       $metadata: { httpStatusCode: 503 },
     });
-    sqsMock.on(SendMessageBatchCommand).rejectsOnce(unavailable).resolves({ Successful: [] });
-    await expect(enqueueSequence(deps(), seq(2))).resolves.toBeDefined();
+    sqsMock.on(SendMessageBatchCommand).rejectsOnce(unavailable).callsFake(allSuccessful);
+    expect(await enqueueSequence(deps(), seq(2))).toEqual({
+      groupId: '104857600000001:6789012345678901',
+      messageIds: ['msg-0', 'msg-1'],
+    });
     expect(sqsMock.commandCalls(SendMessageBatchCommand)).toHaveLength(2);
+    expect(entriesOf(1)).toEqual(entriesOf(0)); // the same batch again, same dedup ids
+    expect(sleeps).toHaveLength(1);
   });
 
   it('does not retry client errors such as a missing queue', async () => {

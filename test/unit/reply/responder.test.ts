@@ -14,7 +14,7 @@ import {
   wordsOf,
 } from '../../../lib/reply/responder.ts';
 import { defaultRules, parseRules, RulesError, type RulesInput } from '../../../lib/reply/rules.ts';
-import { corpusFile, corpusIndex, hasCorpus } from '../../support/corpus.ts';
+import { corpusFile, corpusIndex, corpusSuiteTitle, hasCorpus } from '../../support/corpus.ts';
 import { inboundEvent } from '../../support/factories.ts';
 
 const message = (text: string, extra: Partial<InboundEvent> = {}): InboundEvent =>
@@ -274,7 +274,7 @@ describe('loadRulesResponder', () => {
   });
 });
 
-describe.skipIf(!hasCorpus)('default rules on the shared corpus (skipped: shared/corpus not found)', () => {
+describe.skipIf(!hasCorpus)(corpusSuiteTitle('default rules on the shared corpus'), () => {
   const index = corpusIndex();
 
   it.each(index.webhooks.map((w) => [w.file, w] as const))(

@@ -2,13 +2,14 @@
  * `npm test`'s closing line is what CI reads, so test/run.ts is run here as a child process on tiny fixture
  * files (test/fixtures/runner/, outside the normal include) for every way a run can go wrong.
  */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { verdict } from '../../runner/closing-line.ts';
 import type { TestCounts } from '../../runner/count-reporter.ts';
+import { CORPUS_ENTRIES, hasCorpus } from '../../support/corpus.ts';
 
 const root = join(import.meta.dirname, '..', '..', '..');
 const dir = mkdtempSync(join(tmpdir(), 'ellipsis-run-'));
@@ -26,25 +27,39 @@ const counts = (over: Partial<TestCounts> = {}): TestCounts => ({
   ...over,
 });
 
-/** The outer vitest's own variables (VITEST, VITEST_WORKER_ID …) must not leak into the inner run. */
+/** The outer run's own variables (VITEST_WORKER_ID …, CI) must not leak into the inner run. */
 const cleanEnv = () =>
-  Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VITEST')));
+  Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VITEST') && k !== 'CI'));
 
-/** Runs `node test/run.ts` on one fixture; resolves with its exit code, its notes and its last line. */
-const runFixture = (fixture: string, countsFile: string) =>
+let runs = 0;
+/** Runs `node test/run.ts <args>`; resolves with its exit code, its `npm test:` notes and its last line. */
+const runTests = (args: string[], env: Record<string, string> = {}) =>
   new Promise<{ code: number | null; output: string; notes: string[]; last: string }>((resolve) => {
-    const args = ['test/run.ts', '--config', 'test/fixtures/runner/vitest.config.ts', fixture];
-    const env = { ...cleanEnv(), ELLIPSIS_TEST_COUNTS: countsFile, NO_COLOR: '1' };
-    const child = execFile(process.execPath, args, { cwd: root, env }, (_error, stdout, stderr) => {
-      const lines = stdout.trimEnd().split('\n');
-      resolve({
-        code: child.exitCode,
-        output: `${stdout}\n${stderr}`,
-        notes: lines.filter((l) => l.startsWith('npm test: ')),
-        last: lines.at(-1) ?? '',
-      });
-    });
+    runs += 1;
+    const fullEnv = {
+      ...cleanEnv(),
+      ELLIPSIS_TEST_COUNTS: join(dir, `counts-${runs}.json`),
+      NO_COLOR: '1',
+      ...env,
+    };
+    const child = execFile(
+      process.execPath,
+      ['test/run.ts', ...args],
+      { cwd: root, env: fullEnv, maxBuffer: 64 * 1024 * 1024 },
+      (_error, stdout, stderr) => {
+        const lines = stdout.trimEnd().split('\n');
+        resolve({
+          code: child.exitCode,
+          output: `${stdout}\n${stderr}`,
+          notes: lines.filter((l) => l.startsWith('npm test: ')),
+          last: lines.at(-1) ?? '',
+        });
+      },
+    );
   });
+
+const runFixture = (fixture: string, env: Record<string, string> = {}) =>
+  runTests(['--config', 'test/fixtures/runner/vitest.config.ts', fixture], env);
 
 describe('test/run.ts on fixture files', { concurrent: true, timeout: 60_000 }, () => {
   const outcomes = [
@@ -80,7 +95,7 @@ describe('test/run.ts on fixture files', { concurrent: true, timeout: 60_000 }, 
     },
   ];
   it.each(outcomes)('counts $name', async ({ fixture, last, notes, code }) => {
-    const r = await runFixture(fixture, join(dir, `${fixture}.json`));
+    const r = await runFixture(fixture);
     expect(r.last).toBe(last);
     expect(r.notes).toEqual(notes);
     expect(r.code).toBe(code);
@@ -89,7 +104,7 @@ describe('test/run.ts on fixture files', { concurrent: true, timeout: 60_000 }, 
   it('never reads a stale results file when vitest is killed by a signal', async () => {
     const countsFile = join(dir, 'killed.json');
     writeFileSync(countsFile, JSON.stringify(counts({ passed: 6 })));
-    const r = await runFixture('killed.test.ts', countsFile);
+    const r = await runFixture('killed.test.ts', { ELLIPSIS_TEST_COUNTS: countsFile });
     expect(r.output).not.toContain('6 passed');
     expect(r.notes).toEqual([
       'npm test: vitest was killed by SIGKILL before it finished: no results, counted as 1 failure',
@@ -97,6 +112,78 @@ describe('test/run.ts on fixture files', { concurrent: true, timeout: 60_000 }, 
     expect(r.last).toBe('0 passed, 1 failed, 0 skipped');
     expect(r.code).toBe(1);
     expect(() => readFileSync(countsFile)).toThrow(/ENOENT/); // deleted before the run, never rewritten
+  });
+});
+
+describe('test/run.ts without the shared corpus', { concurrent: true, timeout: 120_000 }, () => {
+  const emptyShared = () => mkdtempSync(join(dir, 'shared-'));
+
+  it('fails the run under CI=true, saying why, whatever the tests say', async () => {
+    const shared = emptyShared();
+    const r = await runFixture('passing.test.ts', { CI: 'true', ELLIPSIS_SHARED_DIR: shared });
+    expect(r.notes).toEqual([
+      `npm test: failed: CI=true but the shared corpus is missing (${join(shared, 'corpus')})`,
+    ]);
+    expect(r.last).toBe('2 passed, 1 failed, 1 skipped, 1 todo');
+    expect(r.code).toBe(1);
+  });
+
+  it('passes outside CI', async () => {
+    const r = await runFixture('passing.test.ts', { ELLIPSIS_SHARED_DIR: emptyShared() });
+    expect([r.last, r.code]).toEqual(['2 passed, 0 failed, 1 skipped, 1 todo', 0]);
+  });
+
+  const corpusSuites = [
+    'test/property/corpus-webhooks.test.ts',
+    'test/property/corpus-graph-errors.test.ts',
+    'test/unit/reply/responder.test.ts',
+  ];
+  const numbers = (line: string) =>
+    line
+      .match(/^(\d+) passed, (\d+) failed, (\d+) skipped$/)
+      ?.slice(1)
+      .map(Number);
+
+  it.skipIf(!hasCorpus)('reports every corpus test as skipped instead of letting it vanish', async () => {
+    const [present, absent] = await Promise.all([
+      runTests(corpusSuites),
+      runTests(corpusSuites, { ELLIPSIS_SHARED_DIR: emptyShared() }),
+    ]);
+    const [passed = 0, failed = 0, skipped = 0] = numbers(present.last) ?? [];
+    expect([failed, skipped]).toEqual([0, 0]);
+    const [passedWithout = 0, failedWithout, skippedWithout = 0] = numbers(absent.last) ?? [];
+    expect(failedWithout).toBe(0);
+    expect(passedWithout + skippedWithout).toBe(passed); // same tests, only skipped
+    expect(skippedWithout).toBeGreaterThan(CORPUS_ENTRIES.webhooks * 3 + CORPUS_ENTRIES.graph_errors * 2);
+  });
+});
+
+/** A `node` older than 24 on PATH (CI machines have Node 20 there; npm scripts put Node 24 first). */
+const oldNode = (process.env.PATH ?? '')
+  .split(delimiter)
+  .map((dir) => join(dir, 'node'))
+  .find((bin) => {
+    try {
+      return Number(execFileSync(bin, ['-p', 'process.versions.node.split(".")[0]']).toString()) < 24;
+    } catch {
+      return false; // not there, or not a node
+    }
+  });
+
+describe('vitest started directly on an older Node', () => {
+  it.skipIf(oldNode === undefined)('stops at once and says to run tests through npm', async () => {
+    const vitest = join(root, 'node_modules', 'vitest', 'vitest.mjs');
+    const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = execFile(
+        oldNode ?? '',
+        [vitest, 'run', 'test/unit/reply/plan.test.ts'],
+        { cwd: root, env: cleanEnv() },
+        (_e, _out, stderr) => resolve({ code: child.exitCode, stderr }),
+      );
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/this project needs Node 24/);
+    expect(r.stderr).toContain('npm test -- test/unit/reply/plan.test.ts');
   });
 });
 

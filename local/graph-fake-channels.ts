@@ -1,0 +1,235 @@
+/**
+ * The local Graph fake's per-channel strictness (local/graph-fake.ts asks this module once the token and
+ * appsecret_proof checked out). Each account the fake serves has a channel; a request must be shaped the
+ * way that channel's API wants it, or it gets the error Graph would answer:
+ * - Messenger: POST /{PAGE_ID | me}/messages, the Send API body (checkSendBody in graph-fake.ts);
+ * - Instagram: POST /me/messages with the Page token, the Send API body minus what Instagram lacks
+ *   (reactions other than love, file attachments, phone/email chips);
+ * - WhatsApp: POST /{PHONE_NUMBER_ID}/messages with a Cloud API body: the read (+ typing) call needs the
+ *   `message_id` of a received message (Meta answers 400 without one), messages need `messaging_product`,
+ *   `to` and a `type` with its object; interactive buttons/lists within Meta's limits.
+ * Every accepted call is also recorded as the Messenger-equivalent action, so transcripts and the chat
+ * view show all channels the same way.
+ */
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { describeIssues } from '../lib/platform/issues.ts';
+import type { Channel } from '../lib/queue/inbound.ts';
+import type { Action } from '../lib/queue/step.ts';
+
+/** One account the fake serves: its id, channel and the token that may act for it. */
+export type FakeAccount = { id: string; channel: Channel; accessToken: string };
+
+/** A request the channel accepts (with its user and the equivalent action), or Graph's error answer. */
+export type ChannelCheck =
+  | { ok: true; psid: string; action: Action; answer: unknown }
+  | { ok: false; psid: string; status: number; body: unknown };
+
+export type MessengerCheck =
+  | { ok: true; psid: string; action: Action }
+  | { ok: false; psid: string; status: number; body: unknown };
+
+const error100 = (psid: string, message: string): ChannelCheck => ({
+  ok: false,
+  psid,
+  status: 400,
+  body: {
+    error: { message: `(#100) ${message}`, type: 'OAuthException', code: 100, fbtrace_id: 'LocalFake' },
+  },
+});
+
+const sendApiAnswer = (psid: string, action: Action) =>
+  'message' in action ? { recipient_id: psid, message_id: `m_${randomUUID()}` } : { recipient_id: psid };
+
+/** Messenger and Instagram: the Send API body; Instagram also refuses what it cannot show. */
+const checkSendApi = (account: FakeAccount, node: string, checked: MessengerCheck): ChannelCheck => {
+  if (!checked.ok) return checked;
+  const { psid, action } = checked;
+  if (account.channel === 'instagram') {
+    if (node !== 'me')
+      return error100(psid, 'Instagram messages are sent to /me/messages with the Page token');
+    const problem = instagramProblem(action);
+    if (problem) return error100(psid, problem);
+  } else if (node !== 'me' && node !== account.id) {
+    return error100(psid, `Page ${node} is not the Page of this access token`);
+  }
+  return { ok: true, psid, action, answer: sendApiAnswer(psid, action) };
+};
+
+const instagramProblem = (action: Action): string | undefined => {
+  if ('message' in action) {
+    if (action.message.attachment?.type === 'file') return 'Instagram does not support file attachments';
+    if (action.message.quick_replies?.some((q) => q.content_type !== 'text'))
+      return 'Instagram quick replies must be text';
+    if (action.message.metadata !== undefined) return 'Param metadata is not supported on Instagram';
+    return undefined;
+  }
+  if (action.sender_action === 'react' && action.payload.reaction !== 'love')
+    return 'Instagram only supports the love reaction';
+  return undefined;
+};
+
+const envelope = {
+  messaging_product: z.literal('whatsapp'),
+  recipient_type: z.literal('individual').optional(),
+  to: z.string().min(1),
+  context: z
+    .object({ message_id: z.string().min(1) })
+    .strict()
+    .optional(),
+};
+const mediaObject = z.object({ link: z.url(), caption: z.string().optional() }).strict();
+const button = z
+  .object({
+    type: z.literal('reply'),
+    reply: z.object({ id: z.string().min(1).max(256), title: z.string().min(1).max(20) }).strict(),
+  })
+  .strict();
+const row = z
+  .object({
+    id: z.string().min(1).max(200),
+    title: z.string().min(1).max(24),
+    description: z.string().max(72).optional(),
+  })
+  .strict();
+const interactive = z.discriminatedUnion('type', [
+  z
+    .object({
+      type: z.literal('button'),
+      body: z.object({ text: z.string().min(1).max(1024) }).strict(),
+      action: z.object({ buttons: z.array(button).min(1).max(3) }).strict(),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('list'),
+      body: z.object({ text: z.string().min(1).max(1024) }).strict(),
+      action: z
+        .object({
+          button: z.string().min(1).max(20),
+          sections: z
+            .array(
+              z.object({ title: z.string().max(24).optional(), rows: z.array(row).min(1).max(10) }).strict(),
+            )
+            .min(1)
+            .max(10),
+        })
+        .strict(),
+    })
+    .strict(),
+]);
+
+/** WhatsApp Cloud API message bodies (Meta, Cloud API → Messages reference). */
+const whatsappMessageSchema = z.discriminatedUnion('type', [
+  z
+    .object({
+      ...envelope,
+      type: z.literal('text'),
+      text: z.object({ body: z.string().min(1).max(4096), preview_url: z.boolean().optional() }).strict(),
+    })
+    .strict(),
+  z.object({ ...envelope, type: z.literal('image'), image: mediaObject }).strict(),
+  z.object({ ...envelope, type: z.literal('audio'), audio: mediaObject }).strict(),
+  z.object({ ...envelope, type: z.literal('video'), video: mediaObject }).strict(),
+  z.object({ ...envelope, type: z.literal('document'), document: mediaObject }).strict(),
+  z.object({ ...envelope, type: z.literal('interactive'), interactive }).strict(),
+  z
+    .object({
+      ...envelope,
+      type: z.literal('reaction'),
+      reaction: z.object({ message_id: z.string().min(1), emoji: z.string() }).strict(),
+    })
+    .strict(),
+]);
+type WhatsAppMessage = z.infer<typeof whatsappMessageSchema>;
+
+/** Mark read, optionally with the typing indicator (Cloud API → Typing indicators): message_id required. */
+const whatsappReadSchema = z
+  .object({
+    messaging_product: z.literal('whatsapp'),
+    status: z.literal('read'),
+    message_id: z.string().min(1),
+    typing_indicator: z
+      .object({ type: z.literal('text') })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+/** The Messenger action a user would see for a WhatsApp message (for transcripts and the chat view). */
+const equivalentAction = (m: WhatsAppMessage): Action => {
+  switch (m.type) {
+    case 'text':
+      return { message: { text: m.text.body } };
+    case 'interactive': {
+      const choices =
+        m.interactive.type === 'button'
+          ? m.interactive.action.buttons.map((b) => ({ title: b.reply.title, payload: b.reply.id }))
+          : m.interactive.action.sections.flatMap((s) =>
+              s.rows.map((r) => ({ title: r.title.slice(0, 20), payload: r.id })),
+            );
+      const quick_replies = choices.slice(0, 13).map((c) => ({ content_type: 'text' as const, ...c }));
+      return { message: { text: m.interactive.body.text, quick_replies } };
+    }
+    case 'reaction':
+      return m.reaction.emoji === ''
+        ? { sender_action: 'unreact', payload: { message_id: m.reaction.message_id } }
+        : {
+            sender_action: 'react',
+            payload: { message_id: m.reaction.message_id, reaction: m.reaction.emoji },
+          };
+    case 'image':
+      return { message: { attachment: { type: 'image', payload: { url: m.image.link } } } };
+    case 'audio':
+      return { message: { attachment: { type: 'audio', payload: { url: m.audio.link } } } };
+    case 'video':
+      return { message: { attachment: { type: 'video', payload: { url: m.video.link } } } };
+    case 'document':
+      return { message: { attachment: { type: 'file', payload: { url: m.document.link } } } };
+  }
+};
+
+/**
+ * WhatsApp: node = the phone-number id; read/typing must name a message the number received (`inbound`
+ * knows which user sent it), messages are Cloud API bodies.
+ */
+const checkWhatsApp = (
+  account: FakeAccount,
+  node: string,
+  body: unknown,
+  inbound: ReadonlyMap<string, string>,
+): ChannelCheck => {
+  const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+  const psid = typeof b.to === 'string' ? b.to : (inbound.get(String(b.message_id)) ?? '');
+  if (node !== account.id)
+    return error100(psid, `Phone number ${node} is not the number of this access token`);
+  if ('status' in b) {
+    if (b.message_id === undefined) return error100(psid, 'The parameter message_id is required.');
+    const read = whatsappReadSchema.safeParse(body);
+    if (!read.success) return error100(psid, `Invalid parameter: ${describeIssues(read.error.issues)}`);
+    if (!inbound.has(read.data.message_id))
+      return error100(psid, 'Invalid parameter: message_id is not a received message');
+    const action: Action = { sender_action: read.data.typing_indicator ? 'typing_on' : 'mark_seen' };
+    return { ok: true, psid, action, answer: { success: true } };
+  }
+  const message = whatsappMessageSchema.safeParse(body);
+  if (!message.success) return error100(psid, `Invalid parameter: ${describeIssues(message.error.issues)}`);
+  const answer = {
+    messaging_product: 'whatsapp',
+    contacts: [{ input: message.data.to, wa_id: message.data.to }],
+    messages: [{ id: `wamid.${randomUUID()}` }],
+  };
+  return { ok: true, psid: message.data.to, action: equivalentAction(message.data), answer };
+};
+
+/** The channel's verdict on a request whose token belongs to `account`. */
+export const checkChannelRequest = (
+  account: FakeAccount,
+  node: string,
+  body: unknown,
+  messenger: (body: unknown) => MessengerCheck,
+  inbound: ReadonlyMap<string, string>,
+): ChannelCheck =>
+  account.channel === 'whatsapp'
+    ? checkWhatsApp(account, node, body, inbound)
+    : checkSendApi(account, node, messenger(body));
