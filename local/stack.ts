@@ -17,6 +17,7 @@ import { makeHandler as makeWebhookHandler, type WebhookOverrides } from '../fun
 import { parseWebhookBody } from '../lib/ingress/events.ts';
 import { verifySignature } from '../lib/ingress/signature.ts';
 import type { Env } from '../lib/platform/config.ts';
+import type { Channel } from '../lib/queue/inbound.ts';
 import type { Action, ActionKind } from '../lib/queue/step.ts';
 import { LOCAL_PAGE_ID, LOCAL_SECRETS } from './defaults.ts';
 import { type BatchReport, pipelineIdle, type SqsHandler, startEventSourceMapping } from './esm.ts';
@@ -50,6 +51,8 @@ export type ChatEvent =
   | {
       type: 'graph';
       at: number;
+      /** The channel of the call's account (absent: Messenger): the chat view takes its look. */
+      channel?: Channel;
       pageId: string;
       psid: string;
       kind?: ActionKind;
@@ -378,6 +381,7 @@ const startLocalGraph = async (
     emit({
       type: 'graph',
       at: call.at,
+      ...(call.channel === undefined ? {} : { channel: call.channel }),
       pageId: call.pageId,
       psid: call.psid,
       ...(call.kind === undefined ? {} : { kind: call.kind }),

@@ -1,8 +1,16 @@
-// The local chat view: one Messenger thread for this tab's user, fed live by the stack's event stream.
+// The local chat view: one thread for this tab's user (Messenger, Instagram or WhatsApp look), fed live by
+// the stack's event stream.
 // What the page sends goes to /local/say, which signs it with the app secret and POSTs it to the real
 // webhook; what appears here is only what Graph was asked to do (seen, typing, messages, reactions).
 
-const TYPING_TIMEOUT_MS = 20_000; // Messenger drops the typing bubble after about 20 s without a message
+// Each channel's indicator semantics (README, Channels): Messenger and Instagram show "Seen" on mark_seen
+// and drop the typing bubble after about 20 s; WhatsApp has no separate seen call — its read + typing call
+// turns the ticks blue and shows "typing…" together, and the indicator ends after 25 s.
+const LOOKS = {
+  messenger: { seen: 'Seen', typingTimeoutMs: 20_000, readWithTyping: false },
+  instagram: { seen: 'Seen', typingTimeoutMs: 20_000, readWithTyping: false },
+  whatsapp: { seen: '✓✓', typingTimeoutMs: 25_000, readWithTyping: true },
+};
 
 const thread = document.getElementById('thread');
 const typing = document.getElementById('typing');
@@ -10,6 +18,17 @@ const chips = document.getElementById('chips');
 const status = document.getElementById('status');
 const form = document.getElementById('composer');
 const input = document.getElementById('text');
+const phone = document.getElementById('phone');
+const channelPicker = document.getElementById('channel');
+
+let look = LOOKS.messenger;
+const setChannel = (channel) => {
+  if (!(channel in LOOKS) || phone.dataset.channel === channel) return;
+  look = LOOKS[channel];
+  phone.dataset.channel = channel;
+  channelPicker.value = channel;
+};
+channelPicker.addEventListener('change', () => setChannel(channelPicker.value));
 
 const psid = sessionStorage.getItem('ellipsis-psid') ?? `web-${Math.random().toString(36).slice(2, 10)}`;
 sessionStorage.setItem('ellipsis-psid', psid);
@@ -26,7 +45,7 @@ const showTyping = (on) => {
   typing.hidden = !on;
   if (on) {
     thread.append(typing); // the bubble sits under the latest message, as in Messenger
-    typingTimer = setTimeout(() => showTyping(false), TYPING_TIMEOUT_MS);
+    typingTimer = setTimeout(() => showTyping(false), look.typingTimeoutMs);
   }
   scrollDown();
 };
@@ -65,7 +84,7 @@ const markSeen = () => {
   seenMarker?.remove();
   seenMarker = document.createElement('div');
   seenMarker.className = 'seen';
-  seenMarker.textContent = 'Seen';
+  seenMarker.textContent = look.seen;
   lastUser.append(seenMarker);
   scrollDown();
 };
@@ -96,6 +115,8 @@ const onGraph = (event) => {
     notice(`Graph answered ${event.status || 'nothing'} for ${event.kind ?? 'a call'}`);
     return;
   }
+  // A call made for an Instagram or WhatsApp account brings its channel: take its look.
+  if (event.channel) setChannel(event.channel);
   const action = event.action ?? {};
   if ('message' in action) {
     showTyping(false);
@@ -108,6 +129,7 @@ const onGraph = (event) => {
     case 'mark_seen':
       return markSeen();
     case 'typing_on':
+      if (look.readWithTyping) markSeen();
       return showTyping(true);
     case 'typing_off':
       return showTyping(false);

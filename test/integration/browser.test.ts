@@ -114,4 +114,27 @@ suite('chat view in chromium', () => {
       await context.close();
     }
   });
+
+  test('switches to the WhatsApp look: its ticks instead of "Seen", its colours', async () => {
+    const context = await chromium.launchPersistentContext(profile, {
+      executablePath: executablePath ?? '',
+      headless: true,
+      args: FLAGS,
+      viewport: { width: 480, height: 800 },
+    });
+    try {
+      const page = context.pages()[0] ?? (await context.newPage());
+      await page.goto(`${stack.url}/`);
+      await page.locator('#status', { hasText: 'Active now' }).waitFor();
+      await page.locator('#channel').selectOption('whatsapp');
+      expect(await page.locator('#phone').getAttribute('data-channel')).toBe('whatsapp');
+      await page.locator('#text').fill('hi');
+      await page.locator('#text').press('Enter');
+      await page.locator('#thread .seen', { hasText: '✓✓' }).waitFor({ timeout: 15_000 });
+      await page.locator('#thread .row.bot:not(#typing) .bubble').first().waitFor({ timeout: 15_000 });
+      await page.screenshot({ path: join(artifacts, 'browser-chat-whatsapp.png') });
+    } finally {
+      await context.close();
+    }
+  });
 });
