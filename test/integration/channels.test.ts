@@ -11,6 +11,7 @@ import { actionKind } from '../../lib/queue/step.ts';
 import { postSignedWebhook } from '../../local/meta.ts';
 import { type Stack, startStack } from '../../local/stack.ts';
 import { memoryTelemetry } from '../support/telemetry.ts';
+import { until, untilIdle } from '../support/wait.ts';
 
 const TIME_SCALE = 0.05;
 /** Sending before the planned time is a bug; later is polling and a loaded machine. */
@@ -94,13 +95,6 @@ const whatsappBody = (waId: string, wamid: string) => ({
   ],
 });
 
-const until = async (condition: () => boolean, limitMs = 20_000) => {
-  const end = Date.now() + limitMs;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
 const callsOf = (psid: string) => stack.graph?.calls.filter((c) => c.psid === psid) ?? [];
 const planOf = (psid: string) =>
   [...planned.values()].filter((s) => s.psid === psid).sort((a, b) => a.dueAt - b.dueAt || a.index - b.index);
@@ -158,7 +152,7 @@ describe('channels on the local stack', () => {
     // The fake answers 400 when a token acts for another Page: all 200 means each used its own.
     expect(callsOf('7700000000000001').every((c) => c.status === 200 && c.pageId === PAGE_A.id)).toBe(true);
     expect(callsOf('7700000000000002').every((c) => c.status === 200 && c.pageId === PAGE_B.id)).toBe(true);
-    await new Promise((r) => setTimeout(r, 300));
+    await untilIdle(stack.idle); // had it been enqueued, it would have reached Graph by now
     expect(callsOf('7700000000000003')).toEqual([]);
   });
 });

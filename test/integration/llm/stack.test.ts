@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { type LocalLlm, startLocalLlm } from '../../../local/llm.ts';
 import { type Stack, startStack } from '../../../local/stack.ts';
 import { memoryTelemetry } from '../../support/telemetry.ts';
+import { until } from '../../support/wait.ts';
 
 let llm: LocalLlm;
 let stack: Stack;
@@ -28,14 +29,6 @@ afterAll(async () => {
   await llm?.stop();
   vi.unstubAllEnvs();
 });
-
-const until = async (condition: () => boolean, limitMs = 20_000) => {
-  const end = Date.now() + limitMs;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
 
 const callsOf = (psid: string) => stack.graph?.callsFor(psid) ?? [];
 const textsOf = (psid: string): string[] =>
