@@ -156,7 +156,8 @@ const settle = async (ctx: StepContext, due: DueTime, result: GraphSendResult): 
   const { metric } = deps.telemetry;
   if (result.ok) {
     await recordSent(deps, ctx.group, ctx.step);
-    metric('StepsSent', 1, 'Count', { action: kind });
+    // A step its channel has no call for (WhatsApp mark_seen / typing_off) is done without one: `call: none`.
+    metric('StepsSent', 1, 'Count', { action: kind, ...(result.skipped !== undefined && { call: 'none' }) });
     if (result.unexpectedBody) metric('GraphUnexpectedSuccessBody', 1);
     if (due.catchUp) metric('StepsCaughtUp', 1, 'Count', { action: kind });
     return done(deps);
