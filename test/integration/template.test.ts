@@ -246,6 +246,15 @@ describe('functions', () => {
     }
   });
 
+  it("leave AWS_* variables to Lambda (reserved names; the local stage's dummy credentials never deploy)", () => {
+    for (const id of Object.values(FUNCTIONS)) {
+      expect(
+        Object.keys(deployedEnv(id)).filter((name) => name.startsWith('AWS_')),
+        id,
+      ).toEqual([]);
+    }
+  });
+
   it('never hold a secret value in the environment', () => {
     for (const id of Object.values(FUNCTIONS)) {
       for (const [name, value] of Object.entries(deployedEnv(id))) {
