@@ -141,7 +141,8 @@ const settle = async (ctx: StepContext, due: DueTime, result: GraphSendResult): 
   const { deps, kind } = ctx;
   const { metric } = deps.telemetry;
   if (result.ok) {
-    metric('StepsSent', 1, 'Count', { action: kind });
+    // A step its channel has no call for (WhatsApp mark_seen / typing_off) is done without one: `call: none`.
+    metric('StepsSent', 1, 'Count', { action: kind, ...(result.skipped !== undefined && { call: 'none' }) });
     if (result.unexpectedBody) metric('GraphUnexpectedSuccessBody', 1);
     if (due.catchUp) metric('StepsCaughtUp', 1, 'Count', { action: kind });
     return done(deps);
