@@ -26,6 +26,7 @@ import { type Action, type ActionKind, actionKind, actionSchema } from '../lib/q
 import { LOCAL_SECRETS, portFrom } from './defaults.ts';
 import { checkChannelRequest, type FakeAccount } from './graph-fake-channels.ts';
 import { listenOnLoopback } from './http.ts';
+import { transcriptText } from './transcript.ts';
 
 export type GraphCall = {
   /** 1-based order of arrival. */
@@ -231,7 +232,7 @@ export const describeCall = (call: GraphCall, gapMs: number | undefined): string
     const chips = (a.message.quick_replies ?? [])
       .map((q) => (q.content_type === 'text' ? `[${q.title}]` : `[${q.content_type}]`))
       .join(' ');
-    return `${gap} ${who} 💬 ${text}${chips ? `  ${chips}` : ''}`;
+    return `${gap} ${who} 💬 ${transcriptText(text)}${chips ? `  ${chips}` : ''}`;
   }
   switch (a.sender_action) {
     case 'mark_seen':

@@ -35,6 +35,7 @@ import {
   SENDER_TIMEOUT_SECONDS,
 } from './queue-attributes.ts';
 import { createResponderQueues, type LocalSqs, startLocalSqs } from './sqs.ts';
+import { transcriptText } from './transcript.ts';
 
 /** What the chat view and the terminal see: the user's side and the page's side of each thread. */
 export type ChatEvent =
@@ -452,7 +453,8 @@ const startWebhookApi = (
 /** The user's side of the conversation in the terminal transcript. */
 const printUserLines = (subscribe: Stack['subscribe'], print: (line: string) => void) =>
   subscribe((e) => {
-    if (e.type === 'user') print(`        [${e.psid}] 🧑 ${e.text ?? e.postback ?? '(event)'}`);
+    if (e.type === 'user')
+      print(`        [${e.psid}] 🧑 ${transcriptText(e.text ?? e.postback ?? '(event)')}`);
   });
 
 const startLocalStepQueues = (options: StackOptions, maxReceiveCount: number) =>

@@ -50,12 +50,20 @@ const showTyping = (on) => {
   scrollDown();
 };
 
+// Longer texts arrive whole (the terminal transcript cuts them) and show collapsed; a click toggles.
+const LONG_TEXT_CHARS = 600;
+
 const addRow = (who, text, mid) => {
   const row = document.createElement('div');
   row.className = `row ${who}`;
   const bubble = document.createElement('div');
   bubble.className = `bubble ${who}`;
   bubble.textContent = text;
+  if (text.length > LONG_TEXT_CHARS) {
+    bubble.classList.add('long', 'collapsed');
+    bubble.title = `${text.length} characters: click to expand or collapse`;
+    bubble.addEventListener('click', () => bubble.classList.toggle('collapsed'));
+  }
   if (mid) row.dataset.mid = mid;
   row.append(bubble);
   thread.append(row);

@@ -115,6 +115,35 @@ suite('chat view in chromium', () => {
     }
   });
 
+  test('shows a very long inbound message whole but collapsed; a click expands it', async () => {
+    const context = await chromium.launchPersistentContext(profile, {
+      executablePath: executablePath ?? '',
+      headless: true,
+      args: FLAGS,
+      viewport: { width: 480, height: 800 },
+    });
+    try {
+      const page = context.pages()[0] ?? (await context.newPage());
+      await page.goto(`${stack.url}/`);
+      await page.locator('#status', { hasText: 'Active now' }).waitFor();
+      // Longer than /local/say takes: as Meta (or `npm run chat`) would post it, signed.
+      const text = `${'long words '.repeat(2000)}end`;
+      const psid = String(await page.evaluate("sessionStorage.getItem('ellipsis-psid')"));
+      expect((await stack.say(psid, { text })).status).toBe(200);
+      const bubble = page.locator('#thread .row.user .bubble.long');
+      await bubble.waitFor();
+      expect(await bubble.textContent()).toBe(text);
+      const collapsed = (await bubble.boundingBox())?.height ?? 0;
+      expect(collapsed).toBeGreaterThan(0);
+      expect(collapsed).toBeLessThan(200);
+      await bubble.click();
+      expect(await bubble.getAttribute('class')).not.toContain('collapsed');
+      expect((await bubble.boundingBox())?.height ?? 0).toBeGreaterThan(4 * collapsed);
+    } finally {
+      await context.close();
+    }
+  });
+
   test('switches to the WhatsApp look: its ticks instead of "Seen", its colours', async () => {
     const context = await chromium.launchPersistentContext(profile, {
       executablePath: executablePath ?? '',
