@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type Stack, startStack } from '../../local/stack.ts';
 import { memoryTelemetry } from '../support/telemetry.ts';
@@ -72,7 +72,8 @@ suite('chat view in chromium', () => {
     if (profile) rmSync(profile, { recursive: true, force: true });
   });
 
-  test('shows the message, Seen, the typing bubble and then the reply; quick replies answer back', async () => {
+  /** A fresh chromium page on the chat view, connected ("Active now"); the browser closes afterwards. */
+  const withChatPage = async (use: (page: Page) => Promise<void>) => {
     const context = await chromium.launchPersistentContext(profile, {
       executablePath: executablePath ?? '',
       headless: true,
@@ -83,6 +84,14 @@ suite('chat view in chromium', () => {
       const page = context.pages()[0] ?? (await context.newPage());
       await page.goto(`${stack.url}/`);
       await page.locator('#status', { hasText: 'Active now' }).waitFor();
+      await use(page);
+    } finally {
+      await context.close();
+    }
+  };
+
+  test('shows the message, Seen, the typing bubble and then the reply; quick replies answer back', async () => {
+    await withChatPage(async (page) => {
       // Record, in the page, the order in which things become visible (a string: no DOM types in this project).
       await page.evaluate(RECORD_ORDER);
 
@@ -110,22 +119,11 @@ suite('chat view in chromium', () => {
       const sent = stack.graph?.calls.filter((c) => c.kind === 'message').length ?? 0;
       expect(sent).toBe(2);
       await page.screenshot({ path: join(artifacts, 'browser-chat-quick-reply.png') });
-    } finally {
-      await context.close();
-    }
+    });
   });
 
   test('shows a very long inbound message whole but collapsed; a click expands it', async () => {
-    const context = await chromium.launchPersistentContext(profile, {
-      executablePath: executablePath ?? '',
-      headless: true,
-      args: FLAGS,
-      viewport: { width: 480, height: 800 },
-    });
-    try {
-      const page = context.pages()[0] ?? (await context.newPage());
-      await page.goto(`${stack.url}/`);
-      await page.locator('#status', { hasText: 'Active now' }).waitFor();
+    await withChatPage(async (page) => {
       // Longer than /local/say takes: as Meta (or `npm run chat`) would post it, signed.
       const text = `${'long words '.repeat(2000)}end`;
       const psid = String(await page.evaluate("sessionStorage.getItem('ellipsis-psid')"));
@@ -139,22 +137,11 @@ suite('chat view in chromium', () => {
       await bubble.click();
       expect(await bubble.getAttribute('class')).not.toContain('collapsed');
       expect((await bubble.boundingBox())?.height ?? 0).toBeGreaterThan(4 * collapsed);
-    } finally {
-      await context.close();
-    }
+    });
   });
 
   test('switches to the WhatsApp look: its ticks instead of "Seen", its colours', async () => {
-    const context = await chromium.launchPersistentContext(profile, {
-      executablePath: executablePath ?? '',
-      headless: true,
-      args: FLAGS,
-      viewport: { width: 480, height: 800 },
-    });
-    try {
-      const page = context.pages()[0] ?? (await context.newPage());
-      await page.goto(`${stack.url}/`);
-      await page.locator('#status', { hasText: 'Active now' }).waitFor();
+    await withChatPage(async (page) => {
       await page.locator('#channel').selectOption('whatsapp');
       expect(await page.locator('#phone').getAttribute('data-channel')).toBe('whatsapp');
       await page.locator('#text').fill('hi');
@@ -162,8 +149,6 @@ suite('chat view in chromium', () => {
       await page.locator('#thread .seen', { hasText: '✓✓' }).waitFor({ timeout: 15_000 });
       await page.locator('#thread .row.bot:not(#typing) .bubble').first().waitFor({ timeout: 15_000 });
       await page.screenshot({ path: join(artifacts, 'browser-chat-whatsapp.png') });
-    } finally {
-      await context.close();
-    }
+    });
   });
 });
