@@ -11,12 +11,13 @@
  *   once a record of a group failed, the later records of that group in the batch are kept too;
  * - a thrown error, a timeout, or an invalid response (itemIdentifier empty or not in the batch) fails
  *   the whole batch: nothing is deleted and the messages return after the visibility timeout;
- * - several pollers (max concurrency) run at once; per-group order comes from SQS FIFO itself, which
- *   hands out no message of a group while another of that group is in flight.
+ * - a few receivers long-poll and hand each batch to one of `maxConcurrency` invocation slots (a receiver
+ *   polls only while it holds a free slot); per-group order comes from SQS FIFO itself, which hands out no
+ *   message of a group while another of that group is in flight.
  *
  * Where it differs from AWS:
- * - pollers are a fixed pool of `maxConcurrency` (AWS scales FIFO concurrency with active groups, and
- *   requires MaximumConcurrency ≥ 2); no batching window (MaximumBatchingWindowInSeconds = 0 behaviour);
+ * - slots are a fixed pool of `maxConcurrency` and receivers a fixed few (AWS scales both with the backlog
+ *   and FIFO concurrency with active groups, and requires MaximumConcurrency ≥ 2); no batching window (MaximumBatchingWindowInSeconds = 0 behaviour);
  * - a timed-out handler is not killed: its batch is failed, but its promise keeps running in-process;
  * - the handler runs in this process, sharing module state across "invocations" like one warm container
  *   per poller would not (use `makeHandler` per mapping for isolation);
@@ -64,6 +65,8 @@ export type EventSourceMappingOptions = {
   functionName?: string;
   /** Long-poll wait, 0–20 s. */
   waitTimeSeconds?: number;
+  /** Concurrent ReceiveMessage long polls (AWS's mapping starts with five pollers); ≤ maxConcurrency. */
+  receivers?: number;
   onBatch?: (report: BatchReport) => void;
   onPollError?: (error: unknown) => void;
   now?: () => number;
@@ -274,16 +277,52 @@ const receive = async (m: Mapping): Promise<Message[] | undefined> => {
   }
 };
 
-const poll = async (m: Mapping, poller: number): Promise<void> => {
+/**
+ * Few receivers, many invocation slots, as in AWS. One long poll per slot instead made fauxqs wake every
+ * waiting poll for each message that became visible (all but one then return empty and poll again): with
+ * 100 slots the herd of empty receives took the 2-core machine's CPU and made every step late.
+ */
+const DEFAULT_RECEIVERS = 5;
+
+/** Invocation slots (max concurrency): a receiver takes a free one before it polls, a batch frees it. */
+const slotPool = (size: number, abort: AbortSignal) => {
+  const free = Array.from({ length: size }, (_, i) => i);
+  const waiting: (() => void)[] = [];
+  abort.addEventListener('abort', () => {
+    for (const wake of waiting.splice(0)) wake();
+  });
+  return {
+    take: async (): Promise<number | undefined> => {
+      while (free.length === 0 && !abort.aborted) await new Promise<void>((wake) => waiting.push(wake));
+      return abort.aborted ? undefined : free.pop();
+    },
+    release: (slot: number) => {
+      free.push(slot);
+      waiting.shift()?.();
+    },
+  };
+};
+
+type Slots = ReturnType<typeof slotPool>;
+
+/** One receiver: holds a free slot while it long-polls, hands a batch to that slot, polls again. */
+const poll = async (m: Mapping, slots: Slots, running: Set<Promise<void>>): Promise<void> => {
   while (!m.abort.signal.aborted) {
+    const slot = await slots.take();
+    if (slot === undefined) return;
     const messages = await receive(m);
-    if (messages === undefined) return;
-    if (messages.length === 0) continue;
-    try {
-      await processBatch(m, poller, messages);
-    } catch (e) {
-      m.onPollError?.(e);
+    if (!messages || messages.length === 0) {
+      slots.release(slot);
+      if (messages === undefined) return;
+      continue;
     }
+    const batch = processBatch(m, slot, messages)
+      .catch((e) => m.onPollError?.(e))
+      .finally(() => {
+        running.delete(batch);
+        slots.release(slot);
+      });
+    running.add(batch);
   }
 };
 
@@ -299,11 +338,15 @@ export const startEventSourceMapping = (options: EventSourceMappingOptions): Eve
     invocations: 0,
     running: 0,
   };
-  const pollers = Array.from({ length: options.maxConcurrency }, (_, i) => poll(mapping, i));
+  const slots = slotPool(options.maxConcurrency, mapping.abort.signal);
+  const running = new Set<Promise<void>>();
+  const receivers = Math.min(options.maxConcurrency, options.receivers ?? DEFAULT_RECEIVERS);
+  const pollers = Array.from({ length: receivers }, () => poll(mapping, slots, running));
   return {
     stop: async () => {
       mapping.abort.abort();
       await Promise.all(pollers);
+      await Promise.all([...running]);
     },
     idle: () => mappingIdle(mapping),
   };

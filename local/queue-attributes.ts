@@ -21,7 +21,7 @@ export const VISIBILITY_TIMEOUT_SECONDS = 6 * SENDER_TIMEOUT_SECONDS;
 
 /** The sender's mapping: one step per invocation (see lib/delivery/schedule.ts for why). */
 export const SENDER_BATCH_SIZE = 1;
-export const SENDER_MAX_CONCURRENCY = 20;
+export const SENDER_MAX_CONCURRENCY = 400;
 
 /** Messages not sent within 4 days are stale for a chat; the DLQ keeps them the 14-day maximum for inspection. */
 export const MESSAGE_RETENTION_SECONDS = 4 * 24 * 3600;

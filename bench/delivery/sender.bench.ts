@@ -1,11 +1,12 @@
 /**
  * Billed time per step: wall time inside the REAL sender handler (functions/sender.ts) summed over every
- * invocation a step needs, for planned waits of 0, 3, 12 and 30 s, against two Graphs side by side: the
- * local fake answering at once, and the same fake holding every answer back by a realistic Send API round
- * trip (BENCH_GRAPH_LATENCY_MS, 150 ms by default; the real one takes ~100–300 ms). Two local stacks
- * (fauxqs with real visibility timeouts, the poller, a Graph child each) run at the same time in one
- * process and users are enqueued interleaved over both latencies and all waits, so every case shares the
- * same machine noise; real time, no time scale.
+ * invocation a step needs, for planned waits of 0, 3, 12 and 30 s, in three variants side by side: the
+ * default (exact) timing against the local Graph fake answering at once and against the same fake holding
+ * every answer back by a realistic Send API round trip (BENCH_GRAPH_LATENCY_MS, 150 ms by default; the real
+ * one takes ~100–300 ms), and the "cheapest" timing (nothing slept) at that latency. Three local stacks
+ * (fauxqs with real visibility timeouts, the ESM, a Graph child each) run at the same time in one process
+ * and users are enqueued interleaved over all variants and waits, so every case shares the same machine
+ * noise; real time, no time scale. Then the CPU and wall time of one invocation, alone; and what it costs.
  */
 
 import { enqueueSequence } from '../../lib/queue/producer.ts';
@@ -14,13 +15,26 @@ import { PAGE_ID, psidOf } from '../../local/meta.ts';
 import type { Bench, Cell } from '../support/report.ts';
 import { type Stack, startStack } from '../support/stack.ts';
 import { type Distribution, distribution } from '../support/stats.ts';
+import { measureInvocationCost } from './invocation-cost.ts';
 
 const WAITS_MS = [0, 3_000, 12_000, 30_000];
 const USERS_PER_CASE = 30;
 /** Between two enqueued users (over both stacks): each stack sees one new user every 200 ms. */
 const ENQUEUE_EVERY_MS = 100;
-/** The issue's goal for billed(30 s) ÷ billed(0 s). */
-const GOAL_RATIO = 1.1;
+/** The goal (#13): billed time per waited step ≤ the Graph latency + this, whatever the pause. */
+const GOAL_EXTRA_MS = 1000;
+/** AWS Lambda pricing (us-east-1, arm64): per GB-second of billed duration, per request; 256 MB functions. */
+const PRICE_PER_GB_SECOND = 0.000_013_333_4;
+const PRICE_PER_REQUEST = 0.000_000_2;
+const MEMORY_GB = 0.25;
+/** The "cheapest" timing: nothing slept; sub-second rests rounded up to the next second (README). */
+const CHEAPEST = { SENDER_DEFER_MAX_SLEEP_MS: '0', SENDER_INLINE_WAIT_MS: '0' };
+
+type Variant = { label: string; latencyMs: number; env?: Record<string, string> };
+
+/** Dollars per million steps from a mean billed time and a mean invocation count per step. */
+const dollarsPerMillion = (billedMs: number, invocations: number): number =>
+  ((billedMs / 1000) * MEMORY_GB * PRICE_PER_GB_SECOND + invocations * PRICE_PER_REQUEST) * 1e6;
 /** Sequence id prefixes: measured users, and the unmeasured filler that keeps the load steady. */
 const MEASURED = 'm_billed_';
 const FILLER = 'm_filler_';
@@ -87,8 +101,15 @@ export const bench: Bench = {
   title:
     'billed time per step: sender handler wall time for planned waits of 0/3/12/30 s, Graph at 0 and ~150 ms',
   run: async () => {
-    const latencies = [0, realisticLatencyMs()];
-    const stacks = await Promise.all(latencies.map((graphLatencyMs) => startStack({ graphLatencyMs })));
+    const latency = realisticLatencyMs();
+    const variants: Variant[] = [
+      { label: 'exact, Graph 0 ms', latencyMs: 0 },
+      { label: `exact, Graph ${latency} ms`, latencyMs: latency },
+      { label: `cheapest, Graph ${latency} ms`, latencyMs: latency, env: CHEAPEST },
+    ];
+    const stacks = await Promise.all(
+      variants.map((v) => startStack({ graphLatencyMs: v.latencyMs, ...(v.env && { env: v.env }) })),
+    );
     const send = (stack: Stack, waitMs: number, user: number, prefix = MEASURED) =>
       enqueueSequence(
         { sqs: stack.client, queueUrl: stack.sqs.queueUrl },
@@ -115,13 +136,12 @@ export const bench: Bench = {
       }
       return messages;
     };
-    // Round-robin over waits, and over latencies in alternating order, one user every ENQUEUE_EVERY_MS:
+    // Round-robin over waits, and over variants in rotating order, one user every ENQUEUE_EVERY_MS:
     // steady load, and every case sees the same moments.
     const schedule = Array.from({ length: USERS_PER_CASE }, (_, u) =>
-      WAITS_MS.flatMap((waitMs, c) => {
-        const order = (u + c) % 2 === 0 ? [0, 1] : [1, 0];
-        return order.map((s) => ({ s, waitMs, user: 10_000 + c * 100 + u }));
-      }),
+      WAITS_MS.flatMap((waitMs, c) =>
+        variants.map((_, k) => ({ s: (u + c + k) % variants.length, waitMs, user: 10_000 + c * 100 + u })),
+      ),
     ).flat();
     try {
       // Warm-up: each handler's cold start (config, clients) and sockets, outside the measured steps.
@@ -138,7 +158,7 @@ export const bench: Bench = {
       let measuring = true;
       const filler = (async () => {
         for (let n = 0; measuring; n += 1) {
-          await send(stacks[n % 2]!, 0, 20_000 + n, FILLER);
+          await send(stacks[n % stacks.length]!, 0, 20_000 + n, FILLER);
           await pause(ENQUEUE_EVERY_MS);
         }
       })();
@@ -149,54 +169,59 @@ export const bench: Bench = {
       await filler;
       arrived.forEach((messages, i) => {
         if (messages < expected)
-          throw new Error(`Graph at ${latencies[i]} ms: only ${messages}/${expected} messages arrived`);
+          throw new Error(`${variants[i]?.label}: only ${messages}/${expected} messages arrived`);
       });
     } finally {
       await Promise.all(stacks.map((stack) => stack.stop()));
     }
 
-    const results = latencies.map((latencyMs, i) => {
+    const results = variants.map((variant, i) => {
       const byWait = costsByWait(stacks[i]!);
       const zero = byWaitMs(byWait, 0);
       const three = byWaitMs(byWait, 3_000);
       const thirty = byWaitMs(byWait, 30_000);
-      const deferral = distribution(byWait.flatMap((w) => (w.deferral.n > 0 ? [w.deferral.p50] : []))).p50;
+      const waited = byWait.filter((w) => w.waitMs > 0);
       return {
-        latencyMs,
+        ...variant,
         byWait,
-        ratio30to0: thirty.billed.p50 / zero.billed.p50,
         ratio30to3: thirty.billed.p50 / three.billed.p50,
-        deferralP50: deferral,
+        worstWaitedP50: Math.max(...waited.map((w) => w.billed.p50)),
         sendP50: zero.billed.p50,
-        // The same ratio from its parts, (send + deferral) ÷ send: steadier than a quotient of two medians.
-        partsRatio: 1 + deferral / zero.billed.p50,
-        // The send alone must cost ≥ deferral ÷ (goal − 1) for one extra deferral to stay within the goal.
-        sendNeededMs: deferral / (GOAL_RATIO - 1),
       };
     });
+    const cost = await measureInvocationCost();
 
-    const rows: Cell[][] = results.flatMap((r) => {
-      const zero = byWaitMs(r.byWait, 0);
-      return r.byWait.map((w) => [
-        `${r.latencyMs} ms`,
+    const rows: Cell[][] = results.flatMap((r) =>
+      r.byWait.map((w) => [
+        r.label,
         `${w.waitMs / 1000} s`,
-        w.invocations.p50,
+        w.invocations.mean,
         w.billed.p50,
         w.billed.max,
         w.slept.p50,
         orNull(w.deferral.p50),
         w.sending.p50,
-        w.billed.p50 / zero.billed.p50,
-      ]);
-    });
+        dollarsPerMillion(w.billed.mean, w.invocations.mean),
+      ]),
+    );
     const verdict = (r: (typeof results)[number]) =>
-      `Graph ${r.latencyMs} ms: 30 s ÷ 0 s = ${r.ratio30to0.toFixed(2)} — goal ≤ ${GOAL_RATIO} ${r.ratio30to0 <= GOAL_RATIO ? 'MET' : 'NOT MET'}; 30 s ÷ 3 s = ${r.ratio30to3.toFixed(2)}. A 0 s step is one sending invocation (p50 ${r.sendP50.toFixed(1)} ms); a waited step adds one deferral invocation (p50 ${r.deferralP50.toFixed(1)} ms), so the goal needs a send of ≥ ${r.sendNeededMs.toFixed(0)} ms; from these parts, 1 + deferral ÷ send = ${r.partsRatio.toFixed(2)}.`;
+      `${r.label}: worst waited step p50 ${r.worstWaitedP50.toFixed(0)} ms vs the goal Graph + ${GOAL_EXTRA_MS} ms = ${r.latencyMs + GOAL_EXTRA_MS} ms — ${r.worstWaitedP50 <= r.latencyMs + GOAL_EXTRA_MS ? 'MET' : 'NOT MET'}; 30 s ÷ 3 s = ${r.ratio30to3.toFixed(2)}; a 0 s step ${r.sendP50.toFixed(0)} ms.`;
+    const costRows: Cell[][] = cost.map((c) => [
+      {
+        send: 'sending (step due, Graph 0 ms)',
+        defer: 'deferring (ChangeMessageVisibility)',
+        'send + sent-step record': 'sending a redelivered message with the state table (GetItem ×2, PutItem)',
+      }[c.shape],
+      c.cpuMs,
+      c.wall.p50,
+      c.wall.p99,
+    ]);
     return {
       tables: [
         {
           title: "Billed time per step (sender handler wall time, summed over the step's invocations)",
           columns: [
-            'Graph latency',
+            'variant',
             'planned wait',
             'invocations',
             'billed p50 ms',
@@ -204,17 +229,26 @@ export const bench: Bench = {
             'slept in handler p50 ms',
             'deferral invocation p50 ms',
             'sending invocation p50 ms',
-            '÷ 0 s billed',
+            '$ per million steps',
           ],
           rows,
           notes: [
-            `${USERS_PER_CASE} users per case; two stacks at once (local Graph fake answering after ${latencies.join(' ms and ')} ms), users enqueued every ${ENQUEUE_EVERY_MS} ms interleaved over both stacks and all four waits after a warm-up, then unmeasured 0 s users at the same pace until the last measured send, so every invocation runs under the same load (fauxqs visibility timeouts are real seconds; batch 1; 20 pollers per stack).`,
+            `${USERS_PER_CASE} users per case; three stacks at once, users enqueued every ${ENQUEUE_EVERY_MS} ms interleaved over every variant and wait after a warm-up, then unmeasured 0 s users at the same pace until the last measured send, so every invocation runs under the same load (fauxqs visibility timeouts are real seconds; batch 1).`,
             ...results.map(verdict),
-            'Why: whatever the wait, a waited step costs exactly one extra invocation — the ChangeMessageVisibility deferral, which makes no Graph call, so its cost is the same at both latencies — and nothing grows with the wait (30 s ÷ 3 s ≈ 1; sub-second remainders above 250 ms round up to the next second instead of being slept, lib/platform/config.ts). The 30 s ÷ 0 s ratio is (send + deferral) ÷ send: it only says how small the deferral is next to a Graph round trip, and a 1 ms local Graph makes the denominator unrealistically small.',
+            `$ per million steps: mean billed ms × ${MEMORY_GB} GB × $${PRICE_PER_GB_SECOND}/GB-s + mean invocations × $${PRICE_PER_REQUEST} (AWS Lambda pricing, arm64, us-east-1; Lambda bills each invocation rounded up to 1 ms).`,
+            'Why: whatever the wait, a waited step costs one extra invocation (the ChangeMessageVisibility deferral, no Graph call) and, when exact, the sub-second rest of its wait slept before the send — SQS visibility counts whole seconds, so that rest (< 1 s) can only be slept or rounded up. Nothing grows with the wait (30 s ÷ 3 s ≈ 1). "cheapest" sleeps nothing and lands up to 1 s late.',
+          ],
+        },
+        {
+          title: 'One sender invocation alone (real handler, one in flight, Graph stand-in at 0 ms)',
+          columns: ['invocation', 'CPU ms', 'wall p50 ms', 'wall p99 ms'],
+          rows: costRows,
+          notes: [
+            'CPU = process.cpuUsage() around the handler call (user + system), averaged over the rounds. In Lambda the billed duration is the wall time, dominated by the Graph round trip and the slept rest, not by CPU: concurrency is the resource to size (README, Performance).',
           ],
         },
       ],
-      data: { latencies, results },
+      data: { variants, results, invocationCost: cost },
     };
   },
 };

@@ -18,11 +18,13 @@ export const plannedOf = (steps: readonly QueuedStep[]): PlannedStep[] =>
     plannedAt: s.plannedAt,
   }));
 
-export type Delivered = { index: number; plannedAt: number; actualAt: number };
+export type Delivered = { index: number; kind: string; plannedAt: number; actualAt: number };
 
 export type Gap = {
   fromIndex: number;
   toIndex: number;
+  /** The action kind of the step the gap leads to (its pause is the one measured). */
+  kind: string;
   plannedMs: number;
   actualMs: number;
   errorMs: number;
@@ -66,7 +68,8 @@ export const analyseUser = (
       // A message matched further on while an earlier planned message is still missing: order broken.
       for (let q = pointer; q < found; q++) if (planned[q]!.kind === 'message') orderViolations++;
       matched.add(found);
-      delivered.push({ index: planned[found]!.index, plannedAt: planned[found]!.dueAt, actualAt: call.at });
+      const step = planned[found]!;
+      delivered.push({ index: step.index, kind: step.kind, plannedAt: step.dueAt, actualAt: call.at });
       pointer = found + 1;
       continue;
     }
@@ -88,7 +91,14 @@ export const analyseUser = (
     const b = delivered[i]!;
     const plannedMs = b.plannedAt - a.plannedAt;
     const actualMs = b.actualAt - a.actualAt;
-    gaps.push({ fromIndex: a.index, toIndex: b.index, plannedMs, actualMs, errorMs: actualMs - plannedMs });
+    gaps.push({
+      fromIndex: a.index,
+      toIndex: b.index,
+      kind: b.kind,
+      plannedMs,
+      actualMs,
+      errorMs: actualMs - plannedMs,
+    });
   }
   const first = delivered[0];
   return {

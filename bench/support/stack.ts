@@ -163,9 +163,10 @@ export const startStack = async (
     queueArn: sqs.queueArn,
     region: sqs.region,
     handler: timed,
-    // serverless.yml: batchSize 1, maximumConcurrency senderMaxConcurrency (20), timeout 15 s.
+    // serverless.yml: batchSize 1, maximumConcurrency senderMaxConcurrency, timeout 15 s.
     batchSize: 1,
     maxConcurrency: pollers,
+    ...(process.env.BENCH_ESM_RECEIVERS && { receivers: Number(process.env.BENCH_ESM_RECEIVERS) }),
     functionTimeoutMs: 15_000,
     waitTimeSeconds: 2,
   });

@@ -10,19 +10,33 @@ import { loadPlanConfig } from '../../lib/platform/config.ts';
 import { enqueueSequence, queuedStepsOf } from '../../lib/queue/producer.ts';
 import { planSequence } from '../../lib/reply/plan.ts';
 import { PAGE_ID, psidOf } from '../../local/meta.ts';
+import { SENDER_MAX_CONCURRENCY } from '../../local/queue-attributes.ts';
 import type { RecordedCall } from '../support/child-server.ts';
 import { analyseUser, type PlannedStep, plannedOf, type UserFidelity } from '../support/fidelity.ts';
 import { type Bench, resultsDir } from '../support/report.ts';
-import { inBatches, startStack } from '../support/stack.ts';
+import { type Stack, startStack } from '../support/stack.ts';
 import { type Distribution, distribution } from '../support/stats.ts';
 import { histogramSvg, type Lane, timelineSvg } from '../support/svg.ts';
 
 const TIME_SCALE = Number(process.env.BENCH_TIME_SCALE ?? 0.5);
-/** `users@pollers` cases; 20 pollers = serverless.yml's senderMaxConcurrency. */
-const CASES = (process.env.BENCH_TIMING_CASES ?? '1@20,100@20,1000@20').split(',').map((c) => {
-  const [users, pollers] = c.split('@').map(Number);
-  return { users: users!, pollers: pollers ?? 20 };
+/** serverless.yml's senderMaxConcurrency default: the local ESM gets as many invocation slots. */
+const DEFAULT_POLLERS = SENDER_MAX_CONCURRENCY;
+/** The "cheapest" timing (README, Performance): nothing slept, sub-second rests rounded up. */
+const TIMINGS = {
+  exact: {},
+  cheapest: { SENDER_DEFER_MAX_SLEEP_MS: '0', SENDER_INLINE_WAIT_MS: '0' },
+} as const;
+type Timing = keyof typeof TIMINGS;
+/** `users[@pollers][/cheapest]` cases; the default timing is exact. */
+const CASES = (process.env.BENCH_TIMING_CASES ?? '1,50,100,1000,50/cheapest').split(',').map((c) => {
+  const [spec, mode] = c.split('/');
+  const [users, pollers] = (spec ?? '').split('@').map(Number);
+  const timing: Timing = mode === 'cheapest' ? 'cheapest' : 'exact';
+  return { users: users!, pollers: pollers ?? DEFAULT_POLLERS, timing };
 });
+/** Users arrive spread evenly over this window ("N users arriving within one second"). */
+const ARRIVAL_MS = Number(process.env.BENCH_ARRIVAL_MS ?? 1000);
+const ACTION_KINDS = ['mark_seen', 'typing_on', 'message', 'react'] as const;
 const planConfig = loadPlanConfig({ PLAN_TIME_SCALE: String(TIME_SCALE) });
 
 const INBOUND = [
@@ -43,6 +57,7 @@ type UserPlan = { psid: string; planned: PlannedStep[] };
 type CaseResult = {
   users: number;
   pollers: number;
+  timing: Timing;
   steps: number;
   wallMs: number;
   fidelity: UserFidelity[];
@@ -51,17 +66,66 @@ type CaseResult = {
   invocations: number;
   deferrals: number;
   handlerMs: Distribution;
+  /** CPU of the bench process (poller + sender handler + enqueues) per sender invocation. */
+  cpuMsPerInvocation: number;
 };
 
-const runCase = async (users: number, pollers: number): Promise<CaseResult> => {
-  const stack = await startStack({ maxConcurrency: pollers });
+const pause = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+
+const gapsOf = (r: CaseResult, kind?: string) =>
+  r.fidelity.flatMap((f) => f.gaps.filter((g) => kind === undefined || g.kind === kind));
+
+/** Per action kind: how far its pause (the gap leading to it) was from the plan. */
+const kindRows = (results: readonly CaseResult[]) =>
+  results.flatMap((r) =>
+    ACTION_KINDS.map((kind) => {
+      const gaps = gapsOf(r, kind);
+      const off = distribution(gaps.map((g) => Math.abs(g.errorMs)));
+      const signed = distribution(gaps.map((g) => g.errorMs));
+      return [
+        `${r.users}${r.timing === 'exact' ? '' : ` (${r.timing})`}`,
+        kind,
+        gaps.length,
+        off.p50,
+        off.p95,
+        off.p99,
+        signed.min,
+        signed.p50,
+        signed.max,
+      ] as const;
+    }).filter((row) => row[2] > 0),
+  );
+
+/**
+ * One throwaway step first, so the handler's cold start (config, clients, the first connections) is not
+ * counted as the first user's lateness: in AWS, steady traffic meets warm containers (cold starts: coldstart).
+ */
+const warmUp = async (stack: Stack): Promise<void> => {
+  const seq = {
+    pageId: PAGE_ID,
+    psid: psidOf(999_999),
+    sequenceId: 'm_timing_warmup',
+    steps: [{ action: { sender_action: 'mark_seen' as const }, delayMs: 0 }],
+    plannedAt: Date.now(),
+  };
+  await enqueueSequence({ sqs: stack.client, queueUrl: stack.sqs.queueUrl }, seq);
+  for (let waited = 0; waited < 10_000; waited += 100) {
+    if ((await stack.takeCalls()).length > 0) break;
+    await pause(100);
+  }
+  stack.invocations.length = 0;
+};
+
+const runCase = async (users: number, pollers: number, timing: Timing): Promise<CaseResult> => {
+  const stack = await startStack({ maxConcurrency: pollers, env: { ...TIMINGS[timing] } });
   try {
+    await warmUp(stack);
     const plans: UserPlan[] = [];
     const startedAt = Date.now();
-    await inBatches(
-      Array.from({ length: users }, (_, u) => u),
-      50,
-      async (u) => {
+    const cpuBefore = process.cpuUsage();
+    await Promise.all(
+      Array.from({ length: users }, async (_, u) => {
+        await pause(startedAt + (u * ARRIVAL_MS) / users - Date.now());
         const psid = psidOf(u);
         const replies = [0, 1].map((k) => ({
           message: { text: `${REPLIES[(u + k) % REPLIES.length]} (u${u}/r${k})` },
@@ -79,7 +143,7 @@ const runCase = async (users: number, pollers: number): Promise<CaseResult> => {
         };
         plans.push({ psid, planned: plannedOf(queuedStepsOf(seq)) });
         await enqueueSequence({ sqs: stack.client, queueUrl: stack.sqs.queueUrl }, seq);
-      },
+      }),
     );
     const expectedMessages = plans.reduce(
       (n, p) => n + p.planned.filter((s) => s.kind === 'message').length,
@@ -99,11 +163,13 @@ const runCase = async (users: number, pollers: number): Promise<CaseResult> => {
     await new Promise((r) => setTimeout(r, 1000));
     calls.push(...(await stack.takeCalls()));
     const wallMs = Date.now() - startedAt;
+    const cpu = process.cpuUsage(cpuBefore);
     const byUser = Map.groupBy(calls, (c) => c.psid);
     const fidelity = plans.map((p) => analyseUser(p.planned, byUser.get(p.psid) ?? []));
     return {
       users,
       pollers,
+      timing,
       steps: plans.reduce((n, p) => n + p.planned.length, 0),
       wallMs,
       fidelity,
@@ -112,6 +178,7 @@ const runCase = async (users: number, pollers: number): Promise<CaseResult> => {
       invocations: stack.invocations.length,
       deferrals: stack.invocations.filter((i) => !i.completed).length,
       handlerMs: distribution(stack.invocations.map((i) => i.durationMs)),
+      cpuMsPerInvocation: (cpu.user + cpu.system) / 1000 / Math.max(1, stack.invocations.length),
     };
   } finally {
     await stack.stop();
@@ -143,12 +210,10 @@ export const bench: Bench = {
   title: `timing fidelity on the local stack (PLAN_TIME_SCALE=${TIME_SCALE})`,
   run: async () => {
     const results: CaseResult[] = [];
-    for (const c of CASES) results.push(await runCase(c.users, c.pollers));
+    for (const c of CASES) results.push(await runCase(c.users, c.pollers, c.timing));
     const rows = results.map((r) => {
-      const errors = distribution(r.fidelity.flatMap((f) => f.gaps.map((g) => g.errorMs)));
-      const adjacent = distribution(
-        r.fidelity.flatMap((f) => f.gaps.filter((g) => g.toIndex === g.fromIndex + 1).map((g) => g.errorMs)),
-      );
+      const off = distribution(gapsOf(r).map((g) => Math.abs(g.errorMs)));
+      const signed = distribution(gapsOf(r).map((g) => g.errorMs));
       const first = distribution(
         r.fidelity.flatMap((f) => (f.firstLatencyMs === undefined ? [] : [f.firstLatencyMs])),
       );
@@ -156,15 +221,17 @@ export const bench: Bench = {
       return [
         r.users,
         r.pollers,
+        r.timing,
         r.steps,
-        errors.p50,
-        errors.p95,
-        errors.p99,
-        errors.max,
-        adjacent.p99,
+        off.p50,
+        off.p95,
+        off.p99,
+        signed.min,
+        signed.max,
         first.p50,
         first.p99,
         r.handlerMs.mean,
+        r.cpuMsPerInvocation,
         sum((f) => f.orderViolations),
         sum((f) => f.duplicates),
         sum((f) => f.lostMessages),
@@ -174,7 +241,7 @@ export const bench: Bench = {
       ] as const;
     });
     // Panels: the two largest runs (a sample of ~10 users each), so drift and bunching show against scale.
-    const shown = results.filter((r) => r.users > 1).slice(-2);
+    const shown = results.filter((r) => r.users > 1 && r.timing === 'exact').slice(-2);
     const timeline = join(resultsDir, 'timeline.svg');
     writeFileSync(
       timeline,
@@ -195,7 +262,7 @@ export const bench: Bench = {
         results
           .filter((r) => r.fidelity.reduce((n, f) => n + f.gaps.length, 0) >= 20)
           .map((r) => ({
-            label: `${r.users} users, ${r.pollers} pollers`,
+            label: `${r.users} users, ${r.pollers} pollers, ${r.timing}`,
             values: r.fidelity.flatMap((f) => f.gaps.map((g) => g.errorMs)),
           })),
         'Gap error per step: actual gap at the Graph endpoint − planned gap',
@@ -209,15 +276,17 @@ export const bench: Bench = {
           columns: [
             'users',
             'pollers',
+            'timing',
             'steps',
-            'gap err p50 ms',
+            '|gap err| p50 ms',
             'p95',
             'p99',
-            'max',
-            'adjacent-only p99',
+            'err min',
+            'err max',
             '1st step p50 ms',
             '1st step p99 ms',
             'handler ms/inv.',
+            'CPU ms/inv.',
             'order viol.',
             'dupes',
             'lost msgs',
@@ -229,10 +298,19 @@ export const bench: Bench = {
           notes: [
             `Every planned delay is multiplied by PLAN_TIME_SCALE=${TIME_SCALE} to fit the 10-minute budget (delays ≥ 1 s still go through SQS ChangeMessageVisibility; shorter ones are slept in the handler).`,
             'Each user: mark_seen → read pause → typing_on → reply → pause → typing_on → reply (real planner). Gap = time between consecutive delivered steps of one user at the fake Graph; error = actual − planned.',
-            'fauxqs and the fake Graph run in their own processes; poller + real sender handler (batch 1; 20 pollers = serverless.yml senderMaxConcurrency) in the bench process; all on one 2-core machine.',
-            '"adjacent-only" leaves out gaps that span a skipped typing_on (those are shorter than planned by design: a skipped step counts as done at its planned time).',
+            `fauxqs and the fake Graph run in their own processes; the local ESM (5 receivers, "pollers" = invocation slots; ${DEFAULT_POLLERS} = serverless.yml senderMaxConcurrency) and the real sender handler (batch 1) in the bench process; all on one 2-core machine.`,
+            `Users arrive spread evenly over ${ARRIVAL_MS} ms (BENCH_ARRIVAL_MS). |gap err| = |actual gap − planned gap|; "err min/max" are signed (negative: a pause shortened to absorb earlier lateness).`,
+            '"CPU ms/inv." = CPU time of the bench process (local ESM + sender handler + enqueues) ÷ sender invocations: an upper bound on the handler\'s own CPU.',
             '"handler ms/inv." = mean wall time of one sender invocation (includes in-handler sleeps of sub-second remainders and waits ≤ SENDER_INLINE_WAIT_MS); with batch size 1 and N pollers, throughput ≤ N ÷ that.',
             '"1st step" = mark_seen arrival − time the sequence was planned (enqueue + first poll). "skipped typing" = typing_on dropped by design because it ran later than its skippableAfterMs.',
+          ],
+        },
+        {
+          title: 'Gap error per action kind (the pause leading to a step of that kind)',
+          columns: ['users', 'kind', 'gaps', '|err| p50 ms', 'p95', 'p99', 'err min', 'err p50', 'err max'],
+          rows: kindRows(results),
+          notes: [
+            'mark_seen has no gap of its own except between sequences; react appears only when the plan reacts. A kind with no gaps is left out.',
           ],
         },
       ],
@@ -241,11 +319,13 @@ export const bench: Bench = {
         cases: results.map((r) => ({
           users: r.users,
           pollers: r.pollers,
+          timing: r.timing,
           handlerMs: r.handlerMs,
           steps: r.steps,
           wallMs: r.wallMs,
           invocations: r.invocations,
           deferrals: r.deferrals,
+          cpuMsPerInvocation: r.cpuMsPerInvocation,
           gapErrorMs: distribution(r.fidelity.flatMap((f) => f.gaps.map((g) => g.errorMs))),
           gapErrorByPlannedGap: {
             under1s: distribution(

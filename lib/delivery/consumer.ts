@@ -57,7 +57,6 @@ const processGroup = async (
       predecessorDoneAt = outcome.completedAt;
       continue;
     }
-    if (outcome.sleepMs) await deps.sleep(outcome.sleepMs);
     const returned = returnedFrom(members, position);
     await Promise.all(returned.map((r) => changeVisibility(deps, r, outcome.visibilitySeconds)));
     if (returned.length > 1) deps.telemetry.metric('FollowersReturned', returned.length - 1);

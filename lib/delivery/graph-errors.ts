@@ -23,6 +23,8 @@ export type GraphFailure = {
   retryAfterMs?: number;
   recipientUnreachable?: boolean;
   tokenInvalid?: boolean;
+  /** No answer, and the request may have reached Meta (network-errors.ts): a retry may duplicate it. */
+  outcomeUnknown?: boolean;
 };
 
 /** 1 unknown, 2 service, 4 app throttled, 17 user throttled, 32 page throttled, 341 app limit, 613 rate

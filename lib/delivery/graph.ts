@@ -16,6 +16,7 @@ import type { ChannelCall, ChannelShape, SendTarget } from './channels/shape.ts'
 import { asText, type GraphFailure, truncateReason } from './graph-errors.ts';
 import { interpretGraphResponse } from './graph-response.ts';
 import type { GraphUsage, UsageReading } from './graph-usage.ts';
+import { provablyNotSent } from './network-errors.ts';
 
 export type GraphSendResult =
   /** `skipped`: the channel has no call for this step (lib/delivery/channels/), so none was made. */
@@ -56,7 +57,10 @@ export type GraphClientOptions = {
 
 const ERROR_NAME = /^[A-Za-z]+$/;
 
-/** A network failure as a transient GraphFailure: error code/name and a redacted message, no URL. */
+/**
+ * A network failure as a transient GraphFailure: error code/name and a redacted message, no URL; marked
+ * `outcomeUnknown` unless the request provably never left (network-errors.ts).
+ */
 const networkFailure = (
   error: unknown,
   redact: (text: string) => string,
@@ -66,7 +70,13 @@ const networkFailure = (
   const name = asText(record.code) ?? (ERROR_NAME.test(String(record.name)) ? String(record.name) : 'Error');
   const message = error instanceof Error ? error.message : String(error);
   const reason = timedOut ? 'timeout' : `network error ${name}: ${message}`;
-  return { ok: false, kind: 'transient', status: 0, reason: truncateReason(redact(reason)) };
+  const failure: GraphFailure = {
+    ok: false,
+    kind: 'transient',
+    status: 0,
+    reason: truncateReason(redact(reason)),
+  };
+  return provablyNotSent(error, timedOut) ? failure : { ...failure, outcomeUnknown: true };
 };
 
 /** One keep-alive Pool per container: later invocations reuse its TLS connections. */
@@ -89,38 +99,65 @@ const failedBeforeCall = (type: string, reason: string): GraphSendResult => ({
   latencyMs: 0,
 });
 
+/** What one POST needs from its client: where to send, how to redact, where to keep the usage reading. */
+type PostContext = {
+  options: GraphClientOptions;
+  dispatcher: Dispatcher;
+  origin: string;
+  prefix: string;
+  now: () => number;
+  redact: (text: string) => string;
+  onUsage: (reading: UsageReading) => void;
+};
+
+/** One Send API POST → a result; never throws (a network failure is a transient result). */
+const post = async (
+  ctx: PostContext,
+  call: ChannelCall,
+  query: string,
+  shape: ChannelShape,
+): Promise<GraphSendResult> => {
+  const { options, now } = ctx;
+  const path = `${ctx.prefix}/${options.version}/${encodeURIComponent(call.node)}/messages?${query}`;
+  const started = now();
+  const signal = AbortSignal.timeout(options.timeoutMs);
+  try {
+    const response = await ctx.dispatcher.request({
+      origin: ctx.origin,
+      path,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(call.body),
+      signal,
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: options.timeoutMs,
+    });
+    // Redact the raw body before anything reads it: a reason derived from it is truncated later, and a
+    // token cut in half by the truncation would no longer match the redactor.
+    const text = ctx.redact(await response.body.text());
+    const result = interpretGraphResponse(response.statusCode, text, response.headers, now(), shape);
+    if (result.usage) ctx.onUsage({ ...result.usage, readAt: now() });
+    return { ...result, latencyMs: now() - started };
+  } catch (error) {
+    return { ...networkFailure(error, ctx.redact, signal.aborted), latencyMs: now() - started };
+  }
+};
+
 export const graphClient = (options: GraphClientOptions): GraphClient => {
-  const now = options.now ?? Date.now;
   const base = new URL(options.baseUrl);
-  const prefix = base.pathname.replace(/\/+$/, '');
   const dispatcher = options.dispatcher ?? keepAlivePool(base.origin, options);
   const auth = accountAuth(options, appSecretProof);
   let lastUsage: UsageReading | undefined;
-
-  const post = async (call: ChannelCall, query: string, shape: ChannelShape): Promise<GraphSendResult> => {
-    const path = `${prefix}/${options.version}/${encodeURIComponent(call.node)}/messages?${query}`;
-    const started = now();
-    const signal = AbortSignal.timeout(options.timeoutMs);
-    try {
-      const response = await dispatcher.request({
-        origin: base.origin,
-        path,
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(call.body),
-        signal,
-        headersTimeout: options.timeoutMs,
-        bodyTimeout: options.timeoutMs,
-      });
-      // Redact the raw body before anything reads it: a reason derived from it is truncated later, and a
-      // token cut in half by the truncation would no longer match the redactor.
-      const text = auth.redact(await response.body.text());
-      const result = interpretGraphResponse(response.statusCode, text, response.headers, now(), shape);
-      if (result.usage) lastUsage = { ...result.usage, readAt: now() };
-      return { ...result, latencyMs: now() - started };
-    } catch (error) {
-      return { ...networkFailure(error, auth.redact, signal.aborted), latencyMs: now() - started };
-    }
+  const ctx: PostContext = {
+    options,
+    dispatcher,
+    origin: base.origin,
+    prefix: base.pathname.replace(/\/+$/, ''),
+    now: options.now ?? Date.now,
+    redact: auth.redact,
+    onUsage: (reading) => {
+      lastUsage = reading;
+    },
   };
 
   const sendAction = async ({ action, ...target }: SendActionRequest): Promise<GraphSendResult> => {
@@ -131,7 +168,7 @@ export const graphClient = (options: GraphClientOptions): GraphClient => {
     const query = auth.queryFor(target.pageId);
     // Never another account's token: an account without its own is not answered (README, many accounts).
     if (query === undefined) return failedBeforeCall('UnknownAccount', 'no access token for this account');
-    return post(plan.call, query, shape);
+    return post(ctx, plan.call, query, shape);
   };
 
   return { sendAction, usage: () => lastUsage, close: () => dispatcher.close() };

@@ -23,6 +23,7 @@ import {
   sendVerdict,
   usageHold,
 } from './schedule.ts';
+import { recordSent, wasSent } from './sent-steps.ts';
 
 /** Everything known about the record being processed. */
 type StepContext = {
@@ -88,7 +89,7 @@ const applySchedule = async (
   }
   if (decision.kind === 'defer' && !ctx.finalReceive) {
     metric('StepsDeferred', 1, 'Count', { action: kind });
-    return { done: false, visibilitySeconds: decision.visibilitySeconds, sleepMs: decision.sleepMs };
+    return { done: false, visibilitySeconds: decision.visibilitySeconds };
   }
   // On the final receive a deferral would let SQS's redrive take the step: send it early instead.
   if (decision.kind === 'defer') metric('StepsForcedEarly', 1, 'Count', { action: kind });
@@ -136,25 +137,53 @@ const retryLater = (ctx: StepContext, failure: GraphFailure): RecordOutcome => {
   return { done: false, visibilitySeconds };
 };
 
+/** A message that may have reached Meta: counted and logged, not retried (README, Delivery guarantees). */
+const outcomeUnknown = (ctx: StepContext, failure: GraphFailure): RecordOutcome => {
+  ctx.deps.telemetry.metric('StepsOutcomeUnknown', 1, 'Count', { action: ctx.kind });
+  ctx.deps.telemetry.log.warn('Graph gave no answer and the message may have been delivered: not retried', {
+    user: ctx.user,
+    sequenceId: ctx.step.sequenceId,
+    index: ctx.step.index,
+    action: ctx.kind,
+    ...failureAttributes(failure),
+  });
+  return done(ctx.deps);
+};
+
 /** Graph's answer → outcome: sent, retried later, or (given up / permanent) the sequence aborted. */
 const settle = async (ctx: StepContext, due: DueTime, result: GraphSendResult): Promise<RecordOutcome> => {
   const { deps, kind } = ctx;
   const { metric } = deps.telemetry;
   if (result.ok) {
+    await recordSent(deps, ctx.group, ctx.step);
     // A step its channel has no call for (WhatsApp mark_seen / typing_off) is done without one: `call: none`.
     metric('StepsSent', 1, 'Count', { action: kind, ...(result.skipped !== undefined && { call: 'none' }) });
     if (result.unexpectedBody) metric('GraphUnexpectedSuccessBody', 1);
     if (due.catchUp) metric('StepsCaughtUp', 1, 'Count', { action: kind });
     return done(deps);
   }
-  const verdict = sendVerdict(result, ctx.finalReceive);
+  const verdict = sendVerdict(result, ctx.finalReceive, kind);
   if (verdict === 'retry') return retryLater(ctx, result);
+  if (verdict === 'unknown') return outcomeUnknown(ctx, result);
   if (verdict === 'give-up') {
     metric('StepsGivenUp', 1, 'Count', { code: codeLabel(result) });
     await copyToDlq(deps, ctx.record, ctx.group, `retry budget exhausted: ${result.reason}`);
   }
   await abortSequence(deps, ctx.step, ctx.group, result);
   return done(deps);
+};
+
+/** Before any wait (the read then costs the user nothing): did an earlier receive already send it? */
+const alreadySent = async (ctx: StepContext): Promise<boolean> => {
+  const { deps, step } = ctx;
+  if (!(await wasSent(deps, ctx.group, step, ctx.timing.receiveCount))) return false;
+  deps.telemetry.metric('StepsAlreadySent', 1, 'Count', { action: ctx.kind });
+  deps.telemetry.log.info('step already sent by an earlier receive; not sent again', {
+    user: ctx.user,
+    sequenceId: step.sequenceId,
+    index: step.index,
+  });
+  return true;
 };
 
 /** A decoded step: dropped, scheduled, held back, or sent and settled. */
@@ -172,6 +201,7 @@ const processStep = async (
     });
     return done(deps);
   }
+  if (await alreadySent(ctx)) return done(deps);
   const scheduled = await applySchedule(ctx, predecessorDoneAt);
   if ('done' in scheduled) return scheduled;
   const held = throttled(ctx);

@@ -11,9 +11,7 @@ export type ConsumerRecord = {
 };
 
 /** Outcome of one record: done (Lambda deletes it) or returned with a new visibility timeout. */
-export type RecordOutcome =
-  | { done: true; completedAt: number }
-  | { done: false; visibilitySeconds: number; sleepMs?: number };
+export type RecordOutcome = { done: true; completedAt: number } | { done: false; visibilitySeconds: number };
 
 /** The SQS system attributes the schedule reads, as numbers (absent or unparsable: undefined). */
 export const sqsTimingOf = (attributes: ConsumerRecord['attributes']): SqsTiming => {

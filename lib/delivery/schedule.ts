@@ -2,20 +2,30 @@
  * Pure timing decisions for the sender: when a queued step is due, and whether to send it now, wait a
  * little in-process, hand the wait back to SQS, or skip it. No clock, no I/O: `now` is a parameter.
  *
- * Why the anchor is ApproximateFirstReceiveTimestamp (AWS SQS Developer Guide, FIFO delivery logic): a FIFO
- * queue releases a group's next message only after the previous one is deleted, so a step's first receive
- * is ≈ its predecessor's completion. Unlike "now", it is stable across redeliveries: a step deferred,
- * retried or throttled keeps the same anchor and therefore the same due time.
+ * A step is due on its sequence's timeline: the sequence's enqueue time (SentTimestamp; one
+ * SendMessageBatch carries the whole sequence) plus the planned delays up to this step. Measuring each
+ * pause from the step's own first receive instead (as this module once did) adds every millisecond between
+ * the predecessor's Graph call and that receive — Graph latency, the delete, the next poll — to every pause,
+ * and the lateness piles up along the conversation. On the sequence's timeline a late step makes only the
+ * next pause shorter: later steps absorb lateness instead of adding to it.
  *
- * That holds only when a step is first received after its predecessor completed. With a batch size above 1
- * it can break: a step returned unprocessed behind a deferred predecessor has already been received once,
- * and if the next poll cuts the batch between the two, the follower later arrives alone with a first
- * receive from before its predecessor was sent — its pause is lost. Batch size 1 (serverless.yml) makes
- * that impossible; the consumer still handles batches of up to 10 correctly within one invocation.
+ * Absorbing has a floor: a pause is never shortened below SENDER_MIN_PAUSE_RATIO of its planned length,
+ * measured from a moment the predecessor is known to have completed by — its completion when it ran in this
+ * invocation, else this step's ApproximateFirstReceiveTimestamp (a FIFO queue releases a group's next
+ * message only after the previous one is deleted: AWS SQS Developer Guide, FIFO delivery logic). Both
+ * anchors are stable across redeliveries: a step deferred, retried or throttled keeps its due time.
+ *
+ * The first-receive bound holds only when a step is first received after its predecessor completed. With
+ * a batch size above 1 it can break: a step returned unprocessed behind a deferred predecessor has already
+ * been received once, and if the next poll cuts the batch between the two, the follower later arrives alone
+ * with a first receive from before its predecessor was sent — its floor is lost. Batch size 1
+ * (serverless.yml) makes that impossible; the consumer still handles batches of up to 10 correctly within
+ * one invocation.
  */
 import type { z } from 'zod';
 import type { senderTuningSchema } from '../platform/config.ts';
 import type { QueuedStep } from '../queue/codec.ts';
+import type { ActionKind } from '../queue/step.ts';
 import type { GraphFailureKind } from './graph-errors.ts';
 import type { UsageReading } from './graph-usage.ts';
 
@@ -43,65 +53,93 @@ export type SqsTiming = {
 export type DueTime = {
   /** When the step should be sent (epoch ms). */
   dueAt: number;
-  /** Which anchor the pause was measured from. */
-  anchor: 'predecessor' | 'first-receive' | 'plan';
+  /** What set it: the sequence's timeline, or the pause floor after the predecessor / the first receive. */
+  anchor: 'sequence' | 'predecessor' | 'first-receive';
   /** True when the step was too late to add its pause: due = max(anchor, planned time). */
   catchUp: boolean;
 };
 
+type DueStep = Pick<QueuedStep, 'delayMs' | 'dueAt' | 'plannedAt'>;
+
 /**
- * Due time of a step:
- * - predecessor completed in this invocation → predecessorDoneAt + delayMs;
- * - else → ApproximateFirstReceiveTimestamp + delayMs (see the module comment);
- * - no first-receive attribute (some local queues) → the planned time, which is stable too. Using "now"
- *   instead would push the due time forward on every redelivery and never send.
- * Catch-up: when anchor + delay would be more than SENDER_CATCH_UP_AFTER_MS past the planned time, the
- * pause is dropped and due = max(anchor, planned time), so a delayed conversation does not drift further.
+ * The step's time on its sequence's timeline: enqueue time + the planned delays of steps 0…index. Never
+ * before the planner's own dueAt (SQS's clock may run a little behind the planner's).
+ */
+export const sequenceDueAt = (step: DueStep, timing: Pick<SqsTiming, 'sentAt'>): number =>
+  Math.max(step.dueAt, (timing.sentAt ?? step.plannedAt) + (step.dueAt - step.plannedAt));
+
+/**
+ * Due time of a step: its time on the sequence's timeline, but never less than SENDER_MIN_PAUSE_RATIO of
+ * its pause after the predecessor (its completion in this invocation, else this step's first receive).
+ * Without either bound (a queue without first-receive attributes) the timeline alone decides.
+ * Catch-up: when even the floor is more than SENDER_CATCH_UP_AFTER_MS past the timeline, the pause is
+ * dropped and due = max(bound, timeline), so a conversation far behind does not drift further.
  */
 export const dueTime = (
-  step: Pick<QueuedStep, 'delayMs' | 'dueAt'>,
+  step: DueStep,
   timing: SqsTiming,
   predecessorDoneAt: number | undefined,
-  tuning: Pick<SenderTuning, 'SENDER_CATCH_UP_AFTER_MS'>,
+  tuning: Pick<SenderTuning, 'SENDER_CATCH_UP_AFTER_MS' | 'SENDER_MIN_PAUSE_RATIO'>,
 ): DueTime => {
-  const anchorAt = predecessorDoneAt ?? timing.firstReceiveAt;
-  if (anchorAt === undefined) return { dueAt: step.dueAt, anchor: 'plan', catchUp: false };
+  const planned = sequenceDueAt(step, timing);
+  const boundAt = predecessorDoneAt ?? timing.firstReceiveAt;
+  if (boundAt === undefined) return { dueAt: planned, anchor: 'sequence', catchUp: false };
   const anchor = predecessorDoneAt !== undefined ? 'predecessor' : 'first-receive';
-  const relative = anchorAt + step.delayMs;
-  if (relative - step.dueAt > tuning.SENDER_CATCH_UP_AFTER_MS)
-    return { dueAt: Math.max(anchorAt, step.dueAt), anchor, catchUp: true };
-  return { dueAt: relative, anchor, catchUp: false };
+  const floorAt = boundAt + Math.ceil(step.delayMs * tuning.SENDER_MIN_PAUSE_RATIO);
+  if (floorAt - planned > tuning.SENDER_CATCH_UP_AFTER_MS)
+    return { dueAt: Math.max(boundAt, planned), anchor, catchUp: true };
+  if (floorAt > planned) return { dueAt: floorAt, anchor, catchUp: false };
+  return { dueAt: planned, anchor: 'sequence', catchUp: false };
 };
 
 type StepDecision =
   | { kind: 'send'; due: DueTime }
   | { kind: 'wait'; waitMs: number; due: DueTime }
-  /** Sleep `sleepMs` (the sub-second part), then make the message visible again in `visibilitySeconds`. */
-  | { kind: 'defer'; sleepMs: number; visibilitySeconds: number; due: DueTime }
+  /** Make the message visible again in `visibilitySeconds`; a redelivery then waits what is left. */
+  | { kind: 'defer'; visibilitySeconds: number; due: DueTime }
   | { kind: 'skip'; latenessMs: number; due: DueTime };
 
 type DecideInput = {
-  step: Pick<QueuedStep, 'delayMs' | 'dueAt' | 'skippableAfterMs'>;
+  step: Pick<QueuedStep, 'delayMs' | 'dueAt' | 'plannedAt' | 'skippableAfterMs'>;
   timing: SqsTiming;
   now: number;
   predecessorDoneAt?: number;
 };
 
+type DecideTuning = Pick<
+  SenderTuning,
+  | 'SENDER_CATCH_UP_AFTER_MS'
+  | 'SENDER_MIN_PAUSE_RATIO'
+  | 'SENDER_INLINE_WAIT_MS'
+  | 'SENDER_DEFER_MAX_SLEEP_MS'
+>;
+
 /**
- * send | wait (remaining ≤ SENDER_INLINE_WAIT_MS) | defer (longer: sleep the sub-second part, then
- * ChangeMessageVisibility to the remaining whole seconds, so redelivery lands on the due time) | skip
- * (a step with skippableAfterMs, in catch-up mode, running later than that past its planned time).
+ * A wait longer than SENDER_INLINE_WAIT_MS goes to SQS, whose visibility counts whole seconds. Exact (the
+ * default): hand over the whole seconds only, so the redelivery lands up to 1 s *before* the due time and
+ * sleeps the rest — which also absorbs SQS redelivering a little late. A sub-second part above
+ * SENDER_DEFER_MAX_SLEEP_MS is rounded up instead (the "cheapest" timing: nothing slept, up to 1 s late).
+ */
+const waitOrDefer = (remaining: number, due: DueTime, tuning: DecideTuning): StepDecision => {
+  if (remaining <= tuning.SENDER_INLINE_WAIT_MS) return { kind: 'wait', waitMs: remaining, due };
+  const wholeSeconds = Math.floor(remaining / 1000);
+  const roundUp = remaining - wholeSeconds * 1000 > tuning.SENDER_DEFER_MAX_SLEEP_MS;
+  // Under one whole second, not rounded up: nothing to hand to SQS (visibility 0 = redeliver at once).
+  if (wholeSeconds === 0 && !roundUp) return { kind: 'wait', waitMs: remaining, due };
+  const visibilitySeconds = Math.min(wholeSeconds + (roundUp ? 1 : 0), MAX_VISIBILITY_SECONDS);
+  return { kind: 'defer', visibilitySeconds, due };
+};
+
+/**
+ * send | wait (remaining ≤ SENDER_INLINE_WAIT_MS) | defer (longer: see waitOrDefer) | skip (a step with
+ * skippableAfterMs, in catch-up mode, running later than that past its planned time).
  */
 export const decideStep = (
   { step, timing, now, predecessorDoneAt }: DecideInput,
-  tuning: Pick<
-    SenderTuning,
-    'SENDER_CATCH_UP_AFTER_MS' | 'SENDER_INLINE_WAIT_MS' | 'SENDER_DEFER_MAX_SLEEP_MS'
-  >,
+  tuning: DecideTuning,
 ): StepDecision => {
   const due = dueTime(step, timing, predecessorDoneAt, tuning);
-  const sendAt = Math.max(now, due.dueAt);
-  const lateness = sendAt - step.dueAt;
+  const lateness = Math.max(now, due.dueAt) - step.dueAt;
   // Skipping a typing_on only helps when its message will not wait either, i.e. in catch-up mode (the message
   // is then due at once). A merely late typing_on is still shown: seen → typing → reply, shifted, reads as a
   // person; seen → silence → reply does not.
@@ -109,19 +147,7 @@ export const decideStep = (
     return { kind: 'skip', latenessMs: lateness, due };
   const remaining = due.dueAt - now;
   if (remaining <= 0) return { kind: 'send', due };
-  if (remaining <= tuning.SENDER_INLINE_WAIT_MS) return { kind: 'wait', waitMs: remaining, due };
-  const wholeSeconds = Math.floor(remaining / 1000);
-  const subSecond = remaining - wholeSeconds * 1000;
-  // Sleeping the remainder is billed; rounding up instead makes the step up to 1 s late (operator's choice).
-  const roundUp = subSecond > tuning.SENDER_DEFER_MAX_SLEEP_MS;
-  // Under one whole second, not rounded up: nothing to hand to SQS (visibility 0 = redeliver at once).
-  if (wholeSeconds === 0 && !roundUp) return { kind: 'wait', waitMs: remaining, due };
-  return {
-    kind: 'defer',
-    sleepMs: roundUp ? 0 : subSecond,
-    visibilitySeconds: Math.min(wholeSeconds + (roundUp ? 1 : 0), MAX_VISIBILITY_SECONDS),
-    due,
-  };
+  return waitOrDefer(remaining, due, tuning);
 };
 
 /**
@@ -182,16 +208,34 @@ export const usageHold = (
 };
 
 /**
- * What a Graph result means for the step: sent; retry (transient, receives left); give up (transient on
- * the final receive: DLQ copy, then abort); abort (permanent).
+ * Repeating these shows the user nothing new (a seen or typing indicator again; a reaction replaces the
+ * previous one: Meta, Sender Actions), so they are retried whatever happened to the first attempt.
  */
-export type SendVerdict = 'sent' | 'retry' | 'give-up' | 'abort';
+const REPEATABLE: ReadonlySet<ActionKind> = new Set([
+  'mark_seen',
+  'typing_on',
+  'typing_off',
+  'react',
+  'unreact',
+]);
+
+export const isRepeatable = (kind: ActionKind): boolean => REPEATABLE.has(kind);
+
+/**
+ * What a Graph result means for the step: sent; retry (transient, receives left); give up (transient on
+ * the final receive: DLQ copy, then abort); abort (permanent); unknown (a message that got no answer and may
+ * have reached Meta: not retried, since the Send API has no idempotency key and a retry could show the
+ * user the same reply twice — counted instead).
+ */
+export type SendVerdict = 'sent' | 'retry' | 'give-up' | 'abort' | 'unknown';
 
 export const sendVerdict = (
-  result: { ok: true } | { ok: false; kind: GraphFailureKind },
+  result: { ok: true } | { ok: false; kind: GraphFailureKind; outcomeUnknown?: boolean },
   finalReceive: boolean,
+  kind: ActionKind,
 ): SendVerdict => {
   if (result.ok) return 'sent';
   if (result.kind === 'permanent') return 'abort';
+  if (result.outcomeUnknown && !isRepeatable(kind)) return 'unknown';
   return finalReceive ? 'give-up' : 'retry';
 };

@@ -69,13 +69,17 @@ export const senderTuningSchema = z.object({
   /** Graph usage (X-App-Usage / X-Business-Use-Case-Usage, %) at which the sender defers instead of sending. */
   SENDER_USAGE_THRESHOLD_PERCENT: z.coerce.number().min(1).max(100).default(90),
   /**
-   * A deferral sleeps the sub-second remainder so redelivery lands on time; a remainder above this is rounded
-   * up to the next second instead (the step arrives < 1 s − this late, bills nothing). 1000 = always sleep.
-   * 250: a whole-second pause (first receive lands a few ms after its anchor, leaving ~990 ms) is rounded up
-   * and lands ~10 ms late instead of billing ~990 ms of sleep; a jittered pause is late by ~280 ms on average
-   * — well inside the ±15 % typing jitter — and billing stays ≤ 250 ms + the Graph call per step.
+   * A deferral hands SQS the whole seconds and the redelivery sleeps the sub-second rest, so the step lands
+   * on time; a rest above this is rounded up to the next second instead (up to 1 s late, nothing slept).
+   * 1000 (exact, the default): billed ≤ 1 s + the Graph call per waited step. 0 with SENDER_INLINE_WAIT_MS=0
+   * is the "cheapest" timing (README, Performance).
    */
-  SENDER_DEFER_MAX_SLEEP_MS: z.coerce.number().int().min(0).max(1000).default(250),
+  SENDER_DEFER_MAX_SLEEP_MS: z.coerce.number().int().min(0).max(1000).default(1000),
+  /**
+   * Lateness is absorbed by shortening later pauses, never below this share of the planned pause (after the
+   * predecessor's completion). 1 = never shorten: every pause in full, lateness carried along.
+   */
+  SENDER_MIN_PAUSE_RATIO: z.coerce.number().min(0).max(1).default(0.5),
 });
 
 /** Sender wiring (where things are and how long they are kept), apart from the tuning of its timing. */

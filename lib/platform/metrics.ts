@@ -33,6 +33,8 @@ export const METRIC_NAMES = [
   'StepsThrottled',
   'StepsFailed', // dimension code: the Graph error code
   'StepsGivenUp',
+  'StepsOutcomeUnknown', // a message with no answer that may have reached Meta: not retried
+  'StepsAlreadySent', // a redelivered message Graph had already accepted (sent-step record): not resent
   'StepLateness', // ms against the step's own due time
   'StepLatenessVsPlan', // ms against the planned timeline
   'GraphLatency',

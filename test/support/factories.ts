@@ -7,7 +7,7 @@ import type { SenderTuning } from '../../lib/delivery/schedule.ts';
 import type { QueuedStep } from '../../lib/queue/codec.ts';
 import type { InboundEvent } from '../../lib/queue/inbound.ts';
 
-/** A fixed sender tuning (lib/platform/config.ts defaults, but a 1 s cap on sub-second deferral sleeps). */
+/** A fixed sender tuning: the lib/platform/config.ts defaults. */
 export const senderTuning: SenderTuning = {
   SENDER_INLINE_WAIT_MS: 1000,
   SENDER_CATCH_UP_AFTER_MS: 15_000,
@@ -16,6 +16,7 @@ export const senderTuning: SenderTuning = {
   QUEUE_MAX_RECEIVE_COUNT: 20,
   SENDER_USAGE_THRESHOLD_PERCENT: 90,
   SENDER_DEFER_MAX_SLEEP_MS: 1000,
+  SENDER_MIN_PAUSE_RATIO: 0.5,
 };
 
 /** One step as the producer queues it: a due "hello" message, the only step of its sequence, unless `over`. */

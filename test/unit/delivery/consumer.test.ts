@@ -12,6 +12,7 @@ import type { GraphSendResult, SendActionRequest } from '../../../lib/delivery/g
 import type { GraphFailure } from '../../../lib/delivery/graph-errors.ts';
 import type { UsageReading } from '../../../lib/delivery/graph-usage.ts';
 import type { SenderTuning } from '../../../lib/delivery/schedule.ts';
+import { sentKey } from '../../../lib/delivery/sent-steps.ts';
 import { abortKey, type Ledger, memoryLedger } from '../../../lib/platform/ledger.ts';
 import { userLabel } from '../../../lib/platform/telemetry.ts';
 import { encodeStep, groupIdOf, type QueuedStep } from '../../../lib/queue/codec.ts';
@@ -174,7 +175,7 @@ describe('processBatch: timing', () => {
     expect(metricTotal(telemetry.metrics, 'GraphLatency')).toBe(GRAPH_LATENCY_MS);
   });
 
-  it('waits a short pause in-process after the predecessor completed in the same invocation', async () => {
+  it('waits a short pause in-process, on the sequence timeline: the Graph latency is not added to it', async () => {
     const { deps, graph, clock } = setup();
     const res = await processBatch(
       [
@@ -184,8 +185,8 @@ describe('processBatch: timing', () => {
       deps,
     );
     expect(res.batchItemFailures).toEqual([]);
-    expect(clock.sleeps).toEqual([600]);
-    expect(graph.calls.map((c) => c.at)).toEqual([T0, T0 + GRAPH_LATENCY_MS + 600]);
+    expect(clock.sleeps).toEqual([600 - GRAPH_LATENCY_MS]);
+    expect(graph.calls.map((c) => c.at)).toEqual([T0, T0 + 600]);
     expect(visibilityCalls()).toEqual([]);
   });
 
@@ -204,11 +205,11 @@ describe('processBatch: timing', () => {
       ],
       { ...deps, sleep: earlySleep },
     );
-    expect(graph.calls[1]?.at).toBeGreaterThanOrEqual(T0 + GRAPH_LATENCY_MS + 600);
-    expect(clock.sleeps).toEqual([600, 61]);
+    expect(graph.calls[1]?.at).toBeGreaterThanOrEqual(T0 + 600);
+    expect(clock.sleeps).toEqual([600 - GRAPH_LATENCY_MS, 61]);
   });
 
-  it('defers a long pause to SQS: whole seconds of visibility, nothing slept when it divides evenly', async () => {
+  it('defers a long pause to SQS: whole seconds of visibility, nothing slept before the deferral', async () => {
     const { deps, graph, clock, telemetry } = setup();
     const res = await processBatch(
       [
@@ -220,24 +221,26 @@ describe('processBatch: timing', () => {
     expect(res).toEqual({ batchItemFailures: [{ itemIdentifier: 'reply' }] });
     expect(kinds(graph.calls)).toEqual(['typing_on']);
     expect(clock.sleeps).toEqual([]);
+    // Due at T0 + 3000, now T0 + 80: 2 whole seconds to SQS, the redelivery waits the last 920 ms.
     expect(visibilityCalls()).toEqual([
-      { QueueUrl: QUEUE_URL, ReceiptHandle: 'rh-reply', VisibilityTimeout: 3 },
+      { QueueUrl: QUEUE_URL, ReceiptHandle: 'rh-reply', VisibilityTimeout: 2 },
     ]);
     expect(metricTotal(telemetry.metrics, 'StepsDeferred')).toBe(1);
   });
 
-  it('sleeps the sub-second part before deferring so redelivery lands on the due time', async () => {
-    const { deps, clock } = setup();
+  it('hands SQS the whole seconds; the redelivery sleeps the sub-second rest and lands on the due time', async () => {
+    const { deps, clock, graph } = setup();
     clock.set(T0 + 20); // first received at T0, processed 20 ms later
-    const res = await processBatch(
-      [record(step({ index: 1, action: text('hi'), delayMs: 3000, dueAt: T0 + 3000 }), { id: 'reply' })],
-      deps,
-    );
+    const reply = step({ index: 1, action: text('hi'), delayMs: 3000, dueAt: T0 + 3000 });
+    const res = await processBatch([record(reply, { id: 'reply' })], deps);
     expect(res.batchItemFailures).toEqual([{ itemIdentifier: 'reply' }]);
-    expect(clock.sleeps).toEqual([980]);
+    expect(clock.sleeps).toEqual([]);
     expect(visibilityCalls()[0]?.VisibilityTimeout).toBe(2);
-    // the visibility change is made after the sleep: now + 2 s = due
-    expect(clock.now() + 2000).toBe(T0 + 3000);
+    clock.set(T0 + 20 + 2000 + 7); // SQS redelivers 7 ms after the visibility ran out
+    const again = await processBatch([record(reply, { id: 'reply', receiveCount: 2 })], deps);
+    expect(again.batchItemFailures).toEqual([]);
+    expect(clock.sleeps).toEqual([973]);
+    expect(graph.calls.map((c) => c.at)).toEqual([T0 + 3000]);
   });
 
   it('sends a redelivered step on time: the anchor is the first receive, not the redelivery', async () => {
@@ -270,9 +273,9 @@ describe('processBatch: timing', () => {
       batchItemFailures: [{ itemIdentifier: 'a1' }, { itemIdentifier: 'a2' }, { itemIdentifier: 'a3' }],
     });
     expect(visibilityCalls().map((c) => [c.ReceiptHandle, c.VisibilityTimeout])).toEqual([
-      ['rh-a1', 3],
-      ['rh-a2', 3],
-      ['rh-a3', 3],
+      ['rh-a1', 2],
+      ['rh-a2', 2],
+      ['rh-a3', 2],
     ]);
     expect(graph.calls.map((c) => `${c.psid}:${kinds([c])[0]}`)).toEqual(
       expect.arrayContaining([`${USER}:typing_on`, 'OTHER_USER:mark_seen', 'OTHER_USER:typing_on']),
@@ -425,6 +428,62 @@ describe('processBatch: failures', () => {
     const { deps } = setup({ answer: () => ({ kind: 'transient', code: 613, retryAfterMs: 30_000 }) });
     await processBatch([record(step({ index: 0, action: seen }))], deps);
     expect(visibilityCalls()[0]?.VisibilityTimeout).toBe(30);
+  });
+
+  it('does not retry a message whose outcome is unknown (it may have reached Meta): counted, done', async () => {
+    const unknown: Answer = { kind: 'transient', status: 0, reason: 'timeout', outcomeUnknown: true };
+    const { deps, graph, telemetry } = setup({ answer: () => unknown });
+    const res = await processBatch(
+      [
+        record(step({ index: 0, action: text('hi') }), { id: 'm0' }),
+        record(step({ index: 1, action: typingOn }), { id: 't1' }),
+      ],
+      deps,
+    );
+    // The message counts as done and the sequence goes on; the typing step, repeatable, is retried.
+    expect(res.batchItemFailures).toEqual([{ itemIdentifier: 't1' }]);
+    expect(kinds(graph.calls)).toEqual(['message', 'typing_on']);
+    expect(metricTotal(telemetry.metrics, 'StepsOutcomeUnknown', { action: 'message' })).toBe(1);
+    expect(metricTotal(telemetry.metrics, 'StepsRetried')).toBe(1);
+    expect(metricTotal(telemetry.metrics, 'StepsFailed')).toBe(0);
+  });
+
+  it('records a sent message and does not send it again when SQS redelivers it', async () => {
+    const { deps, graph, telemetry, ledger } = setup();
+    const reply = step({ index: 1, action: text('hi') });
+    const typing = step({ index: 2, action: typingOn });
+    await processBatch([record(reply, { id: 'r' }), record(typing, { id: 't' })], deps);
+    const group = groupIdOf(PAGE, USER);
+    expect(await ledger.has(sentKey(group, reply))).toBe(true);
+    expect(await ledger.has(sentKey(group, typing))).toBe(false); // repeatable: not tracked
+    // The invocation "died" after Graph accepted both: SQS hands them out again.
+    const res = await processBatch(
+      [record(reply, { id: 'r', receiveCount: 2 }), record(typing, { id: 't', receiveCount: 2 })],
+      deps,
+    );
+    expect(res.batchItemFailures).toEqual([]);
+    expect(kinds(graph.calls)).toEqual(['message', 'typing_on', 'typing_on']);
+    expect(metricTotal(telemetry.metrics, 'StepsAlreadySent', { action: 'message' })).toBe(1);
+  });
+
+  it('sends a redelivered message that has no sent-step record, and fails open on an unreadable one', async () => {
+    const reply = step({ index: 1, action: text('hi') });
+    const plain = setup();
+    await processBatch([record(reply, { receiveCount: 3 })], plain.deps);
+    expect(kinds(plain.graph.calls)).toEqual(['message']);
+    const broken: Ledger = {
+      has: async () => {
+        throw new Error('dynamo down');
+      },
+      record: async () => {
+        throw new Error('dynamo down');
+      },
+    };
+    const { deps, graph, telemetry } = setup({ ledger: broken });
+    const res = await processBatch([record(reply, { receiveCount: 3 })], deps);
+    expect(res.batchItemFailures).toEqual([]);
+    expect(kinds(graph.calls)).toEqual(['message']);
+    expect(metricTotal(telemetry.metrics, 'LedgerWriteFailed')).toBe(1);
   });
 
   it('on a permanent failure: aborts the sequence, clears typing, drops later steps, deletes all', async () => {
@@ -711,8 +770,8 @@ describe('billed work per step (fake clock, batch size 1 as in serverless.yml)',
       invocations: invocations.length,
       typingBilled: billedFor(`w${waitMs}-0`),
       replyBilled: billedFor(`w${waitMs}-1`),
-      // the pause the user sees: from the typing call's completion to the reply call's start
-      pauseSeen: (reply?.at ?? 0) - ((typing?.at ?? 0) + GRAPH_LATENCY_MS),
+      typingAt: typing?.at ?? 0,
+      replyAt: reply?.at ?? 0,
     };
   };
 
@@ -729,23 +788,30 @@ describe('billed work per step (fake clock, batch size 1 as in serverless.yml)',
       for (const waitMs of [600, 3000, 12_000]) results.set(waitMs, await run(waitMs, scenario));
       if (process.env.ELLIPSIS_PRINT_BILLED) console.table(Object.fromEntries(results));
 
+      const exact = maxSleepMs >= 1000;
       for (const [waitMs, r] of results) {
         expect(r.typingBilled).toBe(GRAPH_LATENCY_MS);
-        expect(r.pauseSeen).toBeGreaterThanOrEqual(waitMs); // never early
-        // The anchor is the reply's first receive, so it already includes one poll after the typing call.
-        const remaining = waitMs - start;
-        if (remaining <= senderTuning.SENDER_INLINE_WAIT_MS) {
-          // short waits are slept in-process on purpose: cheaper than a second receive
-          expect(r.replyBilled).toBe(GRAPH_LATENCY_MS + remaining);
-          expect(r.pauseSeen).toBe(waitMs + poll);
+        // The typing step itself arrives one poll + start late; the reply keeps to the timeline.
+        expect(r.typingAt).toBe(T0 + poll + start);
+        expect(r.replyAt).toBeGreaterThanOrEqual(T0 + waitMs); // never early
+        // Whatever the pause: at most one second slept, plus the Graph call.
+        expect(r.replyBilled).toBeLessThanOrEqual(GRAPH_LATENCY_MS + 1000);
+        // The reply is first received two polls, two starts and the typing call after T0.
+        const firstStart = 2 * poll + 2 * start + GRAPH_LATENCY_MS;
+        if (waitMs - firstStart <= senderTuning.SENDER_INLINE_WAIT_MS) {
+          // short waits are slept in-process on purpose: SQS cannot wait less than a second
+          expect(r.invocations).toBe(2);
+          expect(r.replyBilled).toBe(GRAPH_LATENCY_MS + waitMs - firstStart);
+          expect(r.replyAt).toBe(T0 + waitMs);
           continue;
         }
-        const subSecond = remaining % 1000;
-        const slept = subSecond <= maxSleepMs ? subSecond : 0;
         expect(r.invocations).toBe(3); // typing, deferral, reply: one deferral
-        expect(r.replyBilled).toBe(GRAPH_LATENCY_MS + slept);
-        // a deferral costs one more poll (+ invocation start); rounding up costs the rest of the second
-        expect(r.pauseSeen).toBe(waitMs + 2 * poll + start + (slept === subSecond ? 0 : 1000 - subSecond));
+        if (exact) expect(r.replyAt).toBe(T0 + waitMs);
+        else {
+          // cheapest: nothing slept, the deferral rounded up to the next second (plus a poll and a start)
+          expect(r.replyBilled).toBe(GRAPH_LATENCY_MS);
+          expect(r.replyAt - (T0 + waitMs)).toBeLessThan(1000 + poll + start);
+        }
       }
       // The point: a 12 s pause bills exactly what a 3 s one does.
       expect(results.get(12_000)?.replyBilled).toBe(results.get(3000)?.replyBilled);
@@ -770,10 +836,12 @@ describe('billed work per step (fake clock, batch size 1 as in serverless.yml)',
       }),
     );
     const invocations = await sim.drain(deps);
-    const done = (i: number) => (graph.calls[i]?.at ?? 0) + GRAPH_LATENCY_MS;
     expect(kinds(graph.calls)).toEqual(['mark_seen', 'typing_on', 'message', 'typing_on', 'message']);
+    // Every step goes out on the sequence timeline: T0 + the planned delays up to it, to the millisecond.
+    let at = T0;
     plan.forEach(([, delayMs], i) => {
-      if (i > 0) expect((graph.calls[i]?.at ?? 0) - done(i - 1)).toBe(delayMs);
+      at += delayMs;
+      expect(graph.calls[i]?.at).toBe(at);
     });
     expect(invocations.map((i) => i.ids.length)).toEqual([5, 3, 1]);
   });

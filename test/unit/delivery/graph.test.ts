@@ -209,6 +209,8 @@ describe('graph client requests', () => {
       action: { sender_action: 'typing_on' },
     });
     expect(result).toMatchObject({ ok: false, kind: 'transient', status: 0, reason: 'timeout' });
+    // The request was written before the deadline: Meta may have it.
+    expect(result).toMatchObject({ outcomeUnknown: true });
   });
 
   it('reports a refused connection as transient without throwing', async () => {
@@ -221,6 +223,25 @@ describe('graph client requests', () => {
       action: { sender_action: 'mark_seen' },
     });
     expect(result).toMatchObject({ ok: false, kind: 'transient', status: 0 });
+    // Refused before a byte was written: provably not sent, so even a message may be retried.
+    expect(result).not.toHaveProperty('outcomeUnknown');
+  });
+
+  it('cannot tell whether a request reached Graph when the socket closes before an answer', async () => {
+    const server = createServer((req) => req.on('end', () => req.socket.destroy()).resume());
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    try {
+      const result = await client(`http://127.0.0.1:${port}`).sendAction({
+        pageId: 'P',
+        psid: 'U',
+        action: { message: { text: 'hi' } },
+      });
+      expect(result).toMatchObject({ ok: false, kind: 'transient', status: 0, outcomeUnknown: true });
+    } finally {
+      server.close();
+    }
   });
 
   it('treats an error body on HTTP 200 as an error', async () => {

@@ -18,24 +18,55 @@ import { senderTuning as tuning } from '../../support/factories.ts';
 const T0 = 1_700_000_000_000;
 
 describe('dueTime', () => {
-  it('measures the pause from the predecessor completed in this invocation', () => {
-    const due = dueTime(
-      { delayMs: 3000, dueAt: T0 + 3000 },
-      { receiveCount: 1, firstReceiveAt: T0 - 50 },
-      T0,
-      tuning,
-    );
-    expect(due).toEqual({ dueAt: T0 + 3000, anchor: 'predecessor', catchUp: false });
-  });
+  /** The second step of a sequence planned at T0: due on the timeline at T0 + delayMs. */
+  const second = (delayMs: number) => ({ delayMs, dueAt: T0 + delayMs, plannedAt: T0 });
 
-  it('measures the pause from the first receive when the step leads its group in the batch', () => {
+  it('places the step on its sequence timeline: enqueue time + the planned delays', () => {
+    // Received 200 ms after its predecessor: the timeline absorbs that, the old first-receive anchor added it.
     const due = dueTime(
-      { delayMs: 3000, dueAt: T0 + 2000 },
-      { receiveCount: 1, firstReceiveAt: T0 },
+      second(3000),
+      { receiveCount: 1, firstReceiveAt: T0 + 200, sentAt: T0 + 5 },
       undefined,
       tuning,
     );
-    expect(due).toEqual({ dueAt: T0 + 3000, anchor: 'first-receive', catchUp: false });
+    expect(due).toEqual({ dueAt: T0 + 3005, anchor: 'sequence', catchUp: false });
+  });
+
+  it('never places it before the planner’s own dueAt (an SQS clock behind the planner’s)', () => {
+    const due = dueTime(
+      second(3000),
+      { receiveCount: 1, firstReceiveAt: T0 + 10, sentAt: T0 - 40 },
+      undefined,
+      tuning,
+    );
+    expect(due.dueAt).toBe(T0 + 3000);
+  });
+
+  it('keeps at least SENDER_MIN_PAUSE_RATIO of the pause after a late predecessor (this invocation)', () => {
+    const due = dueTime(
+      second(3000),
+      { receiveCount: 1, firstReceiveAt: T0 - 50, sentAt: T0 },
+      T0 + 2500,
+      tuning,
+    );
+    expect(due).toEqual({ dueAt: T0 + 2500 + 1500, anchor: 'predecessor', catchUp: false });
+  });
+
+  it('keeps the floor after the first receive when the predecessor ran elsewhere', () => {
+    const due = dueTime(
+      second(3000),
+      { receiveCount: 1, firstReceiveAt: T0 + 2000, sentAt: T0 },
+      undefined,
+      tuning,
+    );
+    expect(due).toEqual({ dueAt: T0 + 3500, anchor: 'first-receive', catchUp: false });
+    const full = dueTime(
+      second(3000),
+      { receiveCount: 1, firstReceiveAt: T0 + 2000, sentAt: T0 },
+      undefined,
+      { ...tuning, SENDER_MIN_PAUSE_RATIO: 1 },
+    );
+    expect(full.dueAt).toBe(T0 + 5000);
   });
 
   it('keeps the same due time on every redelivery (deferred, retried, throttled)', () => {
@@ -43,41 +74,35 @@ describe('dueTime', () => {
       fc.property(
         fc.integer({ min: 0, max: 60_000 }),
         fc.integer({ min: 1, max: 20 }),
-        fc.integer({ min: 0, max: 600_000 }),
-        (delayMs, receiveCount, laterBy) => {
-          const step = { delayMs, dueAt: T0 + delayMs };
-          const first = dueTime(
-            step,
-            { receiveCount: 1, firstReceiveAt: T0, sentAt: T0 - 10 },
-            undefined,
-            tuning,
-          );
-          const later = dueTime(
-            step,
-            { receiveCount, firstReceiveAt: T0, sentAt: T0 - 10 + laterBy },
-            undefined,
-            tuning,
-          );
+        fc.integer({ min: -5_000, max: 60_000 }),
+        (delayMs, receiveCount, receivedAfter) => {
+          const timing = { firstReceiveAt: T0 + receivedAfter, sentAt: T0 + 3 };
+          const first = dueTime(second(delayMs), { receiveCount: 1, ...timing }, undefined, tuning);
+          const later = dueTime(second(delayMs), { receiveCount, ...timing }, undefined, tuning);
           expect(later).toEqual(first);
         },
       ),
     );
   });
 
-  it('falls back to the planned time when the queue gives no first-receive timestamp', () => {
-    const due = dueTime({ delayMs: 3000, dueAt: T0 + 9000 }, { receiveCount: 3 }, undefined, tuning);
-    expect(due).toEqual({ dueAt: T0 + 9000, anchor: 'plan', catchUp: false });
+  it('falls back to the timeline when the queue gives no first-receive timestamp', () => {
+    const due = dueTime(
+      { delayMs: 3000, dueAt: T0 + 9000, plannedAt: T0 },
+      { receiveCount: 3 },
+      undefined,
+      tuning,
+    );
+    expect(due).toEqual({ dueAt: T0 + 9000, anchor: 'sequence', catchUp: false });
   });
 
-  it('stops adding pauses once the step would be more than the catch-up threshold late', () => {
-    const plannedAt = T0;
+  it('stops adding pauses once even the floor would be more than the catch-up threshold late', () => {
     const anchor = T0 + 14_000; // predecessor finished 14 s after this step's planned time
-    const step = { delayMs: 2000, dueAt: plannedAt };
+    const step = { delayMs: 4000, dueAt: T0, plannedAt: T0 };
     const due = dueTime(step, { receiveCount: 1, firstReceiveAt: anchor }, undefined, tuning);
     expect(due).toEqual({ dueAt: anchor, anchor: 'first-receive', catchUp: true });
-    // Exactly at the threshold the pause is still honoured.
+    // Exactly at the threshold the (shortened) pause is still honoured.
     const edge = dueTime(
-      { delayMs: 1000, dueAt: plannedAt },
+      { ...step, delayMs: 2000 },
       { receiveCount: 1, firstReceiveAt: anchor },
       undefined,
       tuning,
@@ -85,17 +110,23 @@ describe('dueTime', () => {
     expect(edge).toEqual({ dueAt: anchor + 1000, anchor: 'first-receive', catchUp: false });
   });
 
-  it('catches up to the planned time, never before it', () => {
+  it('never before the timeline, never below the floor, and the one or the other exactly (property)', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 0, max: 900_000 }),
         fc.integer({ min: -60_000, max: 600_000 }),
-        (delayMs, skew) => {
-          const step = { delayMs, dueAt: T0 };
-          const due = dueTime(step, { receiveCount: 1, firstReceiveAt: T0 + skew }, undefined, tuning);
-          expect(due.dueAt).toBeGreaterThanOrEqual(Math.min(T0 + skew + delayMs, Math.max(T0 + skew, T0)));
-          if (due.catchUp) expect(due.dueAt).toBe(Math.max(T0 + skew, T0));
-          else expect(due.dueAt).toBe(T0 + skew + delayMs);
+        fc.integer({ min: 0, max: 2_000 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (delayMs, receivedAfter, enqueuedAfter, ratio) => {
+          const step = second(delayMs);
+          const timing = { receiveCount: 1, firstReceiveAt: T0 + receivedAfter, sentAt: T0 + enqueuedAfter };
+          const t = { ...tuning, SENDER_MIN_PAUSE_RATIO: ratio };
+          const due = dueTime(step, timing, undefined, t);
+          const timeline = T0 + enqueuedAfter + delayMs;
+          const floor = timing.firstReceiveAt + Math.ceil(delayMs * ratio);
+          if (due.catchUp) expect(due.dueAt).toBe(Math.max(timing.firstReceiveAt, timeline));
+          else expect(due.dueAt).toBe(Math.max(timeline, floor));
+          expect(due.dueAt).toBeGreaterThanOrEqual(step.dueAt);
         },
       ),
     );
@@ -104,35 +135,39 @@ describe('dueTime', () => {
 
 describe('decideStep', () => {
   const timing = { receiveCount: 1, firstReceiveAt: T0 };
+  /** A step due `ms` after T0 on its timeline (enqueued at T0). */
+  const dueIn = (ms: number) => ({ delayMs: ms, dueAt: T0 + ms, plannedAt: T0 });
 
   it('sends a step that is due', () => {
-    const d = decideStep({ step: { delayMs: 0, dueAt: T0 }, timing, now: T0 + 30 }, tuning);
+    const d = decideStep({ step: dueIn(0), timing, now: T0 + 30 }, tuning);
     expect(d.kind).toBe('send');
   });
 
   it('waits in-process for a remainder up to the inline limit', () => {
-    const d = decideStep({ step: { delayMs: 600, dueAt: T0 + 600 }, timing, now: T0 + 20 }, tuning);
+    const d = decideStep({ step: dueIn(600), timing, now: T0 + 20 }, tuning);
     expect(d).toMatchObject({ kind: 'wait', waitMs: 580 });
   });
 
-  it('defers a longer wait: sleeps the sub-second part, hands whole seconds to SQS', () => {
-    const d = decideStep({ step: { delayMs: 3000, dueAt: T0 + 3000 }, timing, now: T0 + 20 }, tuning);
-    expect(d).toMatchObject({ kind: 'defer', sleepMs: 980, visibilitySeconds: 2 });
+  it('defers a longer wait: whole seconds to SQS, the redelivery waits the sub-second rest', () => {
+    const d = decideStep({ step: dueIn(3000), timing, now: T0 + 20 }, tuning);
+    expect(d).toMatchObject({ kind: 'defer', visibilitySeconds: 2 });
+    const redelivered = decideStep(
+      { step: dueIn(3000), timing: { ...timing, receiveCount: 2 }, now: T0 + 2030 },
+      tuning,
+    );
+    expect(redelivered).toMatchObject({ kind: 'wait', waitMs: 970 });
   });
 
   it('never asks for visibility 0: under one whole second it waits even above the inline limit', () => {
-    const d = decideStep(
-      { step: { delayMs: 800, dueAt: T0 + 800 }, timing, now: T0 },
-      { ...tuning, SENDER_INLINE_WAIT_MS: 300 },
-    );
+    const d = decideStep({ step: dueIn(800), timing, now: T0 }, { ...tuning, SENDER_INLINE_WAIT_MS: 300 });
     expect(d).toMatchObject({ kind: 'wait', waitMs: 800 });
   });
 
   it('hands a sub-second wait above both limits to SQS as one second instead of sleeping it', () => {
     const lowLimits = { ...tuning, SENDER_INLINE_WAIT_MS: 300, SENDER_DEFER_MAX_SLEEP_MS: 250 };
-    const d = decideStep({ step: { delayMs: 800, dueAt: T0 + 800 }, timing, now: T0 }, lowLimits);
-    expect(d).toMatchObject({ kind: 'defer', sleepMs: 0, visibilitySeconds: 1 });
-    const short = decideStep({ step: { delayMs: 200, dueAt: T0 + 200 }, timing, now: T0 }, lowLimits);
+    const d = decideStep({ step: dueIn(800), timing, now: T0 }, lowLimits);
+    expect(d).toMatchObject({ kind: 'defer', visibilitySeconds: 1 });
+    const short = decideStep({ step: dueIn(200), timing, now: T0 }, lowLimits);
     expect(short).toMatchObject({ kind: 'wait', waitMs: 200 });
   });
 
@@ -144,7 +179,7 @@ describe('decideStep', () => {
         fc.integer({ min: 0, max: 1000 }),
         (remaining, inline, maxSleep) => {
           const d = decideStep(
-            { step: { delayMs: remaining, dueAt: T0 + remaining }, timing, now: T0 },
+            { step: dueIn(remaining), timing, now: T0 },
             { ...tuning, SENDER_INLINE_WAIT_MS: inline, SENDER_DEFER_MAX_SLEEP_MS: maxSleep },
           );
           // In-process only up to the inline limit, or a sub-second wait short enough to sleep.
@@ -152,10 +187,10 @@ describe('decideStep', () => {
             expect(remaining <= inline || (remaining < 1000 && remaining <= maxSleep)).toBe(true);
           if (d.kind === 'defer') {
             expect(d.visibilitySeconds).toBeGreaterThanOrEqual(1);
-            expect(d.sleepMs).toBeLessThanOrEqual(maxSleep);
-            const landsAt = d.sleepMs + d.visibilitySeconds * 1000;
-            expect(landsAt).toBeGreaterThanOrEqual(remaining);
-            expect(landsAt - remaining).toBeLessThan(1000);
+            const landsAt = d.visibilitySeconds * 1000;
+            // Early by at most what the redelivery may sleep, or late by under a second when rounded up.
+            if (landsAt < remaining) expect(remaining - landsAt).toBeLessThanOrEqual(maxSleep);
+            expect(Math.abs(landsAt - remaining)).toBeLessThan(1000);
           }
           if (d.kind === 'send') expect(remaining).toBe(0);
         },
@@ -163,7 +198,7 @@ describe('decideStep', () => {
     );
   });
 
-  it('lands exactly on the due time: now + sleep + visibility (or wait) = due (property)', () => {
+  it('exact by default: a deferral lands at most 1 s before the due time, never after (property)', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 0, max: 900_000 }),
@@ -172,17 +207,16 @@ describe('decideStep', () => {
         (delayMs, elapsed, inline) => {
           const now = T0 + elapsed;
           const d = decideStep(
-            { step: { delayMs, dueAt: T0 + delayMs }, timing, now },
+            { step: dueIn(delayMs), timing, now },
             { ...tuning, SENDER_INLINE_WAIT_MS: inline, SENDER_CATCH_UP_AFTER_MS: 10_000_000 },
           );
           const due = T0 + delayMs;
           if (d.kind === 'send') expect(due).toBeLessThanOrEqual(now);
           if (d.kind === 'wait') expect(now + d.waitMs).toBe(due);
           if (d.kind === 'defer') {
-            expect(d.sleepMs).toBeGreaterThanOrEqual(0);
-            expect(d.sleepMs).toBeLessThan(1000);
             expect(d.visibilitySeconds).toBeGreaterThanOrEqual(1);
-            expect(now + d.sleepMs + d.visibilitySeconds * 1000).toBe(due);
+            expect(now + d.visibilitySeconds * 1000).toBeLessThanOrEqual(due);
+            expect(due - (now + d.visibilitySeconds * 1000)).toBeLessThan(1000);
             expect(due - now).toBeGreaterThan(inline);
           }
           expect(d.kind).not.toBe('skip');
@@ -191,32 +225,30 @@ describe('decideStep', () => {
     );
   });
 
-  it('rounds a deferral up instead of sleeping a remainder above SENDER_DEFER_MAX_SLEEP_MS', () => {
-    const input = { step: { delayMs: 3000, dueAt: T0 + 3000 }, timing, now: T0 + 20 };
-    expect(decideStep(input, { ...tuning, SENDER_DEFER_MAX_SLEEP_MS: 250 })).toMatchObject({
+  it('rounds a deferral up instead of leaving a remainder above SENDER_DEFER_MAX_SLEEP_MS to sleep', () => {
+    const input = { step: dueIn(3000), timing, now: T0 + 20 };
+    const cheap = { ...tuning, SENDER_DEFER_MAX_SLEEP_MS: 250 };
+    expect(decideStep(input, cheap)).toMatchObject({ kind: 'defer', visibilitySeconds: 3 });
+    expect(decideStep({ ...input, now: T0 + 900 }, cheap)).toMatchObject({
       kind: 'defer',
-      sleepMs: 0,
-      visibilitySeconds: 3,
-    });
-    expect(
-      decideStep({ ...input, now: T0 + 900 }, { ...tuning, SENDER_DEFER_MAX_SLEEP_MS: 250 }),
-    ).toMatchObject({
-      kind: 'defer',
-      sleepMs: 100,
       visibilitySeconds: 2,
     });
   });
 
   it('clamps a deferral to the 12-hour visibility maximum', () => {
     const d = decideStep(
-      { step: { delayMs: 0, dueAt: T0 + 20 * 3_600_000 }, timing: { receiveCount: 1 }, now: T0 },
+      {
+        step: { delayMs: 0, dueAt: T0 + 20 * 3_600_000, plannedAt: T0 },
+        timing: { receiveCount: 1 },
+        now: T0,
+      },
       tuning,
     );
     expect(d).toMatchObject({ kind: 'defer', visibilitySeconds: MAX_VISIBILITY_SECONDS });
   });
 
   it('skips a typing step in catch-up mode that runs later than its skippableAfterMs', () => {
-    const step = { delayMs: 1000, dueAt: T0, skippableAfterMs: 4000 };
+    const step = { delayMs: 1000, dueAt: T0, plannedAt: T0, skippableAfterMs: 4000 };
     const late = decideStep(
       { step, timing: { receiveCount: 1, firstReceiveAt: T0 + 20_000 }, now: T0 + 20_000 },
       tuning,
@@ -227,7 +259,7 @@ describe('decideStep', () => {
   });
 
   it('still shows a late typing step below the catch-up threshold: its message keeps its pause', () => {
-    const step = { delayMs: 1000, dueAt: T0, skippableAfterMs: 4000 };
+    const step = { delayMs: 1000, dueAt: T0, plannedAt: T0, skippableAfterMs: 4000 };
     const d = decideStep(
       { step, timing: { receiveCount: 1, firstReceiveAt: T0 + 5000 }, now: T0 + 6000 },
       tuning,
@@ -243,7 +275,7 @@ describe('decideStep', () => {
         (late, delayMs) => {
           const d = decideStep(
             {
-              step: { delayMs, dueAt: T0 },
+              step: { delayMs, dueAt: T0, plannedAt: T0 },
               timing: { receiveCount: 5, firstReceiveAt: T0 + late },
               now: T0 + late,
             },
@@ -344,11 +376,21 @@ describe('usageHold', () => {
 
 describe('sendVerdict', () => {
   it('maps a Graph result and the receive to sent / retry / give-up / abort', () => {
-    expect(sendVerdict({ ok: true }, false)).toBe('sent');
-    expect(sendVerdict({ ok: true }, true)).toBe('sent');
-    expect(sendVerdict({ ok: false, kind: 'transient' }, false)).toBe('retry');
-    expect(sendVerdict({ ok: false, kind: 'transient' }, true)).toBe('give-up');
-    expect(sendVerdict({ ok: false, kind: 'permanent' }, false)).toBe('abort');
-    expect(sendVerdict({ ok: false, kind: 'permanent' }, true)).toBe('abort');
+    expect(sendVerdict({ ok: true }, false, 'message')).toBe('sent');
+    expect(sendVerdict({ ok: true }, true, 'message')).toBe('sent');
+    expect(sendVerdict({ ok: false, kind: 'transient' }, false, 'message')).toBe('retry');
+    expect(sendVerdict({ ok: false, kind: 'transient' }, true, 'message')).toBe('give-up');
+    expect(sendVerdict({ ok: false, kind: 'permanent' }, false, 'message')).toBe('abort');
+    expect(sendVerdict({ ok: false, kind: 'permanent' }, true, 'typing_on')).toBe('abort');
+  });
+
+  it('never retries a message whose outcome is unknown; retries every repeatable action freely', () => {
+    const unknown = { ok: false, kind: 'transient', outcomeUnknown: true } as const;
+    expect(sendVerdict(unknown, false, 'message')).toBe('unknown');
+    expect(sendVerdict(unknown, true, 'message')).toBe('unknown');
+    for (const kind of ['mark_seen', 'typing_on', 'typing_off', 'react', 'unreact'] as const) {
+      expect(sendVerdict(unknown, false, kind)).toBe('retry');
+      expect(sendVerdict(unknown, true, kind)).toBe('give-up');
+    }
   });
 });

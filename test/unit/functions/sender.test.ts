@@ -65,8 +65,8 @@ describe('sender handler', () => {
     const handler = makeHandler(env, deps);
     const event = sampleEvent('sender-conversation-batch.json');
     const response = await handler(event);
-    // mark_seen, typing_on (700 ms inline), then the reply 2.4 s later → deferred (the 400 ms remainder is
-    // above SENDER_DEFER_MAX_SLEEP_MS's 250 ms default, so it is rounded up to 3 s); typing_off waits behind it
+    // mark_seen, typing_on (700 ms into the sequence, waited inline), then the reply 2.4 s later: 2.35 s to go
+    // → 2 whole seconds to SQS (the redelivery waits the rest); typing_off waits behind it
     expect(calls.map((c) => ('message' in c.action ? 'message' : c.action.sender_action))).toEqual([
       'mark_seen',
       'typing_on',
@@ -79,7 +79,7 @@ describe('sender handler', () => {
     });
     expect(
       sqsMock.commandCalls(ChangeMessageVisibilityCommand).map((c) => c.args[0].input.VisibilityTimeout),
-    ).toEqual([3, 3]);
+    ).toEqual([2, 2]);
     expect(telemetry.logs.some((l) => /STATE_TABLE_NAME/.test(l.message))).toBe(true);
   });
 
