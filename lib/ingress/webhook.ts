@@ -20,7 +20,7 @@ import { type InboundEvent, sequenceTargetOf } from '../queue/inbound.ts';
 import { INBOUND_BODY_VERSION, type QueuedInbound } from '../queue/inbound-codec.ts';
 import type { SequenceToEnqueue } from '../queue/producer.ts';
 import type { Step } from '../queue/step.ts';
-import { wantsAnswer } from '../reply/responder.ts';
+import { wantsAnswer } from '../reply/wants-answer.ts';
 import { servedEvents } from './accounts.ts';
 import { parseJsonBody } from './body.ts';
 import { envelopeProblem, parseWebhookBody } from './events.ts';

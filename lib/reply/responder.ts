@@ -14,6 +14,7 @@ import {
   type Rules,
   RulesError,
 } from './rules.ts';
+import { wantsAnswer } from './wants-answer.ts';
 import { wordsIn } from './words.ts';
 
 export type TurnContext = {
@@ -88,14 +89,6 @@ const matches = (compiled: CompiledRule, event: InboundEvent, text: readonly str
   if (event.kind === 'referral' && refMatches(rule.referral, event.referral?.ref)) return true;
   return false;
 };
-
-/** Something a person deliberately sent: it deserves an answer even when no rule knows it. */
-export const wantsAnswer = (event: InboundEvent): boolean =>
-  event.kind === 'postback' ||
-  (event.kind === 'message' &&
-    ((event.text !== undefined && event.text.trim() !== '') ||
-      event.attachments.length > 0 ||
-      event.quickReplyPayload !== undefined));
 
 /** `{ react }` becomes a react action on the inbound message; without a mid there is nothing to react to. */
 const instantiate = (templates: readonly ReplyTemplate[], event: InboundEvent): Reply[] =>
