@@ -2,16 +2,18 @@
  * A real SQS API on 127.0.0.1: fauxqs (an SQS emulator speaking the AWS JSON protocol) run in-process,
  * with the FIFO step queue and its FIFO DLQ created through the SDK exactly as configured in AWS.
  *
- * Two adjustments, both outside the app's code:
+ * Three adjustments, all outside the app's code:
  * - fauxqs's `startFauxqs` listens on 0.0.0.0; we build the app and listen on 127.0.0.1 ourselves.
  * - fauxqs hands out queue URLs as `http://sqs.<region>.localhost:<port>/…`, which the SDK then uses as
  *   its endpoint (queueUrlMiddleware) but which does not resolve here. With its store's `host` empty,
  *   fauxqs builds queue URLs from the request's Host header instead: `http://127.0.0.1:<port>/…`.
+ * - fauxqs hands out at most one message per FIFO group per receive; AWS "first attempts to return as many
+ *   messages with the same message group ID as possible" (AWS SQS Developer Guide, FIFO delivery logic),
+ *   which the responder relies on to answer a burst as one turn. `groupBatches` makes fauxqs do the same.
  *
  * Checked against SQS FIFO in test/local-sqs.test.ts: group ordering and locking, dedup ids, visibility and
  * ChangeMessageVisibility (incl. 0 and MessageNotInflight), redrive to the DLQ after maxReceiveCount, and the
- * system attributes Lambda passes on. Known gaps (none matters with the sender's batch size 1):
- * - a receive returns at most one message per group (AWS may return several of a group, in order);
+ * system attributes Lambda passes on, several messages of one group per receive. Known gaps:
  * - deduplication is queue-wide, not per group as DeduplicationScope messageGroup would make it;
  * - a long poll aborted by the client still completes server-side and may take a message, which then stays
  *   invisible for the visibility timeout (only at shutdown here);
@@ -60,6 +62,73 @@ type StoreConstructor = new () => Store;
 /** fauxqs keeps its stores private; buildApp accepts our own instances, which lets us set the URL host. */
 type Stores = { sqsStore: Store; snsStore: Store; s3Store: Store };
 
+/** The parts of fauxqs's FIFO queue that `groupBatches` works with (fauxqs 2.x, dist/sqs/sqsStore.js). */
+type FifoQueue = {
+  fifoMessages: Map<string, { sequenceNumber?: string }[]>;
+  fifoLockedGroups: Map<string, number>;
+  dequeueFifo: (maxCount: number, ...rest: unknown[]) => unknown[];
+  processTimers: () => void;
+  changeVisibility: (receiptHandle: string, seconds: number) => void;
+};
+
+/** Sequence numbers are decimal strings of one length per queue; compare as big integers to be safe. */
+const bySequence = (a: { sequenceNumber?: string }, b: { sequenceNumber?: string }): number => {
+  const x = BigInt(a.sequenceNumber ?? '0');
+  const y = BigInt(b.sequenceNumber ?? '0');
+  return x < y ? -1 : x > y ? 1 : 0;
+};
+
+/**
+ * fauxqs puts each message whose visibility ends back at the FRONT of its group, one by one: with several of
+ * a group in flight (now possible) that reverses them. SQS keeps a group in send order: restore it.
+ */
+const keepGroupOrder = (proto: FifoQueue): void => {
+  for (const name of ['processTimers', 'changeVisibility'] as const) {
+    const original = proto[name] as (this: FifoQueue, ...args: unknown[]) => void;
+    (proto as Record<string, unknown>)[name] = function (this: FifoQueue, ...args: unknown[]) {
+      original.apply(this, args);
+      for (const group of this.fifoMessages.values()) if (group.length > 1) group.sort(bySequence);
+    };
+  }
+};
+
+/**
+ * After fauxqs took one message of a group, takes the group's next ones too (up to the receive's maximum),
+ * in order, through fauxqs's own dequeue (so receive counts, redrive and locking stay fauxqs's): the group
+ * is shown alone to it, unlocked, once per further message, and its lock count restored and raised.
+ */
+const groupBatches = (mod: { SqsQueue?: unknown }): void => {
+  const proto = (mod.SqsQueue as { prototype?: FifoQueue & { __groupBatches?: true } } | undefined)
+    ?.prototype;
+  if (!proto || typeof proto.dequeueFifo !== 'function' || proto.__groupBatches) return;
+  const single = proto.dequeueFifo;
+  proto.__groupBatches = true;
+  keepGroupOrder(proto);
+  proto.dequeueFifo = function (this: FifoQueue, maxCount, ...rest) {
+    const lockedBefore = new Map(this.fifoLockedGroups);
+    const result = single.call(this, maxCount, ...rest) as unknown[];
+    const all = this.fifoMessages;
+    // Only the groups this receive took from (others may be locked by another poller's batch).
+    const taken = [...this.fifoLockedGroups.keys()].filter(
+      (g) => (this.fifoLockedGroups.get(g) ?? 0) > (lockedBefore.get(g) ?? 0),
+    );
+    for (const group of taken) {
+      while (result.length < Math.min(maxCount, 10) && (all.get(group)?.length ?? 0) > 0) {
+        const locks = this.fifoLockedGroups.get(group) ?? 0;
+        this.fifoLockedGroups.delete(group);
+        this.fifoMessages = new Map([[group, all.get(group) ?? []]]);
+        const more = single.call(this, 1, ...rest) as typeof result;
+        this.fifoMessages = all;
+        if ((all.get(group)?.length ?? 0) === 0) all.delete(group);
+        this.fifoLockedGroups.set(group, locks + more.length);
+        if (more.length === 0) break;
+        result.push(...more);
+      }
+    }
+    return result;
+  };
+};
+
 const createStores = async (): Promise<Stores> => {
   const dist = import.meta.resolve('fauxqs');
   const load = async (path: string, name: string): Promise<StoreConstructor> => {
@@ -73,6 +142,7 @@ const createStores = async (): Promise<Stores> => {
     load('./sns/snsStore.js', 'SnsStore'),
     load('./s3/s3Store.js', 'S3Store'),
   ]);
+  groupBatches((await import(new URL('./sqs/sqsStore.js', dist).href)) as { SqsQueue?: unknown });
   const sqsStore = new SqsStore();
   sqsStore.host = '';
   return { sqsStore, snsStore: new SnsStore(), s3Store: new S3Store() };

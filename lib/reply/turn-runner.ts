@@ -111,6 +111,9 @@ export const runTurn = async (
 
   /** Waits for the responder's next move, keeping the bubble alive; TICK when thinking ran out. */
   const awaitNext = async (pending: Promise<Next>): Promise<Next | typeof TICK> => {
+    // Observed at once: a responder may fail while a keep-alive is being enqueued, before the race below
+    // (or after a timeout, when nobody waits for it any more); the race still sees the rejection.
+    pending.catch(() => undefined);
     for (;;) {
       const alive = keepAlive(pace, deps.now(), planConfig);
       if (alive.paced) await enqueue(alive.paced);

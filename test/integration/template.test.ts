@@ -163,6 +163,7 @@ describe('steps queue', () => {
     const timeout = Number(props(FUNCTIONS.responder).Timeout);
     expect(timeout).toBeGreaterThanOrEqual(60);
     expect(Number(queue.VisibilityTimeout)).toBeGreaterThanOrEqual(6 * timeout);
+    // Without RESPONDER=llm: no secret, no state table (the LLM grants are tested below).
     expect([...new Set(unconditionalActions(ROLES.responder))]).toEqual(
       [
         'logs:CreateLogStream',
