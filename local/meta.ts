@@ -139,3 +139,33 @@ export const postEvent = (
 /** The POST with its body base64-encoded (API Gateway does so for binary media types): exact bytes. */
 export const postEventBase64 = (body: Uint8Array, headers: Record<string, string>): APIGatewayProxyEventV2 =>
   webhookPostEvent(body, headers, true);
+
+/** One received WhatsApp text, as a Cloud API `messages` webhook carries it (seconds, string timestamps). */
+export type WhatsAppText = { from: string; wamid: string; text: string; at: number };
+
+/** A WhatsApp Cloud API webhook body (Meta, Cloud API → Webhooks → messages) for `phoneNumberId`. */
+export const whatsappWebhookBody = (phoneNumberId: string, messages: readonly WhatsAppText[]) => ({
+  object: 'whatsapp_business_account',
+  entry: [
+    {
+      id: '102290129340398',
+      changes: [
+        {
+          field: 'messages',
+          value: {
+            messaging_product: 'whatsapp',
+            metadata: { display_phone_number: '15550783881', phone_number_id: phoneNumberId },
+            contacts: messages.map((m) => ({ profile: { name: 'Local user' }, wa_id: m.from })),
+            messages: messages.map((m) => ({
+              from: m.from,
+              id: m.wamid,
+              timestamp: String(Math.floor(m.at / 1000)),
+              type: 'text',
+              text: { body: m.text },
+            })),
+          },
+        },
+      ],
+    },
+  ],
+});

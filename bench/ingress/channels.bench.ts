@@ -7,6 +7,7 @@ import { channelShapeOf } from '../../lib/delivery/channels/index.ts';
 import { parseWebhookBody } from '../../lib/ingress/events.ts';
 import type { Channel } from '../../lib/queue/inbound.ts';
 import type { Action } from '../../lib/queue/step.ts';
+import { whatsappWebhookBody } from '../../local/meta.ts';
 import type { Bench } from '../support/report.ts';
 import { interleave } from '../support/stats.ts';
 
@@ -35,31 +36,11 @@ const messagingBody = (object: 'page' | 'instagram', n: number) => ({
   ],
 });
 
-const whatsappBody = (n: number) => ({
-  object: 'whatsapp_business_account',
-  entry: [
-    {
-      id: '102290129340398',
-      changes: [
-        {
-          field: 'messages',
-          value: {
-            messaging_product: 'whatsapp',
-            metadata: { display_phone_number: '15550783881', phone_number_id: ACCOUNT },
-            contacts: texts(n).map((m) => ({ profile: { name: 'x' }, wa_id: m.user })),
-            messages: texts(n).map((m, i) => ({
-              from: m.user,
-              id: m.mid,
-              timestamp: String(1_700_000_000 + i),
-              type: 'text',
-              text: { body: m.text },
-            })),
-          },
-        },
-      ],
-    },
-  ],
-});
+const whatsappBody = (n: number) =>
+  whatsappWebhookBody(
+    ACCOUNT,
+    texts(n).map((m, i) => ({ from: m.user, wamid: m.mid, text: m.text, at: T + i * 1000 })),
+  );
 
 const BODIES: Record<Channel, (n: number) => unknown> = {
   messenger: (n) => messagingBody('page', n),

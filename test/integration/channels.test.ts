@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { decodeStep, type QueuedStep } from '../../lib/queue/codec.ts';
 import { actionKind } from '../../lib/queue/step.ts';
-import { postSignedWebhook } from '../../local/meta.ts';
+import { postSignedWebhook, whatsappWebhookBody } from '../../local/meta.ts';
 import { type Stack, startStack } from '../../local/stack.ts';
 import { memoryTelemetry } from '../support/telemetry.ts';
 import { until, untilIdle } from '../support/wait.ts';
@@ -67,33 +67,8 @@ const instagramBody = (psid: string, mid: string) => ({
   ...messengerBody(INSTAGRAM.id, psid, mid),
   object: 'instagram',
 });
-const whatsappBody = (waId: string, wamid: string) => ({
-  object: 'whatsapp_business_account',
-  entry: [
-    {
-      id: '102290129340398',
-      changes: [
-        {
-          field: 'messages',
-          value: {
-            messaging_product: 'whatsapp',
-            metadata: { display_phone_number: '15550783881', phone_number_id: WHATSAPP.id },
-            contacts: [{ profile: { name: 'Local' }, wa_id: waId }],
-            messages: [
-              {
-                from: waId,
-                id: wamid,
-                timestamp: String(Math.floor(Date.now() / 1000)),
-                type: 'text',
-                text: { body: 'hi' },
-              },
-            ],
-          },
-        },
-      ],
-    },
-  ],
-});
+const whatsappBody = (waId: string, wamid: string) =>
+  whatsappWebhookBody(WHATSAPP.id, [{ from: waId, wamid, text: 'hi', at: Date.now() }]);
 
 const callsOf = (psid: string) => stack.graph?.calls.filter((c) => c.psid === psid) ?? [];
 const planOf = (psid: string) =>
