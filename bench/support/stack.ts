@@ -50,6 +50,8 @@ export type Stack = {
   client: SQSClient;
   graphOrigin: string;
   invocations: Invocation[];
+  /** With `responder`: the env a webhook needs to enqueue for it (RESPONDER_QUEUE_URL). */
+  responderEnv: Record<string, string>;
   /** Drains the fake Graph's recorded calls (each call once). */
   takeCalls: () => Promise<RecordedCall[]>;
   stop: () => Promise<void>;
@@ -170,15 +172,17 @@ export const startStack = async (
     functionTimeoutMs: 15_000,
     waitTimeSeconds: 2,
   });
-  const responderEsm = options.responder
+  const responderHop = options.responder
     ? await startResponder(sqs, pollerClient, client, options.responder, options.env)
     : undefined;
+  const responderEsm = responderHop?.esm;
   return {
     pids: { sqs: sqsChild.process.pid ?? 0, graph: graphChild.process.pid ?? 0 },
     sqs,
     client,
     graphOrigin,
     invocations,
+    responderEnv: responderHop ? { RESPONDER_QUEUE_URL: responderHop.queueUrl } : {},
     takeCalls: async () => (await (await fetch(callsUrl)).json()) as RecordedCall[],
     stop: async () => {
       await responderEsm?.stop();
@@ -211,7 +215,7 @@ const startResponder = async (
     },
     { sqs: client, telemetry: discardTelemetry(), responder },
   );
-  return startEventSourceMapping({
+  const esm = startEventSourceMapping({
     client: pollerClient,
     queueUrl: queue.url,
     queueArn: queue.arn,
@@ -222,6 +226,7 @@ const startResponder = async (
     functionTimeoutMs: 120_000,
     waitTimeSeconds: 2,
   });
+  return { esm, queueUrl: queue.url };
 };
 
 export const inBatches = async <T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>) => {
