@@ -5,8 +5,18 @@
  * run concurrently: one slow user's responder never holds up another's replies. A turn's records share one
  * fate: all answered (Lambda deletes them), or all handed back with ChangeMessageVisibility (a deferral or
  * a retry) and reported in batchItemFailures, so the next receive returns the same turn, in order.
+ * A finished turn's records are deleted at once, not when the invocation ends: a user whose turn shared a
+ * batch with a slow one would otherwise wait for it before their next turn (the group stays locked while
+ * its records are in flight). Lambda deletes them again after the invocation; SQS accepts a delete with a
+ * receipt handle of a message already gone ("the request will still succeed", SQS API Reference,
+ * DeleteMessage).
  */
-import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  ChangeMessageVisibilityCommand,
+  DeleteMessageBatchCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import type { TurnPolicy } from '../platform/config.ts';
 import { decodeInbound, type QueuedInbound } from '../queue/inbound-codec.ts';
 import { decideTurn, thinkingDeadline, turnRetrySeconds } from './turn.ts';
@@ -93,6 +103,23 @@ export const processTurns = async (
     return group.map((r) => r.messageId);
   };
 
+  /** Deletes a finished turn's records now (best effort: else Lambda deletes them when the batch ends). */
+  const deleteNow = async (group: readonly TurnRecord[]): Promise<string[]> => {
+    try {
+      await deps.sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: deps.queueUrl,
+          Entries: group.map((r, i) => ({ Id: String(i), ReceiptHandle: r.receiptHandle })),
+        }),
+      );
+    } catch (error) {
+      telemetry.log.warn('could not delete a finished turn early; Lambda deletes it after the batch', {
+        error,
+      });
+    }
+    return [];
+  };
+
   const processGroup = async (group: readonly TurnRecord[]): Promise<string[]> => {
     const decoded: QueuedInbound[] = [];
     for (const r of group) {
@@ -116,9 +143,9 @@ export const processTurns = async (
     const fate = fateOf(outcome, receiveCount, decision.finalReceive, deps.policy, random);
     if (fate === 'dead-letter') {
       const moved = await Promise.all(group.map((r) => deadLetter(r, 'responder kept failing', deps)));
-      return moved.every(Boolean) ? [] : handBack(group, 60);
+      return moved.every(Boolean) ? deleteNow(group) : handBack(group, 60);
     }
-    return fate.done ? [] : handBack(group, fate.seconds);
+    return fate.done ? deleteNow(group) : handBack(group, fate.seconds);
   };
 
   const failed = await Promise.all(

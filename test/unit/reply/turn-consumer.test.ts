@@ -1,4 +1,8 @@
-import { ChangeMessageVisibilityCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import {
+  ChangeMessageVisibilityCommand,
+  DeleteMessageBatchCommand,
+  SendMessageCommand,
+} from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import { loadPlanConfig, turnPolicySchema } from '../../../lib/platform/config.ts';
 import { encodeInbound, type QueuedInbound } from '../../../lib/queue/inbound-codec.ts';
@@ -148,6 +152,11 @@ describe('processTurns', () => {
       h.enqueued.filter((s) => s.steps.some((x) => 'message' in x.action)).map((s) => s.psid);
     await new Promise((r) => setTimeout(r, 20));
     expect(answered()).toEqual(['FAST']);
+    // Its records are already deleted: the fast user's next message need not wait for the slow turn.
+    const deletes = h.sent.filter(
+      (c) => c instanceof DeleteMessageBatchCommand,
+    ) as DeleteMessageBatchCommand[];
+    expect(deletes.flatMap((d) => d.input.Entries?.map((e) => e.ReceiptHandle))).toEqual(['rh-f']);
     releaseSlow();
     await done;
     expect(answered()).toEqual(['FAST', 'SLOW']);
