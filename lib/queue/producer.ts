@@ -289,6 +289,19 @@ const remainingAfterFailures = (
   return pending.slice(firstFailed === -1 ? 0 : firstFailed);
 };
 
+/**
+ * The entries to treat as failed: those SQS listed in `Failed`, and any it listed nowhere. SendMessageBatch
+ * reports every entry in one of its two lists; one missing from both was not confirmed stored, so it is
+ * sent again (same dedup id: a copy SQS did store is dropped) rather than counted as enqueued.
+ */
+const failedEntriesOf = (result: SendMessageBatchResult, pending: Entry[]): BatchResultErrorEntry[] => {
+  const listed = new Set([...(result.Successful ?? []), ...(result.Failed ?? [])].map((e) => e.Id));
+  const unaccounted = pending
+    .filter((e) => !listed.has(e.Id))
+    .map((e) => ({ Id: e.Id, Code: 'Unaccounted', SenderFault: false }));
+  return [...(result.Failed ?? []), ...unaccounted];
+};
+
 /** Sends one batch until every entry is accepted (recording the message ids) or the attempts run out. */
 const sendBatch = async (
   deps: EnqueueDeps,
@@ -302,7 +315,7 @@ const sendBatch = async (
     if (result !== undefined) {
       for (const ok of result.Successful ?? [])
         if (ok.Id && ok.MessageId) messageIds.set(ok.Id, ok.MessageId);
-      const failed = result.Failed ?? [];
+      const failed = failedEntriesOf(result, pending);
       if (failed.length === 0) return;
       pending = remainingAfterFailures(deps, pending, failed, attempt, policy.maxAttempts);
     }

@@ -156,7 +156,13 @@ describe('enqueueSequence', () => {
         ],
         Failed: [{ Id: '1', Code: 'InternalError', SenderFault: false }],
       })
-      .resolves({ Successful: [{ Id: '1', MessageId: 'b', MD5OfMessageBody: 'x' }] });
+      // The copy of entry 2 is acknowledged again (same dedup id), as SQS does.
+      .resolves({
+        Successful: [
+          { Id: '1', MessageId: 'b', MD5OfMessageBody: 'x' },
+          { Id: '2', MessageId: 'c', MD5OfMessageBody: 'x' },
+        ],
+      });
     const telemetry = memoryTelemetry();
     await enqueueSequence(deps({ telemetry }), seq(3));
     // From the first failure onward: entry 2 is sent again; its dedup id makes SQS drop the copy.
@@ -178,6 +184,15 @@ describe('enqueueSequence', () => {
     expect((error as Error).message).toContain('InvalidMessageContents');
     expect((error as Error).message).not.toContain('reply');
     expect(sqsMock.commandCalls(SendMessageBatchCommand)).toHaveLength(1);
+  });
+
+  it('sends again an entry SQS listed neither as successful nor as failed, never counting it enqueued', async () => {
+    sqsMock
+      .on(SendMessageBatchCommand)
+      .resolvesOnce({ Successful: [{ Id: '0', MessageId: 'a', MD5OfMessageBody: 'x' }] })
+      .callsFake(allSuccessful);
+    expect((await enqueueSequence(deps(), seq(2))).messageIds).toEqual(['a', 'msg-1']);
+    expect(entriesOf(1).map((e) => e.Id)).toEqual(['1']);
   });
 
   it('gives up on entries that keep failing after maxAttempts', async () => {
