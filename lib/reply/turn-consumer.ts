@@ -19,6 +19,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { TurnPolicy } from '../platform/config.ts';
 import { decodeInbound, type QueuedInbound } from '../queue/inbound-codec.ts';
+import { type MidReplyDeps, openTurn } from './mid-reply.ts';
 import { decideTurn, thinkingDeadline, turnRetrySeconds } from './turn.ts';
 import { runTurn, type TurnOutcome, type TurnRunnerDeps } from './turn-runner.ts';
 
@@ -38,6 +39,8 @@ export type TurnConsumerDeps = TurnRunnerDeps & {
   /** When the function times out (Lambda context), if known. */
   functionDeadline?: number;
   random?: () => number;
+  /** RESPONDER_MID_REPLY=restart (lib/reply/mid-reply.ts); absent = finish. */
+  midReply?: MidReplyDeps;
 };
 
 export type BatchResponse = { batchItemFailures: { itemIdentifier: string }[] };
@@ -138,14 +141,19 @@ export const processTurns = async (
     }
     telemetry.metric('TurnMessages', decoded.length, 'Count');
     const deadlineAt = thinkingDeadline(now, deps.functionDeadline, deps.policy);
-    const outcome = await runTurn(decoded, { attempt: receiveCount, deadlineAt }, deps);
+    const policed = deps.midReply ? await openTurn(decoded, deps.midReply, deps) : undefined;
+    const runner = policed ? { ...deps, responder: policed.responder, enqueue: policed.enqueue } : deps;
+    const outcome = await runTurn(decoded, { attempt: receiveCount, deadlineAt }, runner);
     telemetry.metric('TurnLatency', deps.now() - now, 'Milliseconds', { outcome: outcome.kind });
     const fate = fateOf(outcome, receiveCount, decision.finalReceive, deps.policy, random);
     if (fate === 'dead-letter') {
       const moved = await Promise.all(group.map((r) => deadLetter(r, 'responder kept failing', deps)));
       return moved.every(Boolean) ? deleteNow(group) : handBack(group, 60);
     }
-    return fate.done ? deleteNow(group) : handBack(group, fate.seconds);
+    if (!fate.done) return handBack(group, fate.seconds);
+    // Only a finished turn is the next one's "previous reply": a retry must still find the earlier one.
+    await policed?.remember();
+    return deleteNow(group);
   };
 
   const failed = await Promise.all(
