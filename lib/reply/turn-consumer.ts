@@ -19,7 +19,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { TurnPolicy } from '../platform/config.ts';
 import { decodeInbound, type QueuedInbound } from '../queue/inbound-codec.ts';
-import { decideTurn, thinkingDeadline, turnRetrySeconds } from './turn.ts';
+import { decideFailure, decideTurn, type FailureDecision, thinkingDeadline } from './turn.ts';
 import { runTurn, type TurnOutcome, type TurnRunnerDeps } from './turn-runner.ts';
 
 /** One SQS record as plain data (functions/responder.ts maps the Lambda event to it). */
@@ -55,13 +55,10 @@ const groupsOf = (records: readonly TurnRecord[]): TurnRecord[][] => {
   return [...groups.values()];
 };
 
-/** Done (deleted), or handed back for `seconds`. */
-type Fate = { done: true } | { done: false; seconds: number };
-
 /**
- * What a turn's outcome means for its records. A thrown responder is retried with backoff until the final
- * receive, then dead-lettered; but once a reply was enqueued the turn is done (a retry would repeat what the
- * user already saw). Out of time: the fallback went out, no retry (another attempt would think as long).
+ * What a turn's outcome means for its records. A failure is retried or dead-lettered (lib/reply/turn.ts
+ * decideFailure); but once a reply was enqueued the turn is done (a retry would repeat what the user already
+ * saw). Out of time: the fallback went out, no retry (another attempt would think as long).
  */
 export const fateOf = (
   outcome: TurnOutcome,
@@ -69,10 +66,9 @@ export const fateOf = (
   finalReceive: boolean,
   policy: TurnPolicy,
   random: () => number,
-): Fate | 'dead-letter' => {
-  if (outcome.kind !== 'failed' || outcome.replies > 0) return { done: true };
-  if (finalReceive) return 'dead-letter';
-  return { done: false, seconds: turnRetrySeconds(receiveCount, policy, random) };
+): { kind: 'done' } | FailureDecision => {
+  if (outcome.kind !== 'failed' || outcome.replies > 0) return { kind: 'done' };
+  return decideFailure(outcome.error, receiveCount, finalReceive, policy, random);
 };
 
 export const processTurns = async (
@@ -141,11 +137,20 @@ export const processTurns = async (
     const outcome = await runTurn(decoded, { attempt: receiveCount, deadlineAt }, deps);
     telemetry.metric('TurnLatency', deps.now() - now, 'Milliseconds', { outcome: outcome.kind });
     const fate = fateOf(outcome, receiveCount, decision.finalReceive, deps.policy, random);
-    if (fate === 'dead-letter') {
-      const moved = await Promise.all(group.map((r) => deadLetter(r, 'responder kept failing', deps)));
-      return moved.every(Boolean) ? deleteNow(group) : handBack(group, 60);
+    if (fate.kind === 'done') return deleteNow(group);
+    if (fate.kind === 'retry') return handBack(group, fate.visibilitySeconds);
+    if (fate.reason === 'not_retryable') {
+      telemetry.metric('TurnsNotRetried', 1);
+      telemetry.log.error('responder failure cannot succeed on retry; turn dead-lettered at once', {
+        eventIds: decoded.map((i) => i.event.eventId),
+        receiveCount,
+        error: outcome.kind === 'failed' ? outcome.error : undefined,
+      });
     }
-    return fate.done ? deleteNow(group) : handBack(group, fate.seconds);
+    const reason =
+      fate.reason === 'not_retryable' ? 'responder failure not retryable' : 'responder kept failing';
+    const moved = await Promise.all(group.map((r) => deadLetter(r, reason, deps)));
+    return moved.every(Boolean) ? deleteNow(group) : handBack(group, 60);
   };
 
   const failed = await Promise.all(
