@@ -33,6 +33,15 @@ export const toConsumerRecord = (record: SQSRecord): ConsumerRecord => ({
   attributes: { ...record.attributes },
 });
 
+/** Per-account tokens when configured (lib/platform/accounts.ts), else the one token for every account. */
+const tokensOf = async (
+  tokens: ReturnType<typeof loadSenderConfig>['tokens'],
+  secrets: Startup['secrets'],
+) =>
+  'byAccount' in tokens
+    ? { accountTokens: accountTokensOf(await secrets(tokens.byAccount)) }
+    : { accessToken: (await secrets({ META_PAGE_ACCESS_TOKEN: tokens.single })).META_PAGE_ACCESS_TOKEN };
+
 export const build = async (
   env: Env,
   overrides: SenderOverrides,
@@ -40,14 +49,7 @@ export const build = async (
 ): Promise<ConsumerDeps> => {
   const config = loadSenderConfig(env);
   const { META_APP_SECRET } = await secrets(config.secrets);
-  // Per-account tokens when configured (lib/platform/accounts.ts), else the one token for every account.
-  const tokens =
-    'byAccount' in config.tokens
-      ? { accountTokens: accountTokensOf(await secrets(config.tokens.byAccount)) }
-      : {
-          accessToken: (await secrets({ META_PAGE_ACCESS_TOKEN: config.tokens.single }))
-            .META_PAGE_ACCESS_TOKEN,
-        };
+  const tokens = await tokensOf(config.tokens, secrets);
   const now = overrides.now ?? Date.now;
   const { STATE_TABLE_NAME: tableName, ABORT_TTL_SECONDS: ttlSeconds } = config;
   return {

@@ -135,6 +135,49 @@ const stepsOf = (
     deps.planConfig,
   );
 
+/** Plans and enqueues a valid payload; answers what was enqueued. */
+const enqueuePayload = async (payload: SendPayload, deps: SendDeps): Promise<SendResult> => {
+  const sequenceId = payload.sequenceId ?? deps.newSequenceId();
+  const steps = stepsOf(payload, sequenceId, deps);
+  const { groupId, messageIds } = await deps.enqueue({
+    pageId: payload.pageId,
+    psid: payload.psid,
+    sequenceId,
+    steps,
+    plannedAt: deps.now(),
+  });
+  deps.telemetry?.metric('ConsoleSends', 1);
+  deps.telemetry?.log.info('console send enqueued', {
+    user: userLabel(payload.psid),
+    sequenceId,
+    steps: steps.length,
+    sequenceIdSupplied: payload.sequenceId !== undefined,
+  });
+  return {
+    ok: true,
+    groupId,
+    sequenceId,
+    steps: steps.map((s, index) => ({ index, kind: actionKind(s.action), delayMs: s.delayMs })),
+    messageIds,
+  };
+};
+
+/** A failed plan or enqueue as a value the console shows, retryable only when the producer says so. */
+const sendFailure = (error: unknown, deps: SendDeps): SendResult => {
+  // EnqueueError messages name codes and counts only (lib/queue/producer.ts); anything else is reported by name.
+  const message =
+    error instanceof EnqueueError
+      ? `could not enqueue: ${error.message}`
+      : `internal error: ${error instanceof Error ? error.name : 'unknown'}`;
+  deps.telemetry?.metric('ConsoleSendFailed', 1);
+  deps.telemetry?.log.error('console send failed', { error: message });
+  return {
+    ok: false,
+    errors: [{ path: '(queue)', message }],
+    retryable: error instanceof EnqueueError ? error.retryable : false,
+  };
+};
+
 /** Validates, plans and enqueues one console payload. Never throws: every failure is a returned value. */
 export const runSend = async (input: unknown, deps: SendDeps): Promise<SendResult> => {
   const parsed = parseSendPayload(input);
@@ -143,43 +186,10 @@ export const runSend = async (input: unknown, deps: SendDeps): Promise<SendResul
     deps.telemetry?.log.warn('console send rejected', { errors: parsed.errors.map((e) => e.path) });
     return parsed;
   }
-  const { payload } = parsed;
   try {
-    const sequenceId = payload.sequenceId ?? deps.newSequenceId();
-    const steps = stepsOf(payload, sequenceId, deps);
-    const { groupId, messageIds } = await deps.enqueue({
-      pageId: payload.pageId,
-      psid: payload.psid,
-      sequenceId,
-      steps,
-      plannedAt: deps.now(),
-    });
-    deps.telemetry?.metric('ConsoleSends', 1);
-    deps.telemetry?.log.info('console send enqueued', {
-      user: userLabel(payload.psid),
-      sequenceId,
-      steps: steps.length,
-      sequenceIdSupplied: payload.sequenceId !== undefined,
-    });
-    return {
-      ok: true,
-      groupId,
-      sequenceId,
-      steps: steps.map((s, index) => ({ index, kind: actionKind(s.action), delayMs: s.delayMs })),
-      messageIds,
-    };
+    // Awaited here, so a rejected enqueue is caught below.
+    return await enqueuePayload(parsed.payload, deps);
   } catch (error) {
-    // EnqueueError messages name codes and counts only (lib/queue/producer.ts); anything else is reported by name.
-    const message =
-      error instanceof EnqueueError
-        ? `could not enqueue: ${error.message}`
-        : `internal error: ${error instanceof Error ? error.name : 'unknown'}`;
-    deps.telemetry?.metric('ConsoleSendFailed', 1);
-    deps.telemetry?.log.error('console send failed', { error: message });
-    return {
-      ok: false,
-      errors: [{ path: '(queue)', message }],
-      retryable: error instanceof EnqueueError ? error.retryable : false,
-    };
+    return sendFailure(error, deps);
   }
 };

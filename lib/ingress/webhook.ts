@@ -98,7 +98,8 @@ const reject = (
   return text(statusCode, reason);
 };
 
-const receiveEvents = async (request: WebhookRequest, deps: WebhookDeps): Promise<WebhookResponse> => {
+/** Size limit (before hashing), then the signature over the raw bytes (before parsing); undefined: verified. */
+const verifyRequest = (request: WebhookRequest, deps: WebhookDeps): WebhookResponse | undefined => {
   const { telemetry } = deps;
   if (request.body.byteLength > deps.maxBodyBytes) {
     return reject(deps, 413, `body larger than ${deps.maxBodyBytes} bytes`, 'too_large');
@@ -121,8 +122,16 @@ const receiveEvents = async (request: WebhookRequest, deps: WebhookDeps): Promis
     telemetry.metric('SignatureFailures', 1, 'Count', { reason: 'mismatch' });
     return reject(deps, 403, 'X-Hub-Signature-256 does not match the body', 'signature');
   }
+  return undefined;
+};
 
-  const decoded = parseJsonBody(request.body);
+/** The events of a verified body, those of the accounts served, with the counts of the items skipped. */
+type ReceivedEvents = { events: InboundEvent[]; ignored: Record<string, number>; plannedAt: number };
+
+/** JSON, then the envelope, then the events; each event and each ignored reason is counted. */
+const parseEvents = (body: Uint8Array, deps: WebhookDeps): ReceivedEvents | WebhookResponse => {
+  const { telemetry } = deps;
+  const decoded = parseJsonBody(body);
   if (!decoded.ok) return reject(deps, 400, decoded.reason, 'malformed');
   const problem = envelopeProblem(decoded.json);
   if (problem !== undefined) return reject(deps, 400, problem, 'not_page');
@@ -135,22 +144,40 @@ const receiveEvents = async (request: WebhookRequest, deps: WebhookDeps): Promis
     telemetry.metric('EventsIgnored', count, 'Count', { reason });
   }
   for (const event of events) telemetry.metric('EventsReceived', 1, 'Count', { kind: event.kind });
+  return { events, ignored, plannedAt };
+};
 
+/** Plans every event; a planner that throws loses that event only (counted and logged), never the others. */
+const planEvents = (
+  events: readonly InboundEvent[],
+  plannedAt: number,
+  deps: WebhookDeps,
+): PlannedEvent[] => {
   const planned: PlannedEvent[] = [];
   for (const event of events) {
     try {
       planned.push(planEvent(event, plannedAt, deps));
     } catch (error) {
-      telemetry.metric('PlanErrors', 1);
-      telemetry.log.error('prelude planner failed; event not enqueued', {
+      deps.telemetry.metric('PlanErrors', 1);
+      deps.telemetry.log.error('prelude planner failed; event not enqueued', {
         user: userLabel(event.psid),
         eventId: event.eventId,
         error,
       });
     }
   }
-  const fresh = await dropAnswered(planned, deps);
+  return planned;
+};
 
+const receiveEvents = async (request: WebhookRequest, deps: WebhookDeps): Promise<WebhookResponse> => {
+  const { telemetry } = deps;
+  const rejected = verifyRequest(request, deps);
+  if (rejected !== undefined) return rejected;
+  const received = parseEvents(request.body, deps);
+  if ('statusCode' in received) return received;
+
+  const planned = planEvents(received.events, received.plannedAt, deps);
+  const fresh = await dropAnswered(planned, deps);
   const failures = await enqueueAll(fresh, deps);
   telemetry.metric('EventsEnqueued', fresh.length - failures);
   if (failures > 0) {
@@ -158,10 +185,10 @@ const receiveEvents = async (request: WebhookRequest, deps: WebhookDeps): Promis
     return text(500, 'could not enqueue events; retry');
   }
   telemetry.log.info('webhook processed', {
-    events: events.length,
+    events: received.events.length,
     enqueued: fresh.length,
     duplicates: planned.length - fresh.length,
-    ignored,
+    ignored: received.ignored,
   });
   return text(200, EVENT_RECEIVED);
 };

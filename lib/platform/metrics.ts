@@ -53,6 +53,7 @@ export const METRIC_NAMES = [
   'TurnLatency', // ms the responder ran; dimension outcome: answered, silent, timed_out, failed
   'ResponderTimeouts', // ran out of thinking time: typing stopped, fallback sent
   'TurnsDeadLettered', // kept failing, or undecodable: copied to the responder DLQ
+  'TurnsNotRetried', // failed with an error retrying cannot fix (LLM 401, ConfigError): dead-lettered at once
   'RepliesRestarted', // RESPONDER_MID_REPLY=restart: a reply's unsent part dropped for a newer message
   // console trigger (send)
   'ConsoleSends',

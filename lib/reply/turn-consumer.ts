@@ -20,7 +20,7 @@ import {
 import type { TurnPolicy } from '../platform/config.ts';
 import { decodeInbound, type QueuedInbound } from '../queue/inbound-codec.ts';
 import { type MidReplyDeps, openTurn } from './mid-reply.ts';
-import { decideTurn, thinkingDeadline, turnRetrySeconds } from './turn.ts';
+import { decideFailure, decideTurn, type FailureDecision, thinkingDeadline } from './turn.ts';
 import { runTurn, type TurnOutcome, type TurnRunnerDeps } from './turn-runner.ts';
 
 /** One SQS record as plain data (functions/responder.ts maps the Lambda event to it). */
@@ -58,13 +58,10 @@ const groupsOf = (records: readonly TurnRecord[]): TurnRecord[][] => {
   return [...groups.values()];
 };
 
-/** Done (deleted), or handed back for `seconds`. */
-type Fate = { done: true } | { done: false; seconds: number };
-
 /**
- * What a turn's outcome means for its records. A thrown responder is retried with backoff until the final
- * receive, then dead-lettered; but once a reply was enqueued the turn is done (a retry would repeat what the
- * user already saw). Out of time: the fallback went out, no retry (another attempt would think as long).
+ * What a turn's outcome means for its records. A failure is retried or dead-lettered (lib/reply/turn.ts
+ * decideFailure); but once a reply was enqueued the turn is done (a retry would repeat what the user already
+ * saw). Out of time: the fallback went out, no retry (another attempt would think as long).
  */
 export const fateOf = (
   outcome: TurnOutcome,
@@ -72,10 +69,9 @@ export const fateOf = (
   finalReceive: boolean,
   policy: TurnPolicy,
   random: () => number,
-): Fate | 'dead-letter' => {
-  if (outcome.kind !== 'failed' || outcome.replies > 0) return { done: true };
-  if (finalReceive) return 'dead-letter';
-  return { done: false, seconds: turnRetrySeconds(receiveCount, policy, random) };
+): { kind: 'done' } | FailureDecision => {
+  if (outcome.kind !== 'failed' || outcome.replies > 0) return { kind: 'done' };
+  return decideFailure(outcome.error, receiveCount, finalReceive, policy, random);
 };
 
 export const processTurns = async (
@@ -141,19 +137,27 @@ export const processTurns = async (
     }
     telemetry.metric('TurnMessages', decoded.length, 'Count');
     const deadlineAt = thinkingDeadline(now, deps.functionDeadline, deps.policy);
-    const policed = deps.midReply ? await openTurn(decoded, deps.midReply, deps) : undefined;
-    const runner = policed ? { ...deps, responder: policed.responder, enqueue: policed.enqueue } : deps;
-    const outcome = await runTurn(decoded, { attempt: receiveCount, deadlineAt }, runner);
+    const { outcome, remember } = await runUnderPolicy(decoded, { attempt: receiveCount, deadlineAt }, deps);
     telemetry.metric('TurnLatency', deps.now() - now, 'Milliseconds', { outcome: outcome.kind });
     const fate = fateOf(outcome, receiveCount, decision.finalReceive, deps.policy, random);
-    if (fate === 'dead-letter') {
-      const moved = await Promise.all(group.map((r) => deadLetter(r, 'responder kept failing', deps)));
-      return moved.every(Boolean) ? deleteNow(group) : handBack(group, 60);
-    }
-    if (!fate.done) return handBack(group, fate.seconds);
     // Only a finished turn is the next one's "previous reply": a retry must still find the earlier one.
-    await policed?.remember();
-    return deleteNow(group);
+    if (fate.kind === 'done') {
+      await remember();
+      return deleteNow(group);
+    }
+    if (fate.kind === 'retry') return handBack(group, fate.visibilitySeconds);
+    if (fate.reason === 'not_retryable') {
+      telemetry.metric('TurnsNotRetried', 1);
+      telemetry.log.error('responder failure cannot succeed on retry; turn dead-lettered at once', {
+        eventIds: decoded.map((i) => i.event.eventId),
+        receiveCount,
+        error: outcome.kind === 'failed' ? outcome.error : undefined,
+      });
+    }
+    const reason =
+      fate.reason === 'not_retryable' ? 'responder failure not retryable' : 'responder kept failing';
+    const moved = await Promise.all(group.map((r) => deadLetter(r, reason, deps)));
+    return moved.every(Boolean) ? deleteNow(group) : handBack(group, 60);
   };
 
   const failed = await Promise.all(
@@ -167,6 +171,20 @@ export const processTurns = async (
     ),
   );
   return { batchItemFailures: failed.flat().map((itemIdentifier) => ({ itemIdentifier })) };
+};
+
+/** Runs the turn, under RESPONDER_MID_REPLY=restart (lib/reply/mid-reply.ts) when configured. */
+const runUnderPolicy = async (
+  inbounds: readonly QueuedInbound[],
+  options: { attempt: number; deadlineAt: number },
+  deps: TurnConsumerDeps,
+): Promise<{ outcome: TurnOutcome; remember: () => Promise<void> }> => {
+  if (deps.midReply === undefined) {
+    return { outcome: await runTurn(inbounds, options, deps), remember: async () => undefined };
+  }
+  const policed = await openTurn(inbounds, deps.midReply, deps);
+  const runner = { ...deps, responder: policed.responder, enqueue: policed.enqueue };
+  return { outcome: await runTurn(inbounds, options, runner), remember: policed.remember };
 };
 
 /** Copies a record to the responder DLQ (then Lambda deletes it); false when there is none or it failed. */

@@ -4,6 +4,7 @@
  * runs the responder (lib/reply/turn-runner.ts) and the SQS batch loop (lib/reply/turn-consumer.ts).
  */
 import type { TurnPolicy } from '../platform/config.ts';
+import { ConfigError, EllipsisError } from '../platform/errors.ts';
 import type { QueuedInbound } from '../queue/inbound-codec.ts';
 import type { Pace } from './plan.ts';
 
@@ -63,6 +64,38 @@ export const turnRetrySeconds = (
 ): number => {
   const cap = Math.min(300, policy.RESPONDER_RETRY_BASE_SECONDS * 2 ** Math.max(0, receiveCount - 1));
   return Math.max(1, Math.ceil(Math.min(1, Math.max(0, random())) * cap));
+};
+
+/**
+ * Whether another attempt at a failed turn can help. No for a ConfigError and for an EllipsisError that says
+ * `retryable: false` (an LLM 401/403/404/400: the same request with the same key and model fails again);
+ * yes for anything else, an unknown error included: a CRM timeout or a reset deserves its backoff.
+ */
+export const isRetryableFailure = (error: unknown): boolean => {
+  if (error instanceof ConfigError) return false;
+  if (error instanceof EllipsisError && 'retryable' in error) return error.retryable !== false;
+  return true;
+};
+
+export type FailureDecision =
+  | { kind: 'retry'; visibilitySeconds: number }
+  | { kind: 'dead-letter'; reason: 'not_retryable' | 'kept_failing' };
+
+/**
+ * What to do with a turn whose responder failed before any reply went out: dead-letter it at once when
+ * retrying cannot help (nine more tries would only delay the alarm and burn the LLM quota), on the queue's
+ * final receive when it kept failing, else hand it back with backoff.
+ */
+export const decideFailure = (
+  error: unknown,
+  receiveCount: number,
+  finalReceive: boolean,
+  policy: Pick<TurnPolicy, 'RESPONDER_RETRY_BASE_SECONDS'>,
+  random: () => number,
+): FailureDecision => {
+  if (!isRetryableFailure(error)) return { kind: 'dead-letter', reason: 'not_retryable' };
+  if (finalReceive) return { kind: 'dead-letter', reason: 'kept_failing' };
+  return { kind: 'retry', visibilitySeconds: turnRetrySeconds(receiveCount, policy, random) };
 };
 
 /** The deadline of the responder's thinking: the policy's maximum, or the function's time minus a reserve. */

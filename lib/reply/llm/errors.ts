@@ -1,6 +1,7 @@
 /**
- * One error hierarchy for the LLM responder. The responder stage treats any throw as a failed turn (retried,
- * then dead-lettered); `retryable` says whether trying again can help. Messages never hold the API key: the
+ * One error hierarchy for the LLM responder. The responder stage treats any throw as a failed turn;
+ * `retryable` says whether trying again can help: false dead-letters the turn at once (lib/reply/turn.ts
+ * decideFailure), true retries it with backoff. Messages never hold the API key: the
  * upstream message is redacted (OpenAI's 401 echoes part of the key it received).
  */
 import { EllipsisError } from '../../platform/errors.ts';

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { type LocalLlm, startLocalLlm } from '../../../local/llm.ts';
 import { type Stack, startStack } from '../../../local/stack.ts';
-import { memoryTelemetry } from '../../support/telemetry.ts';
+import { memoryTelemetry, metricTotal } from '../../support/telemetry.ts';
 import { until } from '../../support/wait.ts';
 
 let llm: LocalLlm;
@@ -92,5 +92,13 @@ describe('RESPONDER=llm with a key the endpoint refuses', () => {
     expect((failure as Error).message).toContain('check LLM_API_KEY');
     for (let i = 0; i + 12 <= wrongKey.length; i++) expect(logged).not.toContain(wrongKey.slice(i, i + 12));
     expect((refused.graph?.callsFor(psid) ?? []).filter((c) => c.kind === 'message')).toEqual([]);
+  });
+
+  test('dead-letters the turn at once: a 401 is asked once, not retried until the tenth receive', async () => {
+    await until(() => metricTotal(telemetry.metrics, 'TurnsNotRetried') === 1);
+    // Longer than the first backoff (RESPONDER_RETRY_BASE_SECONDS 2 s): a retry would have asked again.
+    await new Promise((r) => setTimeout(r, 3_500));
+    expect(llm.fake?.calls.filter((c) => c.status === 401)).toHaveLength(1);
+    expect(metricTotal(telemetry.metrics, 'TurnsDeadLettered')).toBe(1);
   });
 });

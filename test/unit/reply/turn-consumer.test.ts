@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { loadPlanConfig, turnPolicySchema } from '../../../lib/platform/config.ts';
 import { encodeInbound, type QueuedInbound } from '../../../lib/queue/inbound-codec.ts';
 import type { SequenceToEnqueue } from '../../../lib/queue/producer.ts';
+import { LlmRequestError } from '../../../lib/reply/llm/errors.ts';
 import type { Responder } from '../../../lib/reply/responder.ts';
 import { processTurns, type TurnRecord } from '../../../lib/reply/turn-consumer.ts';
 import { inboundEvent } from '../../support/factories.ts';
@@ -116,6 +117,34 @@ describe('processTurns', () => {
     expect(actions.filter((a) => a === '{"sender_action":"typing_off"}')).toHaveLength(2);
     expect(actions.at(-1)).toBe('{"sender_action":"typing_off"}');
     expect(actions.some((a) => a.includes('message'))).toBe(false);
+  });
+
+  it('dead-letters a turn at once when its failure cannot succeed on retry (an LLM 401)', async () => {
+    const h = harness(() => {
+      throw new LlmRequestError('LLM endpoint answered 401 (check LLM_API_KEY)', 401);
+    });
+    const old = NOW - 60_000;
+    const res = await processTurns([record('a', 'U', old, 1), record('b', 'U', old, 1)], h.deps);
+    expect(res.batchItemFailures).toEqual([]);
+    expect(h.sent.some((c) => c instanceof ChangeMessageVisibilityCommand)).toBe(false);
+    const copies = h.sent.filter((c) => c instanceof SendMessageCommand) as SendMessageCommand[];
+    expect(copies.map((c) => [c.input.QueueUrl, c.input.MessageDeduplicationId])).toEqual([
+      [h.deps.dlqUrl, 'msg-a'],
+      [h.deps.dlqUrl, 'msg-b'],
+    ]);
+    expect(copies[0]?.input.MessageAttributes?.EllipsisReason?.StringValue).toBe(
+      'responder failure not retryable',
+    );
+    const deletes = h.sent.filter(
+      (c) => c instanceof DeleteMessageBatchCommand,
+    ) as DeleteMessageBatchCommand[];
+    expect(deletes.flatMap((d) => d.input.Entries?.map((e) => e.ReceiptHandle))).toEqual(['rh-a', 'rh-b']);
+    expect(metricTotal(h.telemetry.metrics, 'TurnsNotRetried')).toBe(1);
+    expect(metricTotal(h.telemetry.metrics, 'TurnsDeadLettered')).toBe(2);
+    const log = h.telemetry.logs.find((l) => l.message.includes('cannot succeed on retry'));
+    expect(log?.attributes).toMatchObject({ eventIds: ['a', 'b'], receiveCount: 1 });
+    const actions = h.enqueued.flatMap((s) => s.steps.map((x) => JSON.stringify(x.action)));
+    expect(actions.at(-1)).toBe('{"sender_action":"typing_off"}');
   });
 
   it('does not retry a turn that already sent part of its answer (the user saw it)', async () => {

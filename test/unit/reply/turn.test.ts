@@ -1,14 +1,22 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadPlanConfig, type PlanConfig, turnPolicySchema } from '../../../lib/platform/config.ts';
+import { ConfigError, EllipsisError } from '../../../lib/platform/errors.ts';
 import type { InboundEvent } from '../../../lib/queue/inbound.ts';
 import type { QueuedInbound } from '../../../lib/queue/inbound-codec.ts';
 import { queuedStepsOf, type SequenceToEnqueue } from '../../../lib/queue/producer.ts';
 import { actionKind } from '../../../lib/queue/step.ts';
+import { LlmRequestError, LlmUnavailableError } from '../../../lib/reply/llm/errors.ts';
 import { keepAlive, paceReply, typingMs } from '../../../lib/reply/plan.ts';
 import type { Reply } from '../../../lib/reply/reply.ts';
 import type { Responder } from '../../../lib/reply/responder.ts';
-import { decideTurn, initialPace, preludeTypingAt } from '../../../lib/reply/turn.ts';
+import {
+  decideFailure,
+  decideTurn,
+  initialPace,
+  isRetryableFailure,
+  preludeTypingAt,
+} from '../../../lib/reply/turn.ts';
 import { runTurn } from '../../../lib/reply/turn-runner.ts';
 import { fakeClock } from '../../support/fake-clock.ts';
 import { memoryTelemetry, metricTotal } from '../../support/telemetry.ts';
@@ -221,6 +229,36 @@ describe('runTurn', () => {
       { inbounds: [inbound(1), inbound(2, T0 + 500), inbound(3, T0 + 1_200)] },
     );
     expect(seen).toEqual([['m_1', 'm_2', 'm_3', 'last:m_3']]);
+  });
+});
+
+describe('decideFailure: retry only what retrying can fix', () => {
+  it('tells a configuration error from a busy endpoint', () => {
+    expect(
+      isRetryableFailure(new LlmRequestError('LLM endpoint answered 401 (check LLM_API_KEY)', 401)),
+    ).toBe(false);
+    expect(isRetryableFailure(new ConfigError('LLM_MODEL is missing'))).toBe(false);
+    expect(isRetryableFailure(new LlmUnavailableError('LLM endpoint answered 503', 503))).toBe(true);
+    expect(isRetryableFailure(new EllipsisError('something'))).toBe(true);
+    expect(isRetryableFailure(new Error('CRM timeout'))).toBe(true);
+    expect(isRetryableFailure('thrown string')).toBe(true);
+  });
+
+  it('dead-letters a non-retryable failure on its first receive, a retryable one only on the final receive', () => {
+    const refused = new LlmRequestError('LLM endpoint answered 401', 401);
+    expect(decideFailure(refused, 1, false, policy, () => 1)).toEqual({
+      kind: 'dead-letter',
+      reason: 'not_retryable',
+    });
+    const down = new LlmUnavailableError('LLM endpoint answered 503', 503);
+    expect(decideFailure(down, 3, false, policy, () => 1)).toEqual({
+      kind: 'retry',
+      visibilitySeconds: policy.RESPONDER_RETRY_BASE_SECONDS * 4,
+    });
+    expect(decideFailure(down, 10, true, policy, () => 1)).toEqual({
+      kind: 'dead-letter',
+      reason: 'kept_failing',
+    });
   });
 });
 
