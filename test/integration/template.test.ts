@@ -273,15 +273,21 @@ describe('functions', () => {
   it.each([
     ['one-token', ONE_TOKEN],
     ['per-account', PER_ACCOUNT],
-  ])('carry every variable their config needs, with secrets only as SSM parameter names of the stage (%s mode)', (_, mode) => {
-    const webhook = loadWebhookConfig(deployedEnv(FUNCTIONS.webhook, mode));
-    const sender = loadSenderConfig(deployedEnv(FUNCTIONS.sender, mode));
-    loadSendConfig(deployedEnv(FUNCTIONS.send, mode));
-    const tokens = 'single' in sender.tokens ? [sender.tokens.single] : Object.values(sender.tokens.byAccount);
-    for (const source of [...Object.values(webhook.secrets), ...Object.values(sender.secrets), ...tokens]) {
-      expect(source).toEqual({ param: expect.stringMatching(new RegExp(`^/ellipsis/${stage}/[a-z0-9/-]+$`)) });
-    }
-  });
+  ])(
+    'carry every variable their config needs, with secrets only as SSM parameter names of the stage (%s mode)',
+    (_, mode) => {
+      const webhook = loadWebhookConfig(deployedEnv(FUNCTIONS.webhook, mode));
+      const sender = loadSenderConfig(deployedEnv(FUNCTIONS.sender, mode));
+      loadSendConfig(deployedEnv(FUNCTIONS.send, mode));
+      const tokens =
+        'single' in sender.tokens ? [sender.tokens.single] : Object.values(sender.tokens.byAccount);
+      for (const source of [...Object.values(webhook.secrets), ...Object.values(sender.secrets), ...tokens]) {
+        expect(source).toEqual({
+          param: expect.stringMatching(new RegExp(`^/ellipsis/${stage}/[a-z0-9/-]+$`)),
+        });
+      }
+    },
+  );
 
   it('answer every account with the one token by default (param accountIds empty)', () => {
     expect(template.Parameters?.AccountIds?.Default).toBe('');
