@@ -431,7 +431,6 @@ describe('per-account tokens (param accountIds)', () => {
       String((resolved(r, mode) as { 'Fn::Sub': string })['Fn::Sub']),
     );
   const parameterArn = (name: string) =>
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub syntax, not JS
     `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter/ellipsis/${stage}/${name}`;
 
   it('is decided by one condition on the AccountIds parameter', () => {
