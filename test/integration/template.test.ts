@@ -579,6 +579,26 @@ describe('public webhook bounds (a flood of junk POSTs cannot starve the sender)
     expect(reserved).toBeLessThanOrEqual(900);
   });
 
+  it('sizes the responder apart from the sender: turns in flight ≈ turn arrival rate × thinking time', () => {
+    const maxOf = (queue: string): number => {
+      const mapping = ofType('AWS::Lambda::EventSourceMapping')
+        .map(([id]) => props(id))
+        .find((m) => JSON.stringify(m.EventSourceArn).includes(queue));
+      return (mapping?.ScalingConfig as { MaximumConcurrency: number } | undefined)?.MaximumConcurrency ?? 0;
+    };
+    // The sender's 1,000 conversations, a turn each every ~33 s (10 s thinking + 8 s answer + 15 s user): 30/s × 10 s.
+    const turnsInFlight = (1_000 / 33) * 10;
+    expect(maxOf('ResponderQueue')).toBe(Math.round(turnsInFlight / 100) * 100);
+    expect(maxOf('ResponderQueue')).toBe(props(FUNCTIONS.responder).ReservedConcurrentExecutions);
+    expect(maxOf('StepsQueue')).toBe(400);
+    // Sender + responder + webhook within the 900 a default account may reserve.
+    expect(
+      maxOf('StepsQueue') +
+        maxOf('ResponderQueue') +
+        Number(props(FUNCTIONS.webhook).ReservedConcurrentExecutions),
+    ).toBeLessThanOrEqual(900);
+  });
+
   it('logs each request with its status but never its query string, path or headers', () => {
     const settings = props('HttpApiStage').AccessLogSettings as { DestinationArn: Json; Format: string };
     expect(settings.DestinationArn).toEqual(getAtt('HttpApiLogGroup', 'Arn'));
