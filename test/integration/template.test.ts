@@ -87,8 +87,40 @@ const statementWith = (roleId: string, action: string): Statement => {
 };
 const getAtt = (logicalId: string, attribute: string) => ({ 'Fn::GetAtt': [logicalId, attribute] });
 
-/** Env of a function with CloudFormation references replaced by plausible deployed values. */
-const deployedEnv = (functionId: string): Record<string, string> => {
+/** Stack parameter values by name (overrides of the template's defaults): one deployment mode. */
+type Mode = Record<string, string>;
+const ONE_TOKEN: Mode = {};
+const PER_ACCOUNT: Mode = { AccountIds: '111111111111111,222222222222222' };
+
+const isObject = (v: Json): v is Record<string, Json> => typeof v === 'object' && v !== null;
+
+/** A condition of the template, evaluated as CloudFormation would for the mode (Equals / Not / Ref). */
+const conditionHolds = (name: string, mode: Mode): boolean => {
+  const truth = (c: Json): boolean => {
+    if (!isObject(c)) throw new Error(`unsupported condition ${JSON.stringify(c)}`);
+    if ('Condition' in c) return conditionHolds(String(c.Condition), mode);
+    const [a, b] = (c['Fn::Equals'] ?? c['Fn::Not'] ?? []) as Json[];
+    if ('Fn::Not' in c) return !truth(a);
+    if ('Fn::Equals' in c) return resolved(a, mode) === resolved(b, mode);
+    throw new Error(`unsupported condition ${JSON.stringify(c)}`);
+  };
+  return truth(template.Conditions?.[name]);
+};
+
+/** A value with parameter Refs and Fn::If resolved for the mode; other intrinsics are left as they are. */
+const resolved = (v: Json, mode: Mode): Json => {
+  if (Array.isArray(v)) return v.map((item) => resolved(item, mode));
+  if (!isObject(v)) return v;
+  const ref = v.Ref;
+  if (typeof ref === 'string' && template.Parameters?.[ref])
+    return mode[ref] ?? template.Parameters[ref].Default ?? '';
+  const branches = v['Fn::If'] as [string, Json, Json] | undefined;
+  if (branches) return resolved(conditionHolds(branches[0], mode) ? branches[1] : branches[2], mode);
+  return v;
+};
+
+/** Env of a function in a mode, with other CloudFormation references replaced by plausible deployed values. */
+const deployedEnv = (functionId: string, mode: Mode = ONE_TOKEN): Record<string, string> => {
   const vars = ((props(functionId).Environment as { Variables?: Record<string, Json> })?.Variables ??
     {}) as Record<string, Json>;
   const placeholder = (name: string, v: Json): string => {
@@ -96,7 +128,7 @@ const deployedEnv = (functionId: string): Record<string, string> => {
     if (name.endsWith('_URL')) return 'https://sqs.us-east-1.amazonaws.com/123456789012/placeholder.fifo';
     return 'resolved-by-cloudformation';
   };
-  return Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, placeholder(k, v)]));
+  return Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, placeholder(k, resolved(v, mode))]));
 };
 
 let stage: string;
@@ -238,13 +270,41 @@ describe('functions', () => {
     expect(routes.sort()).toEqual(['GET /webhook', 'POST /webhook']);
   });
 
-  it('carry every variable their config needs, with secrets only as SSM parameter names of the stage', () => {
-    const webhook = loadWebhookConfig(deployedEnv(FUNCTIONS.webhook));
+  it.each([
+    ['one-token', ONE_TOKEN],
+    ['per-account', PER_ACCOUNT],
+  ])(
+    'carry every variable their config needs, with secrets only as SSM parameter names of the stage (%s mode)',
+    (_, mode) => {
+      const webhook = loadWebhookConfig(deployedEnv(FUNCTIONS.webhook, mode));
+      const sender = loadSenderConfig(deployedEnv(FUNCTIONS.sender, mode));
+      loadSendConfig(deployedEnv(FUNCTIONS.send, mode));
+      const tokens =
+        'single' in sender.tokens ? [sender.tokens.single] : Object.values(sender.tokens.byAccount);
+      for (const source of [...Object.values(webhook.secrets), ...Object.values(sender.secrets), ...tokens]) {
+        expect(source).toEqual({
+          param: expect.stringMatching(new RegExp(`^/ellipsis/${stage}/[a-z0-9/-]+$`)),
+        });
+      }
+    },
+  );
+
+  it('answer every account with the one token by default (param accountIds empty)', () => {
+    expect(template.Parameters?.AccountIds?.Default).toBe('');
+    expect(deployedEnv(FUNCTIONS.webhook).META_ACCOUNT_IDS).toBe('');
     const sender = loadSenderConfig(deployedEnv(FUNCTIONS.sender));
-    loadSendConfig(deployedEnv(FUNCTIONS.send));
-    for (const source of [...Object.values(webhook.secrets), ...Object.values(sender.secrets)]) {
-      expect(source).toEqual({ param: expect.stringMatching(new RegExp(`^/ellipsis/${stage}/[a-z-]+$`)) });
-    }
+    expect(sender.tokens).toEqual({ single: { param: `/ellipsis/${stage}/page-access-token` } });
+  });
+
+  it('with accountIds set, answer only those accounts, each with its own token under the accounts prefix', () => {
+    const ids = PER_ACCOUNT.AccountIds!;
+    expect(deployedEnv(FUNCTIONS.webhook, PER_ACCOUNT).META_ACCOUNT_IDS).toBe(ids);
+    const sender = loadSenderConfig(deployedEnv(FUNCTIONS.sender, PER_ACCOUNT));
+    expect(sender.tokens).toEqual({
+      byAccount: Object.fromEntries(
+        ids.split(',').map((id) => [`account:${id}`, { param: `/ellipsis/${stage}/accounts/${id}` }]),
+      ),
+    });
   });
 
   it("leave AWS_* variables to Lambda (reserved names; the local stage's dummy credentials never deploy)", () => {
@@ -257,10 +317,14 @@ describe('functions', () => {
   });
 
   it('never hold a secret value in the environment', () => {
-    for (const id of Object.values(FUNCTIONS)) {
-      for (const [name, value] of Object.entries(deployedEnv(id))) {
-        if (/SECRET|TOKEN|PASSWORD|PRIVATE/.test(name)) expect(name, id).toMatch(/_PARAM$/);
-        if (name.endsWith('_PARAM')) expect(value, `${id} ${name}`).toMatch(/^\/ellipsis\//);
+    for (const mode of [ONE_TOKEN, PER_ACCOUNT]) {
+      for (const id of Object.values(FUNCTIONS)) {
+        for (const [name, value] of Object.entries(deployedEnv(id, mode))) {
+          if (/SECRET|TOKEN|PASSWORD|PRIVATE/.test(name)) expect(name, id).toMatch(/_PARAM(_PREFIX)?$/);
+          // Empty: the other mode's variable, which counts as unset.
+          if (/_PARAM(_PREFIX)?$/.test(name) && value !== '')
+            expect(value, `${id} ${name}`).toMatch(/^\/ellipsis\//);
+        }
       }
     }
     const text = readFileSync(templatePath, 'utf8');
@@ -344,7 +408,7 @@ describe('IAM, one least-privilege role per function', () => {
   it('scopes SSM reads to named parameters of the stage and KMS decrypts to SSM calls for them', () => {
     for (const roleId of [ROLES.webhook, ROLES.sender]) {
       const ssm = statementWith(roleId, 'ssm:GetParameter');
-      for (const r of resourcesOf(ssm)) {
+      for (const r of resourcesOf(ssm).map((resource) => resolved(resource, ONE_TOKEN))) {
         expect((r as { 'Fn::Sub': string })['Fn::Sub']).toMatch(
           new RegExp(`:parameter/ellipsis/${stage}/[a-z-]+$`), // a name, never a wildcard
         );
@@ -356,6 +420,40 @@ describe('IAM, one least-privilege role per function', () => {
       });
       expect(JSON.stringify(kms.Condition?.StringLike?.['kms:EncryptionContext:PARAMETER_ARN'])).toContain(
         `:parameter/ellipsis/${stage}/*`,
+      );
+    }
+  });
+});
+
+describe('per-account tokens (param accountIds)', () => {
+  const ssmResources = (roleId: string, mode: Mode): string[] =>
+    resourcesOf(statementWith(roleId, 'ssm:GetParameter')).map((r) =>
+      String((resolved(r, mode) as { 'Fn::Sub': string })['Fn::Sub']),
+    );
+  const parameterArn = (name: string) =>
+    `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter/ellipsis/${stage}/${name}`;
+
+  it('is decided by one condition on the AccountIds parameter', () => {
+    expect(template.Conditions?.PerAccountTokens).toEqual({
+      'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'AccountIds' }, ''] }],
+    });
+    expect(conditionHolds('PerAccountTokens', ONE_TOKEN)).toBe(false);
+    expect(conditionHolds('PerAccountTokens', PER_ACCOUNT)).toBe(true);
+  });
+
+  it('lets the sender read the shared token, or only the accounts prefix, never both', () => {
+    expect(ssmResources(ROLES.sender, ONE_TOKEN).sort()).toEqual(
+      [parameterArn('app-secret'), parameterArn('page-access-token')].sort(),
+    );
+    expect(ssmResources(ROLES.sender, PER_ACCOUNT).sort()).toEqual(
+      [parameterArn('app-secret'), parameterArn('accounts/*')].sort(),
+    );
+  });
+
+  it('gives the webhook no token in either mode (it only filters by account id)', () => {
+    for (const mode of [ONE_TOKEN, PER_ACCOUNT]) {
+      expect(ssmResources(ROLES.webhook, mode).sort()).toEqual(
+        [parameterArn('app-secret'), parameterArn('verify-token')].sort(),
       );
     }
   });
@@ -479,6 +577,26 @@ describe('public webhook bounds (a flood of junk POSTs cannot starve the sender)
       0,
     );
     expect(reserved).toBeLessThanOrEqual(900);
+  });
+
+  it('sizes the responder apart from the sender: turns in flight ≈ turn arrival rate × thinking time', () => {
+    const maxOf = (queue: string): number => {
+      const mapping = ofType('AWS::Lambda::EventSourceMapping')
+        .map(([id]) => props(id))
+        .find((m) => JSON.stringify(m.EventSourceArn).includes(queue));
+      return (mapping?.ScalingConfig as { MaximumConcurrency: number } | undefined)?.MaximumConcurrency ?? 0;
+    };
+    // The sender's 1,000 conversations, a turn each every ~33 s (10 s thinking + 8 s answer + 15 s user): 30/s × 10 s.
+    const turnsInFlight = (1_000 / 33) * 10;
+    expect(maxOf('ResponderQueue')).toBe(Math.round(turnsInFlight / 100) * 100);
+    expect(maxOf('ResponderQueue')).toBe(props(FUNCTIONS.responder).ReservedConcurrentExecutions);
+    expect(maxOf('StepsQueue')).toBe(400);
+    // Sender + responder + webhook within the 900 a default account may reserve.
+    expect(
+      maxOf('StepsQueue') +
+        maxOf('ResponderQueue') +
+        Number(props(FUNCTIONS.webhook).ReservedConcurrentExecutions),
+    ).toBeLessThanOrEqual(900);
   });
 
   it('logs each request with its status but never its query string, path or headers', () => {
