@@ -74,98 +74,142 @@ export const fateOf = (
   return decideFailure(outcome.error, receiveCount, finalReceive, policy, random);
 };
 
+/** Hands a turn back to SQS for `seconds` (a deferral or a retry); its ids go into batchItemFailures. */
+const handBack = async (
+  deps: TurnConsumerDeps,
+  group: readonly TurnRecord[],
+  seconds: number,
+): Promise<string[]> => {
+  await Promise.all(
+    group.map((r) =>
+      deps.sqs
+        .send(
+          new ChangeMessageVisibilityCommand({
+            QueueUrl: deps.queueUrl,
+            ReceiptHandle: r.receiptHandle,
+            VisibilityTimeout: seconds,
+          }),
+        )
+        .catch((error: unknown) => {
+          // It still comes back, after the queue's visibility timeout instead: late, not lost.
+          deps.telemetry.metric('VisibilityChangeFailed', 1);
+          deps.telemetry.log.warn('could not change message visibility', { messageId: r.messageId, error });
+        }),
+    ),
+  );
+  return group.map((r) => r.messageId);
+};
+
+/** Deletes a finished turn's records now (best effort: else Lambda deletes them when the batch ends). */
+const deleteNow = async (deps: TurnConsumerDeps, group: readonly TurnRecord[]): Promise<string[]> => {
+  try {
+    await deps.sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: deps.queueUrl,
+        Entries: group.map((r, i) => ({ Id: String(i), ReceiptHandle: r.receiptHandle })),
+      }),
+    );
+  } catch (error) {
+    deps.telemetry.log.warn('could not delete a finished turn early; Lambda deletes it after the batch', {
+      error,
+    });
+  }
+  return [];
+};
+
+/** The group's decodable inbound events; a poison record goes to the DLQ (undefined: it could not). */
+const decodeGroup = async (
+  deps: TurnConsumerDeps,
+  group: readonly TurnRecord[],
+): Promise<QueuedInbound[] | undefined> => {
+  const decoded: QueuedInbound[] = [];
+  for (const r of group) {
+    const d = decodeInbound(r.body);
+    if (d.ok) decoded.push(d.inbound);
+    else if (!(await deadLetter(r, d.reason, deps))) return undefined;
+  }
+  return decoded;
+};
+
+/** A failed turn that will not be retried: every record to the DLQ, then deleted (handed back if not moved). */
+const deadLetterTurn = async (
+  deps: TurnConsumerDeps,
+  group: readonly TurnRecord[],
+  decoded: readonly QueuedInbound[],
+  failure: { reason: 'not_retryable' | 'kept_failing'; receiveCount: number; error: unknown },
+): Promise<string[]> => {
+  if (failure.reason === 'not_retryable') {
+    deps.telemetry.metric('TurnsNotRetried', 1);
+    deps.telemetry.log.error('responder failure cannot succeed on retry; turn dead-lettered at once', {
+      eventIds: decoded.map((i) => i.event.eventId),
+      receiveCount: failure.receiveCount,
+      error: failure.error,
+    });
+  }
+  const reason =
+    failure.reason === 'not_retryable' ? 'responder failure not retryable' : 'responder kept failing';
+  const moved = await Promise.all(group.map((r) => deadLetter(r, reason, deps)));
+  return moved.every(Boolean) ? deleteNow(deps, group) : handBack(deps, group, 60);
+};
+
+/** Runs a due turn and settles its records by the outcome's fate (fateOf). */
+const answerTurn = async (
+  deps: TurnConsumerDeps,
+  group: readonly TurnRecord[],
+  decoded: readonly QueuedInbound[],
+  turn: { receiveCount: number; finalReceive: boolean; startedAt: number },
+): Promise<string[]> => {
+  const { telemetry } = deps;
+  telemetry.metric('TurnMessages', decoded.length, 'Count');
+  const deadlineAt = thinkingDeadline(turn.startedAt, deps.functionDeadline, deps.policy);
+  const { outcome, remember } = await runUnderPolicy(
+    decoded,
+    { attempt: turn.receiveCount, deadlineAt },
+    deps,
+  );
+  telemetry.metric('TurnLatency', deps.now() - turn.startedAt, 'Milliseconds', { outcome: outcome.kind });
+  const random = deps.random ?? Math.random;
+  const fate = fateOf(outcome, turn.receiveCount, turn.finalReceive, deps.policy, random);
+  // Only a finished turn is the next one's "previous reply": a retry must still find the earlier one.
+  if (fate.kind === 'done') {
+    await remember();
+    return deleteNow(deps, group);
+  }
+  if (fate.kind === 'retry') return handBack(deps, group, fate.visibilitySeconds);
+  const error = outcome.kind === 'failed' ? outcome.error : undefined;
+  return deadLetterTurn(deps, group, decoded, {
+    reason: fate.reason,
+    receiveCount: turn.receiveCount,
+    error,
+  });
+};
+
+/** One user's turn: decode, defer while the burst may still grow (decideTurn), else answer it. */
+const processGroup = async (deps: TurnConsumerDeps, group: readonly TurnRecord[]): Promise<string[]> => {
+  const decoded = await decodeGroup(deps, group);
+  if (decoded === undefined) return handBack(deps, group, 60);
+  if (decoded.length === 0) return [];
+  const head = group[0];
+  const receiveCount = head ? receiveCountOf(head) : 1;
+  const startedAt = deps.now();
+  const decision = decideTurn({ inbounds: decoded, receiveCount }, startedAt, deps.policy);
+  if (decision.kind === 'defer') {
+    deps.telemetry.metric('TurnsDeferred', 1);
+    return handBack(deps, group, decision.visibilitySeconds);
+  }
+  return answerTurn(deps, group, decoded, { receiveCount, finalReceive: decision.finalReceive, startedAt });
+};
+
 export const processTurns = async (
   records: readonly TurnRecord[],
   deps: TurnConsumerDeps,
 ): Promise<BatchResponse> => {
-  const { telemetry } = deps;
-  const random = deps.random ?? Math.random;
-
-  const handBack = async (group: readonly TurnRecord[], seconds: number): Promise<string[]> => {
-    await Promise.all(
-      group.map((r) =>
-        deps.sqs
-          .send(
-            new ChangeMessageVisibilityCommand({
-              QueueUrl: deps.queueUrl,
-              ReceiptHandle: r.receiptHandle,
-              VisibilityTimeout: seconds,
-            }),
-          )
-          .catch((error: unknown) => {
-            // It still comes back, after the queue's visibility timeout instead: late, not lost.
-            telemetry.metric('VisibilityChangeFailed', 1);
-            telemetry.log.warn('could not change message visibility', { messageId: r.messageId, error });
-          }),
-      ),
-    );
-    return group.map((r) => r.messageId);
-  };
-
-  /** Deletes a finished turn's records now (best effort: else Lambda deletes them when the batch ends). */
-  const deleteNow = async (group: readonly TurnRecord[]): Promise<string[]> => {
-    try {
-      await deps.sqs.send(
-        new DeleteMessageBatchCommand({
-          QueueUrl: deps.queueUrl,
-          Entries: group.map((r, i) => ({ Id: String(i), ReceiptHandle: r.receiptHandle })),
-        }),
-      );
-    } catch (error) {
-      telemetry.log.warn('could not delete a finished turn early; Lambda deletes it after the batch', {
-        error,
-      });
-    }
-    return [];
-  };
-
-  const processGroup = async (group: readonly TurnRecord[]): Promise<string[]> => {
-    const decoded: QueuedInbound[] = [];
-    for (const r of group) {
-      const d = decodeInbound(r.body);
-      if (d.ok) decoded.push(d.inbound);
-      else if (!(await deadLetter(r, d.reason, deps))) return handBack(group, 60);
-    }
-    if (decoded.length === 0) return [];
-    const head = group[0];
-    const receiveCount = head ? receiveCountOf(head) : 1;
-    const now = deps.now();
-    const decision = decideTurn({ inbounds: decoded, receiveCount }, now, deps.policy);
-    if (decision.kind === 'defer') {
-      telemetry.metric('TurnsDeferred', 1);
-      return handBack(group, decision.visibilitySeconds);
-    }
-    telemetry.metric('TurnMessages', decoded.length, 'Count');
-    const deadlineAt = thinkingDeadline(now, deps.functionDeadline, deps.policy);
-    const { outcome, remember } = await runUnderPolicy(decoded, { attempt: receiveCount, deadlineAt }, deps);
-    telemetry.metric('TurnLatency', deps.now() - now, 'Milliseconds', { outcome: outcome.kind });
-    const fate = fateOf(outcome, receiveCount, decision.finalReceive, deps.policy, random);
-    // Only a finished turn is the next one's "previous reply": a retry must still find the earlier one.
-    if (fate.kind === 'done') {
-      await remember();
-      return deleteNow(group);
-    }
-    if (fate.kind === 'retry') return handBack(group, fate.visibilitySeconds);
-    if (fate.reason === 'not_retryable') {
-      telemetry.metric('TurnsNotRetried', 1);
-      telemetry.log.error('responder failure cannot succeed on retry; turn dead-lettered at once', {
-        eventIds: decoded.map((i) => i.event.eventId),
-        receiveCount,
-        error: outcome.kind === 'failed' ? outcome.error : undefined,
-      });
-    }
-    const reason =
-      fate.reason === 'not_retryable' ? 'responder failure not retryable' : 'responder kept failing';
-    const moved = await Promise.all(group.map((r) => deadLetter(r, reason, deps)));
-    return moved.every(Boolean) ? deleteNow(group) : handBack(group, 60);
-  };
-
   const failed = await Promise.all(
     groupsOf(records).map((group) =>
-      processGroup(group).catch((error: unknown) => {
+      processGroup(deps, group).catch((error: unknown) => {
         // A bug or an unexpected client error: hand the group back, keep the batch alive.
-        telemetry.metric('ProcessingErrors', 1);
-        telemetry.log.error('unexpected error while processing a turn', { error });
+        deps.telemetry.metric('ProcessingErrors', 1);
+        deps.telemetry.log.error('unexpected error while processing a turn', { error });
         return group.map((r) => r.messageId);
       }),
     ),
