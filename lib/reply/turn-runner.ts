@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import type { PlanConfig } from '../platform/config.ts';
 import { describeIssues } from '../platform/issues.ts';
 import { type Telemetry, userLabel } from '../platform/telemetry.ts';
-import { sequenceTargetOf } from '../queue/inbound.ts';
+import { type InboundEvent, sequenceTargetOf } from '../queue/inbound.ts';
 import type { QueuedInbound } from '../queue/inbound-codec.ts';
 import type { SequenceToEnqueue } from '../queue/producer.ts';
 import { keepAlive, type Pace, type PacedSteps, paceReply } from './plan.ts';
@@ -89,103 +89,131 @@ export const runTurn = async (
   options: { attempt: number; deadlineAt: number },
   deps: TurnRunnerDeps,
 ): Promise<TurnOutcome> => {
-  const { telemetry, planConfig } = deps;
   const events = inbounds.map((i) => Object.freeze({ ...i.event }));
   const last = events[events.length - 1];
   if (last === undefined) return { kind: 'silent' };
-  const who = { user: userLabel(last.psid), eventId: last.eventId, messages: events.length };
-  const enqueue = sequencer(inbounds, options.attempt, deps);
-  const thinking = new AbortController();
-  let pace: Pace = initialPace(inbounds);
-  let replies = 0;
-  let iterator: AsyncIterator<unknown> | undefined;
-
-  /** Validated replies, paced one after the other into one batch of steps. */
-  const paceAll = async (candidates: readonly unknown[]): Promise<void> => {
-    const steps: PacedSteps = { steps: [], plannedAt: 0 };
-    const replyFrom = replies + 1;
-    for (const candidate of candidates) {
-      const parsed = replySchema.safeParse(candidate);
-      if (!parsed.success) {
-        telemetry.metric('InvalidReplies', 1);
-        telemetry.log.warn('responder returned an invalid reply; dropped', {
-          ...who,
-          issues: describeIssues(parsed.error.issues),
-        });
-        continue;
-      }
-      const next = paceReply(pace, parsed.data, deps.now(), last.eventId, planConfig);
-      if (steps.steps.length === 0) steps.plannedAt = next.paced.plannedAt;
-      steps.steps.push(...next.paced.steps);
-      pace = next.pace;
-      replies += 1;
-    }
-    if (steps.steps.length > 0) await enqueue(steps, replyFrom);
+  const run: TurnRun = {
+    deps,
+    deadlineAt: options.deadlineAt,
+    last,
+    who: { user: userLabel(last.psid), eventId: last.eventId, messages: events.length },
+    enqueue: sequencer(inbounds, options.attempt, deps),
+    thinking: new AbortController(),
+    pace: initialPace(inbounds),
+    replies: 0,
   };
-
-  const stopTyping = async () => {
-    if (pace.typingSince === undefined) return;
-    await enqueue({
-      steps: [{ action: { sender_action: 'typing_off' }, delayMs: 0 }],
-      plannedAt: deps.now(),
-    });
-    pace = { ...pace, typingSince: undefined, refreshedAt: undefined };
-  };
-
-  /** Waits for the responder's next move, keeping the bubble alive; TICK when thinking ran out. */
-  const awaitNext = async (pending: Promise<Next>): Promise<Next | typeof TICK> => {
-    // Observed at once: a responder may fail while a keep-alive is being enqueued, before the race below
-    // (or after a timeout, when nobody waits for it any more); the race still sees the rejection.
-    pending.catch(() => undefined);
-    for (;;) {
-      const alive = keepAlive(pace, deps.now(), planConfig);
-      if (alive.paced) await enqueue(alive.paced);
-      pace = alive.pace;
-      const timer = new AbortController();
-      const wakeAt = Math.min(alive.nextAt, options.deadlineAt);
-      const result = await Promise.race([
-        pending,
-        deps.sleep(Math.max(0, wakeAt - deps.now()), timer.signal).then((): typeof TICK => TICK),
-      ]);
-      timer.abort();
-      if (result !== TICK) return result;
-      if (deps.now() >= options.deadlineAt) return TICK;
-    }
-  };
-
-  const timedOut = async (): Promise<TurnOutcome> => {
-    thinking.abort();
-    void iterator?.return?.().catch(() => undefined);
-    telemetry.metric('ResponderTimeouts', 1);
-    telemetry.log.warn('responder ran out of thinking time', { ...who, replies });
-    if (deps.fallback !== undefined) await paceAll([deps.fallback]);
-    await stopTyping();
-    return { kind: 'timed_out', replies };
-  };
-
   try {
-    const output = Promise.resolve().then(() => deps.responder(last, { events, signal: thinking.signal }));
-    let pending: Promise<Next> = output.then((o) => ({ kind: 'output', output: o }));
-    for (;;) {
-      const next = await awaitNext(pending);
-      if (next === TICK) return await timedOut();
-      if (next.kind === 'output' && !isStream(next.output)) {
-        await paceAll(Array.isArray(next.output) ? next.output : []);
-        break;
-      }
-      if (next.kind === 'output') iterator = (next.output as AsyncIterable<unknown>)[Symbol.asyncIterator]();
-      else if (next.result.done) break;
-      else await paceAll([next.result.value]);
-      const it = iterator;
-      if (it === undefined) break;
-      pending = it.next().then((result) => ({ kind: 'item', result }));
-    }
-    await stopTyping();
-    return replies > 0 ? { kind: 'answered', replies } : { kind: 'silent' };
+    return await followResponder(run, events);
   } catch (error) {
-    telemetry.metric('ResponderErrors', 1);
-    telemetry.log.error('responder failed', { ...who, error });
-    await stopTyping().catch(() => undefined);
-    return { kind: 'failed', error, replies };
+    deps.telemetry.metric('ResponderErrors', 1);
+    deps.telemetry.log.error('responder failed', { ...run.who, error });
+    await stopTyping(run).catch(() => undefined);
+    return { kind: 'failed', error, replies: run.replies };
   }
+};
+
+/** One run of a turn: what it has shown so far (pace, replies) and the stream it is reading, if any. */
+type TurnRun = {
+  deps: TurnRunnerDeps;
+  deadlineAt: number;
+  last: InboundEvent;
+  who: { user: string; eventId: string; messages: number };
+  enqueue: ReturnType<typeof sequencer>;
+  thinking: AbortController;
+  pace: Pace;
+  replies: number;
+  iterator?: AsyncIterator<unknown>;
+};
+
+/** Calls the responder and follows its output — a list at once, a stream item by item — until it ends. */
+const followResponder = async (run: TurnRun, events: readonly InboundEvent[]): Promise<TurnOutcome> => {
+  const { responder } = run.deps;
+  const output = Promise.resolve().then(() => responder(run.last, { events, signal: run.thinking.signal }));
+  let pending: Promise<Next> = output.then((o) => ({ kind: 'output', output: o }));
+  for (;;) {
+    const next = await awaitNext(run, pending);
+    if (next === TICK) return await timedOut(run);
+    if (next.kind === 'output' && !isStream(next.output)) {
+      await paceAll(run, Array.isArray(next.output) ? next.output : []);
+      break;
+    }
+    if (next.kind === 'output')
+      run.iterator = (next.output as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+    else if (next.result.done) break;
+    else await paceAll(run, [next.result.value]);
+    const it = run.iterator;
+    if (it === undefined) break;
+    pending = it.next().then((result) => ({ kind: 'item', result }));
+  }
+  await stopTyping(run);
+  return run.replies > 0 ? { kind: 'answered', replies: run.replies } : { kind: 'silent' };
+};
+
+/** A responder's reply as the schema allows it, or undefined (counted and logged, never sent). */
+const validReply = (run: TurnRun, candidate: unknown): Reply | undefined => {
+  const parsed = replySchema.safeParse(candidate);
+  if (parsed.success) return parsed.data;
+  run.deps.telemetry.metric('InvalidReplies', 1);
+  run.deps.telemetry.log.warn('responder returned an invalid reply; dropped', {
+    ...run.who,
+    issues: describeIssues(parsed.error.issues),
+  });
+  return undefined;
+};
+
+/** Validated replies, paced one after the other into one batch of steps. */
+const paceAll = async (run: TurnRun, candidates: readonly unknown[]): Promise<void> => {
+  const steps: PacedSteps = { steps: [], plannedAt: 0 };
+  const replyFrom = run.replies + 1;
+  for (const candidate of candidates) {
+    const reply = validReply(run, candidate);
+    if (reply === undefined) continue;
+    const next = paceReply(run.pace, reply, run.deps.now(), run.last.eventId, run.deps.planConfig);
+    if (steps.steps.length === 0) steps.plannedAt = next.paced.plannedAt;
+    steps.steps.push(...next.paced.steps);
+    run.pace = next.pace;
+    run.replies += 1;
+  }
+  if (steps.steps.length > 0) await run.enqueue(steps, replyFrom);
+};
+
+const stopTyping = async (run: TurnRun): Promise<void> => {
+  if (run.pace.typingSince === undefined) return;
+  await run.enqueue({
+    steps: [{ action: { sender_action: 'typing_off' }, delayMs: 0 }],
+    plannedAt: run.deps.now(),
+  });
+  run.pace = { ...run.pace, typingSince: undefined, refreshedAt: undefined };
+};
+
+/** Waits for the responder's next move, keeping the bubble alive; TICK when thinking ran out. */
+const awaitNext = async (run: TurnRun, pending: Promise<Next>): Promise<Next | typeof TICK> => {
+  const { deps } = run;
+  // Observed at once: a responder may fail while a keep-alive is being enqueued, before the race below
+  // (or after a timeout, when nobody waits for it any more); the race still sees the rejection.
+  pending.catch(() => undefined);
+  for (;;) {
+    const alive = keepAlive(run.pace, deps.now(), deps.planConfig);
+    if (alive.paced) await run.enqueue(alive.paced);
+    run.pace = alive.pace;
+    const timer = new AbortController();
+    const wakeAt = Math.min(alive.nextAt, run.deadlineAt);
+    const result = await Promise.race([
+      pending,
+      deps.sleep(Math.max(0, wakeAt - deps.now()), timer.signal).then((): typeof TICK => TICK),
+    ]);
+    timer.abort();
+    if (result !== TICK) return result;
+    if (deps.now() >= run.deadlineAt) return TICK;
+  }
+};
+
+const timedOut = async (run: TurnRun): Promise<TurnOutcome> => {
+  run.thinking.abort();
+  void run.iterator?.return?.().catch(() => undefined);
+  run.deps.telemetry.metric('ResponderTimeouts', 1);
+  run.deps.telemetry.log.warn('responder ran out of thinking time', { ...run.who, replies: run.replies });
+  if (run.deps.fallback !== undefined) await paceAll(run, [run.deps.fallback]);
+  await stopTyping(run);
+  return { kind: 'timed_out', replies: run.replies };
 };
