@@ -313,14 +313,21 @@ describe('errors are returned, not thrown', () => {
         id,
         fc.option(fc.stringMatching(/^[A-Za-z0-9:_-]{1,60}$/), { nil: undefined }),
         fc.array(fc.string({ minLength: 1, maxLength: 200 }), { minLength: 1, maxLength: 4 }),
-        async (pageId, psid, sequenceId, texts) => {
+        fc.constantFrom(undefined, 'messenger', 'instagram', 'whatsapp'),
+        async (pageId, psid, sequenceId, texts, channel) => {
           sqsMock.resetHistory();
           const replies = texts.map((text) => ({ message: { text } }));
+          const target = channel === 'whatsapp' ? { channel, inboundMid: `wamid.${psid}` } : { channel };
           const result = okResult(
-            await handler({ pageId, psid, replies, ...(sequenceId && { sequenceId }) }),
+            await handler({ pageId, psid, replies, ...target, ...(sequenceId && { sequenceId }) }),
           );
           const bodies = decoded(batchCalls().flatMap((c) => c.Entries ?? []));
           expect(bodies.filter((b) => 'message' in b.action).map((b) => b.action)).toEqual(replies);
+          // Messenger bodies omit the channel (the codec's default); the others carry it on every step.
+          const expected = channel === undefined || channel === 'messenger' ? undefined : channel;
+          expect(bodies.every((b) => b.channel === expected && b.inboundMid === target.inboundMid)).toBe(
+            true,
+          );
           if (sequenceId) expect(result.sequenceId).toBe(sequenceId);
           expect(new Set(bodies.map((b) => b.sequenceId))).toEqual(new Set([result.sequenceId]));
         },
