@@ -5,8 +5,10 @@
  * message and no in-progress state: a crash *during* the Graph call leaves no record, and is the ambiguous
  * case the unknown-outcome policy covers (README, Delivery guarantees).
  *
- * Only messages: repeating an indicator or a reaction shows the user nothing new. Only redeliveries read
- * it: a step on its first receive cannot have been sent before. Both sides fail open (counted).
+ * Only messages: repeating an indicator or a reaction shows the user nothing new. Only redeliveries and
+ * replayed steps read it: a step on its first receive cannot have been sent before, unless a rerun of the
+ * responder's turn re-enqueued it under the same ids (`replayed`, lib/reply/turn-runner.ts turnSequenceId)
+ * after SQS's 5-minute deduplication window. Both sides fail open (counted).
  */
 import { keyOf } from '../platform/ledger.ts';
 import { userLabel } from '../platform/telemetry.ts';
@@ -31,7 +33,7 @@ export const wasSent = async (
   step: QueuedStep,
   receiveCount: number,
 ): Promise<boolean> => {
-  if (receiveCount <= 1 || !tracked(step)) return false;
+  if ((receiveCount <= 1 && step.replayed !== true) || !tracked(step)) return false;
   try {
     return await deps.ledger.has(sentKey(group, step));
   } catch (error) {

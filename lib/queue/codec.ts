@@ -29,6 +29,11 @@ const queuedStepSchema = stepSchema.extend({
   sequenceId: z.string().min(1).max(200),
   index: z.number().int().min(0),
   count: z.number().int().min(1),
+  /**
+   * Re-enqueued by a rerun of the same turn under the same ids (lib/reply/turn-runner.ts turnSequenceId):
+   * the sender checks its sent-step record even on the step's first receive.
+   */
+  replayed: z.literal(true).optional(),
   /** When the sequence was planned (epoch ms); with the delays it gives each step's planned time. */
   plannedAt: z.number().int().min(0),
   /** Planned time of this step (epoch ms): plannedAt + the delays of steps 0..index. */

@@ -50,6 +50,8 @@ export type SequenceToEnqueue = {
   inboundMid?: string;
   steps: readonly Step[];
   plannedAt: number;
+  /** The same steps may have been enqueued before under the same ids (codec.ts, `replayed`). */
+  replayed?: true;
 };
 
 export type EnqueueDeps = {
@@ -158,6 +160,7 @@ export const queuedStepsOf = (seq: SequenceToEnqueue): QueuedStep[] => {
       ...(seq.inboundMid !== undefined && { inboundMid: seq.inboundMid }),
       index,
       count: seq.steps.length,
+      ...(seq.replayed && { replayed: true as const }),
       delayMs: step.delayMs,
       plannedAt: seq.plannedAt,
       dueAt,

@@ -4,6 +4,7 @@
  * becomes several naturally typed bubbles), typing switched off when it ends without a word. The function
  * waits only on the responder's own I/O; every pause the user sees is realised by the sender (SQS).
  */
+import { createHash } from 'node:crypto';
 import type { PlanConfig } from '../platform/config.ts';
 import { describeIssues } from '../platform/issues.ts';
 import { type Telemetry, userLabel } from '../platform/telemetry.ts';
@@ -41,25 +42,46 @@ type Next = { kind: 'output'; output: ResponderOutput } | { kind: 'item'; result
 const isStream = (output: ResponderOutput): output is AsyncIterable<Reply> =>
   typeof output === 'object' && output !== null && Symbol.asyncIterator in output;
 
-/** One run's enqueue: each batch of steps is its own sequence `<lastEventId>~<attempt>.<n>` (unique dedup ids). */
+/** What an enqueue carries: replies (from the turn's `first` reply on), or a typing indicator. */
+export type SequenceKind = { replyFrom: number } | { indicator: number };
+
+/**
+ * The sequence id of a turn's enqueue, the same on every run of the same turn: `<lastEventId>~<digest>.…`,
+ * the digest naming every event of the turn (a turn redelivered with a newer message is another turn and
+ * answers it). Replies are numbered by reply, not by run, so a run after a crash re-enqueues the replies
+ * already enqueued under the same ids and SQS FIFO dedup (5 min) or the sender's sent-step record drops
+ * them. Indicators carry the attempt: a rerun shows its own typing (repeating one shows nothing new).
+ */
+export const turnSequenceId = (eventIds: readonly string[], attempt: number, kind: SequenceKind): string => {
+  const digest = createHash('sha256').update(eventIds.join('\n')).digest('hex').slice(0, 16);
+  const suffix = 'replyFrom' in kind ? `r${kind.replyFrom}` : `${attempt}.t${kind.indicator}`;
+  return `${eventIds[eventIds.length - 1]}~${digest}.${suffix}`;
+};
+
+/** One run's enqueue: each batch of steps is its own sequence (turnSequenceId). */
 const sequencer = (inbounds: readonly QueuedInbound[], attempt: number, deps: TurnRunnerDeps) => {
   const last = inbounds[inbounds.length - 1]?.event;
   if (last === undefined) throw new Error('a turn has at least one message');
-  let n = 0;
-  return async (paced: PacedSteps): Promise<void> => {
-    n += 1;
+  const eventIds = inbounds.map((i) => i.event.eventId);
+  let indicators = 0;
+  return async (paced: PacedSteps, replyFrom?: number): Promise<void> => {
+    if (replyFrom === undefined) indicators += 1;
+    const kind = replyFrom === undefined ? { indicator: indicators } : { replyFrom };
     await deps.enqueue({
       ...sequenceTargetOf(last),
-      sequenceId: `${last.eventId}~${attempt}.${n}`,
+      sequenceId: turnSequenceId(eventIds, attempt, kind),
       steps: paced.steps,
       plannedAt: Math.round(paced.plannedAt),
+      // A rerun (a crash, a retry, a deferral): the sender checks its sent-step record even on the steps'
+      // first receive, since the earlier run's copies may have gone out more than SQS's 5 minutes ago.
+      ...(attempt > 1 && { replayed: true }),
     });
   };
 };
 
 /**
- * Runs the turn. `attempt` (the head's receive count) keeps a retried turn's steps apart from the failed
- * attempt's; `deadlineAt` is when thinking must stop (lib/reply/turn.ts thinkingDeadline). A list is paced
+ * Runs the turn. `attempt` (the head's receive count) keeps a rerun's typing indicators apart from the
+ * earlier run's (its replies share their ids: turnSequenceId); `deadlineAt` is when thinking must stop (lib/reply/turn.ts thinkingDeadline). A list is paced
  * as one sequence (a permanent Graph failure then drops all of it); a stream item by item, each its own.
  */
 export const runTurn = async (
@@ -81,6 +103,7 @@ export const runTurn = async (
   /** Validated replies, paced one after the other into one batch of steps. */
   const paceAll = async (candidates: readonly unknown[]): Promise<void> => {
     const steps: PacedSteps = { steps: [], plannedAt: 0 };
+    const replyFrom = replies + 1;
     for (const candidate of candidates) {
       const parsed = replySchema.safeParse(candidate);
       if (!parsed.success) {
@@ -97,7 +120,7 @@ export const runTurn = async (
       pace = next.pace;
       replies += 1;
     }
-    if (steps.steps.length > 0) await enqueue(steps);
+    if (steps.steps.length > 0) await enqueue(steps, replyFrom);
   };
 
   const stopTyping = async () => {

@@ -466,6 +466,22 @@ describe('processBatch: failures', () => {
     expect(metricTotal(telemetry.metrics, 'StepsAlreadySent', { action: 'message' })).toBe(1);
   });
 
+  it('drops a replayed message (a responder rerun, same ids) already sent, even on its first receive', async () => {
+    const { deps, graph, telemetry } = setup();
+    const reply = step({ index: 1, action: text('hi') });
+    await processBatch([record(reply, { id: 'r' })], deps);
+    // The responder crashed after enqueueing it; its rerun, past SQS's 5-minute dedup, enqueues it anew.
+    await processBatch([record({ ...reply, replayed: true }, { id: 'r2' })], deps);
+    expect(kinds(graph.calls)).toEqual(['message']);
+    expect(metricTotal(telemetry.metrics, 'StepsAlreadySent', { action: 'message' })).toBe(1);
+    // A replayed message never sent before goes out.
+    await processBatch(
+      [record({ ...step({ index: 2, action: text('new') }), replayed: true }, { id: 'n' })],
+      deps,
+    );
+    expect(kinds(graph.calls)).toEqual(['message', 'message']);
+  });
+
   it('sends a redelivered message that has no sent-step record, and fails open on an unreadable one', async () => {
     const reply = step({ index: 1, action: text('hi') });
     const plain = setup();

@@ -4,7 +4,7 @@ import { loadPlanConfig, type PlanConfig, turnPolicySchema } from '../../../lib/
 import { ConfigError, EllipsisError } from '../../../lib/platform/errors.ts';
 import type { InboundEvent } from '../../../lib/queue/inbound.ts';
 import type { QueuedInbound } from '../../../lib/queue/inbound-codec.ts';
-import { queuedStepsOf, type SequenceToEnqueue } from '../../../lib/queue/producer.ts';
+import { dedupIdOf, queuedStepsOf, type SequenceToEnqueue } from '../../../lib/queue/producer.ts';
 import { actionKind } from '../../../lib/queue/step.ts';
 import { LlmRequestError, LlmUnavailableError } from '../../../lib/reply/llm/errors.ts';
 import { keepAlive, paceReply, typingMs } from '../../../lib/reply/plan.ts';
@@ -17,7 +17,7 @@ import {
   isRetryableFailure,
   preludeTypingAt,
 } from '../../../lib/reply/turn.ts';
-import { runTurn } from '../../../lib/reply/turn-runner.ts';
+import { runTurn, turnSequenceId } from '../../../lib/reply/turn-runner.ts';
 import { fakeClock } from '../../support/fake-clock.ts';
 import { memoryTelemetry, metricTotal } from '../../support/telemetry.ts';
 
@@ -52,7 +52,12 @@ const timeline = (sequences: readonly SequenceToEnqueue[]) =>
 
 const run = async (
   responder: Responder,
-  options: { inbounds?: QueuedInbound[]; fallback?: Reply; clock?: ReturnType<typeof fakeClock> } = {},
+  options: {
+    inbounds?: QueuedInbound[];
+    fallback?: Reply;
+    clock?: ReturnType<typeof fakeClock>;
+    attempt?: number;
+  } = {},
 ) => {
   const clock = options.clock ?? fakeClock(T0);
   const enqueued: SequenceToEnqueue[] = [];
@@ -60,7 +65,7 @@ const run = async (
   const inbounds = options.inbounds ?? [inbound(1)];
   const outcome = await runTurn(
     inbounds,
-    { attempt: 1, deadlineAt: T0 + policy.RESPONDER_MAX_THINKING_MS },
+    { attempt: options.attempt ?? 1, deadlineAt: T0 + policy.RESPONDER_MAX_THINKING_MS },
     {
       responder: (event, turn) => responder(event, { ...turn }),
       enqueue: async (seq) => {
@@ -229,6 +234,56 @@ describe('runTurn', () => {
       { inbounds: [inbound(1), inbound(2, T0 + 500), inbound(3, T0 + 1_200)] },
     );
     expect(seen).toEqual([['m_1', 'm_2', 'm_3', 'last:m_3']]);
+  });
+});
+
+describe('turnSequenceId: the same turn, the same reply ids on every run', () => {
+  it('numbers replies by turn, indicators by attempt, and tells turns of other events apart', () => {
+    const ids = ['m_1', 'm_2'];
+    expect(turnSequenceId(ids, 1, { replyFrom: 1 })).toBe(turnSequenceId(ids, 4, { replyFrom: 1 }));
+    expect(turnSequenceId(ids, 1, { replyFrom: 1 })).toMatch(/^m_2~[0-9a-f]{16}\.r1$/);
+    expect(turnSequenceId(ids, 1, { replyFrom: 2 })).not.toBe(turnSequenceId(ids, 1, { replyFrom: 1 }));
+    expect(turnSequenceId(ids, 1, { indicator: 1 })).not.toBe(turnSequenceId(ids, 2, { indicator: 1 }));
+    expect(turnSequenceId(ids, 1, { indicator: 1 })).not.toBe(turnSequenceId(ids, 1, { replyFrom: 1 }));
+    // A turn redelivered with a newer message is another turn: it answers that message too.
+    expect(turnSequenceId([...ids, 'm_3'], 1, { replyFrom: 1 })).not.toMatch(/^m_2~/);
+  });
+
+  it('property: ids are deterministic, distinct per (kind, number), and fit the 200-character sequence id', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.string({ minLength: 1, maxLength: 100 }), { minLength: 1, maxLength: 10 }),
+        fc.integer({ min: 1, max: 10 }),
+        fc.integer({ min: 1, max: 50 }),
+        (ids, attempt, n) => {
+          const reply = turnSequenceId(ids, attempt, { replyFrom: n });
+          expect(reply).toBe(turnSequenceId([...ids], attempt + 1, { replyFrom: n }));
+          expect(reply).not.toBe(turnSequenceId(ids, attempt, { replyFrom: n + 1 }));
+          expect(turnSequenceId(ids, attempt, { indicator: n }).length).toBeLessThanOrEqual(200);
+        },
+      ),
+    );
+  });
+
+  it('a turn run twice (a crash, then the redelivery) enqueues its replies under identical dedup ids', async () => {
+    const stream: Responder = async function* () {
+      yield say('Looking at your order.');
+      yield say('It ships tomorrow.');
+    };
+    const inbounds = [inbound(1), inbound(2)];
+    const first = await run(stream, { inbounds, attempt: 1 });
+    const rerun = await run(stream, { inbounds, attempt: 2 });
+    const dedupIds = (seqs: readonly SequenceToEnqueue[], wanted: 'message' | 'indicator') =>
+      seqs
+        .filter((seq) => seq.steps.some((s) => 'message' in s.action) === (wanted === 'message'))
+        .flatMap((seq) => queuedStepsOf(seq).map((q) => dedupIdOf(q.sequenceId, q.index)));
+    expect(first.enqueued.filter((seq) => seq.steps.some((s) => 'message' in s.action))).toHaveLength(2);
+    expect(dedupIds(rerun.enqueued, 'message')).toEqual(dedupIds(first.enqueued, 'message'));
+    // The rerun's typing is its own (shown again), and its steps ask the sender to check what went out.
+    const firstIndicators = new Set(dedupIds(first.enqueued, 'indicator'));
+    expect(dedupIds(rerun.enqueued, 'indicator').some((id) => firstIndicators.has(id))).toBe(false);
+    expect(first.enqueued.every((seq) => seq.replayed === undefined)).toBe(true);
+    expect(rerun.enqueued.every((seq) => seq.replayed === true)).toBe(true);
   });
 });
 
