@@ -1,9 +1,12 @@
 /**
  * lib/delivery/graph.ts (undici Pool, keep-alive) vs messaging-api-messenger (axios, what Bottender uses), both
  * sending the same Send API body with appsecret_proof to one local HTTP server on 127.0.0.1 that runs in
- * its own process. Rounds are interleaved and rotate which client goes first.
+ * its own process; next to them the two candidate transports bare — the undici Pool.request graph.ts uses
+ * and Node's built-in fetch (no undici in the bundle) — posting the same bytes. Rounds are interleaved and
+ * rotate which client goes first.
  */
 import { MessengerClient } from 'messaging-api-messenger';
+import { Pool } from 'undici';
 import { graphClient } from '../../lib/delivery/graph.ts';
 import type { Bench } from '../support/report.ts';
 import { spawnHelper } from '../support/spawn.ts';
@@ -16,6 +19,23 @@ const PSID = '7712384950193847';
 const action = { message: { text: 'Hello from the bench — thanks for writing!' } };
 
 type Sender = { name: string; send: () => Promise<boolean> };
+
+/** The same POST graph.ts makes (token and proof in the query), without the client around it. */
+const rawPost = (origin: string) => {
+  const path = `/v25.0/${PAGE_ID}/messages?access_token=${ACCESS_TOKEN}&appsecret_proof=${'0'.repeat(64)}`;
+  const body = JSON.stringify({ recipient: { id: PSID }, messaging_type: 'RESPONSE', ...action });
+  const headers = { 'content-type': 'application/json' };
+  const pool = new Pool(origin, { connections: 16, keepAliveTimeout: 60_000, keepAliveMaxTimeout: 600_000 });
+  const viaFetch = async () => {
+    const response = await fetch(`${origin}${path}`, { method: 'POST', headers, body });
+    return (await response.text()).includes(PSID);
+  };
+  const viaPool = async () => {
+    const response = await pool.request({ origin, path, method: 'POST', headers, body });
+    return (await response.body.text()).includes(PSID);
+  };
+  return { viaFetch, viaPool, close: () => pool.close() };
+};
 
 /** Runs `total` sends with at most `concurrency` in flight; returns elapsed ms and per-request latencies. */
 const drive = async (sender: Sender, total: number, concurrency: number) => {
@@ -36,7 +56,8 @@ const drive = async (sender: Sender, total: number, concurrency: number) => {
 };
 
 export const bench: Bench = {
-  title: 'Graph client: lib/delivery/graph.ts (undici) vs messaging-api-messenger (axios), same local server',
+  title:
+    'Graph client: lib/delivery/graph.ts (undici) vs messaging-api-messenger (axios); undici Pool vs fetch bare',
   run: async () => {
     const server = await spawnHelper<{ port: number }>(
       new URL('../support/child-server.ts', import.meta.url).pathname,
@@ -55,6 +76,7 @@ export const bench: Bench = {
       version: '25.0',
       origin,
     });
+    const raw = rawPost(origin);
     const senders: Sender[] = [
       {
         name: 'lib/delivery/graph.ts (undici)',
@@ -71,6 +93,8 @@ export const bench: Bench = {
           return out.recipientId === PSID;
         },
       },
+      { name: 'bare POST: global fetch', send: raw.viaFetch },
+      { name: 'bare POST: undici Pool.request', send: raw.viaPool },
     ];
     const levels = [1, 16];
     const rounds = 5;
@@ -110,6 +134,7 @@ export const bench: Bench = {
       }
     } finally {
       await ours.close();
+      await raw.close();
       await server.stop();
     }
     return {

@@ -4,7 +4,7 @@
  * process, interleaved over several rounds, median reported, with and without `--enable-source-maps` (the
  * deployed NODE_OPTIONS). In the same rounds: the **SDK floor**, a bundle of just the AWS SDK clients a
  * function uses, built with the same esbuild settings — the goal is bundle import ≤ 1.3 × floor, as a ratio
- * taken within each round; the share of the other big dependencies (zod, Powertools, undici's Pool); and the
+ * taken within each round; the share of the other big dependencies (zod, Powertools, the Graph transport: undici's Pool vs built-in fetch); and the
  * same function bundled into one file (no code splitting), which is what splitting and lazy loading save.
  * Also the first invocation in that fresh process (config and clients built lazily).
  */
@@ -137,7 +137,13 @@ const SHARES: Record<string, string> = {
   zod: "export { z } from 'zod';",
   'Powertools logger + metrics':
     "export { Logger } from '@aws-lambda-powertools/logger'; export { Metrics } from '@aws-lambda-powertools/metrics';",
-  "undici Pool (sender's Graph transport)": "export { Pool } from 'undici';",
+  // The sender's Graph transport and its candidates, each with its first request (to a closed port): Node
+  // loads its built-in fetch lazily on first use, so that cost lands on the first send, not the import.
+  'undici Pool + first request (Graph transport)':
+    "import { Pool } from 'undici'; await new Pool('http://127.0.0.1:9').request({ path: '/', method: 'POST' }).catch(() => {});",
+  'undici Pool deep import + first request':
+    "import Pool from 'undici/lib/dispatcher/pool.js'; import request from 'undici/lib/api/api-request.js'; await request.call(new Pool('http://127.0.0.1:9'), { path: '/', method: 'POST' }).catch(() => {});",
+  'built-in fetch + first request': "await fetch('http://127.0.0.1:9/', { method: 'POST' }).catch(() => {});",
 };
 
 /** Builds one small bundle per named entry source into dir; returns name → file URL. */

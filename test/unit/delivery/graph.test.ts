@@ -506,7 +506,7 @@ describe('secrets stay out of results', () => {
 
   it('redacts a transport error whose message carries the full URL', async () => {
     const leaky = {
-      request: async (options: { origin?: unknown; path: string }) => {
+      dispatch: (options: { origin?: unknown; path: string }) => {
         throw new Error(`socket hang up at ${String(options.origin)}${options.path}`);
       },
       close: async () => {},
