@@ -14,11 +14,13 @@ import {
   turnPolicySchema,
 } from '../lib/platform/config.ts';
 import { StartupError } from '../lib/platform/errors.ts';
+import { type Ledger, stateLedger } from '../lib/platform/ledger.ts';
 import { lambdaHandler, type Startup } from '../lib/platform/runtime.ts';
 import type { Telemetry } from '../lib/platform/telemetry.ts';
 import { enqueueSequence } from '../lib/queue/producer.ts';
 import { type ProducerOverrides, producerDeps } from '../lib/queue/producer-wiring.ts';
 import { loadResponder } from '../lib/reply/load.ts';
+import { type MidReplyDeps, type ReplyMemory, stateReplies } from '../lib/reply/mid-reply.ts';
 import type { Responder } from '../lib/reply/responder.ts';
 import { processTurns, type TurnConsumerDeps } from '../lib/reply/turn-consumer.ts';
 
@@ -26,8 +28,11 @@ export type ResponderOverrides = ProducerOverrides & {
   responder?: Responder;
   /** Reads LLM_API_KEY_PARAM (RESPONDER=llm); default Powertools Parameters, loaded only when used. */
   fetchParameter?: FetchParameter;
-  /** The state table client of RESPONDER=llm's conversation memory. */
+  /** The state table client (RESPONDER=llm's conversation memory, RESPONDER_MID_REPLY=restart). */
   dynamo?: Pick<DynamoDBClient, 'send'>;
+  /** RESPONDER_MID_REPLY=restart: where aborts go (the sender's ledger) and the replies in flight. */
+  ledger?: Ledger;
+  replies?: ReplyMemory;
   telemetry?: Telemetry;
   now?: () => number;
   random?: () => number;
@@ -45,6 +50,27 @@ const sleepUnlessAborted = (ms: number, signal: AbortSignal): Promise<void> =>
 
 type ResponderDeps = Omit<TurnConsumerDeps, 'functionDeadline'>;
 
+/** RESPONDER_MID_REPLY=restart's deps; undefined under finish, which remembers nothing. */
+const midReplyDeps = (
+  config: ReturnType<typeof loadResponderConfig>,
+  overrides: ResponderOverrides,
+  telemetry: Telemetry,
+  now: () => number,
+): MidReplyDeps | undefined => {
+  if (config.RESPONDER_MID_REPLY !== 'restart') return undefined;
+  const { STATE_TABLE_NAME: tableName, ABORT_TTL_SECONDS: ttlSeconds } = config;
+  const { log } = telemetry;
+  return {
+    policy: 'restart',
+    ledger:
+      overrides.ledger ??
+      stateLedger('abort', { tableName, ttlSeconds, now, log, dynamo: overrides.dynamo }).ledger,
+    replies: overrides.replies ?? stateReplies({ tableName, now, log, dynamo: overrides.dynamo }),
+    telemetry,
+    now,
+  };
+};
+
 /** The SSM reader, imported on first use: only RESPONDER=llm with LLM_API_KEY_PARAM reads a secret here. */
 const fetchFromSsmWhenUsed: FetchParameter = async (name) =>
   (await import('../lib/platform/ssm.ts')).fetchFromSsm(name);
@@ -57,6 +83,8 @@ export const build = async (
   const config = loadResponderConfig(env);
   const producer = producerDeps(config.QUEUE_URL, telemetry, overrides);
   const fallback = config.RESPONDER_FALLBACK_TEXT;
+  const now = overrides.now ?? Date.now;
+  const midReply = midReplyDeps(config, overrides, telemetry, now);
   return {
     responder:
       overrides.responder ??
@@ -70,7 +98,7 @@ export const build = async (
     enqueue: (seq) => enqueueSequence(producer, seq),
     planConfig: config,
     ...(fallback ? { fallback: { message: { text: fallback } } } : {}),
-    now: overrides.now ?? Date.now,
+    now,
     sleep: sleepUnlessAborted,
     telemetry,
     sqs: producer.sqs ?? new SQSClient({}),
@@ -79,6 +107,7 @@ export const build = async (
     // zod objects strip unknown keys: exactly the policy.
     policy: turnPolicySchema.parse(config),
     ...(overrides.random ? { random: overrides.random } : {}),
+    ...(midReply ? { midReply } : {}),
   };
 };
 

@@ -17,6 +17,7 @@ import { makeHandler as makeWebhookHandler, type WebhookOverrides } from '../fun
 import { parseWebhookBody } from '../lib/ingress/events.ts';
 import { verifySignature } from '../lib/ingress/signature.ts';
 import type { Env } from '../lib/platform/config.ts';
+import { type Ledger, memoryLedger } from '../lib/platform/ledger.ts';
 import type { Channel } from '../lib/queue/inbound.ts';
 import type { Action, ActionKind } from '../lib/queue/step.ts';
 import { LOCAL_PAGE_ID, LOCAL_SECRETS } from './defaults.ts';
@@ -137,10 +138,10 @@ export type QueueWiring = {
 };
 
 /** The step queue → sender hop. */
-const senderWiring = (options: StackOptions): QueueWiring => ({
+const senderWiring = (options: StackOptions, ledger: Ledger): QueueWiring => ({
   functionName: 'sender',
   queue: (sqs) => ({ url: sqs.queueUrl, arn: sqs.queueArn }),
-  handler: (env, sqs) => makeSenderHandler(env, { ...sqs, ...options.senderOverrides }),
+  handler: (env, sqs) => makeSenderHandler(env, { ...sqs, ledger, ...options.senderOverrides }),
   mapping: {
     batchSize: options.batchSize ?? SENDER_BATCH_SIZE,
     maxConcurrency: options.maxConcurrency ?? SENDER_MAX_CONCURRENCY,
@@ -149,7 +150,7 @@ const senderWiring = (options: StackOptions): QueueWiring => ({
 });
 
 /** The responder queue → responder hop (turns; lib/reply/turn-consumer.ts). */
-const responderWiring = (options: StackOptions): QueueWiring => {
+const responderWiring = (options: StackOptions, ledger: Ledger): QueueWiring => {
   let dlqUrl = '';
   return {
     functionName: 'responder',
@@ -159,7 +160,7 @@ const responderWiring = (options: StackOptions): QueueWiring => {
       return created;
     },
     env: (queue) => ({ RESPONDER_QUEUE_URL: queue.url, RESPONDER_DLQ_URL: dlqUrl }),
-    handler: (env, sqs) => makeResponderHandler(env, { ...sqs, ...options.responderOverrides }),
+    handler: (env, sqs) => makeResponderHandler(env, { ...sqs, ledger, ...options.responderOverrides }),
     mapping: {
       batchSize: RESPONDER_BATCH_SIZE,
       maxConcurrency: RESPONDER_MAX_CONCURRENCY,
@@ -168,11 +169,15 @@ const responderWiring = (options: StackOptions): QueueWiring => {
   };
 };
 
-/** Every SQS → Lambda hop of the pipeline, in the order of the pipeline. */
-export const stackWiring = (options: StackOptions): QueueWiring[] => [
-  responderWiring(options),
-  senderWiring(options),
-];
+/**
+ * Every SQS → Lambda hop of the pipeline, in the order of the pipeline. Sender and responder share one
+ * abort ledger, as they share the state table on AWS: the sender must see the aborts the responder records
+ * (RESPONDER_MID_REPLY=restart).
+ */
+export const stackWiring = (options: StackOptions): QueueWiring[] => {
+  const abortLedger = memoryLedger();
+  return [responderWiring(options, abortLedger), senderWiring(options, abortLedger)];
+};
 
 const WEB_DIR = join(import.meta.dirname, 'web');
 const WEB_FILES: Record<string, string> = {

@@ -1,6 +1,7 @@
 /**
  * Aborted sequences: a step that failed for good stops the rest of its sequence (later steps are dropped,
- * the typing bubble is cleared), remembered in the state ledger so a later invocation sees it too.
+ * the typing bubble is cleared), remembered in the state ledger so a later invocation sees it too. The
+ * responder records aborts as well: a reply whose unsent part a newer message replaces (lib/reply/mid-reply.ts).
  */
 import { abortKey } from '../platform/ledger.ts';
 import { userLabel } from '../platform/telemetry.ts';
@@ -19,8 +20,10 @@ export const isSequenceAborted = async (
   step: QueuedStep,
   group: string,
 ): Promise<boolean> => {
-  // Step 0 cannot follow an abort of its own sequence: skip the lookup.
-  if (step.index === 0) return false;
+  // Step 0 cannot follow a failure of its own sequence: skip the lookup, except for a message, which the
+  // responder may have aborted before it was sent (RESPONDER_MID_REPLY=restart: a streamed bubble is a
+  // sequence of its own, often starting with its message). A stray typing_on is harmless: the next turn types.
+  if (step.index === 0 && actionKind(step.action) !== 'message') return false;
   try {
     return await deps.ledger.has(abortKey(group, step.sequenceId));
   } catch (error) {

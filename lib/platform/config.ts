@@ -82,10 +82,12 @@ export const senderTuningSchema = z.object({
   SENDER_MIN_PAUSE_RATIO: z.coerce.number().min(0).max(1).default(0.5),
 });
 
+/** How long an aborted sequence is remembered (state table TTL); longer than any sequence stays queued. */
+const abortTtlSeconds = z.coerce.number().int().min(60).default(86_400);
+
 /** Sender wiring (where things are and how long they are kept), apart from the tuning of its timing. */
 const senderWiringSchema = z.object({
-  /** How long an aborted sequence is remembered (state table TTL); longer than any sequence stays queued. */
-  ABORT_TTL_SECONDS: z.coerce.number().int().min(60).default(86_400),
+  ABORT_TTL_SECONDS: abortTtlSeconds,
   /** Dead-letter queue for poison bodies and given-up steps (FIFO when the main queue is FIFO). */
   DLQ_URL: z.url().optional(),
 });
@@ -154,8 +156,11 @@ export const turnPolicySchema = z.object({
   RESPONDER_QUEUE_MAX_RECEIVE_COUNT: z.coerce.number().int().min(2).default(10),
   /** Backoff base for a turn whose responder threw: 2 s, 4 s, 8 s… (full jitter). */
   RESPONDER_RETRY_BASE_SECONDS: positive(2),
-  /** What a message that arrives while a reply is being typed gets: 'finish' the reply first (default). */
-  RESPONDER_MID_REPLY: z.enum(['finish']).default('finish'),
+  /**
+   * A message that arrives while a reply is being typed: 'finish' the reply, then answer (default), or
+   * 'restart': drop the reply's unsent part and answer every message at once (lib/reply/mid-reply.ts).
+   */
+  RESPONDER_MID_REPLY: z.enum(['finish', 'restart']).default('finish'),
 });
 
 export const responderEnvSchema = queueSchema
@@ -171,7 +176,10 @@ export const responderEnvSchema = queueSchema
     RESPONDER_MODULE: z.string().min(1).optional(),
     RESPONDER_RULES_FILE: z.string().min(1).optional(),
     RESPONDER_SLOW_MS: ms(8000),
-  });
+    /** RESPONDER_MID_REPLY=restart: the aborts it records, as long as the sender's (ABORT_TTL_SECONDS). */
+    ABORT_TTL_SECONDS: abortTtlSeconds,
+  })
+  .extend(stateTableSchema.shape);
 
 const senderEnvSchema = graphSchema
   .extend(queueSchema.shape)

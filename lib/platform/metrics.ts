@@ -54,6 +54,7 @@ export const METRIC_NAMES = [
   'ResponderTimeouts', // ran out of thinking time: typing stopped, fallback sent
   'TurnsDeadLettered', // kept failing, or undecodable: copied to the responder DLQ
   'TurnsNotRetried', // failed with an error retrying cannot fix (LLM 401, ConfigError): dead-lettered at once
+  'RepliesRestarted', // RESPONDER_MID_REPLY=restart: a reply's unsent part dropped for a newer message
   // console trigger (send)
   'ConsoleSends',
   'ConsoleSendRejected',

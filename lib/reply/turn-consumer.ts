@@ -19,6 +19,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { TurnPolicy } from '../platform/config.ts';
 import { decodeInbound, type QueuedInbound } from '../queue/inbound-codec.ts';
+import { type MidReplyDeps, openTurn } from './mid-reply.ts';
 import { decideFailure, decideTurn, type FailureDecision, thinkingDeadline } from './turn.ts';
 import { runTurn, type TurnOutcome, type TurnRunnerDeps } from './turn-runner.ts';
 
@@ -38,6 +39,8 @@ export type TurnConsumerDeps = TurnRunnerDeps & {
   /** When the function times out (Lambda context), if known. */
   functionDeadline?: number;
   random?: () => number;
+  /** RESPONDER_MID_REPLY=restart (lib/reply/mid-reply.ts); absent = finish. */
+  midReply?: MidReplyDeps;
 };
 
 export type BatchResponse = { batchItemFailures: { itemIdentifier: string }[] };
@@ -134,10 +137,14 @@ export const processTurns = async (
     }
     telemetry.metric('TurnMessages', decoded.length, 'Count');
     const deadlineAt = thinkingDeadline(now, deps.functionDeadline, deps.policy);
-    const outcome = await runTurn(decoded, { attempt: receiveCount, deadlineAt }, deps);
+    const { outcome, remember } = await runUnderPolicy(decoded, { attempt: receiveCount, deadlineAt }, deps);
     telemetry.metric('TurnLatency', deps.now() - now, 'Milliseconds', { outcome: outcome.kind });
     const fate = fateOf(outcome, receiveCount, decision.finalReceive, deps.policy, random);
-    if (fate.kind === 'done') return deleteNow(group);
+    // Only a finished turn is the next one's "previous reply": a retry must still find the earlier one.
+    if (fate.kind === 'done') {
+      await remember();
+      return deleteNow(group);
+    }
     if (fate.kind === 'retry') return handBack(group, fate.visibilitySeconds);
     if (fate.reason === 'not_retryable') {
       telemetry.metric('TurnsNotRetried', 1);
@@ -164,6 +171,20 @@ export const processTurns = async (
     ),
   );
   return { batchItemFailures: failed.flat().map((itemIdentifier) => ({ itemIdentifier })) };
+};
+
+/** Runs the turn, under RESPONDER_MID_REPLY=restart (lib/reply/mid-reply.ts) when configured. */
+const runUnderPolicy = async (
+  inbounds: readonly QueuedInbound[],
+  options: { attempt: number; deadlineAt: number },
+  deps: TurnConsumerDeps,
+): Promise<{ outcome: TurnOutcome; remember: () => Promise<void> }> => {
+  if (deps.midReply === undefined) {
+    return { outcome: await runTurn(inbounds, options, deps), remember: async () => undefined };
+  }
+  const policed = await openTurn(inbounds, deps.midReply, deps);
+  const runner = { ...deps, responder: policed.responder, enqueue: policed.enqueue };
+  return { outcome: await runTurn(inbounds, options, runner), remember: policed.remember };
 };
 
 /** Copies a record to the responder DLQ (then Lambda deletes it); false when there is none or it failed. */

@@ -425,6 +425,16 @@ describe('IAM, one least-privilege role per function', () => {
   });
 });
 
+/** The responder role's statements that only exist under `condition`. */
+const responderStatementsUnder = (condition: string): Statement[] => {
+  const policies = (props(ROLES.responder).Policies ?? []) as { PolicyDocument: { Statement: Json[] } }[];
+  return policies.flatMap((p) =>
+    p.PolicyDocument.Statement.flatMap((s) => {
+      const branches = (s as { 'Fn::If'?: [string, Statement, Json] })['Fn::If'];
+      return branches?.[0] === condition ? [branches[1]] : [];
+    }),
+  );
+};
 describe('per-account tokens (param accountIds)', () => {
   const ssmResources = (roleId: string, mode: Mode): string[] =>
     resourcesOf(statementWith(roleId, 'ssm:GetParameter')).map((r) =>
@@ -460,16 +470,7 @@ describe('per-account tokens (param accountIds)', () => {
 });
 
 describe('RESPONDER=llm (param responderKind=llm)', () => {
-  /** The responder role's statements that only exist under the LlmResponder condition. */
-  const llmStatements = (): Statement[] => {
-    const policies = (props(ROLES.responder).Policies ?? []) as { PolicyDocument: { Statement: Json[] } }[];
-    return policies.flatMap((p) =>
-      p.PolicyDocument.Statement.flatMap((s) => {
-        const branches = (s as { 'Fn::If'?: [string, Statement, Json] })['Fn::If'];
-        return branches?.[0] === 'LlmResponder' ? [branches[1]] : [];
-      }),
-    );
-  };
+  const llmStatements = (): Statement[] => responderStatementsUnder('LlmResponder');
 
   it('is off by default: the condition tests the ResponderKind parameter, which defaults to rules', () => {
     expect(template.Conditions?.LlmResponder).toEqual({ 'Fn::Equals': [{ Ref: 'ResponderKind' }, 'llm'] });
@@ -497,6 +498,26 @@ describe('RESPONDER=llm (param responderKind=llm)', () => {
     expect(config.LLM_BASE_URL).toBe('https://api.openai.com/v1');
     const vars = (props(FUNCTIONS.responder).Environment as { Variables: Record<string, Json> }).Variables;
     expect(vars.STATE_TABLE_NAME).toEqual({ Ref: 'StateTable' });
+  });
+});
+
+describe('RESPONDER_MID_REPLY=restart (param responderMidReply=restart)', () => {
+  it('is off by default: finish, and the condition tests the ResponderMidReply parameter', () => {
+    expect(template.Conditions?.MidReplyRestart).toEqual({
+      'Fn::Equals': [{ Ref: 'ResponderMidReply' }, 'restart'],
+    });
+    expect(template.Parameters?.ResponderMidReply?.Default).toBe('finish');
+    expect(deployedEnv(FUNCTIONS.responder).RESPONDER_MID_REPLY).toBe('finish');
+  });
+
+  it('grants the responder, only then, reads and writes of the state table the sender reads aborts from', () => {
+    const statements = responderStatementsUnder('MidReplyRestart');
+    expect(statements.flatMap(actionsOf).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
+    expect(statements[0]?.Resource).toEqual(getAtt('StateTable', 'Arn'));
+    const sender = (props(FUNCTIONS.sender).Environment as { Variables: Record<string, Json> }).Variables;
+    const responder = (props(FUNCTIONS.responder).Environment as { Variables: Record<string, Json> })
+      .Variables;
+    expect(responder.STATE_TABLE_NAME).toEqual(sender.STATE_TABLE_NAME);
   });
 });
 

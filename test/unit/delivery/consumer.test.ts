@@ -548,6 +548,22 @@ describe('processBatch: failures', () => {
     expect(graph.calls).toHaveLength(4);
   });
 
+  it('drops every unsent message of a sequence the responder aborted, its first step included', async () => {
+    // RESPONDER_MID_REPLY=restart: a streamed bubble is a sequence of its own that starts with its message.
+    const { deps, graph, ledger } = setup();
+    await ledger.record(abortKey(groupIdOf(PAGE, USER), 'm_seq1'));
+    await processBatch(
+      [
+        record(step({ index: 0, action: text('stale bubble') })),
+        record(step({ sequenceId: 'm_seq2', index: 0, action: text('the new answer') })),
+      ],
+      deps,
+    );
+    expect(graph.calls.map((c) => ('message' in c.action ? c.action.message : c.action))).toEqual([
+      { text: 'the new answer' },
+    ]);
+  });
+
   it('flags an invalid token (190) and skips the pointless typing_off', async () => {
     const { deps, graph, telemetry } = setup({
       answer: () => ({ kind: 'permanent', code: 190, tokenInvalid: true }),
