@@ -34,8 +34,10 @@ const eventSchema = {
   type: 'object',
   required: ['pageId', 'psid'],
   properties: {
+    channel: { type: 'string', enum: ['messenger', 'instagram', 'whatsapp'], default: 'messenger' },
     pageId: { type: 'string' },
     psid: { type: 'string' },
+    inboundMid: { type: 'string', description: 'WhatsApp: the received message (wamid) typing is shown on' },
     sequenceId: { type: 'string' },
     inboundText: { type: 'string' },
     replies: { type: 'array', items: { type: 'object' } },

@@ -7,6 +7,11 @@
  * Whatever arrives, the answer is a value, never a thrown error: `{ ok: false, errors: [{ path, message }] }`
  * names each bad field, so the console shows what to fix instead of a stack trace.
  *
+ * Channels: `channel` (default messenger) says which Graph calls the sender builds for the steps
+ * (lib/delivery/channels/). On WhatsApp a typing indicator is one call with the read receipt and names a
+ * received message (Cloud API, Typing indicators: `message_id` is required), so a payload whose steps show
+ * typing must give that message's id as `inboundMid` — without it the sender would skip every typing step.
+ *
  * Idempotency: dedup ids are `<sequenceId>:<index>`. A supplied sequenceId makes a second press within
  * SQS's 5-minute deduplication window a no-op (AWS SQS Developer Guide, "Exactly-once processing"); without
  * one, each press generates a random id and sends again.
@@ -15,6 +20,7 @@ import { z } from 'zod';
 import type { PlanConfig } from '../platform/config.ts';
 import { type FieldError, fieldErrors } from '../platform/issues.ts';
 import { type Telemetry, userLabel } from '../platform/telemetry.ts';
+import { CHANNELS } from '../queue/inbound.ts';
 import { EnqueueError, type SequenceToEnqueue } from '../queue/producer.ts';
 import { type ActionKind, actionKind, type Step, stepSchema } from '../queue/step.ts';
 import type { PlanInput } from '../reply/plan.ts';
@@ -41,8 +47,14 @@ const idSchema = (what: string) =>
 
 const sendPayloadSchema = z
   .object({
-    pageId: idSchema('the Page id (the page the user talks to)'),
-    psid: idSchema("the user's page-scoped id (PSID)"),
+    /** Messenger when absent. */
+    channel: z.enum(CHANNELS, { error: () => `channel must be one of ${CHANNELS.join(', ')}` }).optional(),
+    pageId: idSchema(
+      'the account id the user talks to (Page, Instagram account or WhatsApp phone-number id)',
+    ),
+    psid: idSchema("the user's id (Messenger/Instagram PSID or WhatsApp number)"),
+    /** WhatsApp only: the received message (wamid) that read receipts and typing name. */
+    inboundMid: z.string().min(1).max(512).optional(),
     /** Supply one to make repeated presses idempotent for 5 minutes; omitted → a random id per press. */
     sequenceId: z.string().min(1).max(200).optional(),
     /** What the user wrote, for the reading pause before the first reply (replies only). */
@@ -65,6 +77,30 @@ export type SendResult =
     }
   | { ok: false; errors: FieldError[]; retryable?: boolean };
 
+/** Whether the payload's steps show typing: planned replies always do (lib/reply/plan.ts); explicit ones may. */
+const showsTyping = (input: Record<string, unknown>): boolean =>
+  input.replies !== undefined ||
+  (Array.isArray(input.steps) &&
+    input.steps.some(
+      (step) => (step as { action?: { sender_action?: unknown } })?.action?.sender_action === 'typing_on',
+    ));
+
+/** inboundMid is what WhatsApp's typing call names, and only that channel's calls use it. */
+const channelErrors = (input: Record<string, unknown>): FieldError[] => {
+  const whatsapp = input.channel === 'whatsapp';
+  if (whatsapp && input.inboundMid === undefined && showsTyping(input))
+    return [
+      {
+        path: 'inboundMid',
+        message:
+          'WhatsApp shows typing only on a received message: give its id (wamid.…) or use steps without typing_on',
+      },
+    ];
+  if (!whatsapp && input.inboundMid !== undefined)
+    return [{ path: 'inboundMid', message: 'only used with channel "whatsapp"; leave it out' }];
+  return [];
+};
+
 /** Rules across fields, checked on the raw input so they are reported together with the field errors. */
 const shapeErrors = (input: Record<string, unknown>): FieldError[] => {
   const has = (key: string) => input[key] !== undefined;
@@ -80,7 +116,7 @@ const shapeErrors = (input: Record<string, unknown>): FieldError[] => {
     ];
   if (has('steps') && has('inboundText'))
     return [{ path: 'inboundText', message: 'only used to plan replies; with explicit steps, leave it out' }];
-  return [];
+  return channelErrors(input);
 };
 
 type ParseResult = { ok: true; payload: SendPayload } | { ok: false; errors: FieldError[] };
@@ -140,6 +176,8 @@ const enqueuePayload = async (payload: SendPayload, deps: SendDeps): Promise<Sen
   const sequenceId = payload.sequenceId ?? deps.newSequenceId();
   const steps = stepsOf(payload, sequenceId, deps);
   const { groupId, messageIds } = await deps.enqueue({
+    channel: payload.channel ?? 'messenger',
+    ...(payload.inboundMid !== undefined && { inboundMid: payload.inboundMid }),
     pageId: payload.pageId,
     psid: payload.psid,
     sequenceId,
@@ -148,6 +186,7 @@ const enqueuePayload = async (payload: SendPayload, deps: SendDeps): Promise<Sen
   });
   deps.telemetry?.metric('ConsoleSends', 1);
   deps.telemetry?.log.info('console send enqueued', {
+    channel: payload.channel ?? 'messenger',
     user: userLabel(payload.psid),
     sequenceId,
     steps: steps.length,

@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { makeHandler } from '../../../functions/send.ts';
 import { parseSendPayload, type SendResult } from '../../../lib/console/send.ts';
+import { channelShapeOf, sendTargetOf } from '../../../lib/delivery/channels/index.ts';
 import { loadPlanConfig } from '../../../lib/platform/config.ts';
 import { decodeStep, groupIdOf, type QueuedStep } from '../../../lib/queue/codec.ts';
 import { dedupIdOf } from '../../../lib/queue/producer.ts';
@@ -74,6 +75,7 @@ describe('sample events (infra/events)', () => {
         'send-invalid.json',
         'send-multi-reply-quick-replies.json',
         'send-reaction.json',
+        'send-whatsapp-reply.json',
       ].sort(),
     );
   });
@@ -311,20 +313,99 @@ describe('errors are returned, not thrown', () => {
         id,
         fc.option(fc.stringMatching(/^[A-Za-z0-9:_-]{1,60}$/), { nil: undefined }),
         fc.array(fc.string({ minLength: 1, maxLength: 200 }), { minLength: 1, maxLength: 4 }),
-        async (pageId, psid, sequenceId, texts) => {
+        fc.constantFrom(undefined, 'messenger', 'instagram', 'whatsapp'),
+        async (pageId, psid, sequenceId, texts, channel) => {
           sqsMock.resetHistory();
           const replies = texts.map((text) => ({ message: { text } }));
+          const target = channel === 'whatsapp' ? { channel, inboundMid: `wamid.${psid}` } : { channel };
           const result = okResult(
-            await handler({ pageId, psid, replies, ...(sequenceId && { sequenceId }) }),
+            await handler({ pageId, psid, replies, ...target, ...(sequenceId && { sequenceId }) }),
           );
           const bodies = decoded(batchCalls().flatMap((c) => c.Entries ?? []));
           expect(bodies.filter((b) => 'message' in b.action).map((b) => b.action)).toEqual(replies);
+          // Messenger bodies omit the channel (the codec's default); the others carry it on every step.
+          const expected = channel === undefined || channel === 'messenger' ? undefined : channel;
+          expect(bodies.every((b) => b.channel === expected && b.inboundMid === target.inboundMid)).toBe(
+            true,
+          );
           if (sequenceId) expect(result.sequenceId).toBe(sequenceId);
           expect(new Set(bodies.map((b) => b.sequenceId))).toEqual(new Set([result.sequenceId]));
         },
       ),
       { numRuns: 100 },
     );
+  });
+});
+
+describe('channel', () => {
+  const whatsappSample = () => sampleEvents.find((s) => s.file === 'send-whatsapp-reply.json')!.event;
+  const pathsOf = (input: unknown) => {
+    const r = parseSendPayload(input);
+    return r.ok ? [] : r.errors.map((e) => e.path);
+  };
+
+  it('is messenger by default: the bodies carry no channel, as before channels existed', async () => {
+    const event = validSamples.find((s) => s.file === 'send-greeting.json')!.event;
+    okResult(await handlerWith()(event));
+    const bodies = decoded(batchCalls()[0]!.Entries ?? []);
+    expect(bodies.every((b) => b.channel === undefined && b.inboundMid === undefined)).toBe(true);
+  });
+
+  it('whatsapp: every step carries the channel and the inbound wamid, so typing becomes read + typing on it', async () => {
+    const event = whatsappSample();
+    okResult(await handlerWith()(event));
+    const bodies = decoded(batchCalls()[0]!.Entries ?? []);
+    expect(new Set(bodies.map((b) => [b.channel, b.inboundMid].join(' ')))).toEqual(
+      new Set([`whatsapp ${event.inboundMid}`]),
+    );
+    const typing = bodies.find((b) => actionKind(b.action) === 'typing_on')!;
+    expect(channelShapeOf(typing.channel).requestFor(sendTargetOf(typing), typing.action)).toEqual({
+      call: {
+        node: event.pageId,
+        body: expect.objectContaining({ status: 'read', message_id: event.inboundMid }),
+      },
+    });
+    const message = bodies.find((b) => actionKind(b.action) === 'message')!;
+    const call = channelShapeOf(message.channel).requestFor(sendTargetOf(message), message.action);
+    expect(call).toMatchObject({ call: { body: { to: event.psid, type: 'interactive' } } });
+  });
+
+  it('whatsapp replies without inboundMid are refused on that field (every typing step would be skipped)', () => {
+    const { inboundMid: _, ...event } = whatsappSample();
+    const r = parseSendPayload(event);
+    expect(r).toEqual({
+      ok: false,
+      errors: [{ path: 'inboundMid', message: expect.stringMatching(/WhatsApp/) }],
+    });
+    expect(
+      pathsOf({
+        ...event,
+        replies: undefined,
+        inboundText: undefined,
+        steps: [
+          { action: { sender_action: 'typing_on' }, delayMs: 0 },
+          { action: { message: { text: 'hi' } }, delayMs: 500 },
+        ],
+      }),
+    ).toEqual(['inboundMid']);
+  });
+
+  it('whatsapp steps without typing need no inboundMid', () => {
+    const { inboundMid: _, ...event } = whatsappSample();
+    const steps = [{ action: { message: { text: 'your order shipped' } }, delayMs: 0 }];
+    expect(parseSendPayload({ ...event, replies: undefined, inboundText: undefined, steps }).ok).toBe(true);
+  });
+
+  it('inboundMid outside whatsapp and an unknown channel are named field errors', () => {
+    const greeting = validSamples.find((s) => s.file === 'send-greeting.json')!.event;
+    expect(pathsOf({ ...greeting, inboundMid: 'm_1' })).toEqual(['inboundMid']);
+    expect(pathsOf({ ...greeting, channel: 'instagram', inboundMid: 'm_1' })).toEqual(['inboundMid']);
+    const r = parseSendPayload({ ...greeting, channel: 'telegram' });
+    expect(r).toEqual({
+      ok: false,
+      errors: [{ path: 'channel', message: 'channel must be one of messenger, instagram, whatsapp' }],
+    });
+    expect(parseSendPayload({ ...greeting, channel: 'instagram' }).ok).toBe(true);
   });
 });
 
