@@ -22,6 +22,39 @@ export type Ledger = {
   record: (key: string) => Promise<void>;
 };
 
+/** A JSON value per key, each remembered for the store's TTL (conversation memory, the reply in flight). */
+export type JsonStore<T> = {
+  /** The unexpired value, or undefined (none, expired, or written by another version in another shape). */
+  load: (key: string) => Promise<T | undefined>;
+  /** Replaces the value and restarts its TTL. */
+  save: (key: string, value: T) => Promise<void>;
+};
+
+/** Per-process JsonStore with the same TTL; the oldest keys go first beyond `maxEntries`; values are copied. */
+export const memoryJsonStore = <T>(options: {
+  ttlMs: number;
+  now?: () => number;
+  maxEntries?: number;
+}): JsonStore<T> => {
+  const now = options.now ?? Date.now;
+  const maxEntries = options.maxEntries ?? 10_000;
+  const entries = new Map<string, { value: T; expiresAt: number }>();
+  return {
+    load: async (key) => {
+      const entry = entries.get(key);
+      return entry === undefined || entry.expiresAt <= now() ? undefined : structuredClone(entry.value);
+    },
+    save: async (key, value) => {
+      entries.delete(key);
+      entries.set(key, { value: structuredClone(value), expiresAt: now() + options.ttlMs });
+      for (const oldest of entries.keys()) {
+        if (entries.size <= maxEntries) break;
+        entries.delete(oldest);
+      }
+    },
+  };
+};
+
 /** JSON keeps any pair of strings distinct; the prefix keeps the two uses apart in one table. */
 export const keyOf = (prefix: string, a: string, b: string): string => `${prefix}:${JSON.stringify([a, b])}`;
 

@@ -10,7 +10,14 @@ import {
   GetItemCommand,
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { type Ledger, memoryLedger, STATE_TABLE_KEY, STATE_TABLE_TTL_ATTRIBUTE } from './ledger.ts';
+import type { z } from 'zod';
+import {
+  type JsonStore,
+  type Ledger,
+  memoryLedger,
+  STATE_TABLE_KEY,
+  STATE_TABLE_TTL_ATTRIBUTE,
+} from './ledger.ts';
 
 export type StateItem = Record<string, AttributeValue>;
 
@@ -52,6 +59,38 @@ export const writeStateItem = async (
       },
     }),
   );
+};
+
+/** `json` read back through `schema`; another shape (another version wrote it) is forgotten, not fatal. */
+const parseStored = <T>(schema: z.ZodType<T>, json: string | undefined): T | undefined => {
+  if (json === undefined) return undefined;
+  try {
+    const parsed = schema.safeParse(JSON.parse(json));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+/** JsonStore in the state table: item {pk, expiresAt (the TTL attribute), `<attribute>`: the value as JSON}. */
+export const dynamoJsonStore = <T>(
+  client: Pick<DynamoDBClient, 'send'>,
+  tableName: string,
+  options: { attribute: string; schema: z.ZodType<T>; ttlSeconds: number; now?: () => number },
+): JsonStore<T> => {
+  const { attribute, schema, ttlSeconds } = options;
+  const now = options.now ?? Date.now;
+  return {
+    load: async (key) =>
+      parseStored(schema, (await readStateItem(client, tableName, key, now))?.[attribute]?.S),
+    save: (key, value) =>
+      writeStateItem(client, tableName, {
+        key,
+        ttlSeconds,
+        now,
+        attributes: { [attribute]: { S: JSON.stringify(value) } },
+      }),
+  };
 };
 
 /**

@@ -9,7 +9,7 @@
 
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { z } from 'zod';
-import { abortKey, keyOf, type Ledger } from '../platform/ledger.ts';
+import { abortKey, type JsonStore, keyOf, type Ledger, memoryJsonStore } from '../platform/ledger.ts';
 import { type Log, type Telemetry, userLabel } from '../platform/telemetry.ts';
 import { groupIdOf } from '../queue/codec.ts';
 import { type InboundEvent, inboundEventSchema } from '../queue/inbound.ts';
@@ -30,10 +30,7 @@ export const replyInFlightSchema = z.object({
 });
 export type ReplyInFlight = z.infer<typeof replyInFlightSchema>;
 
-export type ReplyMemory = {
-  load: (key: string) => Promise<ReplyInFlight | undefined>;
-  save: (key: string, reply: ReplyInFlight) => Promise<void>;
-};
+export type ReplyMemory = JsonStore<ReplyInFlight>;
 
 /** One remembered reply per (account, user). */
 export const replyKey = (pageId: string, psid: string): string => keyOf('reply', pageId, psid);
@@ -156,25 +153,7 @@ export const memoryReplies = (options: {
   ttlMs: number;
   now?: () => number;
   maxEntries?: number;
-}): ReplyMemory => {
-  const now = options.now ?? Date.now;
-  const maxEntries = options.maxEntries ?? 10_000;
-  const entries = new Map<string, { reply: ReplyInFlight; expiresAt: number }>();
-  return {
-    load: async (key) => {
-      const entry = entries.get(key);
-      return entry === undefined || entry.expiresAt <= now() ? undefined : entry.reply;
-    },
-    save: async (key, reply) => {
-      entries.delete(key);
-      entries.set(key, { reply: structuredClone(reply), expiresAt: now() + options.ttlMs });
-      for (const oldest of entries.keys()) {
-        if (entries.size <= maxEntries) break;
-        entries.delete(oldest);
-      }
-    },
-  };
-};
+}): ReplyMemory => memoryJsonStore(options);
 
 /** Long enough for any reply still being typed (its `endsAt` decides); short enough to stay small. */
 export const REPLY_TTL_SECONDS = 3600;

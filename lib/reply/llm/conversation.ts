@@ -4,7 +4,7 @@
  * (lib/platform/ledger.ts) under `conv:` keys with a TTL, or per-process memory for tests and the local stack.
  */
 import { z } from 'zod';
-import { keyOf } from '../../platform/ledger.ts';
+import { type JsonStore, keyOf, memoryJsonStore } from '../../platform/ledger.ts';
 
 export const conversationTurnSchema = z.object({ user: z.string(), assistant: z.string(), at: z.number() });
 export type ConversationTurn = z.infer<typeof conversationTurnSchema>;
@@ -50,26 +50,16 @@ export const boundHistory = (
   return kept;
 };
 
+/**
+ * Conversation memory over any JsonStore: an unremembered (or unreadable) conversation is no turns. An item
+ * written by another version in another shape is forgotten, not fatal: the user still gets an answer.
+ */
+export const conversationsIn = (store: JsonStore<ConversationTurn[]>): ConversationStore => ({
+  load: async (key) => (await store.load(key)) ?? [],
+  save: (key, turns) => store.save(key, [...turns]),
+});
+
 /** Per-process memory with the same TTL; the oldest conversations go first beyond `maxEntries`. */
 export const memoryConversations = (
   options: { ttlMs: number; now?: () => number; maxEntries?: number } = { ttlMs: 604_800_000 },
-): ConversationStore => {
-  const now = options.now ?? Date.now;
-  const maxEntries = options.maxEntries ?? 10_000;
-  const entries = new Map<string, { turns: ConversationTurn[]; expiresAt: number }>();
-  return {
-    load: async (key) => {
-      const entry = entries.get(key);
-      if (entry === undefined || entry.expiresAt <= now()) return [];
-      return [...entry.turns];
-    },
-    save: async (key, turns) => {
-      entries.delete(key);
-      entries.set(key, { turns: [...turns], expiresAt: now() + options.ttlMs });
-      for (const oldest of entries.keys()) {
-        if (entries.size <= maxEntries) break;
-        entries.delete(oldest);
-      }
-    },
-  };
-};
+): ConversationStore => conversationsIn(memoryJsonStore(options));
