@@ -16,10 +16,10 @@
  * SQS's 5-minute deduplication window a no-op (AWS SQS Developer Guide, "Exactly-once processing"); without
  * one, each press generates a random id and sends again.
  */
-import { z } from 'zod';
 import type { PlanConfig } from '../platform/config.ts';
 import { type FieldError, fieldErrors } from '../platform/issues.ts';
 import { type Telemetry, userLabel } from '../platform/telemetry.ts';
+import { z } from '../platform/zod.ts';
 import { CHANNELS } from '../queue/inbound.ts';
 import { EnqueueError, type SequenceToEnqueue } from '../queue/producer.ts';
 import { type ActionKind, actionKind, type Step, stepSchema } from '../queue/step.ts';
@@ -42,27 +42,29 @@ const idSchema = (what: string) =>
             ? `${what} must be a string: put it in quotes (Meta ids exceed the precision of JSON numbers)`
             : `${what} must be a string`,
     })
-    .min(1, `${what} must not be empty`)
-    .max(64, `${what} is at most 64 characters`);
+    .check(z.minLength(1, `${what} must not be empty`), z.maxLength(64, `${what} is at most 64 characters`));
 
-const sendPayloadSchema = z
-  .object({
-    /** Messenger when absent. */
-    channel: z.enum(CHANNELS, { error: () => `channel must be one of ${CHANNELS.join(', ')}` }).optional(),
-    pageId: idSchema(
-      'the account id the user talks to (Page, Instagram account or WhatsApp phone-number id)',
-    ),
-    psid: idSchema("the user's id (Messenger/Instagram PSID or WhatsApp number)"),
-    /** WhatsApp only: the received message (wamid) that read receipts and typing name. */
-    inboundMid: z.string().min(1).max(512).optional(),
-    /** Supply one to make repeated presses idempotent for 5 minutes; omitted → a random id per press. */
-    sequenceId: z.string().min(1).max(200).optional(),
-    /** What the user wrote, for the reading pause before the first reply (replies only). */
-    inboundText: z.string().max(MAX_INBOUND_TEXT_LENGTH).optional(),
-    replies: z.array(replySchema).min(1).max(MAX_REPLIES).optional(),
-    steps: z.array(stepSchema).min(1).max(MAX_STEPS).optional(),
-  })
-  .strict();
+/** An optional string of `min`…`max` characters. */
+const optionalString = (min: number, max: number) =>
+  z.optional(z.string().check(z.minLength(min), z.maxLength(max)));
+/** An optional list of 1…`max` items. */
+const optionalList = <T extends z.ZodMiniType>(item: T, max: number) =>
+  z.optional(z.array(item).check(z.minLength(1), z.maxLength(max)));
+
+const sendPayloadSchema = z.strictObject({
+  /** Messenger when absent. */
+  channel: z.optional(z.enum(CHANNELS, { error: () => `channel must be one of ${CHANNELS.join(', ')}` })),
+  pageId: idSchema('the account id the user talks to (Page, Instagram account or WhatsApp phone-number id)'),
+  psid: idSchema("the user's id (Messenger/Instagram PSID or WhatsApp number)"),
+  /** WhatsApp only: the received message (wamid) that read receipts and typing name. */
+  inboundMid: optionalString(1, 512),
+  /** Supply one to make repeated presses idempotent for 5 minutes; omitted → a random id per press. */
+  sequenceId: optionalString(1, 200),
+  /** What the user wrote, for the reading pause before the first reply (replies only). */
+  inboundText: z.optional(z.string().check(z.maxLength(MAX_INBOUND_TEXT_LENGTH))),
+  replies: optionalList(replySchema, MAX_REPLIES),
+  steps: optionalList(stepSchema, MAX_STEPS),
+});
 
 type SendPayload = z.infer<typeof sendPayloadSchema>;
 

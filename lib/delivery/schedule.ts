@@ -22,8 +22,8 @@
  * (serverless.yml) makes that impossible; the consumer still handles batches of up to 10 correctly within
  * one invocation.
  */
-import type { z } from 'zod';
 import type { senderTuningSchema } from '../platform/config.ts';
+import type { z } from '../platform/zod.ts';
 import type { QueuedStep } from '../queue/codec.ts';
 import type { ActionKind } from '../queue/step.ts';
 import type { GraphFailureKind } from './graph-errors.ts';

@@ -6,15 +6,21 @@
  * Secrets come either directly (META_APP_SECRET, …) or from SSM SecureString parameters named by
  * META_APP_SECRET_PARAM, … — fetched once by `resolveSecrets` with an injected fetcher.
  */
-import { z } from 'zod';
 import { accountTokenSources } from './accounts.ts';
 import { ConfigError } from './errors.ts';
 import { describeIssues } from './issues.ts';
+import { z } from './zod.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
-const ms = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
-const positive = (fallback: number) => z.coerce.number().positive().default(fallback);
+/** A whole number ≥ `min`, read from its env string; `fallback` when unset. */
+const whole = (min: number, fallback: number) =>
+  z._default(z.coerce.number().check(z.int(), z.minimum(min)), fallback);
+/** A number in [min, max], read from its env string; `fallback` when unset. */
+const between = (min: number, max: number, fallback: number) =>
+  z._default(z.coerce.number().check(z.minimum(min), z.maximum(max)), fallback);
+const ms = (fallback: number) => whole(0, fallback);
+const positive = (fallback: number) => z._default(z.coerce.number().check(z.positive()), fallback);
 
 /** The typing model (see lib/reply/plan.ts). Defaults and their reasons are in the README. */
 export const planConfigSchema = z.object({
@@ -26,11 +32,14 @@ export const planConfigSchema = z.object({
   PLAN_TYPING_MAX_MS: ms(7000),
   PLAN_ATTACHMENT_TYPING_MS: ms(2000),
   PLAN_BETWEEN_REPLIES_MS: ms(700),
-  PLAN_JITTER: z.coerce.number().min(0).max(0.5).default(0.15),
+  PLAN_JITTER: between(0, 0.5, 0.15),
   /** Messenger drops the typing bubble after ~20 s; ≥ 1 s keeps a long wait from exploding into steps. */
-  PLAN_TYPING_REFRESH_MS: z.coerce.number().int().min(1000).max(20_000).default(18_000),
+  PLAN_TYPING_REFRESH_MS: z._default(
+    z.coerce.number().check(z.int(), z.minimum(1000), z.maximum(20_000)),
+    18_000,
+  ),
   /** Multiplies every duration above: 0.01 makes tests and demos 100× faster without special cases. */
-  PLAN_TIME_SCALE: z.coerce.number().min(0).max(100).default(1),
+  PLAN_TIME_SCALE: between(0, 100, 1),
 });
 
 const secretNames = [
@@ -44,18 +53,17 @@ export type AccountTokenSecret = `account:${string}`;
 export type SecretName = (typeof secretNames)[number] | AccountTokenSecret;
 
 const graphSchema = z.object({
-  GRAPH_API_URL: z.url().default('https://graph.facebook.com'),
-  GRAPH_API_VERSION: z
-    .string()
-    .regex(/^v\d+\.\d+$/, 'must look like v25.0')
-    .default('v25.0'),
+  GRAPH_API_URL: z._default(z.url(), 'https://graph.facebook.com'),
+  GRAPH_API_VERSION: z._default(z.string().check(z.regex(/^v\d+\.\d+$/, 'must look like v25.0')), 'v25.0'),
   GRAPH_TIMEOUT_MS: ms(10_000),
 });
 
 const queueSchema = z.object({ QUEUE_URL: z.url() });
 
+const nonEmptyIfSet = () => z.optional(z.string().check(z.minLength(1)));
+
 /** The DynamoDB state table (lib/platform/ledger.ts) of webhook and sender; unset: per-container memory. */
-const stateTableSchema = z.object({ STATE_TABLE_NAME: z.string().min(1).optional() });
+const stateTableSchema = z.object({ STATE_TABLE_NAME: nonEmptyIfSet() });
 
 export const senderTuningSchema = z.object({
   /** Waits up to this long in-process; longer waits go back to SQS (ChangeMessageVisibility). */
@@ -65,31 +73,34 @@ export const senderTuningSchema = z.object({
   RETRY_BASE_SECONDS: positive(2),
   RETRY_MAX_SECONDS: positive(300),
   /** Must equal the queue's redrive maxReceiveCount (serverless.yml); the retry budget is derived from it. */
-  QUEUE_MAX_RECEIVE_COUNT: z.coerce.number().int().min(2).default(20),
+  QUEUE_MAX_RECEIVE_COUNT: whole(2, 20),
   /** Graph usage (X-App-Usage / X-Business-Use-Case-Usage, %) at which the sender defers instead of sending. */
-  SENDER_USAGE_THRESHOLD_PERCENT: z.coerce.number().min(1).max(100).default(90),
+  SENDER_USAGE_THRESHOLD_PERCENT: between(1, 100, 90),
   /**
    * A deferral hands SQS the whole seconds and the redelivery sleeps the sub-second rest, so the step lands
    * on time; a rest above this is rounded up to the next second instead (up to 1 s late, nothing slept).
    * 1000 (exact, the default): billed ≤ 1 s + the Graph call per waited step. 0 with SENDER_INLINE_WAIT_MS=0
    * is the "cheapest" timing (README, Performance).
    */
-  SENDER_DEFER_MAX_SLEEP_MS: z.coerce.number().int().min(0).max(1000).default(1000),
+  SENDER_DEFER_MAX_SLEEP_MS: z._default(
+    z.coerce.number().check(z.int(), z.minimum(0), z.maximum(1000)),
+    1000,
+  ),
   /**
    * Lateness is absorbed by shortening later pauses, never below this share of the planned pause (after the
    * predecessor's completion). 1 = never shorten: every pause in full, lateness carried along.
    */
-  SENDER_MIN_PAUSE_RATIO: z.coerce.number().min(0).max(1).default(0.5),
+  SENDER_MIN_PAUSE_RATIO: between(0, 1, 0.5),
 });
 
 /** How long an aborted sequence is remembered (state table TTL); longer than any sequence stays queued. */
-const abortTtlSeconds = z.coerce.number().int().min(60).default(86_400);
+const abortTtlSeconds = whole(60, 86_400);
 
 /** Sender wiring (where things are and how long they are kept), apart from the tuning of its timing. */
 const senderWiringSchema = z.object({
   ABORT_TTL_SECONDS: abortTtlSeconds,
   /** Dead-letter queue for poison bodies and given-up steps (FIFO when the main queue is FIFO). */
-  DLQ_URL: z.url().optional(),
+  DLQ_URL: z.optional(z.url()),
 });
 
 export type SecretSource = { value: string } | { param: string };
@@ -113,7 +124,7 @@ export const parseSecrets = <K extends SecretName>(
 };
 
 /** Parses env against a schema; the error lists variable names and reasons, never values. */
-export const parseEnv = <S extends z.ZodType>(schema: S, env: Env): z.infer<S> => {
+export const parseEnv = <S extends z.ZodMiniType>(schema: S, env: Env): z.infer<S> => {
   // Empty strings count as unset so `FOO=` in a .env file falls back to the default.
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const r = schema.safeParse(cleaned);
@@ -121,20 +132,20 @@ export const parseEnv = <S extends z.ZodType>(schema: S, env: Env): z.infer<S> =
   throw new ConfigError(`invalid configuration — ${describeIssues(r.error.issues)}`);
 };
 
-const webhookEnvSchema = queueSchema
-  .extend(planConfigSchema.shape)
-  .extend({
-    /** Meta's webhook bodies are small; anything above this is rejected before hashing. */
-    WEBHOOK_MAX_BODY_BYTES: z.coerce.number().int().positive().default(1_048_576),
-    /** The responder FIFO queue: every inbound event goes there (functions/responder.ts answers it). */
-    RESPONDER_QUEUE_URL: z.url(),
-    /**
-     * How long an answered event is remembered, so a Meta re-delivery gets no second reply. Meta retries for up
-     * to 36 hours (Meta, Webhooks "Event notifications"); 48 h is the floor, so the record outlives every retry.
-     */
-    EVENT_TTL_SECONDS: z.coerce.number().int().min(172_800).default(172_800),
-  })
-  .extend(stateTableSchema.shape);
+const webhookEnvSchema = z.object({
+  ...queueSchema.shape,
+  ...planConfigSchema.shape,
+  /** Meta's webhook bodies are small; anything above this is rejected before hashing. */
+  WEBHOOK_MAX_BODY_BYTES: z._default(z.coerce.number().check(z.int(), z.positive()), 1_048_576),
+  /** The responder FIFO queue: every inbound event goes there (functions/responder.ts answers it). */
+  RESPONDER_QUEUE_URL: z.url(),
+  /**
+   * How long an answered event is remembered, so a Meta re-delivery gets no second reply. Meta retries for up
+   * to 36 hours (Meta, Webhooks "Event notifications"); 48 h is the floor, so the record outlives every retry.
+   */
+  EVENT_TTL_SECONDS: whole(172_800, 172_800),
+  ...stateTableSchema.shape,
+});
 /** The responder function's timing and failure policy (lib/reply/turn.ts). Defaults and reasons: README. */
 export const turnPolicySchema = z.object({
   /**
@@ -143,7 +154,7 @@ export const turnPolicySchema = z.object({
    */
   RESPONDER_QUIET_MS: ms(2000),
   /** Quiet-window deferrals a turn may spend; after them it is answered even if the user keeps typing. */
-  RESPONDER_MAX_DEFERRALS: z.coerce.number().int().min(0).default(4),
+  RESPONDER_MAX_DEFERRALS: whole(0, 4),
   /**
    * The longest the responder may think (typing kept on meanwhile); capped by the function's remaining time
    * minus a reserve, so the cap always fires before Lambda's timeout. Then typing stops and the fallback
@@ -151,42 +162,44 @@ export const turnPolicySchema = z.object({
    */
   RESPONDER_MAX_THINKING_MS: ms(100_000),
   /** Sent when the responder runs out of thinking time; empty = say nothing. */
-  RESPONDER_FALLBACK_TEXT: z.string().max(2000).optional(),
+  RESPONDER_FALLBACK_TEXT: z.optional(z.string().check(z.maxLength(2000))),
   /** Must equal the responder queue's redrive maxReceiveCount (serverless.yml). */
-  RESPONDER_QUEUE_MAX_RECEIVE_COUNT: z.coerce.number().int().min(2).default(10),
+  RESPONDER_QUEUE_MAX_RECEIVE_COUNT: whole(2, 10),
   /** Backoff base for a turn whose responder threw: 2 s, 4 s, 8 s… (full jitter). */
   RESPONDER_RETRY_BASE_SECONDS: positive(2),
   /**
    * A message that arrives while a reply is being typed: 'finish' the reply, then answer (default), or
    * 'restart': drop the reply's unsent part and answer every message at once (lib/reply/mid-reply.ts).
    */
-  RESPONDER_MID_REPLY: z.enum(['finish', 'restart']).default('finish'),
+  RESPONDER_MID_REPLY: z._default(z.enum(['finish', 'restart']), 'finish'),
 });
 
-export const responderEnvSchema = queueSchema
-  .extend(planConfigSchema.shape)
-  .extend(turnPolicySchema.shape)
-  .extend({
-    RESPONDER_QUEUE_URL: z.url(),
-    /** Where turns that keep failing go (FIFO, like the responder queue). */
-    RESPONDER_DLQ_URL: z.url().optional(),
-    /** rules (default) | slow (thinks RESPONDER_SLOW_MS, then answers by the rules) | llm (lib/reply/llm/, LLM_*). */
-    RESPONDER: z.enum(['rules', 'slow', 'llm']).default('rules'),
-    /** A module exporting a Responder (default or named `responder`); wins over RESPONDER. */
-    RESPONDER_MODULE: z.string().min(1).optional(),
-    RESPONDER_RULES_FILE: z.string().min(1).optional(),
-    RESPONDER_SLOW_MS: ms(8000),
-    /** RESPONDER_MID_REPLY=restart: the aborts it records, as long as the sender's (ABORT_TTL_SECONDS). */
-    ABORT_TTL_SECONDS: abortTtlSeconds,
-  })
-  .extend(stateTableSchema.shape);
+export const responderEnvSchema = z.object({
+  ...queueSchema.shape,
+  ...planConfigSchema.shape,
+  ...turnPolicySchema.shape,
+  RESPONDER_QUEUE_URL: z.url(),
+  /** Where turns that keep failing go (FIFO, like the responder queue). */
+  RESPONDER_DLQ_URL: z.optional(z.url()),
+  /** rules (default) | slow (thinks RESPONDER_SLOW_MS, then answers by the rules) | llm (lib/reply/llm/, LLM_*). */
+  RESPONDER: z._default(z.enum(['rules', 'slow', 'llm']), 'rules'),
+  /** A module exporting a Responder (default or named `responder`); wins over RESPONDER. */
+  RESPONDER_MODULE: nonEmptyIfSet(),
+  RESPONDER_RULES_FILE: nonEmptyIfSet(),
+  RESPONDER_SLOW_MS: ms(8000),
+  /** RESPONDER_MID_REPLY=restart: the aborts it records, as long as the sender's (ABORT_TTL_SECONDS). */
+  ABORT_TTL_SECONDS: abortTtlSeconds,
+  ...stateTableSchema.shape,
+});
 
-const senderEnvSchema = graphSchema
-  .extend(queueSchema.shape)
-  .extend(senderTuningSchema.shape)
-  .extend(senderWiringSchema.shape)
-  .extend(stateTableSchema.shape);
-const sendEnvSchema = queueSchema.extend(planConfigSchema.shape);
+const senderEnvSchema = z.object({
+  ...graphSchema.shape,
+  ...queueSchema.shape,
+  ...senderTuningSchema.shape,
+  ...senderWiringSchema.shape,
+  ...stateTableSchema.shape,
+});
+const sendEnvSchema = z.object({ ...queueSchema.shape, ...planConfigSchema.shape });
 
 export type PlanConfig = z.infer<typeof planConfigSchema>;
 type WebhookEnv = z.infer<typeof webhookEnvSchema>;

@@ -10,7 +10,6 @@ import {
   GetItemCommand,
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import type { z } from 'zod';
 import {
   type JsonStore,
   type Ledger,
@@ -18,6 +17,7 @@ import {
   STATE_TABLE_KEY,
   STATE_TABLE_TTL_ATTRIBUTE,
 } from './ledger.ts';
+import type { z } from './zod.ts';
 
 export type StateItem = Record<string, AttributeValue>;
 
@@ -62,7 +62,7 @@ export const writeStateItem = async (
 };
 
 /** `json` read back through `schema`; another shape (another version wrote it) is forgotten, not fatal. */
-const parseStored = <T>(schema: z.ZodType<T>, json: string | undefined): T | undefined => {
+const parseStored = <T>(schema: z.ZodMiniType<T>, json: string | undefined): T | undefined => {
   if (json === undefined) return undefined;
   try {
     const parsed = schema.safeParse(JSON.parse(json));
@@ -76,7 +76,7 @@ const parseStored = <T>(schema: z.ZodType<T>, json: string | undefined): T | und
 export const dynamoJsonStore = <T>(
   client: Pick<DynamoDBClient, 'send'>,
   tableName: string,
-  options: { attribute: string; schema: z.ZodType<T>; ttlSeconds: number; now?: () => number },
+  options: { attribute: string; schema: z.ZodMiniType<T>; ttlSeconds: number; now?: () => number },
 ): JsonStore<T> => {
   const { attribute, schema, ttlSeconds } = options;
   const now = options.now ?? Date.now;

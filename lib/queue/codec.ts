@@ -5,39 +5,39 @@
  * Unicode in the XML 1.0 allowed ranges, but some local SQS servers reject characters above U+FFFF (emoji);
  * escaping sidesteps both and round-trips exactly through JSON.parse.
  */
-import { z } from 'zod';
 import { describeIssues } from '../platform/issues.ts';
+import { z } from '../platform/zod.ts';
 import { channelSchema } from './inbound.ts';
 import { stepSchema } from './step.ts';
 
 export const QUEUE_BODY_VERSION = 1;
 
-const queuedStepSchema = stepSchema.extend({
+const queuedStepSchema = z.extend(stepSchema, {
   v: z.literal(QUEUE_BODY_VERSION),
   /** Absent on bodies written before channels existed: Messenger. */
-  channel: channelSchema.optional(),
+  channel: z.optional(channelSchema),
   /** The account the user talks to (Page, Instagram account or WhatsApp phone-number id): whose token sends. */
-  pageId: z.string().min(1).max(64),
+  pageId: z.string().check(z.minLength(1), z.maxLength(64)),
   /** Page-scoped user id of the recipient. */
-  psid: z.string().min(1).max(64),
+  psid: z.string().check(z.minLength(1), z.maxLength(64)),
   /**
    * The inbound message this sequence answers. WhatsApp's read + typing call names it (Cloud API, Typing
    * indicators: message_id is required); other channels do not need it.
    */
-  inboundMid: z.string().min(1).max(512).optional(),
+  inboundMid: z.optional(z.string().check(z.minLength(1), z.maxLength(512))),
   /** Stable id of the sequence (the inbound mid, or a caller-supplied/generated id). */
-  sequenceId: z.string().min(1).max(200),
-  index: z.number().int().min(0),
-  count: z.number().int().min(1),
+  sequenceId: z.string().check(z.minLength(1), z.maxLength(200)),
+  index: z.number().check(z.int(), z.minimum(0)),
+  count: z.number().check(z.int(), z.minimum(1)),
   /**
    * Re-enqueued by a rerun of the same turn under the same ids (lib/reply/turn-runner.ts turnSequenceId):
    * the sender checks its sent-step record even on the step's first receive.
    */
-  replayed: z.literal(true).optional(),
+  replayed: z.optional(z.literal(true)),
   /** When the sequence was planned (epoch ms); with the delays it gives each step's planned time. */
-  plannedAt: z.number().int().min(0),
+  plannedAt: z.number().check(z.int(), z.minimum(0)),
   /** Planned time of this step (epoch ms): plannedAt + the delays of steps 0..index. */
-  dueAt: z.number().int().min(0),
+  dueAt: z.number().check(z.int(), z.minimum(0)),
 });
 
 export type QueuedStep = z.infer<typeof queuedStepSchema>;
@@ -53,7 +53,7 @@ export const encodeStep = (step: QueuedStep): string => asciiJson(queuedStepSche
 type DecodeResult = { ok: true; step: QueuedStep } | { ok: false; reason: string };
 
 /** A queue body against its schema, never throwing: the value, or why it is not one (field paths, no values). */
-export const parseBody = <S extends z.ZodType>(
+export const parseBody = <S extends z.ZodMiniType>(
   schema: S,
   body: string,
 ): { ok: true; value: z.infer<S> } | { ok: false; reason: string } => {

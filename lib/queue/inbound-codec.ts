@@ -3,7 +3,7 @@
  * the typing bubble the webhook already planned for it starts. Encoded and decoded only here, versioned
  * like the step bodies (lib/queue/codec.ts) and in the same ASCII-safe JSON.
  */
-import { z } from 'zod';
+import { z } from '../platform/zod.ts';
 import { asciiJson, parseBody } from './codec.ts';
 import { inboundEventSchema } from './inbound.ts';
 
@@ -13,12 +13,12 @@ export const queuedInboundSchema = z.object({
   v: z.literal(INBOUND_BODY_VERSION),
   event: inboundEventSchema,
   /** When the webhook received the event and planned its prelude (epoch ms). */
-  receivedAt: z.number().int().min(0),
+  receivedAt: z.number().check(z.int(), z.minimum(0)),
   /**
    * Planned time of the prelude's typing_on (epoch ms): typing shown from then on counts toward the first
    * reply's typing time. Absent when the webhook planned no prelude (a reaction, an opt-in).
    */
-  typingAt: z.number().int().min(0).optional(),
+  typingAt: z.optional(z.number().check(z.int(), z.minimum(0))),
 });
 
 export type QueuedInbound = z.infer<typeof queuedInboundSchema>;

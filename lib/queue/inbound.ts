@@ -2,7 +2,7 @@
  * The normalised inbound event: what the webhook understood of one item of any channel, after the raw
  * Meta shapes (lib/ingress/events.ts, lib/ingress/channels/) were validated. Responders and the planner see only this.
  */
-import { z } from 'zod';
+import { z } from '../platform/zod.ts';
 
 /** The Meta inboxes Ellipsis answers; each has its own webhook shape and Graph request shapes. */
 export const CHANNELS = ['messenger', 'instagram', 'whatsapp'] as const;
@@ -11,40 +11,40 @@ export type Channel = z.infer<typeof channelSchema>;
 
 export const inboundEventSchema = z.object({
   /** Which inbox the user wrote to; a responder may answer each differently. */
-  channel: channelSchema.default('messenger'),
+  channel: z._default(channelSchema, 'messenger'),
   kind: z.enum(['message', 'postback', 'reaction', 'optin', 'referral']),
   /**
    * The account the user wrote to, whose token answers: the Facebook Page id (Messenger), the Instagram
    * professional account id (Instagram) or the WhatsApp business phone-number id (WhatsApp).
    */
-  pageId: z.string().min(1),
+  pageId: z.string().check(z.minLength(1)),
   /** The user's id as that account sees them: PSID, IGSID or WhatsApp id (wa_id, a phone number). */
-  psid: z.string().min(1),
+  psid: z.string().check(z.minLength(1)),
   /** Event time in epoch ms (Meta sends ms; seconds and strings are normalised). */
   timestamp: z.number(),
   /**
    * Stable id for deduplication and jitter seeding: the message mid, or for events without one a hash of
    * (page, user, timestamp, kind, payload) — the same for every re-delivery of the same event.
    */
-  eventId: z.string().min(1),
+  eventId: z.string().check(z.minLength(1)),
   /** The inbound message id, when the event is or refers to a message (for reactions: the reacted message). */
-  mid: z.string().optional(),
-  text: z.string().optional(),
-  quickReplyPayload: z.string().optional(),
-  attachments: z.array(z.object({ type: z.string(), url: z.string().optional() })).default([]),
-  replyToMid: z.string().optional(),
-  postback: z.object({ title: z.string().optional(), payload: z.string().optional() }).optional(),
-  reaction: z
-    .object({
+  mid: z.optional(z.string()),
+  text: z.optional(z.string()),
+  quickReplyPayload: z.optional(z.string()),
+  attachments: z._default(z.array(z.object({ type: z.string(), url: z.optional(z.string()) })), []),
+  replyToMid: z.optional(z.string()),
+  postback: z.optional(z.object({ title: z.optional(z.string()), payload: z.optional(z.string()) })),
+  reaction: z.optional(
+    z.object({
       action: z.enum(['react', 'unreact']),
-      reaction: z.string().optional(),
-      emoji: z.string().optional(),
-    })
-    .optional(),
-  referral: z
-    .object({ ref: z.string().optional(), source: z.string().optional(), type: z.string().optional() })
-    .optional(),
-  optin: z.object({ ref: z.string().optional(), type: z.string().optional() }).optional(),
+      reaction: z.optional(z.string()),
+      emoji: z.optional(z.string()),
+    }),
+  ),
+  referral: z.optional(
+    z.object({ ref: z.optional(z.string()), source: z.optional(z.string()), type: z.optional(z.string()) }),
+  ),
+  optin: z.optional(z.object({ ref: z.optional(z.string()), type: z.optional(z.string()) })),
 });
 
 export type InboundEvent = z.infer<typeof inboundEventSchema>;

@@ -6,7 +6,7 @@
  * sender_action parameter and the recipient object" — so an action is either a sender action or a
  * message, never both; the union below makes mixing them unrepresentable.
  */
-import { z } from 'zod';
+import { z } from '../platform/zod.ts';
 
 /** Meta Send API: text is limited to 2000 UTF-8 characters. */
 const MAX_TEXT_LENGTH = 2000;
@@ -16,9 +16,9 @@ const MAX_QUICK_REPLIES = 13;
 const quickReplySchema = z.discriminatedUnion('content_type', [
   z.object({
     content_type: z.literal('text'),
-    title: z.string().min(1).max(20),
-    payload: z.string().min(1).max(1000),
-    image_url: z.url().optional(),
+    title: z.string().check(z.minLength(1), z.maxLength(20)),
+    payload: z.string().check(z.minLength(1), z.maxLength(1000)),
+    image_url: z.optional(z.url()),
   }),
   z.object({ content_type: z.enum(['user_phone_number', 'user_email']) }),
 ]);
@@ -27,42 +27,44 @@ const attachmentSchema = z.object({
   type: z.enum(['image', 'audio', 'video', 'file']),
   payload: z.object({
     url: z.url(),
-    is_reusable: z.boolean().optional(),
+    is_reusable: z.optional(z.boolean()),
   }),
 });
 
 /** The Graph `message` object, exactly as it is sent. */
 const graphMessageSchema = z
-  .object({
-    text: z.string().min(1).max(MAX_TEXT_LENGTH).optional(),
-    attachment: attachmentSchema.optional(),
-    quick_replies: z.array(quickReplySchema).min(1).max(MAX_QUICK_REPLIES).optional(),
-    metadata: z.string().max(1000).optional(),
+  .strictObject({
+    text: z.optional(z.string().check(z.minLength(1), z.maxLength(MAX_TEXT_LENGTH))),
+    attachment: z.optional(attachmentSchema),
+    quick_replies: z.optional(
+      z.array(quickReplySchema).check(z.minLength(1), z.maxLength(MAX_QUICK_REPLIES)),
+    ),
+    metadata: z.optional(z.string().check(z.maxLength(1000))),
   })
-  .strict()
-  .refine((m) => (m.text === undefined) !== (m.attachment === undefined), {
-    message: 'a message needs exactly one of text or attachment',
-  });
+  .check(
+    z.refine((m) => (m.text === undefined) !== (m.attachment === undefined), {
+      message: 'a message needs exactly one of text or attachment',
+    }),
+  );
 
-const indicatorActionSchema = z
-  .object({ sender_action: z.enum(['mark_seen', 'typing_on', 'typing_off']) })
-  .strict();
+const indicatorActionSchema = z.strictObject({
+  sender_action: z.enum(['mark_seen', 'typing_on', 'typing_off']),
+});
 
-export const reactActionSchema = z
-  .object({
-    sender_action: z.literal('react'),
-    payload: z.object({ message_id: z.string().min(1), reaction: z.string().min(1).max(64) }).strict(),
-  })
-  .strict();
+export const reactActionSchema = z.strictObject({
+  sender_action: z.literal('react'),
+  payload: z.strictObject({
+    message_id: z.string().check(z.minLength(1)),
+    reaction: z.string().check(z.minLength(1), z.maxLength(64)),
+  }),
+});
 
-export const unreactActionSchema = z
-  .object({
-    sender_action: z.literal('unreact'),
-    payload: z.object({ message_id: z.string().min(1) }).strict(),
-  })
-  .strict();
+export const unreactActionSchema = z.strictObject({
+  sender_action: z.literal('unreact'),
+  payload: z.strictObject({ message_id: z.string().check(z.minLength(1)) }),
+});
 
-export const messageActionSchema = z.object({ message: graphMessageSchema }).strict();
+export const messageActionSchema = z.strictObject({ message: graphMessageSchema });
 
 export const actionSchema = z.union([
   indicatorActionSchema,
@@ -87,12 +89,12 @@ export const MAX_STEP_DELAY_MS = 15 * 60_000;
 export const stepSchema = z.object({
   action: actionSchema,
   /** Wait after the previous step of the same user completed, in ms. */
-  delayMs: z.number().int().min(0).max(MAX_STEP_DELAY_MS),
+  delayMs: z.number().check(z.int(), z.minimum(0), z.maximum(MAX_STEP_DELAY_MS)),
   /**
    * Skip this step when it runs later than this many ms after its planned time: a typing_on whose message
    * is already overdue only adds lag. Messages never carry it, so they are never skipped.
    */
-  skippableAfterMs: z.number().int().min(0).optional(),
+  skippableAfterMs: z.optional(z.number().check(z.int(), z.minimum(0))),
 });
 
 /** A planned step; a sequence is an ordered array of them. */

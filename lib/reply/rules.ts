@@ -6,73 +6,83 @@
  * the MENU chip alike); rules are tried in order and the first match wins. Messages and postbacks that match
  * no rule get `fallback`. Reactions are never answered; opt-ins and referrals only by a rule that asks.
  */
-import { z } from 'zod';
 import { ConfigError } from '../platform/errors.ts';
 import { describeIssues } from '../platform/issues.ts';
+import { z } from '../platform/zod.ts';
 import { replySchema } from './reply.ts';
 
 /** A reply as written in a rule: a Reply, or `{ "react": "❤" }` = react to the inbound message. */
-const replyTemplateSchema = z.union([z.object({ react: z.string().min(1).max(64) }).strict(), replySchema], {
-  error: 'a reply is {"message": {...}}, {"react": "❤"} or a react/unreact sender action',
-});
+const replyTemplateSchema = z.union(
+  [z.strictObject({ react: z.string().check(z.minLength(1), z.maxLength(64)) }), replySchema],
+  {
+    error: 'a reply is {"message": {...}}, {"react": "❤"} or a react/unreact sender action',
+  },
+);
 
-const payloadList = z.array(z.string().min(1).max(1000)).min(1);
+const payloadList = z.array(z.string().check(z.minLength(1), z.maxLength(1000))).check(z.minLength(1));
 
 /** Keywords must contain a letter or digit: matching is on whole words, punctuation is ignored. */
 const keywordSchema = z
   .string()
-  .min(1)
-  .max(200)
-  .regex(/[\p{L}\p{N}]/u, 'a keyword needs at least one letter or digit');
-
-/** Attachment types as Meta names them (image, video, audio, file, location, fallback, sticker, …). */
-const attachmentMatcher = z.union([z.literal('any'), z.array(z.string().min(1)).min(1)], {
-  error: 'must be "any" or a list of attachment types such as ["image"]',
-});
-
-/** `true` = any; a list = only these `ref` values. */
-const refMatcher = z.union([z.literal(true), z.array(z.string().min(1)).min(1)], {
-  error: 'must be true or a list of ref values',
-});
-
-const ruleSchema = z
-  .object({
-    /** For logs and metrics ("which rule answered"). */
-    name: z.string().min(1).max(64).optional(),
-    /** Whole words or phrases in the message text; case- and accent-insensitive ("cafe" matches "Café"). */
-    keywords: z.array(keywordSchema).min(1).optional(),
-    /** Exact postback payloads (buttons, Get Started, persistent menu). */
-    postback: payloadList.optional(),
-    /** Exact quick-reply payloads (the chip the user tapped). */
-    quickReply: payloadList.optional(),
-    /** A message carrying an attachment: "any", or one of these types. */
-    attachment: attachmentMatcher.optional(),
-    /** A messaging_optins event (Send to Messenger, checkbox, notification opt-in). */
-    optin: refMatcher.optional(),
-    /** A messaging_referrals event (m.me link, ad, chat plugin) on an existing thread. */
-    referral: refMatcher.optional(),
-    /** What to say, in order. Empty = match and stay silent (e.g. to swallow a keyword before the fallback). */
-    replies: z.array(replyTemplateSchema).max(10),
-  })
-  .strict()
-  .refine(
-    (r) =>
-      r.keywords !== undefined ||
-      r.postback !== undefined ||
-      r.quickReply !== undefined ||
-      r.attachment !== undefined ||
-      r.optin !== undefined ||
-      r.referral !== undefined,
-    { message: 'a rule needs at least one of keywords, postback, quickReply, attachment, optin, referral' },
+  .check(
+    z.minLength(1),
+    z.maxLength(200),
+    z.regex(/[\p{L}\p{N}]/u, 'a keyword needs at least one letter or digit'),
   );
 
-export const rulesSchema = z
-  .object({
-    rules: z.array(ruleSchema),
-    /** For a message (text, attachment or chip) or postback that no rule matched. Empty = stay silent. */
-    fallback: z.array(replyTemplateSchema).max(10).default([]),
+/** Attachment types as Meta names them (image, video, audio, file, location, fallback, sticker, …). */
+const attachmentMatcher = z.union(
+  [z.literal('any'), z.array(z.string().check(z.minLength(1))).check(z.minLength(1))],
+  {
+    error: 'must be "any" or a list of attachment types such as ["image"]',
+  },
+);
+
+/** `true` = any; a list = only these `ref` values. */
+const refMatcher = z.union(
+  [z.literal(true), z.array(z.string().check(z.minLength(1))).check(z.minLength(1))],
+  {
+    error: 'must be true or a list of ref values',
+  },
+);
+
+const ruleSchema = z
+  .strictObject({
+    /** For logs and metrics ("which rule answered"). */
+    name: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
+    /** Whole words or phrases in the message text; case- and accent-insensitive ("cafe" matches "Café"). */
+    keywords: z.optional(z.array(keywordSchema).check(z.minLength(1))),
+    /** Exact postback payloads (buttons, Get Started, persistent menu). */
+    postback: z.optional(payloadList),
+    /** Exact quick-reply payloads (the chip the user tapped). */
+    quickReply: z.optional(payloadList),
+    /** A message carrying an attachment: "any", or one of these types. */
+    attachment: z.optional(attachmentMatcher),
+    /** A messaging_optins event (Send to Messenger, checkbox, notification opt-in). */
+    optin: z.optional(refMatcher),
+    /** A messaging_referrals event (m.me link, ad, chat plugin) on an existing thread. */
+    referral: z.optional(refMatcher),
+    /** What to say, in order. Empty = match and stay silent (e.g. to swallow a keyword before the fallback). */
+    replies: z.array(replyTemplateSchema).check(z.maxLength(10)),
   })
-  .strict();
+  .check(
+    z.refine(
+      (r) =>
+        r.keywords !== undefined ||
+        r.postback !== undefined ||
+        r.quickReply !== undefined ||
+        r.attachment !== undefined ||
+        r.optin !== undefined ||
+        r.referral !== undefined,
+      { message: 'a rule needs at least one of keywords, postback, quickReply, attachment, optin, referral' },
+    ),
+  );
+
+export const rulesSchema = z.strictObject({
+  rules: z.array(ruleSchema),
+  /** For a message (text, attachment or chip) or postback that no rule matched. Empty = stay silent. */
+  fallback: z._default(z.array(replyTemplateSchema).check(z.maxLength(10)), []),
+});
 
 export type ReplyTemplate = z.infer<typeof replyTemplateSchema>;
 export type Rule = z.infer<typeof ruleSchema>;

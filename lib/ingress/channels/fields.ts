@@ -3,7 +3,7 @@
  * Strict on what we use: a wrong type makes the item malformed (skipped and counted), never a throw.
  */
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import { z } from '../../platform/zod.ts';
 
 /**
  * Ids used in queue group ids: printable ASCII without spaces (SQS MessageGroupId alphabet) and short
@@ -14,26 +14,35 @@ export const ID_PATTERN = /^[\x21-\x7e]{1,63}$/;
 const MID_AS_ID = /^[\x21-\x7e]{1,200}$/;
 
 /** Numeric ids are accepted only as safe integers; larger integer literals arrive as their source text. */
-export const idSchema = z
-  .union([z.string(), z.number().refine(Number.isSafeInteger, 'numeric id must be a safe integer')])
-  .transform(String)
-  .pipe(z.string().regex(ID_PATTERN, 'id must be 1-63 printable ASCII characters'));
+export const idSchema = z.pipe(
+  z.pipe(
+    z.union([
+      z.string(),
+      z.number().check(z.refine(Number.isSafeInteger, 'numeric id must be a safe integer')),
+    ]),
+    z.transform(String),
+  ),
+  z.string().check(z.regex(ID_PATTERN, 'id must be 1-63 printable ASCII characters')),
+);
 
 /** Epoch ms from a number or numeric string; seconds (anything below 1e11, i.e. before 1973 in ms) × 1000. */
-export const timestampSchema = z
-  .union([z.number(), z.string().regex(/^\d+(\.\d+)?$/)])
-  .transform(Number)
-  .pipe(z.number().finite().min(0))
-  .transform((n) => {
+export const timestampSchema = z.pipe(
+  z.pipe(
+    // z.number() rejects NaN and ±Infinity itself (a numeric string too long for a double parses to Infinity).
+    z.pipe(z.union([z.number(), z.string().check(z.regex(/^\d+(\.\d+)?$/))]), z.transform(Number)),
+    z.number().check(z.minimum(0)),
+  ),
+  z.transform((n: number) => {
     const t = Math.trunc(n);
     return t < 1e11 ? t * 1000 : t;
-  });
+  }),
+);
 
 /** An optional text field we use: a string, or absent/null. Any other type makes the item malformed. */
-export const optionalText = z
-  .string()
-  .nullish()
-  .transform((v) => v ?? undefined);
+export const optionalText = z.pipe(
+  z.nullish(z.string()),
+  z.transform((v: string | null | undefined) => v ?? undefined),
+);
 
 const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
 

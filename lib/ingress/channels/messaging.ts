@@ -13,8 +13,8 @@
  * - read, delivery, edits, handover, payments, games, account linking, app_roles, policy enforcement:
  *   counted, never answered; unknown event keys are counted as `unknown_event`, not errors.
  */
-import { z } from 'zod';
 import { isRecord } from '../../platform/records.ts';
+import { z } from '../../platform/zod.ts';
 import { type Channel, type InboundEvent, USER_REF_PREFIX } from '../../queue/inbound.ts';
 import type { ChannelParser, ItemResult } from './channel.ts';
 import {
@@ -26,25 +26,28 @@ import {
   timestampSchema,
 } from './fields.ts';
 
-const attachmentSchema = z
-  .looseObject({
-    type: z.string().min(1),
-    payload: z.looseObject({ url: z.unknown().optional() }).nullish(),
-    url: z.unknown().optional(),
-    URL: z.unknown().optional(),
-  })
-  .transform((a) => {
+const attachmentFields = z.looseObject({
+  type: z.string().check(z.minLength(1)),
+  payload: z.nullish(z.looseObject({ url: z.optional(z.unknown()) })),
+  url: z.optional(z.unknown()),
+  URL: z.optional(z.unknown()),
+});
+
+const attachmentSchema = z.pipe(
+  attachmentFields,
+  z.transform((a: z.infer<typeof attachmentFields>) => {
     // Classic attachments carry payload.url; pre-v6 fallback shares carry url/URL at the attachment level.
     const url = [a.payload?.url, a.url, a.URL].find((u): u is string => typeof u === 'string' && u !== '');
     return url === undefined ? { type: a.type } : { type: a.type, url };
-  });
+  }),
+);
 
 const messageSchema = z.looseObject({
   mid: optionalText,
   text: optionalText,
-  quick_reply: z.looseObject({ payload: optionalText }).nullish(),
-  attachments: z.array(z.unknown()).nullish(),
-  reply_to: z.looseObject({ mid: optionalText }).nullish(),
+  quick_reply: z.nullish(z.looseObject({ payload: optionalText })),
+  attachments: z.nullish(z.array(z.unknown())),
+  reply_to: z.nullish(z.looseObject({ mid: optionalText })),
 });
 
 const referralSchema = z.looseObject({ ref: optionalText, source: optionalText, type: optionalText });
@@ -53,7 +56,7 @@ const postbackSchema = z.looseObject({
   mid: optionalText,
   title: optionalText,
   payload: optionalText,
-  referral: referralSchema.nullish(),
+  referral: z.nullish(referralSchema),
 });
 
 const reactionSchema = z.looseObject({

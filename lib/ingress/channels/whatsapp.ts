@@ -14,20 +14,20 @@
  *   `from`), `system`, `unsupported` and unknown types are counted, not answered; other `changes[]`
  *   fields (account, template, quality updates) are not messaging events.
  */
-import { z } from 'zod';
 import { isRecord } from '../../platform/records.ts';
+import { z } from '../../platform/zod.ts';
 import type { InboundEvent } from '../../queue/inbound.ts';
 import type { ChannelParser, ItemResult } from './channel.ts';
 import { eventIdFromMid, idSchema, optionalText, timestampSchema } from './fields.ts';
 
-const replySchema = z.looseObject({ id: z.string().min(1), title: optionalText });
+const replySchema = z.looseObject({ id: z.string().check(z.minLength(1)), title: optionalText });
 
 const messageSchema = z.looseObject({
-  id: z.string().min(1),
-  from: idSchema.optional(),
-  timestamp: z.unknown().optional(),
-  type: z.string().min(1),
-  context: z.looseObject({ id: optionalText }).nullish(),
+  id: z.string().check(z.minLength(1)),
+  from: z.optional(idSchema),
+  timestamp: z.optional(z.unknown()),
+  type: z.string().check(z.minLength(1)),
+  context: z.nullish(z.looseObject({ id: optionalText })),
 });
 
 type WhatsAppMessage = z.infer<typeof messageSchema> & Record<string, unknown>;
@@ -52,7 +52,9 @@ const interactiveOf = (m: WhatsAppMessage): Content => {
 
 /** A template's quick-reply button: `button: {payload, text}`. */
 const buttonOf = (m: WhatsAppMessage): Content => {
-  const b = z.looseObject({ payload: z.string().min(1), text: optionalText }).safeParse(m.button);
+  const b = z
+    .looseObject({ payload: z.string().check(z.minLength(1)), text: optionalText })
+    .safeParse(m.button);
   if (!b.success) return { ignored: 'malformed_message' };
   return { quickReplyPayload: b.data.payload, ...(b.data.text && { text: b.data.text }), attachments: [] };
 };
@@ -84,7 +86,9 @@ const contentOf = (m: WhatsAppMessage): Content => {
 
 /** A reaction to one of our messages: an empty emoji removes it (Cloud API, reaction messages). */
 const reactionOf = (m: WhatsAppMessage, base: Base): ItemResult => {
-  const r = z.looseObject({ message_id: z.string().min(1), emoji: optionalText }).safeParse(m.reaction);
+  const r = z
+    .looseObject({ message_id: z.string().check(z.minLength(1)), emoji: optionalText })
+    .safeParse(m.reaction);
   if (!r.success) return { ignored: 'malformed_reaction' };
   const { message_id: mid, emoji } = r.data;
   const reaction = emoji ? { action: 'react' as const, emoji } : { action: 'unreact' as const };

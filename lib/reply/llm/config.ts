@@ -2,8 +2,8 @@
  * The LLM responder's configuration, validated once at cold start: errors name the variable, never a value.
  * The API key is a secret like the Meta ones: LLM_API_KEY directly or LLM_API_KEY_PARAM (an SSM SecureString).
  */
-import { z } from 'zod';
 import { type Env, parseEnv, parseSecrets, type SecretSource } from '../../platform/config.ts';
+import { z } from '../../platform/zod.ts';
 
 /** Messenger rejects a text message over 2,000 characters (Meta, Send API reference, "message.text"). */
 export const MESSENGER_TEXT_LIMIT = 2000;
@@ -13,15 +13,15 @@ export const DEFAULT_SYSTEM_PROMPT =
   'in short paragraphs separated by a blank line; each paragraph is sent as its own message.';
 
 const int = (min: number, max: number, fallback: number) =>
-  z.coerce.number().int().min(min).max(max).default(fallback);
+  z._default(z.coerce.number().check(z.int(), z.minimum(min), z.maximum(max)), fallback);
 
 export const llmEnvSchema = z.object({
   /** Any OpenAI-compatible Chat Completions base URL (…/v1): OpenAI, Azure OpenAI v1, Ollama, vLLM, llama.cpp. */
-  LLM_BASE_URL: z.url().default('https://api.openai.com/v1'),
-  LLM_MODEL: z.string().min(1),
-  LLM_SYSTEM_PROMPT: z.string().min(1).default(DEFAULT_SYSTEM_PROMPT),
-  LLM_MAX_TOKENS: z.coerce.number().int().positive().optional(),
-  LLM_TEMPERATURE: z.coerce.number().min(0).max(2).optional(),
+  LLM_BASE_URL: z._default(z.url(), 'https://api.openai.com/v1'),
+  LLM_MODEL: z.string().check(z.minLength(1)),
+  LLM_SYSTEM_PROMPT: z._default(z.string().check(z.minLength(1)), DEFAULT_SYSTEM_PROMPT),
+  LLM_MAX_TOKENS: z.optional(z.coerce.number().check(z.int(), z.positive())),
+  LLM_TEMPERATURE: z.optional(z.coerce.number().check(z.minimum(0), z.maximum(2))),
   /** Until the response starts streaming; the turn's own signal bounds the whole think. */
   LLM_TIMEOUT_MS: int(1000, 600_000, 60_000),
   /** A bubble is a paragraph, cut at a sentence end when longer than this. */
@@ -32,7 +32,7 @@ export const llmEnvSchema = z.object({
   LLM_HISTORY_TTL_SECONDS: int(60, 31_536_000, 604_800),
   /** Stored history per user, in UTF-8 bytes of JSON; DynamoDB items stop at 400 KB. */
   LLM_HISTORY_MAX_BYTES: int(1024, 350_000, 64_000),
-  STATE_TABLE_NAME: z.string().min(1).optional(),
+  STATE_TABLE_NAME: z.optional(z.string().check(z.minLength(1))),
 });
 
 export type LlmEnv = z.infer<typeof llmEnvSchema>;

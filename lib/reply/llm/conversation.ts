@@ -3,8 +3,8 @@
  * turn is what the user wrote in one responder turn and what the model answered. Kept in the state table
  * (lib/platform/ledger.ts) under `conv:` keys with a TTL, or per-process memory for tests and the local stack.
  */
-import { z } from 'zod';
 import { type JsonStore, keyOf, memoryJsonStore } from '../../platform/ledger.ts';
+import { z } from '../../platform/zod.ts';
 
 export const conversationTurnSchema = z.object({ user: z.string(), assistant: z.string(), at: z.number() });
 export type ConversationTurn = z.infer<typeof conversationTurnSchema>;
