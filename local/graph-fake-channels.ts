@@ -12,8 +12,8 @@
  * view show all channels the same way.
  */
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
 import { describeIssues } from '../lib/platform/issues.ts';
+import { z } from '../lib/platform/zod.ts';
 import type { Channel } from '../lib/queue/inbound.ts';
 import type { Action } from '../lib/queue/step.ts';
 
@@ -71,90 +71,76 @@ const instagramProblem = (action: Action): string | undefined => {
 
 const envelope = {
   messaging_product: z.literal('whatsapp'),
-  recipient_type: z.literal('individual').optional(),
-  to: z.string().min(1),
-  context: z
-    .object({ message_id: z.string().min(1) })
-    .strict()
-    .optional(),
+  recipient_type: z.optional(z.literal('individual')),
+  to: z.string().check(z.minLength(1)),
+  context: z.optional(z.strictObject({ message_id: z.string().check(z.minLength(1)) })),
 };
-const mediaObject = z.object({ link: z.url(), caption: z.string().optional() }).strict();
-const button = z
-  .object({
-    type: z.literal('reply'),
-    reply: z.object({ id: z.string().min(1).max(256), title: z.string().min(1).max(20) }).strict(),
-  })
-  .strict();
-const row = z
-  .object({
-    id: z.string().min(1).max(200),
-    title: z.string().min(1).max(24),
-    description: z.string().max(72).optional(),
-  })
-  .strict();
+const mediaObject = z.strictObject({ link: z.url(), caption: z.optional(z.string()) });
+const button = z.strictObject({
+  type: z.literal('reply'),
+  reply: z.strictObject({
+    id: z.string().check(z.minLength(1), z.maxLength(256)),
+    title: z.string().check(z.minLength(1), z.maxLength(20)),
+  }),
+});
+const row = z.strictObject({
+  id: z.string().check(z.minLength(1), z.maxLength(200)),
+  title: z.string().check(z.minLength(1), z.maxLength(24)),
+  description: z.optional(z.string().check(z.maxLength(72))),
+});
 const interactive = z.discriminatedUnion('type', [
-  z
-    .object({
-      type: z.literal('button'),
-      body: z.object({ text: z.string().min(1).max(1024) }).strict(),
-      action: z.object({ buttons: z.array(button).min(1).max(3) }).strict(),
-    })
-    .strict(),
-  z
-    .object({
-      type: z.literal('list'),
-      body: z.object({ text: z.string().min(1).max(1024) }).strict(),
-      action: z
-        .object({
-          button: z.string().min(1).max(20),
-          sections: z
-            .array(
-              z.object({ title: z.string().max(24).optional(), rows: z.array(row).min(1).max(10) }).strict(),
-            )
-            .min(1)
-            .max(10),
-        })
-        .strict(),
-    })
-    .strict(),
+  z.strictObject({
+    type: z.literal('button'),
+    body: z.strictObject({ text: z.string().check(z.minLength(1), z.maxLength(1024)) }),
+    action: z.strictObject({ buttons: z.array(button).check(z.minLength(1), z.maxLength(3)) }),
+  }),
+  z.strictObject({
+    type: z.literal('list'),
+    body: z.strictObject({ text: z.string().check(z.minLength(1), z.maxLength(1024)) }),
+    action: z.strictObject({
+      button: z.string().check(z.minLength(1), z.maxLength(20)),
+      sections: z
+        .array(
+          z.strictObject({
+            title: z.optional(z.string().check(z.maxLength(24))),
+            rows: z.array(row).check(z.minLength(1), z.maxLength(10)),
+          }),
+        )
+        .check(z.minLength(1), z.maxLength(10)),
+    }),
+  }),
 ]);
 
 /** WhatsApp Cloud API message bodies (Meta, Cloud API → Messages reference). */
 const whatsappMessageSchema = z.discriminatedUnion('type', [
-  z
-    .object({
-      ...envelope,
-      type: z.literal('text'),
-      text: z.object({ body: z.string().min(1).max(4096), preview_url: z.boolean().optional() }).strict(),
-    })
-    .strict(),
-  z.object({ ...envelope, type: z.literal('image'), image: mediaObject }).strict(),
-  z.object({ ...envelope, type: z.literal('audio'), audio: mediaObject }).strict(),
-  z.object({ ...envelope, type: z.literal('video'), video: mediaObject }).strict(),
-  z.object({ ...envelope, type: z.literal('document'), document: mediaObject }).strict(),
-  z.object({ ...envelope, type: z.literal('interactive'), interactive }).strict(),
-  z
-    .object({
-      ...envelope,
-      type: z.literal('reaction'),
-      reaction: z.object({ message_id: z.string().min(1), emoji: z.string() }).strict(),
-    })
-    .strict(),
+  z.strictObject({
+    ...envelope,
+    type: z.literal('text'),
+    text: z.strictObject({
+      body: z.string().check(z.minLength(1), z.maxLength(4096)),
+      preview_url: z.optional(z.boolean()),
+    }),
+  }),
+  z.strictObject({ ...envelope, type: z.literal('image'), image: mediaObject }),
+  z.strictObject({ ...envelope, type: z.literal('audio'), audio: mediaObject }),
+  z.strictObject({ ...envelope, type: z.literal('video'), video: mediaObject }),
+  z.strictObject({ ...envelope, type: z.literal('document'), document: mediaObject }),
+  z.strictObject({ ...envelope, type: z.literal('interactive'), interactive }),
+  z.strictObject({
+    ...envelope,
+    type: z.literal('reaction'),
+    reaction: z.strictObject({ message_id: z.string().check(z.minLength(1)), emoji: z.string() }),
+  }),
 ]);
 type WhatsAppMessage = z.infer<typeof whatsappMessageSchema>;
 
 /** Mark read, optionally with the typing indicator (Cloud API → Typing indicators): message_id required. */
-const whatsappReadSchema = z
-  .object({
-    messaging_product: z.literal('whatsapp'),
-    status: z.literal('read'),
-    message_id: z.string().min(1),
-    typing_indicator: z
-      .object({ type: z.literal('text') })
-      .strict()
-      .optional(),
-  })
-  .strict();
+const whatsappReadSchema = z.strictObject({
+  messaging_product: z.literal('whatsapp'),
+  status: z.literal('read'),
+  message_id: z.string().check(z.minLength(1)),
+  typing_indicator: z.optional(z.strictObject({ type: z.literal('text') })),
+});
 
 /** The Messenger action a user would see for a WhatsApp message (for transcripts and the chat view). */
 const equivalentAction = (m: WhatsAppMessage): Action => {

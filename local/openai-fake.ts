@@ -8,19 +8,19 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { z } from 'zod';
+import { z } from '../lib/platform/zod.ts';
 import { type LoopbackServer, listenOnLoopback, readRawBody } from './http.ts';
 
 export const chatRequestSchema = z.strictObject({
-  model: z.string().min(1),
+  model: z.string().check(z.minLength(1)),
   messages: z
     .array(
       z.strictObject({ role: z.enum(['system', 'developer', 'user', 'assistant']), content: z.string() }),
     )
-    .min(1),
+    .check(z.minLength(1)),
   stream: z.literal(true),
-  max_tokens: z.number().int().positive().optional(),
-  temperature: z.number().min(0).max(2).optional(),
+  max_tokens: z.optional(z.number().check(z.int(), z.positive())),
+  temperature: z.optional(z.number().check(z.minimum(0), z.maximum(2))),
 });
 export type ChatRequest = z.infer<typeof chatRequestSchema>;
 
@@ -112,7 +112,7 @@ const parseBody = (raw: Buffer): unknown => {
   }
 };
 
-const describeIssues = (error: z.ZodError): string =>
+const describeIssues = (error: z.core.$ZodError): string =>
   error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ');
 
 /** What OpenAI answers before reading a request any further: a wrong path, key or body; else the request. */

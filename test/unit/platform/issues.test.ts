@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
 import { describeIssues, fieldErrors, formatPath } from '../../../lib/platform/issues.ts';
+import { z } from '../../../lib/platform/zod.ts';
 
 describe('formatPath', () => {
   it('formats paths the way an operator reads JSON', () => {
@@ -13,9 +13,10 @@ describe('formatPath', () => {
 });
 
 describe('describeIssues', () => {
-  const schema = z
-    .object({ QUEUE_URL: z.url(), items: z.array(z.object({ n: z.number().max(3) })) })
-    .strict();
+  const schema = z.strictObject({
+    QUEUE_URL: z.url(),
+    items: z.array(z.object({ n: z.number().check(z.maximum(3)) })),
+  });
 
   it('names every broken field on one line, unknown keys one by one', () => {
     const r = schema.safeParse({ QUEUE_URL: 'nope', items: [{ n: 1 }, { n: 9 }], extra: 1, other: 2 });
