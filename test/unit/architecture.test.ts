@@ -72,6 +72,21 @@ describe('architecture', () => {
     expect(leaks).toEqual([]);
   });
 
+  it('imports zod only through lib/platform/zod.ts, and that one imports zod/mini', () => {
+    // Classic zod cannot be tree-shaken: one import anywhere puts ~440 KiB into that Lambda's cold start.
+    const ZOD_MODULE = 'lib/platform/zod.ts';
+    const isZod = (spec: string) => spec === 'zod' || spec.startsWith('zod/');
+    const direct = [...libFiles, ...sourcesUnder('functions'), ...sourcesUnder('local')]
+      .filter((file) => file !== ZOD_MODULE)
+      .flatMap((file) =>
+        importsOf(file)
+          .filter(isZod)
+          .map((spec) => `${file} → ${spec}`),
+      );
+    expect(direct).toEqual([]);
+    expect(importsOf(ZOD_MODULE).filter(isZod).sort()).toEqual(['zod/locales', 'zod/mini']);
+  });
+
   it('keeps functions/ thin: handlers import lib/ and packages, never local/ or test/', () => {
     const leaks = sourcesUnder('functions').flatMap((file) =>
       importsOf(file)
