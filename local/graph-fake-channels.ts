@@ -13,7 +13,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { describeIssues } from '../lib/platform/issues.ts';
-import { z } from '../lib/platform/zod.ts';
+import * as z from '../lib/platform/zod.ts';
 import type { Channel } from '../lib/queue/inbound.ts';
 import type { Action } from '../lib/queue/step.ts';
 

@@ -8,7 +8,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { z } from '../lib/platform/zod.ts';
+import * as z from '../lib/platform/zod.ts';
 import { type LoopbackServer, listenOnLoopback, readRawBody } from './http.ts';
 
 export const chatRequestSchema = z.strictObject({

@@ -19,7 +19,7 @@
 import type { PlanConfig } from '../platform/config.ts';
 import { type FieldError, fieldErrors } from '../platform/issues.ts';
 import { type Telemetry, userLabel } from '../platform/telemetry.ts';
-import { z } from '../platform/zod.ts';
+import * as z from '../platform/zod.ts';
 import { CHANNELS } from '../queue/inbound.ts';
 import { EnqueueError, type SequenceToEnqueue } from '../queue/producer.ts';
 import { type ActionKind, actionKind, type Step, stepSchema } from '../queue/step.ts';

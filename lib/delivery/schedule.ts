@@ -23,7 +23,7 @@
  * one invocation.
  */
 import type { senderTuningSchema } from '../platform/config.ts';
-import type { z } from '../platform/zod.ts';
+import type * as z from '../platform/zod.ts';
 import type { QueuedStep } from '../queue/codec.ts';
 import type { ActionKind } from '../queue/step.ts';
 import type { GraphFailureKind } from './graph-errors.ts';

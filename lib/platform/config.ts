@@ -9,7 +9,7 @@
 import { accountTokenSources } from './accounts.ts';
 import { ConfigError } from './errors.ts';
 import { describeIssues } from './issues.ts';
-import { z } from './zod.ts';
+import * as z from './zod.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 

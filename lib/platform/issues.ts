@@ -4,7 +4,7 @@
  * rules files, console payloads, responder replies and queued steps alike. Zod's messages name the
  * expectation, never the input, so the result is safe to log and to show.
  */
-import type { z } from './zod.ts';
+import type * as z from './zod.ts';
 
 export type FieldError = { path: string; message: string };
 

@@ -17,7 +17,7 @@ import {
   STATE_TABLE_KEY,
   STATE_TABLE_TTL_ATTRIBUTE,
 } from './ledger.ts';
-import type { z } from './zod.ts';
+import type * as z from './zod.ts';
 
 export type StateItem = Record<string, AttributeValue>;
 

@@ -6,7 +6,7 @@
  * escaping sidesteps both and round-trips exactly through JSON.parse.
  */
 import { describeIssues } from '../platform/issues.ts';
-import { z } from '../platform/zod.ts';
+import * as z from '../platform/zod.ts';
 import { channelSchema } from './inbound.ts';
 import { stepSchema } from './step.ts';
 

@@ -3,7 +3,7 @@
  * the typing bubble the webhook already planned for it starts. Encoded and decoded only here, versioned
  * like the step bodies (lib/queue/codec.ts) and in the same ASCII-safe JSON.
  */
-import { z } from '../platform/zod.ts';
+import * as z from '../platform/zod.ts';
 import { asciiJson, parseBody } from './codec.ts';
 import { inboundEventSchema } from './inbound.ts';
 

@@ -2,7 +2,7 @@
  * The normalised inbound event: what the webhook understood of one item of any channel, after the raw
  * Meta shapes (lib/ingress/events.ts, lib/ingress/channels/) were validated. Responders and the planner see only this.
  */
-import { z } from '../platform/zod.ts';
+import * as z from '../platform/zod.ts';
 
 /** The Meta inboxes Ellipsis answers; each has its own webhook shape and Graph request shapes. */
 export const CHANNELS = ['messenger', 'instagram', 'whatsapp'] as const;

@@ -35,7 +35,7 @@ import {
 import { EllipsisError } from '../platform/errors.ts';
 import { describeIssues } from '../platform/issues.ts';
 import type { Telemetry } from '../platform/telemetry.ts';
-import { z } from '../platform/zod.ts';
+import * as z from '../platform/zod.ts';
 import { encodeStep, groupIdOf, QUEUE_BODY_VERSION, type QueuedStep } from './codec.ts';
 import type { Channel } from './inbound.ts';
 import type { Step } from './step.ts';
@@ -224,7 +224,7 @@ const entriesOf = (seq: SequenceToEnqueue, groupId: string): Entry[] => {
     }));
   } catch (error) {
     // encodeStep validates with zod; the issues name the field and the rule, never the user's text.
-    const what = error instanceof z.core.$ZodError ? describeIssues(error.issues) : sdkErrorName(error);
+    const what = error instanceof z.$ZodError ? describeIssues(error.issues) : sdkErrorName(error);
     throw new EnqueueError('invalid_step', false, `sequence has an invalid step (${what})`);
   }
 };

@@ -6,7 +6,7 @@
  * sender_action parameter and the recipient object" — so an action is either a sender action or a
  * message, never both; the union below makes mixing them unrepresentable.
  */
-import { z } from '../platform/zod.ts';
+import * as z from '../platform/zod.ts';
 
 /** Meta Send API: text is limited to 2000 UTF-8 characters. */
 const MAX_TEXT_LENGTH = 2000;

@@ -10,7 +10,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { abortKey, type JsonStore, keyOf, type Ledger, memoryJsonStore } from '../platform/ledger.ts';
 import { type Log, type Telemetry, userLabel } from '../platform/telemetry.ts';
-import { z } from '../platform/zod.ts';
+import * as z from '../platform/zod.ts';
 import { groupIdOf } from '../queue/codec.ts';
 import { type InboundEvent, inboundEventSchema } from '../queue/inbound.ts';
 import type { QueuedInbound } from '../queue/inbound-codec.ts';

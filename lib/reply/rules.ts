@@ -8,7 +8,7 @@
  */
 import { ConfigError } from '../platform/errors.ts';
 import { describeIssues } from '../platform/issues.ts';
-import { z } from '../platform/zod.ts';
+import * as z from '../platform/zod.ts';
 import { replySchema } from './reply.ts';
 
 /** A reply as written in a rule: a Reply, or `{ "react": "❤" }` = react to the inbound message. */

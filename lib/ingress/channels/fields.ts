@@ -3,7 +3,7 @@
  * Strict on what we use: a wrong type makes the item malformed (skipped and counted), never a throw.
  */
 import { createHash } from 'node:crypto';
-import { z } from '../../platform/zod.ts';
+import * as z from '../../platform/zod.ts';
 
 /**
  * Ids used in queue group ids: printable ASCII without spaces (SQS MessageGroupId alphabet) and short

@@ -14,7 +14,7 @@
  *   counted, never answered; unknown event keys are counted as `unknown_event`, not errors.
  */
 import { isRecord } from '../../platform/records.ts';
-import { z } from '../../platform/zod.ts';
+import * as z from '../../platform/zod.ts';
 import { type Channel, type InboundEvent, USER_REF_PREFIX } from '../../queue/inbound.ts';
 import type { ChannelParser, ItemResult } from './channel.ts';
 import {

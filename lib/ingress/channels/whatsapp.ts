@@ -15,7 +15,7 @@
  *   fields (account, template, quality updates) are not messaging events.
  */
 import { isRecord } from '../../platform/records.ts';
-import { z } from '../../platform/zod.ts';
+import * as z from '../../platform/zod.ts';
 import type { InboundEvent } from '../../queue/inbound.ts';
 import type { ChannelParser, ItemResult } from './channel.ts';
 import { eventIdFromMid, idSchema, optionalText, timestampSchema } from './fields.ts';

@@ -3,7 +3,7 @@
  * The API key is a secret like the Meta ones: LLM_API_KEY directly or LLM_API_KEY_PARAM (an SSM SecureString).
  */
 import { type Env, parseEnv, parseSecrets, type SecretSource } from '../../platform/config.ts';
-import { z } from '../../platform/zod.ts';
+import * as z from '../../platform/zod.ts';
 
 /** Messenger rejects a text message over 2,000 characters (Meta, Send API reference, "message.text"). */
 export const MESSENGER_TEXT_LIMIT = 2000;

@@ -4,7 +4,7 @@
  * (lib/platform/ledger.ts) under `conv:` keys with a TTL, or per-process memory for tests and the local stack.
  */
 import { type JsonStore, keyOf, memoryJsonStore } from '../../platform/ledger.ts';
-import { z } from '../../platform/zod.ts';
+import * as z from '../../platform/zod.ts';
 
 export const conversationTurnSchema = z.object({ user: z.string(), assistant: z.string(), at: z.number() });
 export type ConversationTurn = z.infer<typeof conversationTurnSchema>;

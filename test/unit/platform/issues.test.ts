@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { describeIssues, fieldErrors, formatPath } from '../../../lib/platform/issues.ts';
-import { z } from '../../../lib/platform/zod.ts';
+import * as z from '../../../lib/platform/zod.ts';
 
 describe('formatPath', () => {
   it('formats paths the way an operator reads JSON', () => {

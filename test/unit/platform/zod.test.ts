@@ -1,7 +1,9 @@
+import { join } from 'node:path';
+import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { loadPlanConfig } from '../../../lib/platform/config.ts';
 import { describeIssues } from '../../../lib/platform/issues.ts';
-import { z } from '../../../lib/platform/zod.ts';
+import * as z from '../../../lib/platform/zod.ts';
 
 const messageOf = (schema: z.ZodMiniType, value: unknown): string => {
   const r = schema.safeParse(value);
@@ -31,4 +33,34 @@ describe('lib/platform/zod.ts', () => {
       'PLAN_READ_MIN_MS: Invalid input: expected int, received number',
     );
   });
+
+  /**
+   * What the module exists for: classic zod put ~430 KiB into every bundle, and so does zod/mini imported
+   * the wrong way (a namespace re-exported as one object, a `z.core` value). Bundled like serverless.yml
+   * (esbuild, ESM, minified, tree-shaken; the SDK left out, it holds no zod).
+   */
+  it('keeps zod tree-shaken in every function bundle', async () => {
+    const root = join(import.meta.dirname, '..', '..', '..');
+    const zodBytes: Record<string, number> = {};
+    for (const fn of ['webhook', 'sender', 'send', 'responder']) {
+      const { metafile } = await build({
+        ...{
+          entryPoints: [join(root, 'functions', `${fn}.ts`)],
+          bundle: true,
+          splitting: true,
+          write: false,
+        },
+        ...{ format: 'esm', platform: 'node', target: 'node24', minify: true, treeShaking: true },
+        ...{ outdir: join(root, '.esbuild', 'zod-share'), mainFields: ['module', 'main'], metafile: true },
+        ...{ external: ['@aws-sdk/*'], logLevel: 'error' },
+      });
+      const inputs = Object.values(metafile.outputs).flatMap((out) => Object.entries(out.inputs));
+      zodBytes[fn] = inputs
+        .filter(([path]) => path.includes('node_modules/zod/'))
+        .reduce((sum, [, input]) => sum + input.bytesInOutput, 0);
+    }
+    // ~35 KiB each today (the schema kinds used, the parser core, the English messages).
+    for (const bytes of Object.values(zodBytes)) expect(bytes).toBeLessThan(64 * 1024);
+    expect(Object.keys(zodBytes)).toHaveLength(4);
+  }, 30_000);
 });
