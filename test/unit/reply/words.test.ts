@@ -24,4 +24,48 @@ describe('wordsIn', () => {
       }),
     );
   });
+
+  it('segments ASCII text as ICU does (property over a UAX #29-heavy alphabet and all of ASCII)', () => {
+    const icu = new Intl.Segmenter('en', { granularity: 'word' });
+    const icuWords = (text: string) =>
+      [...icu.segment(text)].filter((s) => s.isWordLike).map((s) => s.segment);
+    const tricky = fc.constantFrom(...'aZq09_.,;:\'"- !?/@\n\t'.split(''));
+    const ascii = fc.integer({ min: 0, max: 127 }).map((c) => String.fromCharCode(c));
+    for (const char of [tricky, ascii]) {
+      fc.assert(
+        fc.property(fc.array(char, { maxLength: 24 }), (chars) => {
+          const text = chars.join('');
+          expect(wordsIn(text)).toEqual(icuWords(text));
+        }),
+        { numRuns: 5000 },
+      );
+    }
+  });
+
+  it('joins what UAX #29 joins in ASCII and splits the rest', () => {
+    expect(wordsIn("don't U.S.A. 3.14 3,000 a,b 1;2 a;b a:b 1:2 a_b _ __ A1.B2 a1.2")).toEqual([
+      "don't",
+      'U.S.A',
+      '3.14',
+      '3,000',
+      'a',
+      'b',
+      '1;2',
+      'a',
+      'b',
+      'a:b',
+      '1',
+      '2',
+      'a_b',
+      '__',
+      'A1',
+      'B2',
+      'a1.2',
+    ]);
+  });
+
+  it('segments non-ASCII text through ICU, mixed with ASCII', () => {
+    expect(wordsIn('café au lait')).toEqual(['café', 'au', 'lait']);
+    expect(wordsIn('ok 👍 merci!')).toEqual(['ok', 'merci']);
+  });
 });
