@@ -6,9 +6,9 @@
  * load at cold start, and must not cost more per message).
  */
 import { loadPlanConfig } from '../../lib/platform/config.ts';
-import { countGraphemes, planSequence } from '../../lib/reply/plan.ts';
+import { planSequence } from '../../lib/reply/plan.ts';
 import type { Reply } from '../../lib/reply/reply.ts';
-import { wordsIn } from '../../lib/reply/words.ts';
+import { countGraphemes, wordsIn } from '../../lib/reply/words.ts';
 import type { Bench } from '../support/report.ts';
 import { interleave } from '../support/stats.ts';
 

@@ -1,11 +1,11 @@
 /**
- * Words as a reader sees them: ICU word boundaries (Unicode UAX #29), so languages written without spaces
- * (CJK, Thai) split too, and punctuation is not a word. One definition for the planner (reading time) and
- * the rules responder (keyword matching).
+ * Words and characters as a reader sees them: ICU's boundaries (Unicode UAX #29), so languages written
+ * without spaces (CJK, Thai) split into words too, punctuation is not a word, and 👍🏽 is one character.
+ * One definition for the planner (reading and typing time) and the rules responder (keyword matching).
  *
  * Constructing the first `Intl.Segmenter` in a process loads ICU's break data: ~7.7 ms, a quarter of the SQS
  * client's whole import (coldstart bench). Most messages are ASCII, where UAX #29 reduces to a few rules, so
- * ASCII text is segmented here and the segmenter is built on the first other text. The two agree on every
+ * ASCII text is segmented here and the segmenters are built on the first other text. Both agree on every
  * ASCII string: test/unit/reply/words.test.ts checks it against ICU as a property.
  */
 
@@ -67,17 +67,33 @@ const asciiWords = (text: string): string[] => {
 };
 
 // 'en', not the server's locale: the container's locale says nothing about the writer's language, and the
-// ASCII rules above are the root rules.
-let segmenter: Intl.Segmenter | undefined;
+// ASCII rules above are the root rules. Built on first use (see above), then kept for the container.
+let wordSegmenter: Intl.Segmenter | undefined;
+let graphemeSegmenter: Intl.Segmenter | undefined;
 
 const icuWords = (text: string): string[] => {
-  segmenter ??= new Intl.Segmenter('en', { granularity: 'word' });
+  wordSegmenter ??= new Intl.Segmenter('en', { granularity: 'word' });
   const out: string[] = [];
-  for (const s of segmenter.segment(text)) if (s.isWordLike) out.push(s.segment);
+  for (const s of wordSegmenter.segment(text)) if (s.isWordLike) out.push(s.segment);
   return out;
+};
+
+const icuGraphemes = (text: string): number => {
+  graphemeSegmenter ??= new Intl.Segmenter('en', { granularity: 'grapheme' });
+  let n = 0;
+  for (const _ of graphemeSegmenter.segment(text)) n++;
+  return n;
 };
 
 /** Any character outside ASCII (control characters are ASCII too, and 'other' to the rules above). */
 const NON_ASCII = /[^\p{ASCII}]/u;
 
 export const wordsIn = (text: string): string[] => (NON_ASCII.test(text) ? icuWords(text) : asciiWords(text));
+
+/**
+ * User-perceived characters: 👍🏽 or 👨‍👩‍👧 is one tap on a phone keyboard, not 2–7 code points, and a
+ * decomposed "é" is one letter. Counting code points would make emoji-rich replies type several times
+ * slower than the same text without them. In ASCII every character is one, except CR LF (GB3).
+ */
+export const countGraphemes = (text: string): number =>
+  NON_ASCII.test(text) ? icuGraphemes(text) : text.length - (text.match(/\r\n/g)?.length ?? 0);

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { wordsIn } from '../../../lib/reply/words.ts';
+import { countGraphemes, wordsIn } from '../../../lib/reply/words.ts';
 
 describe('wordsIn', () => {
   it('splits on word boundaries, leaving punctuation and spaces out', () => {
@@ -67,5 +67,19 @@ describe('wordsIn', () => {
   it('segments non-ASCII text through ICU, mixed with ASCII', () => {
     expect(wordsIn('café au lait')).toEqual(['café', 'au', 'lait']);
     expect(wordsIn('ok 👍 merci!')).toEqual(['ok', 'merci']);
+  });
+
+  it('counts ASCII characters as ICU counts graphemes (property; CR LF is one)', () => {
+    const icu = new Intl.Segmenter('en', { granularity: 'grapheme' });
+    const ascii = fc.constantFrom('a', ' ', '\r', '\n', '\t', '\u0000', '~', '1');
+    fc.assert(
+      fc.property(fc.array(ascii, { maxLength: 24 }), (chars) => {
+        const text = chars.join('');
+        expect(countGraphemes(text)).toBe([...icu.segment(text)].length);
+      }),
+      { numRuns: 5000 },
+    );
+    expect(countGraphemes('a\r\nb\n\r')).toBe(5);
+    expect(countGraphemes('👍🏽 ok')).toBe(4);
   });
 });
