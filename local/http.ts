@@ -74,6 +74,31 @@ export type ApiGatewayRequest = {
   base64?: boolean;
 };
 
+/** The payload 2.0 `requestContext`: a fresh request id, the caller as API Gateway saw it. */
+const requestContextOf = (
+  request: ApiGatewayRequest,
+  path: string,
+  routeKey: string,
+  now: number,
+): APIGatewayProxyEventV2['requestContext'] => ({
+  accountId: '000000000000',
+  apiId: 'local',
+  domainName: request.headers.host ?? '127.0.0.1',
+  domainPrefix: (request.headers.host ?? '127').split('.')[0] ?? 'local',
+  http: {
+    method: request.method,
+    path,
+    protocol: request.protocol,
+    sourceIp: request.sourceIp,
+    userAgent: request.headers['user-agent'] ?? '',
+  },
+  requestId: randomUUID(),
+  routeKey,
+  stage: '$default',
+  time: new Date(now).toUTCString(),
+  timeEpoch: now,
+});
+
 /** The payload 2.0 event API Gateway hands the Lambda for `request` on the route `routeKey`. */
 export const apiGatewayEvent = (
   request: ApiGatewayRequest,
@@ -81,7 +106,7 @@ export const apiGatewayEvent = (
   now: number,
 ): APIGatewayProxyEventV2 => {
   const url = new URL(request.url, 'http://local');
-  const { headers, cookies, method } = request;
+  const { headers, cookies } = request;
   const rawBody = Buffer.from(request.body);
   const query: Record<string, string> = {};
   for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
@@ -96,24 +121,7 @@ export const apiGatewayEvent = (
     ...(cookies && cookies.length > 0 ? { cookies } : {}),
     headers,
     ...(Object.keys(query).length > 0 ? { queryStringParameters: query } : {}),
-    requestContext: {
-      accountId: '000000000000',
-      apiId: 'local',
-      domainName: headers.host ?? '127.0.0.1',
-      domainPrefix: (headers.host ?? '127').split('.')[0] ?? 'local',
-      http: {
-        method,
-        path,
-        protocol: request.protocol,
-        sourceIp: request.sourceIp,
-        userAgent: headers['user-agent'] ?? '',
-      },
-      requestId: randomUUID(),
-      routeKey,
-      stage: '$default',
-      time: new Date(now).toUTCString(),
-      timeEpoch: now,
-    },
+    requestContext: requestContextOf(request, path, routeKey, now),
     ...(rawBody.length > 0 ? { body: isText ? rawBody.toString('utf8') : rawBody.toString('base64') } : {}),
     isBase64Encoded: rawBody.length > 0 && !isText,
   };
@@ -201,37 +209,47 @@ export const listenOnLoopback = async (
   };
 };
 
-export const startHttpApi = async (options: HttpApiOptions): Promise<HttpApi> => {
+/**
+ * One request on a matched route, as API Gateway runs it: the handler under the integration timeout (503
+ * past it, as API Gateway's 30 s limit answers), a thrown error as a bare 500.
+ */
+const invokeRoute = async (
+  route: LambdaRoute,
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: HttpApiOptions,
+): Promise<void> => {
   const now = options.now ?? Date.now;
   const timeoutMs = options.timeoutMs ?? 30_000;
+  const rawBody = await readRawBody(req);
+  const started = now();
+  const event = toApiGatewayEvent(req, rawBody, `${route.method} ${route.path}`, started);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), timeoutMs);
+  });
+  try {
+    const result = await Promise.race([
+      route.handler(event, lambdaContext('webhook', randomUUID(), started + timeoutMs, now)),
+      timeout,
+    ]);
+    if (result === 'timeout') return json(res, 503, { message: 'Service Unavailable' });
+    writeApiGatewayResult(res, result);
+  } catch (error) {
+    options.onError?.(error);
+    json(res, 500, { message: 'Internal Server Error' });
+  } finally {
+    clearTimeout(timer);
+  }
+};
 
+export const startHttpApi = async (options: HttpApiOptions): Promise<HttpApi> => {
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://local');
     const route = options.routes.find((r) => r.method === req.method && r.path === url.pathname);
-    if (!route) {
-      for (const local of options.local ?? []) if (await local(req, res, url)) return;
-      return json(res, 404, { message: 'Not Found' });
-    }
-    const rawBody = await readRawBody(req);
-    const started = now();
-    const event = toApiGatewayEvent(req, rawBody, `${route.method} ${route.path}`, started);
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), timeoutMs);
-    });
-    try {
-      const result = await Promise.race([
-        route.handler(event, lambdaContext('webhook', randomUUID(), started + timeoutMs, now)),
-        timeout,
-      ]);
-      if (result === 'timeout') return json(res, 503, { message: 'Service Unavailable' });
-      writeApiGatewayResult(res, result);
-    } catch (error) {
-      options.onError?.(error);
-      json(res, 500, { message: 'Internal Server Error' });
-    } finally {
-      clearTimeout(timer);
-    }
+    if (route) return invokeRoute(route, req, res, options);
+    for (const local of options.local ?? []) if (await local(req, res, url)) return;
+    json(res, 404, { message: 'Not Found' });
   };
 
   const server = createServer((req, res) => {

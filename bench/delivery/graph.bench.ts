@@ -1,13 +1,16 @@
 /**
- * lib/delivery/graph.ts (undici Pool, keep-alive) vs messaging-api-messenger (axios, what Bottender uses), both
- * sending the same Send API body with appsecret_proof to one local HTTP server on 127.0.0.1 that runs in
- * its own process; next to them the two candidate transports bare — the undici Pool.request graph.ts uses
- * and Node's built-in fetch (no undici in the bundle) — posting the same bytes. Rounds are interleaved and
- * rotate which client goes first.
+ * lib/delivery/graph.ts (node:https keep-alive Agent) vs messaging-api-messenger (axios, what Bottender
+ * uses), both sending the same Send API body with appsecret_proof to one local HTTP server on 127.0.0.1 that
+ * runs in its own process; next to them the transports bare, posting the same bytes: node:http(s) with a
+ * keep-alive Agent (what graph.ts uses), undici's Pool.request (what it used) and Node's built-in fetch.
+ * Rounds are interleaved and rotate which client goes first.
  */
+import { request as httpRequest } from 'node:http';
+import { text } from 'node:stream/consumers';
 import { MessengerClient } from 'messaging-api-messenger';
 import { Pool } from 'undici';
 import { graphClient } from '../../lib/delivery/graph.ts';
+import { keepAliveAgent } from '../../lib/delivery/https-post.ts';
 import type { Bench } from '../support/report.ts';
 import { spawnHelper } from '../support/spawn.ts';
 import { distribution } from '../support/stats.ts';
@@ -26,6 +29,14 @@ const rawPost = (origin: string) => {
   const body = JSON.stringify({ recipient: { id: PSID }, messaging_type: 'RESPONSE', ...action });
   const headers = { 'content-type': 'application/json' };
   const pool = new Pool(origin, { connections: 16, keepAliveTimeout: 60_000, keepAliveMaxTimeout: 600_000 });
+  const agent = keepAliveAgent({ protocol: 'http:' });
+  const viaNode = () =>
+    new Promise<boolean>((resolve, reject) => {
+      const request = httpRequest(`${origin}${path}`, { method: 'POST', agent, headers });
+      request.on('error', reject);
+      request.on('response', (response) => text(response).then((t) => resolve(t.includes(PSID)), reject));
+      request.end(body);
+    });
   const viaFetch = async () => {
     const response = await fetch(`${origin}${path}`, { method: 'POST', headers, body });
     return (await response.text()).includes(PSID);
@@ -34,7 +45,11 @@ const rawPost = (origin: string) => {
     const response = await pool.request({ origin, path, method: 'POST', headers, body });
     return (await response.body.text()).includes(PSID);
   };
-  return { viaFetch, viaPool, close: () => pool.close() };
+  const close = async () => {
+    agent.destroy();
+    await pool.close();
+  };
+  return { viaNode, viaFetch, viaPool, close };
 };
 
 /** Runs `total` sends with at most `concurrency` in flight; returns elapsed ms and per-request latencies. */
@@ -57,7 +72,7 @@ const drive = async (sender: Sender, total: number, concurrency: number) => {
 
 export const bench: Bench = {
   title:
-    'Graph client: lib/delivery/graph.ts (undici) vs messaging-api-messenger (axios); undici Pool vs fetch bare',
+    'Graph client: lib/delivery/graph.ts (node:https) vs messaging-api-messenger (axios); node:http Agent, undici Pool, fetch bare',
   run: async () => {
     const server = await spawnHelper<{ port: number }>(
       new URL('../support/child-server.ts', import.meta.url).pathname,
@@ -79,7 +94,7 @@ export const bench: Bench = {
     const raw = rawPost(origin);
     const senders: Sender[] = [
       {
-        name: 'lib/delivery/graph.ts (undici)',
+        name: 'lib/delivery/graph.ts (node:https)',
         send: async () => (await ours.sendAction({ pageId: PAGE_ID, psid: PSID, action })).ok,
       },
       {
@@ -93,6 +108,7 @@ export const bench: Bench = {
           return out.recipientId === PSID;
         },
       },
+      { name: 'bare POST: node:http(s) keep-alive Agent', send: raw.viaNode },
       { name: 'bare POST: global fetch', send: raw.viaFetch },
       { name: 'bare POST: undici Pool.request', send: raw.viaPool },
     ];
@@ -145,6 +161,7 @@ export const bench: Bench = {
           rows,
           notes: [
             `${rounds} interleaved rounds × ${perRound} requests per client and level after a 400-request warm-up; both add appsecret_proof; server in a separate process.`,
+            'The local server speaks plain HTTP, so the node:https rows run through node:http (same Agent and request code; no TLS measured).',
             'messaging-api-messenger recomputes appsecret_proof per request; lib/delivery/graph.ts once per client. The sender runs one step per invocation (batchSize 1), so "1 in flight" is the production shape.',
           ],
         },

@@ -1,11 +1,14 @@
 /**
  * lib/reply/plan.ts: how much one `planSequence` costs per inbound event, for short, multi-reply and long
  * emoji-rich inputs (grapheme/word segmentation and the sha256 jitter dominate), next to the cost of
- * the segmentation alone so the share spent in Intl.Segmenter is visible.
+ * the segmentation alone so the share spent in Intl.Segmenter is visible. Then lib/reply/words.ts's ASCII word
+ * rules against ICU's segmenter on the same ASCII texts (they agree; the ASCII path spares ICU's ~7.7 ms
+ * load at cold start, and must not cost more per message).
  */
 import { loadPlanConfig } from '../../lib/platform/config.ts';
-import { countGraphemes, planSequence } from '../../lib/reply/plan.ts';
+import { planSequence } from '../../lib/reply/plan.ts';
 import type { Reply } from '../../lib/reply/reply.ts';
+import { countGraphemes, wordsIn } from '../../lib/reply/words.ts';
 import type { Bench } from '../support/report.ts';
 import { interleave } from '../support/stats.ts';
 
@@ -35,6 +38,12 @@ const cases: { label: string; inboundText: string; replies: Reply[] }[] = [
   },
 ];
 
+const ASCII_TEXTS = [
+  'hi',
+  "Do you deliver to Lyon on Saturdays? And how much is it? I'd need 3,000 units by 5.30.",
+  'Sure thing: order #4412 ships tomorrow. '.repeat(25),
+];
+
 export const bench: Bench = {
   title: 'planner: planSequence per inbound event',
   run: async () => {
@@ -49,7 +58,13 @@ export const bench: Bench = {
         { name: `segment:${i}`, op: () => texts.reduce((n, t) => n + countGraphemes(t), 0) },
       ];
     });
-    const results = new Map(interleave(variants).map((r) => [r.name, r]));
+    const icu = new Intl.Segmenter('en', { granularity: 'word' });
+    const icuCount = (t: string) => [...icu.segment(t)].filter((s) => s.isWordLike).length;
+    const wordTexts = ASCII_TEXTS.flatMap((t, i) => [
+      { name: `words-ascii:${i}`, op: () => wordsIn(t).length },
+      { name: `words-icu:${i}`, op: () => icuCount(t) },
+    ]);
+    const results = new Map(interleave([...variants, ...wordTexts]).map((r) => [r.name, r]));
     const rows = cases.map((c, i) => {
       const plan = results.get(`plan:${i}`)!;
       const segment = results.get(`segment:${i}`)!;
@@ -74,6 +89,22 @@ export const bench: Bench = {
           notes: [
             'Default typing model; 5 interleaved rounds of ~100 ms per variant after warm-up; median round.',
           ],
+        },
+        {
+          title: 'Words (lib/reply/words.ts): ASCII rules vs Intl.Segmenter, same text',
+          columns: ['text', 'chars', 'ASCII µs', 'ICU µs', 'ASCII ÷ ICU'],
+          rows: ASCII_TEXTS.map((t, i) => {
+            const ascii = results.get(`words-ascii:${i}`)!.nsPerOp.p50;
+            const icuNs = results.get(`words-icu:${i}`)!.nsPerOp.p50;
+            return [
+              JSON.stringify(t.slice(0, 24)),
+              t.length,
+              ascii / 1000,
+              icuNs / 1000,
+              ascii / icuNs,
+            ] as const;
+          }),
+          notes: ['Both give the same words (property test in test/unit/reply/words.test.ts).'],
         },
       ],
       data: { results: [...results.values()] },

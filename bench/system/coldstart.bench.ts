@@ -4,7 +4,8 @@
  * process, interleaved over several rounds, median reported, with and without `--enable-source-maps` (the
  * deployed NODE_OPTIONS). In the same rounds: the **SDK floor**, a bundle of just the AWS SDK clients a
  * function uses, built with the same esbuild settings — the goal is bundle import ≤ 1.3 × floor, as a ratio
- * taken within each round; the share of the other big dependencies (zod, Powertools, the Graph transport: undici's Pool vs built-in fetch); and the
+ * taken within each round; the share of the other big dependencies (zod classic vs zod/mini, Powertools, ICU's
+ * segmenter, the Graph transports: node:https, undici's Pool, built-in fetch); and the
  * same function bundled into one file (no code splitting), which is what splitting and lazy loading save.
  * Also the first invocation in that fresh process (config and clients built lazily).
  */
@@ -14,7 +15,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type BuildOptions, build } from 'esbuild';
+import { batchedWebhookBody, postEvent, signatureOf, usersBatch } from '../../local/meta.ts';
 import type { Bench, Table } from '../support/report.ts';
+import { spawnHelper } from '../support/spawn.ts';
+import type { SqsInfo } from '../support/stack.ts';
 import { distribution } from '../support/stats.ts';
 
 const repoRoot = join(import.meta.dirname, '..', '..');
@@ -69,6 +73,19 @@ const FIRST_EVENT: Record<string, string> = {
   sender: JSON.stringify({ Records: [] }),
 };
 
+let postNo = 0;
+/**
+ * A signed POST with one text message, fresh ids each time: the webhook's real first request (verify,
+ * parse, plan, one SendMessageBatch per queue to the local SQS). ASCII text, as most messages are.
+ */
+const firstPost = (): string => {
+  postNo += 1;
+  const body = batchedWebhookBody(usersBatch(1, 0, postNo), Date.now() + postNo);
+  return JSON.stringify(
+    postEvent(body, { 'x-hub-signature-256': signatureOf(body, benchEnv.META_APP_SECRET) }),
+  );
+};
+
 const SCRIPT = `
 const t0 = performance.now();
 const mod = await import(process.argv[1]);
@@ -76,17 +93,23 @@ const imported = performance.now() - t0;
 let invoked = null;
 if (process.argv[2] && typeof mod.handler === 'function') {
   const t1 = performance.now();
-  await mod.handler(JSON.parse(process.argv[2]));
+  const result = await mod.handler(JSON.parse(process.argv[2]));
   invoked = performance.now() - t1;
+  if (result && result.statusCode >= 400) throw new Error('handler answered ' + result.statusCode + ' ' + result.body);
 }
 console.log(JSON.stringify({ imported, invoked, rss: process.memoryUsage().rss }));
 `;
 
-const measure = (url: string, event: string | undefined, nodeOptions: readonly string[]) => {
+const measure = (
+  url: string,
+  event: string | undefined,
+  nodeOptions: readonly string[],
+  env: Readonly<Record<string, string>>,
+) => {
   const run = spawnSync(
     process.execPath,
     [...nodeOptions, '--input-type=module', '-e', SCRIPT, url, ...(event ? [event] : [])],
-    { encoding: 'utf8', env: { ...process.env, ...benchEnv }, timeout: 60_000 },
+    { encoding: 'utf8', env: { ...process.env, ...benchEnv, ...env }, timeout: 60_000 },
   );
   const line = run.stdout.trim().split('\n').pop() ?? '';
   try {
@@ -134,16 +157,22 @@ const FLOOR_OF: Record<string, string> = {
   responder: 'SQS only',
 };
 const SHARES: Record<string, string> = {
-  zod: "export { z } from 'zod';",
+  'zod (classic)':
+    "import { z } from 'zod'; export const s = z.object({ a: z.string().min(1) }); s.parse({ a: 'x' });",
+  'zod/mini + English locale':
+    "import * as z from 'zod/mini'; import { en } from 'zod/locales'; z.config(en()); export const s = z.object({ a: z.string().check(z.minLength(1)) }); s.parse({ a: 'x' });",
   'Powertools logger + metrics':
     "export { Logger } from '@aws-lambda-powertools/logger'; export { Metrics } from '@aws-lambda-powertools/metrics';",
-  // The sender's Graph transport and its candidates, each with its first request (to a closed port): Node
-  // loads its built-in fetch lazily on first use, so that cost lands on the first send, not the import.
-  'undici Pool + first request (Graph transport)':
-    "import { Pool } from 'undici'; await new Pool('http://127.0.0.1:9').request({ path: '/', method: 'POST' }).catch(() => {});",
-  'undici Pool deep import + first request':
-    "import Pool from 'undici/lib/dispatcher/pool.js'; import request from 'undici/lib/api/api-request.js'; await request.call(new Pool('http://127.0.0.1:9'), { path: '/', method: 'POST' }).catch(() => {});",
-  'built-in fetch + first request': "await fetch('http://127.0.0.1:9/', { method: 'POST' }).catch(() => {});",
+  // Node builds ICU's break iterators on the first Intl.Segmenter (lib/reply/words.ts builds it lazily).
+  'first Intl.Segmenter (ICU break data)': "new Intl.Segmenter('en', { granularity: 'word' }).segment('hi');",
+  // The Graph transports, each with its first request (to a closed port): Node loads its built-in fetch
+  // lazily on first use, so that cost lands on the first send, not the import.
+  'node:https keep-alive Agent + first request':
+    "import https from 'node:https'; const agent = new https.Agent({ keepAlive: true }); await new Promise((done) => https.request('https://127.0.0.1:9/', { method: 'POST', agent }, done).on('error', done).end('{}'));",
+  'undici Pool by path + first request':
+    "import Pool from 'undici/lib/dispatcher/pool.js'; import request from 'undici/lib/api/api-request.js'; await request.call(new Pool('https://127.0.0.1:9'), { path: '/', method: 'POST' }).catch(() => {});",
+  'built-in fetch + first request':
+    "await fetch('https://127.0.0.1:9/', { method: 'POST' }).catch(() => {});",
 };
 
 /** Builds one small bundle per named entry source into dir; returns name → file URL. */
@@ -179,7 +208,24 @@ const bundleUnsplit = async (dir: string, fn: string): Promise<string> => {
   return pathToFileURL(join(outdir, `${fn}.mjs`)).href;
 };
 
-type Variant = { fn: string; kind: string; url: string; maps?: boolean; event?: string };
+type Variant = {
+  fn: string;
+  kind: string;
+  url: string;
+  maps?: boolean;
+  /** The first invocation's event; a function gives a fresh one per process. */
+  event?: string | (() => string);
+  /** Runs against the bench's local SQS (its endpoint and queue URLs in the env). */
+  localSqs?: boolean;
+};
+
+/** The SQS floor's first real call: one SendMessageBatch to the local SQS, as the webhook's first POST makes. */
+const FLOOR_FIRST_SEND = `import { SQSClient, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+export const handler = async () => {
+  const id = String(Date.now()) + String(Math.random()).slice(2);
+  await new SQSClient({}).send(new SendMessageBatchCommand({ QueueUrl: process.env.QUEUE_URL,
+    Entries: [{ Id: '0', MessageBody: '{}', MessageGroupId: 'g', MessageDeduplicationId: id }] }));
+};`;
 
 const filesUnder = (dir: string): string[] =>
   readdirSync(dir, { recursive: true, encoding: 'utf8' }).map((f) => join(dir, f));
@@ -233,16 +279,23 @@ const variantsOf = async (dir: string, unzipped: Record<string, Unzipped>): Prom
     ),
   );
   const shares = await bundleSources(built, 'share', SHARES);
+  const firstSend = await bundleSources(built, 'first', {
+    'SQS only, + first SendMessageBatch': FLOOR_FIRST_SEND,
+  });
   const variants: Variant[] = [];
   for (const fn of FUNCTIONS) {
     const bundle = unzipped[fn];
     if (!bundle) continue;
     const event = FIRST_EVENT[fn];
     variants.push({ fn, kind: 'bundle', url: bundle.entryUrl, ...(event && { event }) });
+    if (fn === 'webhook')
+      variants.push({ fn, kind: FIRST_POST, url: bundle.entryUrl, event: firstPost, localSqs: true });
     variants.push({ fn, kind: 'bundle, --enable-source-maps', url: bundle.entryUrl, maps: true });
     variants.push({ fn, kind: 'one file (no splitting)', url: await bundleUnsplit(built, fn) });
   }
   for (const [name, url] of Object.entries(floors)) variants.push({ fn: 'SDK floor', kind: name, url });
+  for (const [name, url] of Object.entries(firstSend))
+    variants.push({ fn: 'SDK floor', kind: name, url, event: '{}', localSqs: true });
   for (const [name, url] of Object.entries(shares)) variants.push({ fn: 'share', kind: name, url });
   return variants;
 };
@@ -250,12 +303,16 @@ const variantsOf = async (dir: string, unzipped: Record<string, Unzipped>): Prom
 type Samples = { imported: number[]; invoked: number[]; rss: number[] };
 
 /** Every variant once per round, in a rotating order, so drift on a shared machine hits all alike. */
-const runRounds = (variants: readonly Variant[]): Map<Variant, Samples> => {
+const runRounds = (
+  variants: readonly Variant[],
+  sqsEnv: Readonly<Record<string, string>>,
+): Map<Variant, Samples> => {
   const samples = new Map(variants.map((v) => [v, { imported: [], invoked: [], rss: [] } as Samples]));
   for (let r = 0; r < ROUNDS; r++) {
     for (let i = 0; i < variants.length; i++) {
       const v = variants[(i + r) % variants.length]!;
-      const m = measure(v.url, v.event, v.maps ? ['--enable-source-maps'] : []);
+      const event = typeof v.event === 'function' ? v.event() : v.event;
+      const m = measure(v.url, event, v.maps ? ['--enable-source-maps'] : [], v.localSqs ? sqsEnv : {});
       const s = samples.get(v)!;
       s.imported.push(m.imported);
       if (m.invoked !== null) s.invoked.push(m.invoked);
@@ -341,6 +398,38 @@ const importTable = (variants: readonly Variant[], samples: Map<Variant, Samples
   };
 };
 
+const FIRST_POST = 'bundle, + first signed POST';
+
+/** Import plus first real request, per round: what Meta waits for on a cold webhook, against the floor's. */
+const firstRequestTable = (variants: readonly Variant[], samples: Map<Variant, Samples>): Table => {
+  const total = (v: Variant) => {
+    const s = samples.get(v)!;
+    return s.imported.map((x, i) => x + (s.invoked[i] ?? Number.NaN));
+  };
+  const floor = variants.find((v) => v.fn === 'SDK floor' && v.localSqs);
+  const rows = variants
+    .filter((v) => v.localSqs)
+    .map((v) => {
+      const s = samples.get(v)!;
+      return [
+        v.fn,
+        v.kind,
+        distribution(s.imported).p50,
+        distribution(s.invoked).p50,
+        distribution(total(v)).p50,
+        floor ? ratioP50(total(v), total(floor)) : null,
+      ] as const;
+    });
+  return {
+    title: 'Cold start to the first real request: import + first invocation against the local SQS',
+    columns: ['function', 'module', 'import p50 ms', 'first call p50 ms', 'sum p50 ms', '÷ floor sum'],
+    rows,
+    notes: [
+      "The webhook verifies a signed one-message POST, plans the prelude and sends one SendMessageBatch to each queue (local SQS in its own process, fresh ids each time); the floor sends one batch. What the first request loads lazily (the SDK's own chunks, config) shows here, not in the import.",
+    ],
+  };
+};
+
 export const bench: Bench = {
   title: 'cold start and size: zipped bundles, import time against the AWS SDK floor, source maps, splitting',
   run: async () => {
@@ -349,10 +438,23 @@ export const bench: Bench = {
       const packaged = packageInto(dir);
       const unzipped = packaged.ok ? unzipAll(dir) : {};
       const variants = await variantsOf(dir, unzipped);
-      const samples = runRounds(variants);
+      const sqs = await spawnHelper<SqsInfo>(new URL('../support/sqs-server.ts', import.meta.url).pathname);
+      // Both queues on the local SQS: the webhook's first POST enqueues the prelude and the event.
+      const sqsEnv = { ...sqs.info.env, RESPONDER_QUEUE_URL: sqs.info.queueUrl };
+      const samples = await (async () => {
+        try {
+          return runRounds(variants, sqsEnv);
+        } finally {
+          await sqs.stop();
+        }
+      })();
       const packageError = packaged.ok ? undefined : packaged.output.trim().split('\n').slice(-3).join(' / ');
       return {
-        tables: [sizeTable(unzipped, packageError), importTable(variants, samples)],
+        tables: [
+          sizeTable(unzipped, packageError),
+          importTable(variants, samples),
+          firstRequestTable(variants, samples),
+        ],
         data: {
           packaged: packaged.ok,
           variants: variants.map((v) => ({ fn: v.fn, kind: v.kind, ...samples.get(v) })),

@@ -18,7 +18,7 @@ export type GraphUsage = {
 /** A usage reading and when it was taken, kept by the client so the next invocation can see it. */
 export type UsageReading = GraphUsage & { readAt: number };
 
-/** The first value of a header (undici gives repeated headers as an array). */
+/** The first value of a header (https-post.ts reads them as arrays: headersDistinct keeps repeats apart). */
 export const headerText = (value: string | string[] | undefined): string | undefined =>
   Array.isArray(value) ? value[0] : value;
 

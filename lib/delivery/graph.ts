@@ -1,16 +1,12 @@
 /**
- * Graph Send API client: one POST /{version}/{pageId|me}/messages per step, over a keep-alive undici Pool.
+ * Graph Send API client: one POST /{version}/{pageId|me}/messages per step, over a keep-alive node:https
+ * Agent (https-post.ts).
  *
  * `sendAction` never throws: it returns `{ ok: true }` or a classified failure. Failures carry only status,
  * code, subcode, type, fbtrace_id and a redacted, truncated message — never the URL (it holds the token in
  * its query) and never the token, the app secret or the appsecret_proof.
  */
-import type { Dispatcher } from 'undici';
-// By path, not from undici's index: the index loads all of undici (fetch, WebSocket, caches), ~65 ms of the
-// sender's cold start; the Pool and its request API alone take ~36 ms less (README, cold start). Node's
-// built-in fetch would take less still but cannot keep idle connections 60 s (README, same section).
-import request from 'undici/lib/api/api-request.js';
-import Pool from 'undici/lib/dispatcher/pool.js';
+import type { Agent } from 'node:http';
 import { asRecord } from '../platform/records.ts';
 import type { Action } from '../queue/step.ts';
 import { appSecretProof } from './app-secret-proof.ts';
@@ -21,6 +17,7 @@ import type { ChannelCall, ChannelShape, SendTarget } from './channels/shape.ts'
 import { asText, type GraphFailure, truncateReason } from './graph-errors.ts';
 import { interpretGraphResponse } from './graph-response.ts';
 import type { GraphUsage, UsageReading } from './graph-usage.ts';
+import { keepAliveAgent, type PostOutcome, postJson } from './https-post.ts';
 import { provablyNotSent } from './network-errors.ts';
 
 export type GraphSendResult =
@@ -54,20 +51,21 @@ export type GraphClientOptions = {
   appSecret: string;
   /** Whole-request deadline (GRAPH_TIMEOUT_MS). */
   timeoutMs: number;
-  /** Defaults to a keep-alive Pool on baseUrl's origin; tests pass a MockAgent. */
-  dispatcher?: Dispatcher;
+  /** Most sockets open at once to Graph (default 16). */
   connections?: number;
+  /** Defaults to a keep-alive Agent for baseUrl's protocol (https-post.ts); tests pass their own. */
+  agent?: Agent;
   now?: () => number;
 };
 
 const ERROR_NAME = /^[A-Za-z]+$/;
 
 /**
- * A network failure as a transient GraphFailure: error code/name and a redacted message, no URL; marked
- * `outcomeUnknown` unless the request provably never left (network-errors.ts).
+ * A call that got no answer as a transient GraphFailure: error code/name and a redacted message, no URL;
+ * marked `outcomeUnknown` unless the request provably never left (network-errors.ts).
  */
 const networkFailure = (
-  error: unknown,
+  { error, connected }: Extract<PostOutcome, { answered: false }>,
   redact: (text: string) => string,
   timedOut: boolean,
 ): GraphFailure => {
@@ -81,18 +79,8 @@ const networkFailure = (
     status: 0,
     reason: truncateReason(redact(reason)),
   };
-  return provablyNotSent(error, timedOut) ? failure : { ...failure, outcomeUnknown: true };
+  return provablyNotSent({ error, connected, timedOut }) ? failure : { ...failure, outcomeUnknown: true };
 };
-
-/** One keep-alive Pool per container: later invocations reuse its TLS connections. */
-const keepAlivePool = (origin: string, options: GraphClientOptions): Dispatcher =>
-  new Pool(origin, {
-    connections: options.connections ?? 16,
-    keepAliveTimeout: 60_000,
-    keepAliveMaxTimeout: 600_000,
-    headersTimeout: options.timeoutMs,
-    bodyTimeout: options.timeoutMs,
-  });
 
 /** A step the channel cannot make, or an account without a token: failed without any call. */
 const failedBeforeCall = (type: string, reason: string): GraphSendResult => ({
@@ -107,7 +95,7 @@ const failedBeforeCall = (type: string, reason: string): GraphSendResult => ({
 /** What one POST needs from its client: where to send, how to redact, where to keep the usage reading. */
 type PostContext = {
   options: GraphClientOptions;
-  dispatcher: Dispatcher;
+  agent: Agent;
   origin: string;
   prefix: string;
   now: () => number;
@@ -123,39 +111,32 @@ const post = async (
   shape: ChannelShape,
 ): Promise<GraphSendResult> => {
   const { options, now } = ctx;
-  const path = `${ctx.prefix}/${options.version}/${encodeURIComponent(call.node)}/messages?${query}`;
+  const url = new URL(
+    `${ctx.origin}${ctx.prefix}/${options.version}/${encodeURIComponent(call.node)}/messages?${query}`,
+  );
   const started = now();
+  // The whole call — connect, TLS, headers and body — within GRAPH_TIMEOUT_MS.
   const signal = AbortSignal.timeout(options.timeoutMs);
-  try {
-    const response = await request.call(ctx.dispatcher, {
-      origin: ctx.origin,
-      path,
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(call.body),
-      signal,
-      headersTimeout: options.timeoutMs,
-      bodyTimeout: options.timeoutMs,
-    });
-    // Redact the raw body before anything reads it: a reason derived from it is truncated later, and a
-    // token cut in half by the truncation would no longer match the redactor.
-    const text = ctx.redact(await response.body.text());
-    const result = interpretGraphResponse(response.statusCode, text, response.headers, now(), shape);
-    if (result.usage) ctx.onUsage({ ...result.usage, readAt: now() });
-    return { ...result, latencyMs: now() - started };
-  } catch (error) {
-    return { ...networkFailure(error, ctx.redact, signal.aborted), latencyMs: now() - started };
-  }
+  const outcome = await postJson(ctx.agent, url, JSON.stringify(call.body), signal);
+  if (!outcome.answered)
+    return { ...networkFailure(outcome, ctx.redact, signal.aborted), latencyMs: now() - started };
+  // Redact the raw body before anything reads it: a reason derived from it is truncated later, and a
+  // token cut in half by the truncation would no longer match the redactor.
+  const text = ctx.redact(outcome.text);
+  const result = interpretGraphResponse(outcome.status, text, outcome.headers, now(), shape);
+  if (result.usage) ctx.onUsage({ ...result.usage, readAt: now() });
+  return { ...result, latencyMs: now() - started };
 };
 
 export const graphClient = (options: GraphClientOptions): GraphClient => {
   const base = new URL(options.baseUrl);
-  const dispatcher = options.dispatcher ?? keepAlivePool(base.origin, options);
+  const agent =
+    options.agent ?? keepAliveAgent({ protocol: base.protocol, connections: options.connections });
   const auth = accountAuth(options, appSecretProof);
   let lastUsage: UsageReading | undefined;
   const ctx: PostContext = {
     options,
-    dispatcher,
+    agent,
     origin: base.origin,
     prefix: base.pathname.replace(/\/+$/, ''),
     now: options.now ?? Date.now,
@@ -176,5 +157,5 @@ export const graphClient = (options: GraphClientOptions): GraphClient => {
     return post(ctx, plan.call, query, shape);
   };
 
-  return { sendAction, usage: () => lastUsage, close: () => dispatcher.close() };
+  return { sendAction, usage: () => lastUsage, close: async () => agent.destroy() };
 };

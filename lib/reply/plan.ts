@@ -13,20 +13,7 @@ import { createHash } from 'node:crypto';
 import type { PlanConfig } from '../platform/config.ts';
 import { actionKind, MAX_STEP_DELAY_MS, type Step } from '../queue/step.ts';
 import type { Reply } from './reply.ts';
-import { wordsIn } from './words.ts';
-
-const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
-
-/**
- * User-perceived characters: 👍🏽 or 👨‍👩‍👧 is one tap on a phone keyboard, not 2–7 code points, and a
- * decomposed "é" is one letter. Counting code points would make emoji-rich replies type several times
- * slower than the same text without them.
- */
-export const countGraphemes = (text: string): number => {
-  let n = 0;
-  for (const _ of graphemes.segment(text)) n++;
-  return n;
-};
+import { countGraphemes, wordsIn } from './words.ts';
 
 /** Words as the reader sees them (lib/reply/words.ts). */
 export const countWords = (text: string): number => wordsIn(text).length;

@@ -1,22 +1,26 @@
 import { once } from 'node:events';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { type Agent, createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, Agent as HttpsAgent } from 'node:https';
+import { type AddressInfo, createServer as createNetServer, type Server, type Socket } from 'node:net';
+import { PassThrough } from 'node:stream';
 import fc from 'fast-check';
-import { type Dispatcher, MockAgent } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type GraphClient, graphClient, graphRequestBody } from '../../../lib/delivery/graph.ts';
 import { classifyGraphError } from '../../../lib/delivery/graph-errors.ts';
 import { interpretGraphResponse } from '../../../lib/delivery/graph-response.ts';
 import { parseUsage } from '../../../lib/delivery/graph-usage.ts';
+import { keepAliveAgent } from '../../../lib/delivery/https-post.ts';
 import type { Action } from '../../../lib/queue/step.ts';
 import { appSecretProofOf } from '../../support/signing.ts';
+import { until } from '../../support/wait.ts';
 
 const TOKEN = 'EAAtestPageAccessToken1234567890';
 const SECRET = 'test-app-secret-0123456789';
 const PROOF = appSecretProofOf(TOKEN, SECRET);
 
 type Seen = { method: string; url: string; headers: IncomingMessage['headers']; body: string };
-type Reply = { status?: number; headers?: Record<string, string>; body?: string; hang?: boolean };
+type Reply = { status?: number; headers?: Record<string, string | string[]>; body?: string; hang?: boolean };
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -28,6 +32,7 @@ const fakeGraph = async (reply: (seen: Seen) => Reply = () => ({ body: '{"recipi
   const seen: Seen[] = [];
   const sockets = new Set<Socket>();
   let connections = 0;
+  let closed = 0;
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     let body = '';
     req.setEncoding('utf8');
@@ -43,10 +48,15 @@ const fakeGraph = async (reply: (seen: Seen) => Reply = () => ({ body: '{"recipi
       res.end(answer.body ?? '{"recipient_id":"1"}');
     });
   });
+  // Node's server default (5 s) would send `Keep-Alive: timeout=5`, which shortens the client's idle window.
+  server.keepAliveTimeout = 65_000;
   server.on('connection', (socket: Socket) => {
     connections += 1;
     sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
+    socket.on('close', () => {
+      closed += 1;
+      sockets.delete(socket);
+    });
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -56,12 +66,18 @@ const fakeGraph = async (reply: (seen: Seen) => Reply = () => ({ body: '{"recipi
     await new Promise<void>((resolve) => server.close(() => resolve()));
   };
   cleanups.push(close);
-  return { url: `http://127.0.0.1:${port}`, seen, connections: () => connections, close };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    seen,
+    connections: () => connections,
+    closed: () => closed,
+    close,
+  };
 };
 
 const client = (
   baseUrl: string,
-  extra: { timeoutMs?: number; dispatcher?: Dispatcher } = {},
+  extra: { timeoutMs?: number; agent?: Agent; connections?: number } = {},
 ): GraphClient => {
   const c = graphClient({
     baseUrl,
@@ -69,7 +85,8 @@ const client = (
     accessToken: TOKEN,
     appSecret: SECRET,
     timeoutMs: extra.timeoutMs ?? 5000,
-    ...(extra.dispatcher && { dispatcher: extra.dispatcher }),
+    ...(extra.agent && { agent: extra.agent }),
+    ...(extra.connections && { connections: extra.connections }),
   });
   cleanups.push(() => c.close());
   return c;
@@ -175,9 +192,6 @@ describe('graph client requests', () => {
         action: { sender_action: 'typing_on' },
       });
       expect(r.ok).toBe(true);
-      // undici's Pool frees a socket one tick after the body is read; the consumer always awaits in between
-      // (telemetry, the next record's ledger read), a tight loop would open a second socket.
-      await new Promise((resolve) => setImmediate(resolve));
     }
     expect(graph.seen).toHaveLength(25);
     expect(graph.connections()).toBe(1);
@@ -269,19 +283,169 @@ describe('graph client requests', () => {
     expect(interpretGraphResponse(204, '')).toEqual({ ok: true, unexpectedBody: true });
   });
 
-  it('classifies a 5xx HTML page as transient (undici MockAgent)', async () => {
-    const agent = new MockAgent();
-    agent.disableNetConnect();
-    agent
-      .get('https://graph.example.test')
-      .intercept({ path: (p) => p.startsWith('/v25.0/PAGE1/messages?'), method: 'POST' })
-      .reply(502, '<html>Bad Gateway</html>');
-    const result = await client('https://graph.example.test', { dispatcher: agent }).sendAction({
+  it('classifies a 5xx HTML page as transient', async () => {
+    const graph = await fakeGraph(() => ({
+      status: 502,
+      headers: { 'content-type': 'text/html' },
+      body: '<html>Bad Gateway</html>',
+    }));
+    const result = await client(graph.url).sendAction({
       pageId: 'PAGE1',
       psid: 'U',
       action: { sender_action: 'typing_on' },
     });
     expect(result).toMatchObject({ ok: false, kind: 'transient', status: 502 });
+  });
+});
+
+const fixture = (name: string) => readFileSync(new URL(`../../fixtures/tls/${name}`, import.meta.url));
+const TLS = { key: fixture('localhost-key.pem'), cert: fixture('localhost-cert.pem') };
+
+/** Listens on 127.0.0.1 and closes with the test (every socket it accepted destroyed). */
+const listening = async (server: Server) => {
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  cleanups.push(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  return (server.address() as AddressInfo).port;
+};
+
+const send = (c: GraphClient, action: Action = { message: { text: 'hi' } }) =>
+  c.sendAction({ pageId: 'P', psid: 'U', action });
+
+describe('transport: keep-alive over node:http(s)', () => {
+  it('reuses an idle connection after 5 s (built-in fetch drops its idle sockets after 4 s)', async () => {
+    const graph = await fakeGraph();
+    const c = client(graph.url);
+    expect((await send(c)).ok).toBe(true);
+    // A real wait: a slower machine only waits longer, which cannot make a shorter idle window pass.
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    expect((await send(c)).ok).toBe(true);
+    expect(graph.connections()).toBe(1);
+  }, 15_000);
+
+  it('closes a connection idle past its window itself, and opens a new one for the next call', async () => {
+    const graph = await fakeGraph();
+    const c = client(graph.url, { agent: keepAliveAgent({ protocol: 'http:', idleMs: 100 }) });
+    expect((await send(c)).ok).toBe(true);
+    await until(() => graph.closed() === 1, 5_000, 'the client closing its idle socket');
+    expect((await send(c)).ok).toBe(true);
+    expect(graph.connections()).toBe(2);
+  });
+});
+
+describe('transport: no answer — provably not sent, or Meta may have it', () => {
+  it('a call waiting for a free connection when its deadline fires is provably not sent', async () => {
+    const graph = await fakeGraph(() => ({ hang: true }));
+    const agent = keepAliveAgent({ protocol: 'http:', connections: 1 });
+    const holding = send(client(graph.url, { agent, timeoutMs: 1_000 }));
+    const waiting = await send(client(graph.url, { agent, timeoutMs: 150 }));
+    expect(waiting).toMatchObject({ ok: false, kind: 'transient', status: 0, reason: 'timeout' });
+    expect(waiting).not.toHaveProperty('outcomeUnknown');
+    expect(await holding).toMatchObject({ ok: false, reason: 'timeout', outcomeUnknown: true });
+  });
+
+  it('a waiting call handed the freed connection has its request out: its deadline leaves it unknown', async () => {
+    let answered = false;
+    const graph = await fakeGraph(() => {
+      if (answered) return { hang: true };
+      answered = true;
+      return {};
+    });
+    const c = client(graph.url, { connections: 1, timeoutMs: 300 });
+    const [first, second] = await Promise.all([send(c), send(c)]);
+    expect(first.ok).toBe(true);
+    expect(graph.connections()).toBe(1);
+    expect(second).toMatchObject({ ok: false, reason: 'timeout', outcomeUnknown: true });
+  });
+
+  it('a reset after the server read the request leaves the outcome unknown', async () => {
+    const port = await listening(
+      createServer((req) => req.on('end', () => req.socket.resetAndDestroy()).resume()),
+    );
+    const result = await send(client(`http://127.0.0.1:${port}`));
+    expect(result).toMatchObject({ ok: false, kind: 'transient', status: 0, outcomeUnknown: true });
+    expect(result.ok || result.reason).toContain('ECONNRESET');
+  });
+
+  it('the deadline covers the body: headers then silence leave the outcome unknown', async () => {
+    const port = await listening(
+      createServer((req, res) => req.on('end', () => res.writeHead(200).write('{"recipient_')).resume()),
+    );
+    const result = await send(client(`http://127.0.0.1:${port}`, { timeoutMs: 200 }));
+    expect(result).toMatchObject({ ok: false, status: 0, reason: 'timeout', outcomeUnknown: true });
+  });
+
+  it('a TLS handshake still unfinished at the deadline is provably not sent (nothing left but the hello)', async () => {
+    // A TCP listener that accepts and never answers the ClientHello: connected, but no TLS, so no request.
+    const port = await listening(createNetServer(() => {}));
+    const result = await send(client(`https://127.0.0.1:${port}`, { timeoutMs: 200 }));
+    expect(result).toMatchObject({ ok: false, kind: 'transient', status: 0, reason: 'timeout' });
+    expect(result).not.toHaveProperty('outcomeUnknown');
+  });
+
+  it('a certificate that fails verification is provably not sent', async () => {
+    const port = await listening(createHttpsServer(TLS, (_req, res) => res.end('{"recipient_id":"1"}')));
+    const result = await send(client(`https://127.0.0.1:${port}`));
+    expect(result).toMatchObject({ ok: false, kind: 'transient', status: 0 });
+    expect(result.ok || result.reason).toContain('DEPTH_ZERO_SELF_SIGNED_CERT');
+    expect(result).not.toHaveProperty('outcomeUnknown');
+  });
+
+  it('once the TLS handshake is done, the deadline leaves the outcome unknown (first and reused socket)', async () => {
+    let answered = false;
+    const port = await listening(
+      createHttpsServer(TLS, (req, res) => {
+        req.resume();
+        if (!answered) res.end('{"recipient_id":"1"}');
+        answered = true;
+      }),
+    );
+    const trusting = new HttpsAgent({ keepAlive: true, ca: TLS.cert });
+    const c = client(`https://127.0.0.1:${port}`, { agent: trusting, timeoutMs: 300 });
+    expect(await send(c)).toMatchObject({ ok: true });
+    expect(await send(c)).toMatchObject({ ok: false, reason: 'timeout', outcomeUnknown: true });
+    const fresh = client(`https://127.0.0.1:${port}`, {
+      agent: new HttpsAgent({ ca: TLS.cert }),
+      timeoutMs: 300,
+    });
+    expect(await send(fresh)).toMatchObject({ ok: false, reason: 'timeout', outcomeUnknown: true });
+  });
+});
+
+describe('transport: the answer as read', () => {
+  it('reads the first of repeated usage headers, as Graph sends them', async () => {
+    const graph = await fakeGraph(() => ({
+      headers: { 'x-app-usage': ['{"call_count":50}', '{"call_count":10}'] },
+    }));
+    const c = client(graph.url);
+    expect((await send(c)).ok).toBe(true);
+    expect(c.usage()).toMatchObject({ maxPercent: 50 });
+  });
+
+  it('decodes a utf8 body whose characters are split across chunks', async () => {
+    const body = Buffer.from('{"error":{"code":100,"message":"réponse 👋 refusée"}}');
+    const cut = body.indexOf('👋') + 2;
+    const port = await listening(
+      createServer((req, res) =>
+        req
+          .on('end', () => {
+            res.writeHead(400, { 'content-type': 'application/json' });
+            res.write(body.subarray(0, cut));
+            setTimeout(() => res.end(body.subarray(cut)), 20);
+          })
+          .resume(),
+      ),
+    );
+    const result = await send(client(`http://127.0.0.1:${port}`));
+    expect(result).toMatchObject({ ok: false, kind: 'permanent', status: 400, reason: 'réponse 👋 refusée' });
   });
 });
 
@@ -505,21 +669,23 @@ describe('secrets stay out of results', () => {
   });
 
   it('redacts a transport error whose message carries the full URL', async () => {
-    const leaky = {
-      dispatch: (options: { origin?: unknown; path: string }) => {
-        throw new Error(`socket hang up at ${String(options.origin)}${options.path}`);
-      },
-      close: async () => {},
-    } as unknown as Dispatcher;
-    const result = await client('https://graph.facebook.com', { dispatcher: leaky }).sendAction({
+    // An agent whose connection fails with the request's URL (token and proof in its query): node:http hands
+    // createConnection the request URL's fields (href among them); the callback takes a stream it ignores.
+    const leaky = new HttpsAgent();
+    leaky.createConnection = (options, created) => {
+      const { href } = options as { href?: string };
+      created?.(new Error(`socket hang up at ${href}`), new PassThrough());
+      return undefined;
+    };
+    const result = await client('https://graph.facebook.com', { agent: leaky }).sendAction({
       pageId: 'P',
       psid: 'U',
       action: { sender_action: 'mark_seen' },
     });
     expect(result).toMatchObject({ ok: false, kind: 'transient', status: 0 });
     const text = JSON.stringify(result);
+    expect(text).toContain('socket hang up at https://graph.facebook.com/v25.0/P/messages?access_token=');
     expect(text).not.toContain(TOKEN);
     expect(text).not.toContain(PROOF);
-    expect(text).toContain('socket hang up');
   });
 });

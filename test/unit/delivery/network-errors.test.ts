@@ -2,42 +2,44 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { provablyNotSent } from '../../../lib/delivery/network-errors.ts';
 
-const withCode = (code: string, wrapped = false) => {
-  const error = Object.assign(new Error('x'), { code });
-  return wrapped ? Object.assign(new TypeError('fetch failed'), { cause: error }) : error;
-};
+const withCode = (code: string) => Object.assign(new Error('x'), { code });
+const beforeConnecting = (error: unknown) => provablyNotSent({ error, connected: false, timedOut: false });
 
 describe('provablyNotSent', () => {
-  it('is true only for failures before the request left: refused, DNS, unreachable, connect timeout, TLS', () => {
-    for (const code of ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'UND_ERR_CONNECT_TIMEOUT'])
-      expect(provablyNotSent(withCode(code), false), code).toBe(true);
+  it('is true for failures raised before a connection existed: refused, DNS, unreachable, TLS', () => {
+    for (const code of ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH'])
+      expect(beforeConnecting(withCode(code)), code).toBe(true);
     for (const code of [
       'ERR_TLS_CERT_ALTNAME_INVALID',
       'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+      'DEPTH_ZERO_SELF_SIGNED_CERT',
       'CERT_HAS_EXPIRED',
+      'EPROTO',
     ])
-      expect(provablyNotSent(withCode(code), false), code).toBe(true);
-    expect(provablyNotSent(withCode('ECONNREFUSED', true), false)).toBe(true);
+      expect(beforeConnecting(withCode(code)), code).toBe(true);
   });
 
-  it('is false once the request may have been written: reset, closed socket, answer timeouts', () => {
-    for (const code of [
-      'ECONNRESET',
-      'EPIPE',
-      'UND_ERR_SOCKET',
-      'UND_ERR_HEADERS_TIMEOUT',
-      'UND_ERR_BODY_TIMEOUT',
-    ])
-      expect(provablyNotSent(withCode(code), false), code).toBe(false);
-    expect(provablyNotSent(new Error('no code'), false)).toBe(false);
-    expect(provablyNotSent('a string', false)).toBe(false);
+  it('is true when our deadline fired before any socket was ready (connect, TLS handshake, no free socket)', () => {
+    const aborted = Object.assign(new Error('The operation was aborted'), { name: 'AbortError' });
+    expect(provablyNotSent({ error: aborted, connected: false, timedOut: true })).toBe(true);
   });
 
-  it('is false whenever our own deadline fired, whatever the error says (property)', () => {
+  it('is false for a failure that does not say it came before connecting: reset, hang-up, no code', () => {
+    for (const code of ['ECONNRESET', 'EPIPE', 'ETIMEDOUT'])
+      expect(beforeConnecting(withCode(code)), code).toBe(false);
+    expect(beforeConnecting(new Error('socket hang up'))).toBe(false);
+    expect(beforeConnecting('a string')).toBe(false);
+  });
+
+  it('is false once a socket was ready, whatever the error says or whether our deadline fired (property)', () => {
     fc.assert(
-      fc.property(fc.string(), fc.boolean(), (code, wrapped) => {
-        expect(provablyNotSent(withCode(code, wrapped), true)).toBe(false);
-      }),
+      fc.property(
+        fc.oneof(fc.constantFrom('ECONNREFUSED', 'EPROTO', 'ERR_TLS_CERT_ALTNAME_INVALID'), fc.string()),
+        fc.boolean(),
+        (code, timedOut) => {
+          expect(provablyNotSent({ error: withCode(code), connected: true, timedOut })).toBe(false);
+        },
+      ),
     );
   });
 });

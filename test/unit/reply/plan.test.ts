@@ -3,7 +3,6 @@ import { describe, expect, it } from 'vitest';
 import { loadPlanConfig, type PlanConfig, planConfigSchema } from '../../../lib/platform/config.ts';
 import { actionKind, MAX_STEP_DELAY_MS, type Step, stepSchema } from '../../../lib/queue/step.ts';
 import {
-  countGraphemes,
   countWords,
   planSequence,
   readingMs,
@@ -13,6 +12,7 @@ import {
   unitNoise,
 } from '../../../lib/reply/plan.ts';
 import type { Reply } from '../../../lib/reply/reply.ts';
+import { countGraphemes } from '../../../lib/reply/words.ts';
 
 const defaults = loadPlanConfig({});
 const noJitter: PlanConfig = { ...defaults, PLAN_JITTER: 0 };

@@ -1,57 +1,65 @@
 /** The Graph client with channels and per-account tokens: the right node, body and token for each call. */
-import { MockAgent } from 'undici';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type GraphClientOptions, graphClient } from '../../../../lib/delivery/graph.ts';
 
 type Seen = { path: string; body: Record<string, unknown> };
-const agents: MockAgent[] = [];
+const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
-  for (const agent of agents.splice(0)) await agent.close();
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-/** A mocked graph.facebook.com that records every call and answers `answer`. */
-const mockGraph = (
+/** A local Graph on 127.0.0.1 that records every call and answers `answer`. */
+const mockGraph = async (
   answer: (seen: Seen) => { status: number; body: unknown } = () => ({
     status: 200,
     body: { success: true },
   }),
 ) => {
-  const agent = new MockAgent();
-  agent.disableNetConnect();
-  agents.push(agent);
   const seen: Seen[] = [];
-  agent
-    .get('https://graph.facebook.com')
-    .intercept({ path: () => true, method: 'POST' })
-    .reply((options) => {
-      const call = {
-        path: String(options.path),
-        body: JSON.parse(String(options.body)) as Record<string, unknown>,
-      };
+  const server = createServer((req, res) => {
+    let text = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => {
+      text += chunk;
+    });
+    req.on('end', () => {
+      const call = { path: req.url ?? '', body: JSON.parse(text) as Record<string, unknown> };
       seen.push(call);
       const { status, body } = answer(call);
-      return { statusCode: status, data: JSON.stringify(body) };
-    })
-    .persist();
-  return { agent, seen };
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen };
 };
 
-const client = (agent: MockAgent, auth: Pick<GraphClientOptions, 'accessToken' | 'accountTokens'>) =>
-  graphClient({
-    baseUrl: 'https://graph.facebook.com',
+const client = (url: string, auth: Pick<GraphClientOptions, 'accessToken' | 'accountTokens'>) => {
+  const c = graphClient({
+    baseUrl: url,
     version: 'v25.0',
     appSecret: 'app-secret-for-tests-0001',
     timeoutMs: 2_000,
-    dispatcher: agent,
     ...auth,
   });
+  // Closed before the server (cleanups run in reverse): its idle keep-alive sockets go first.
+  cleanups.push(c.close);
+  return c;
+};
 
 const tokenOf = (path: string) => new URL(path, 'https://x').searchParams.get('access_token');
 
 describe('graph client: channels', () => {
   it('sends each channel to its own node: Page id, me (Instagram), phone-number id (WhatsApp)', async () => {
-    const { agent, seen } = mockGraph(() => ({ status: 200, body: { recipient_id: '1', success: true } }));
-    const graph = client(agent, { accessToken: 'EAAsingletoken000001' });
+    const { url, seen } = await mockGraph(() => ({
+      status: 200,
+      body: { recipient_id: '1', success: true },
+    }));
+    const graph = client(url, { accessToken: 'EAAsingletoken000001' });
     await graph.sendAction({ pageId: 'PAGE1', psid: 'U1', action: { sender_action: 'typing_on' } });
     await graph.sendAction({
       channel: 'instagram',
@@ -82,8 +90,8 @@ describe('graph client: channels', () => {
   });
 
   it('makes no call for a step the channel lacks, and fails one it cannot show without calling', async () => {
-    const { agent, seen } = mockGraph();
-    const graph = client(agent, { accessToken: 'EAAsingletoken000001' });
+    const { url, seen } = await mockGraph();
+    const graph = client(url, { accessToken: 'EAAsingletoken000001' });
     const off = await graph.sendAction({
       channel: 'whatsapp',
       pageId: 'P',
@@ -108,11 +116,11 @@ describe('graph client: channels', () => {
       },
       window: { error: { code: 131047, message: '(#131047) Re-engagement message', type: 'OAuthException' } },
     };
-    const { agent } = mockGraph((s) => ({
+    const { url } = await mockGraph((s) => ({
       status: 400,
       body: bodies[String((s.body.text as { body: string }).body)],
     }));
-    const graph = client(agent, { accessToken: 'EAAsingletoken000001' });
+    const graph = client(url, { accessToken: 'EAAsingletoken000001' });
     const send = (t: string) =>
       graph.sendAction({ channel: 'whatsapp', pageId: 'P', psid: 'U', action: { message: { text: t } } });
     expect(await send('pair')).toMatchObject({
@@ -132,8 +140,8 @@ describe('graph client: channels', () => {
 
 describe('graph client: one token per account', () => {
   it("answers each account with its own token and an unknown one with none (never another account's)", async () => {
-    const { agent, seen } = mockGraph(() => ({ status: 200, body: { recipient_id: '1' } }));
-    const graph = client(agent, {
+    const { url, seen } = await mockGraph(() => ({ status: 200, body: { recipient_id: '1' } }));
+    const graph = client(url, {
       accountTokens: { PAGE_A: 'EAAtokenOfPageA00001', PAGE_B: 'EAAtokenOfPageB00002' },
     });
     const typing = { sender_action: 'typing_on' as const };
@@ -148,11 +156,11 @@ describe('graph client: one token per account', () => {
   });
 
   it('redacts every account token from failure reasons', async () => {
-    const { agent } = mockGraph((s) => ({
+    const { url } = await mockGraph((s) => ({
       status: 400,
       body: { error: { code: 100, message: `bad token ${tokenOf(s.path)}` } },
     }));
-    const graph = client(agent, {
+    const graph = client(url, {
       accountTokens: { PAGE_A: 'EAAtokenOfPageA00001', PAGE_B: 'EAAtokenOfPageB00002' },
     });
     const result = await graph.sendAction({
