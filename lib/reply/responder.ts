@@ -122,8 +122,13 @@ export const rulesResponder = (rules: Rules): EventResponder => {
   };
 };
 
-/** The bundled default rules (lib/reply/rules.ts). */
-export const defaultResponder: EventResponder = rulesResponder(defaultRules);
+let compiledDefaults: EventResponder | undefined;
+
+/** The bundled default rules (lib/reply/rules.ts), validated and compiled on the first event. */
+export const defaultResponder: EventResponder = (event) => {
+  compiledDefaults ??= rulesResponder(defaultRules());
+  return compiledDefaults(event);
+};
 
 /**
  * Reads and validates a JSON rules file (RESPONDER_RULES_FILE); without one, the defaults. Throws RulesError

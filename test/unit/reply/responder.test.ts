@@ -236,7 +236,7 @@ describe('default responder', () => {
 
   it('answers unmatched text with the two-part fallback', () => {
     const replies = defaultResponder(message('Sharp tools make good work.')) as Reply[];
-    expect(replies).toEqual(defaultRules.fallback);
+    expect(replies).toEqual(defaultRules().fallback);
     expect(replies).toHaveLength(2);
   });
 });

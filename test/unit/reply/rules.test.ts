@@ -9,6 +9,7 @@ import {
   parseRules,
   parseRulesJson,
   type ReplyTemplate,
+  type Rules,
   RulesError,
   rulesSchema,
 } from '../../../lib/reply/rules.ts';
@@ -28,7 +29,7 @@ const rulesErrorOf = (fn: () => unknown): string => {
 
 const withReply = (reply: unknown) => ({ rules: [{ keywords: ['hi'], replies: [reply] }] });
 
-const templatesOf = (rules: typeof defaultRules): ReplyTemplate[] => [
+const templatesOf = (rules: Rules): ReplyTemplate[] => [
   ...rules.rules.flatMap((r) => r.replies),
   ...rules.fallback,
 ];
@@ -36,7 +37,7 @@ const templatesOf = (rules: typeof defaultRules): ReplyTemplate[] => [
 describe('rules schema', () => {
   it('accepts the bundled default rules, and every non-react template is a valid Reply', () => {
     expect(rulesSchema.safeParse(defaultRulesInput).success).toBe(true);
-    for (const template of templatesOf(defaultRules)) {
+    for (const template of templatesOf(defaultRules())) {
       if ('react' in template) expect(template.react.length).toBeGreaterThan(0);
       else expect(replySchema.safeParse(template).success).toBe(true);
     }
@@ -132,6 +133,6 @@ describe('rules schema', () => {
 
   it('round-trips any valid rules through JSON text unchanged', () => {
     const rules = parseRulesJson(JSON.stringify(defaultRulesInput));
-    expect(rules).toEqual(defaultRules);
+    expect(rules).toEqual(defaultRules());
   });
 });
