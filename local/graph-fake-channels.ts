@@ -14,7 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import { describeIssues } from '../lib/platform/issues.ts';
 import * as z from '../lib/platform/zod.ts';
-import type { Channel } from '../lib/queue/inbound.ts';
+import type { Channel } from '../lib/queue/recipient.ts';
 import type { Action } from '../lib/queue/step.ts';
 
 /** One account the fake serves: its id, channel and the token that may act for it. */

@@ -21,7 +21,7 @@ import { setTimeout as sleepFor } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { appSecretProof } from '../lib/delivery/app-secret-proof.ts';
 import { describeIssues } from '../lib/platform/issues.ts';
-import type { Channel } from '../lib/queue/inbound.ts';
+import type { Channel } from '../lib/queue/recipient.ts';
 import { type Action, type ActionKind, actionKind, actionSchema } from '../lib/queue/step.ts';
 import { LOCAL_SECRETS, portFrom } from './defaults.ts';
 import { checkChannelRequest, type FakeAccount } from './graph-fake-channels.ts';

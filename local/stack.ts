@@ -18,7 +18,7 @@ import { parseWebhookBody } from '../lib/ingress/events.ts';
 import { verifySignature } from '../lib/ingress/signature.ts';
 import type { Env } from '../lib/platform/config.ts';
 import { type Ledger, memoryLedger } from '../lib/platform/ledger.ts';
-import type { Channel } from '../lib/queue/inbound.ts';
+import type { Channel } from '../lib/queue/recipient.ts';
 import type { Action, ActionKind } from '../lib/queue/step.ts';
 import { LOCAL_PAGE_ID, LOCAL_SECRETS } from './defaults.ts';
 import { type BatchReport, pipelineIdle, type SqsHandler, startEventSourceMapping } from './esm.ts';

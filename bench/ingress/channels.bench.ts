@@ -5,7 +5,7 @@
  */
 import { channelShapeOf } from '../../lib/delivery/channels/index.ts';
 import { parseWebhookBody } from '../../lib/ingress/events.ts';
-import type { Channel } from '../../lib/queue/inbound.ts';
+import type { Channel } from '../../lib/queue/recipient.ts';
 import type { Action } from '../../lib/queue/step.ts';
 import { whatsappWebhookBody } from '../../local/meta.ts';
 import type { Bench } from '../support/report.ts';

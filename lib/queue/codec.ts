@@ -7,7 +7,7 @@
  */
 import { describeIssues } from '../platform/issues.ts';
 import * as z from '../platform/zod.ts';
-import { channelSchema } from './inbound.ts';
+import { channelSchema } from './recipient.ts';
 import { stepSchema } from './step.ts';
 
 export const QUEUE_BODY_VERSION = 1;

@@ -3,11 +3,7 @@
  * Meta shapes (lib/ingress/events.ts, lib/ingress/channels/) were validated. Responders and the planner see only this.
  */
 import * as z from '../platform/zod.ts';
-
-/** The Meta inboxes Ellipsis answers; each has its own webhook shape and Graph request shapes. */
-export const CHANNELS = ['messenger', 'instagram', 'whatsapp'] as const;
-export const channelSchema = z.enum(CHANNELS);
-export type Channel = z.infer<typeof channelSchema>;
+import { channelSchema } from './recipient.ts';
 
 export const inboundEventSchema = z.object({
   /** Which inbox the user wrote to; a responder may answer each differently. */
@@ -48,17 +44,6 @@ export const inboundEventSchema = z.object({
 });
 
 export type InboundEvent = z.infer<typeof inboundEventSchema>;
-
-/**
- * Chat-plugin guests (and checkbox-plugin users) write with `sender.user_ref` instead of a PSID. The webhook
- * gives them psid `user_ref:<ref>`; Graph calls must then address `recipient: { user_ref }` instead of
- * `recipient: { id }` (Meta, Send API reference, "recipient"). PSIDs are digits, so the prefix cannot clash.
- */
-export const USER_REF_PREFIX = 'user_ref:';
-
-/** The Graph `recipient` object for a psid produced by the webhook. */
-export const graphRecipientOf = (psid: string): { id: string } | { user_ref: string } =>
-  psid.startsWith(USER_REF_PREFIX) ? { user_ref: psid.slice(USER_REF_PREFIX.length) } : { id: psid };
 
 /** Who a sequence answers: channel, account and user, and the inbound message its channel may name. */
 export const sequenceTargetOf = (event: InboundEvent) => ({

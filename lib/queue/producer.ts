@@ -37,7 +37,7 @@ import { describeIssues } from '../platform/issues.ts';
 import type { Telemetry } from '../platform/telemetry.ts';
 import * as z from '../platform/zod.ts';
 import { encodeStep, groupIdOf, QUEUE_BODY_VERSION, type QueuedStep } from './codec.ts';
-import type { Channel } from './inbound.ts';
+import type { Channel } from './recipient.ts';
 import type { Step } from './step.ts';
 
 export type SequenceToEnqueue = {

@@ -1,5 +1,5 @@
 /** The Graph request shapes of every channel: adding a channel is adding a module and a row here. */
-import type { Channel } from '../../queue/inbound.ts';
+import type { Channel } from '../../queue/recipient.ts';
 import { instagramShape } from './instagram.ts';
 import { messengerShape } from './messenger.ts';
 import type { ChannelShape, SendTarget } from './shape.ts';

@@ -2,7 +2,7 @@
  * Messenger Send API calls: POST /{PAGE_ID}/messages with recipient + message or sender_action
  * (Meta, Send API reference; Sender Actions). Every planned step is one call.
  */
-import { graphRecipientOf } from '../../queue/inbound.ts';
+import { graphRecipientOf } from '../../queue/recipient.ts';
 import type { Action } from '../../queue/step.ts';
 import type { ChannelShape, SendTarget } from './shape.ts';
 

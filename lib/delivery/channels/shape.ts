@@ -3,7 +3,7 @@
  * successful answer looks like, and how its own error codes refine the generic classification.
  * The planner keeps one typing model (lib/reply/plan.ts); each channel maps its steps here.
  */
-import type { Channel } from '../../queue/inbound.ts';
+import type { Channel } from '../../queue/recipient.ts';
 import type { Action } from '../../queue/step.ts';
 import type { GraphFailure } from '../graph-errors.ts';
 

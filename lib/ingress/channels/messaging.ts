@@ -15,7 +15,8 @@
  */
 import { isRecord } from '../../platform/records.ts';
 import * as z from '../../platform/zod.ts';
-import { type Channel, type InboundEvent, USER_REF_PREFIX } from '../../queue/inbound.ts';
+import type { InboundEvent } from '../../queue/inbound.ts';
+import { type Channel, USER_REF_PREFIX } from '../../queue/recipient.ts';
 import type { ChannelParser, ItemResult } from './channel.ts';
 import {
   eventIdFromMid,

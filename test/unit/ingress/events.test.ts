@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseJsonBody } from '../../../lib/ingress/body.ts';
 import { envelopeProblem, parseWebhookBody } from '../../../lib/ingress/events.ts';
-import { graphRecipientOf, inboundEventSchema } from '../../../lib/queue/inbound.ts';
+import { inboundEventSchema } from '../../../lib/queue/inbound.ts';
+import { graphRecipientOf } from '../../../lib/queue/recipient.ts';
 
 const PAGE = '104857600000001';
 const USER = '6789012345678901';
