@@ -163,6 +163,9 @@ const SHARES: Record<string, string> = {
     "import * as z from 'zod/mini'; import { en } from 'zod/locales'; z.config(en()); export const s = z.object({ a: z.string().check(z.minLength(1)) }); s.parse({ a: 'x' });",
   'Powertools logger + metrics':
     "export { Logger } from '@aws-lambda-powertools/logger'; export { Metrics } from '@aws-lambda-powertools/metrics';",
+  // What every function loads besides its own code: the SQS client and the two libraries the core stands on.
+  'SQS client + zod/mini + Powertools (libraries floor)':
+    "export { SQSClient, SendMessageBatchCommand } from '@aws-sdk/client-sqs'; import * as z from 'zod/mini'; import { en } from 'zod/locales'; z.config(en()); export const s = z.object({ a: z.string() }); s.parse({ a: 'x' }); export { Logger } from '@aws-lambda-powertools/logger'; export { Metrics } from '@aws-lambda-powertools/metrics';",
   // Node builds ICU's break iterators on the first Intl.Segmenter (lib/reply/words.ts builds it lazily).
   'first Intl.Segmenter (ICU break data)': "new Intl.Segmenter('en', { granularity: 'word' }).segment('hi');",
   // The Graph transports, each with its first request (to a closed port): Node loads its built-in fetch
