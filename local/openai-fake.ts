@@ -135,37 +135,48 @@ const checkRequest = (
   return { request: parsed.data };
 };
 
-export const startOpenAiFake = async (options: OpenAiFakeOptions): Promise<OpenAiFake> => {
-  const calls: OpenAiCall[] = [];
-  const queued: FakeAnswer[] = [];
-  const script = options.answer ?? echoAnswer;
-
-  const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    const body = parseBody(await readRawBody(req));
-    const call: OpenAiCall = {
-      ...{ seq: calls.length + 1, at: Date.now(), authorization: req.headers.authorization, body },
-      ...{ status: 200, chunksSent: 0, aborted: false },
-    };
-    calls.push(call);
-    res.on('close', () => {
-      if (!res.writableFinished) call.aborted = true;
-    });
-    const reject = (error: FakeError) => {
-      call.status = error.status;
-      sendError(res, error);
-    };
-    const checked = checkRequest(req, body, options.apiKey);
-    if ('error' in checked) return reject(checked.error);
-    call.request = checked.request;
-    const answer = queued.shift() ?? script(checked.request);
-    if (answer.headerDelayMs) await sleep(answer.headerDelayMs);
-    if (call.aborted) return;
-    if (answer.error) return reject(answer.error);
-    await stream(res, call, checked.request, answer);
+/** Records the call; answers with the next injected answer, else the script's, or with the request's error. */
+const answerCall = async (
+  req: IncomingMessage,
+  res: ServerResponse,
+  state: {
+    calls: OpenAiCall[];
+    queued: FakeAnswer[];
+    script: (r: ChatRequest) => FakeAnswer;
+    apiKey: string;
+  },
+): Promise<void> => {
+  const body = parseBody(await readRawBody(req));
+  const call: OpenAiCall = {
+    ...{ seq: state.calls.length + 1, at: Date.now(), authorization: req.headers.authorization, body },
+    ...{ status: 200, chunksSent: 0, aborted: false },
   };
+  state.calls.push(call);
+  res.on('close', () => {
+    if (!res.writableFinished) call.aborted = true;
+  });
+  const reject = (error: FakeError) => {
+    call.status = error.status;
+    sendError(res, error);
+  };
+  const checked = checkRequest(req, body, state.apiKey);
+  if ('error' in checked) return reject(checked.error);
+  call.request = checked.request;
+  const answer = state.queued.shift() ?? state.script(checked.request);
+  if (answer.headerDelayMs) await sleep(answer.headerDelayMs);
+  if (call.aborted) return;
+  if (answer.error) return reject(answer.error);
+  await stream(res, call, checked.request, answer);
+};
 
+export const startOpenAiFake = async (options: OpenAiFakeOptions): Promise<OpenAiFake> => {
+  const state = {
+    calls: [] as OpenAiCall[],
+    queued: [] as FakeAnswer[],
+    script: options.answer ?? echoAnswer,
+  };
   const server = createServer((req, res) => {
-    handle(req, res).catch(() => res.destroy());
+    answerCall(req, res, { ...state, apiKey: options.apiKey }).catch(() => res.destroy());
   });
   const loopback = await listenOnLoopback(server, options.port, {
     name: 'local OpenAI fake',
@@ -174,7 +185,7 @@ export const startOpenAiFake = async (options: OpenAiFakeOptions): Promise<OpenA
   return {
     ...loopback,
     baseUrl: `${loopback.url}/v1`,
-    calls,
-    inject: (...answers) => queued.push(...answers),
+    calls: state.calls,
+    inject: (...answers) => state.queued.push(...answers),
   };
 };

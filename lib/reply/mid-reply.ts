@@ -129,24 +129,29 @@ export const openTurn = async (
     sequenceIds: [],
     endsAt: 0,
   };
-  return {
-    responder: (event, turn) =>
-      runner.responder(event, { ...turn, events: events.map((e) => Object.freeze({ ...e })) }),
-    enqueue: async (seq) => {
-      const sent = await runner.enqueue(seq);
-      reply.sequenceIds.push(seq.sequenceId);
-      reply.endsAt = Math.max(reply.endsAt, sequenceEndsAt(seq));
-      return sent;
-    },
-    remember: () =>
-      deps.replies.save(key, reply).catch((error: unknown) => {
-        deps.telemetry.log.warn('could not remember the reply; the next message will not restart it', {
-          user,
-          error,
-        });
-      }),
-  };
+  return { ...recordingRunner(runner, reply), remember: () => rememberReply(deps, key, reply, user) };
 };
+
+/** The runner, answering the turn's `events` and noting each enqueued sequence in `reply`. */
+const recordingRunner = (runner: Wrapped, reply: ReplyInFlight): Wrapped => ({
+  responder: (event, turn) =>
+    runner.responder(event, { ...turn, events: reply.events.map((e) => Object.freeze({ ...e })) }),
+  enqueue: async (seq) => {
+    const sent = await runner.enqueue(seq);
+    reply.sequenceIds.push(seq.sequenceId);
+    reply.endsAt = Math.max(reply.endsAt, sequenceEndsAt(seq));
+    return sent;
+  },
+});
+
+/** Saves the reply in flight; a failed save only means the next message cannot restart it. */
+const rememberReply = (deps: MidReplyDeps, key: string, reply: ReplyInFlight, user: string) =>
+  deps.replies.save(key, reply).catch((error: unknown) => {
+    deps.telemetry.log.warn('could not remember the reply; the next message will not restart it', {
+      user,
+      error,
+    });
+  });
 
 /** Per-process memory with a TTL; the oldest users go first beyond `maxEntries`. */
 export const memoryReplies = (options: {
