@@ -4,7 +4,6 @@
  */
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { type ConsumerDeps, type ConsumerRecord, processBatch } from '../lib/delivery/consumer.ts';
 import { graphClient } from '../lib/delivery/graph.ts';
@@ -19,6 +18,7 @@ import { StartupError } from '../lib/platform/errors.ts';
 import { stateLedger } from '../lib/platform/ledger.ts';
 import { lambdaHandler, type Startup } from '../lib/platform/runtime.ts';
 import { fetchFromSsm } from '../lib/platform/ssm.ts';
+import { sqsOnFirstUse } from '../lib/queue/producer-wiring.ts';
 
 export type SenderOverrides = Partial<ConsumerDeps> & {
   fetchParameter?: FetchParameter;
@@ -62,7 +62,7 @@ export const build = async (
         appSecret: META_APP_SECRET,
         timeoutMs: config.GRAPH_TIMEOUT_MS,
       }),
-    sqs: overrides.sqs ?? new SQSClient({}),
+    sqs: overrides.sqs ?? sqsOnFirstUse(),
     queueUrl: overrides.queueUrl ?? config.QUEUE_URL,
     dlqUrl: overrides.dlqUrl ?? config.DLQ_URL,
     ledger:

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type BuildOptions, build } from 'esbuild';
+import { encodeStep, QUEUE_BODY_VERSION } from '../../lib/queue/codec.ts';
 import { batchedWebhookBody, postEvent, signatureOf, usersBatch } from '../../local/meta.ts';
 import type { Bench, Table } from '../support/report.ts';
 import { spawnHelper } from '../support/spawn.ts';
@@ -86,6 +87,39 @@ const firstPost = (): string => {
   );
 };
 
+/** A due mark_seen for one user, as the sender receives it from SQS: its real first step. */
+const firstStep = (): string => {
+  postNo += 1;
+  const now = Date.now();
+  const body = encodeStep({
+    ...{ v: QUEUE_BODY_VERSION, channel: 'messenger', pageId: '104729348572910', psid: `77${postNo}` },
+    ...{ sequenceId: `cold-${now}-${postNo}`, index: 0, count: 1, plannedAt: now, dueAt: now },
+    ...{ action: { sender_action: 'mark_seen' }, delayMs: 0 },
+  });
+  const attributes = {
+    ApproximateReceiveCount: '1',
+    ...{ SentTimestamp: String(now), ApproximateFirstReceiveTimestamp: String(now) },
+    ...{ MessageGroupId: `104729348572910:77${postNo}`, SequenceNumber: String(postNo) },
+  };
+  return JSON.stringify({
+    Records: [{ messageId: `m${postNo}`, receiptHandle: `r${postNo}`, body, attributes }],
+  });
+};
+
+/** Each function's first real request, and the floor row it is divided by. */
+const FIRST_REQUEST: Record<string, { kind: string; event: () => string; floor: string }> = {
+  webhook: {
+    kind: 'bundle, + first signed POST',
+    event: firstPost,
+    floor: 'SQS only, + first SendMessageBatch',
+  },
+  sender: {
+    kind: 'bundle, + first step sent',
+    event: firstStep,
+    floor: 'SQS only, + first POST (node:http)',
+  },
+};
+
 const SCRIPT = `
 const t0 = performance.now();
 const mod = await import(process.argv[1]);
@@ -96,6 +130,7 @@ if (process.argv[2] && typeof mod.handler === 'function') {
   const result = await mod.handler(JSON.parse(process.argv[2]));
   invoked = performance.now() - t1;
   if (result && result.statusCode >= 400) throw new Error('handler answered ' + result.statusCode + ' ' + result.body);
+  if (result && result.batchItemFailures?.length) throw new Error('batch failed: ' + JSON.stringify(result));
 }
 console.log(JSON.stringify({ imported, invoked, rss: process.memoryUsage().rss }));
 `;
@@ -218,17 +253,56 @@ type Variant = {
   maps?: boolean;
   /** The first invocation's event; a function gives a fresh one per process. */
   event?: string | (() => string);
-  /** Runs against the bench's local SQS (its endpoint and queue URLs in the env). */
-  localSqs?: boolean;
+  /**
+   * A first real request: runs against the bench's local SQS and Graph stand-in (their URLs in the env),
+   * compared with the import + first call of the floor variant of this kind.
+   */
+  floor?: string;
 };
 
 /** The SQS floor's first real call: one SendMessageBatch to the local SQS, as the webhook's first POST makes. */
+const FLOOR_FIRST_SEND_KIND = 'SQS only, + first SendMessageBatch';
 const FLOOR_FIRST_SEND = `import { SQSClient, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 export const handler = async () => {
   const id = String(Date.now()) + String(Math.random()).slice(2);
   await new SQSClient({}).send(new SendMessageBatchCommand({ QueueUrl: process.env.QUEUE_URL,
     Entries: [{ Id: '0', MessageBody: '{}', MessageGroupId: 'g', MessageDeduplicationId: id }] }));
 };`;
+
+/** The transport's own first call, no SDK call: what the sender's first step needs besides its code. */
+const FLOOR_FIRST_POST_KIND = 'SQS only, + first POST (node:http)';
+const FLOOR_FIRST_POST = `export { SQSClient } from '@aws-sdk/client-sqs';
+export const handler = () => new Promise((done, fail) => {
+  const http = process.getBuiltinModule('node:http');
+  const agent = new http.Agent({ keepAlive: true });
+  http.request(process.env.GRAPH_API_URL + '/v25.0/me/messages', { method: 'POST', agent }, (res) => {
+    res.resume();
+    res.on('end', () => { agent.destroy(); done(undefined); });
+  }).on('error', fail).end('{}');
+});`;
+
+/**
+ * The local SQS (fauxqs) and a Graph stand-in, each in its own process, for the first-request rows: both queues
+ * on the one local queue (the webhook's first POST enqueues the prelude and the event).
+ */
+const withLiveBackends = async <T>(run: (env: Readonly<Record<string, string>>) => T): Promise<T> => {
+  const sqs = await spawnHelper<SqsInfo>(new URL('../support/sqs-server.ts', import.meta.url).pathname);
+  const graph = await spawnHelper<{ port: number }>(
+    new URL('../support/child-server.ts', import.meta.url).pathname,
+    ['--record'],
+  );
+  const graphUrl = `http://127.0.0.1:${graph.info.port}`;
+  try {
+    const result = run({ ...sqs.info.env, RESPONDER_QUEUE_URL: sqs.info.queueUrl, GRAPH_API_URL: graphUrl });
+    // A step the sender dropped (a permanent failure) also ends its batch without a failure: count arrivals.
+    const calls = (await (await fetch(`${graphUrl}/__calls`)).json()) as { kind: string }[];
+    const seen = calls.filter((c) => c.kind === 'mark_seen').length;
+    if (seen !== ROUNDS) throw new Error(`${seen} of ${ROUNDS} first steps reached the Graph stand-in`);
+    return result;
+  } finally {
+    await Promise.all([sqs.stop(), graph.stop()]);
+  }
+};
 
 const filesUnder = (dir: string): string[] =>
   readdirSync(dir, { recursive: true, encoding: 'utf8' }).map((f) => join(dir, f));
@@ -282,8 +356,9 @@ const variantsOf = async (dir: string, unzipped: Record<string, Unzipped>): Prom
     ),
   );
   const shares = await bundleSources(built, 'share', SHARES);
-  const firstSend = await bundleSources(built, 'first', {
-    'SQS only, + first SendMessageBatch': FLOOR_FIRST_SEND,
+  const firstCalls = await bundleSources(built, 'first', {
+    [FLOOR_FIRST_SEND_KIND]: FLOOR_FIRST_SEND,
+    [FLOOR_FIRST_POST_KIND]: FLOOR_FIRST_POST,
   });
   const variants: Variant[] = [];
   for (const fn of FUNCTIONS) {
@@ -291,14 +366,14 @@ const variantsOf = async (dir: string, unzipped: Record<string, Unzipped>): Prom
     if (!bundle) continue;
     const event = FIRST_EVENT[fn];
     variants.push({ fn, kind: 'bundle', url: bundle.entryUrl, ...(event && { event }) });
-    if (fn === 'webhook')
-      variants.push({ fn, kind: FIRST_POST, url: bundle.entryUrl, event: firstPost, localSqs: true });
+    const first = FIRST_REQUEST[fn];
+    if (first) variants.push({ fn, url: bundle.entryUrl, ...first });
     variants.push({ fn, kind: 'bundle, --enable-source-maps', url: bundle.entryUrl, maps: true });
     variants.push({ fn, kind: 'one file (no splitting)', url: await bundleUnsplit(built, fn) });
   }
   for (const [name, url] of Object.entries(floors)) variants.push({ fn: 'SDK floor', kind: name, url });
-  for (const [name, url] of Object.entries(firstSend))
-    variants.push({ fn: 'SDK floor', kind: name, url, event: '{}', localSqs: true });
+  for (const [name, url] of Object.entries(firstCalls))
+    variants.push({ fn: 'SDK floor', kind: name, url, event: '{}', floor: name });
   for (const [name, url] of Object.entries(shares)) variants.push({ fn: 'share', kind: name, url });
   return variants;
 };
@@ -308,14 +383,14 @@ type Samples = { imported: number[]; invoked: number[]; rss: number[] };
 /** Every variant once per round, in a rotating order, so drift on a shared machine hits all alike. */
 const runRounds = (
   variants: readonly Variant[],
-  sqsEnv: Readonly<Record<string, string>>,
+  liveEnv: Readonly<Record<string, string>>,
 ): Map<Variant, Samples> => {
   const samples = new Map(variants.map((v) => [v, { imported: [], invoked: [], rss: [] } as Samples]));
   for (let r = 0; r < ROUNDS; r++) {
     for (let i = 0; i < variants.length; i++) {
       const v = variants[(i + r) % variants.length]!;
       const event = typeof v.event === 'function' ? v.event() : v.event;
-      const m = measure(v.url, event, v.maps ? ['--enable-source-maps'] : [], v.localSqs ? sqsEnv : {});
+      const m = measure(v.url, event, v.maps ? ['--enable-source-maps'] : [], v.floor ? liveEnv : {});
       const s = samples.get(v)!;
       s.imported.push(m.imported);
       if (m.invoked !== null) s.invoked.push(m.invoked);
@@ -401,19 +476,17 @@ const importTable = (variants: readonly Variant[], samples: Map<Variant, Samples
   };
 };
 
-const FIRST_POST = 'bundle, + first signed POST';
-
 /** Import plus first real request, per round: what Meta waits for on a cold webhook, against the floor's. */
 const firstRequestTable = (variants: readonly Variant[], samples: Map<Variant, Samples>): Table => {
   const total = (v: Variant) => {
     const s = samples.get(v)!;
     return s.imported.map((x, i) => x + (s.invoked[i] ?? Number.NaN));
   };
-  const floor = variants.find((v) => v.fn === 'SDK floor' && v.localSqs);
   const rows = variants
-    .filter((v) => v.localSqs)
+    .filter((v) => v.floor)
     .map((v) => {
       const s = samples.get(v)!;
+      const floor = variants.find((f) => f.fn === 'SDK floor' && f.kind === v.floor);
       return [
         v.fn,
         v.kind,
@@ -424,11 +497,13 @@ const firstRequestTable = (variants: readonly Variant[], samples: Map<Variant, S
       ] as const;
     });
   return {
-    title: 'Cold start to the first real request: import + first invocation against the local SQS',
+    title:
+      'Cold start to the first real request: import + first invocation against the local SQS and Graph stand-in',
     columns: ['function', 'module', 'import p50 ms', 'first call p50 ms', 'sum p50 ms', '÷ floor sum'],
     rows,
     notes: [
-      "The webhook verifies a signed one-message POST, plans the prelude and sends one SendMessageBatch to each queue (local SQS in its own process, fresh ids each time); the floor sends one batch. What the first request loads lazily (the SDK's own chunks, config) shows here, not in the import.",
+      "The webhook verifies a signed one-message POST, plans the prelude and sends one SendMessageBatch to each queue (local SQS in its own process, fresh ids each time); its floor sends one batch. The sender decodes one due mark_seen step and POSTs it to a Graph stand-in (own process, plain HTTP: no TLS on either side); its floor POSTs once over node:http. What the first request loads lazily (the SDK's own chunks, config) shows here, not in the import.",
+      'Each function is divided by its own floor row, per round.',
     ],
   };
 };
@@ -441,16 +516,7 @@ export const bench: Bench = {
       const packaged = packageInto(dir);
       const unzipped = packaged.ok ? unzipAll(dir) : {};
       const variants = await variantsOf(dir, unzipped);
-      const sqs = await spawnHelper<SqsInfo>(new URL('../support/sqs-server.ts', import.meta.url).pathname);
-      // Both queues on the local SQS: the webhook's first POST enqueues the prelude and the event.
-      const sqsEnv = { ...sqs.info.env, RESPONDER_QUEUE_URL: sqs.info.queueUrl };
-      const samples = await (async () => {
-        try {
-          return runRounds(variants, sqsEnv);
-        } finally {
-          await sqs.stop();
-        }
-      })();
+      const samples = await withLiveBackends((liveEnv) => runRounds(variants, liveEnv));
       const packageError = packaged.ok ? undefined : packaged.output.trim().split('\n').slice(-3).join(' / ');
       return {
         tables: [
