@@ -201,6 +201,14 @@ const SHARES: Record<string, string> = {
   // What every function loads besides its own code: the SQS client and the two libraries the core stands on.
   'SQS client + zod/mini + Powertools (libraries floor)':
     "export { SQSClient, SendMessageBatchCommand } from '@aws-sdk/client-sqs'; import * as z from 'zod/mini'; import { en } from 'zod/locales'; z.config(en()); export const s = z.object({ a: z.string() }); s.parse({ a: 'x' }); export { Logger } from '@aws-lambda-powertools/logger'; export { Metrics } from '@aws-lambda-powertools/metrics';",
+  // The least a responder can load: what its first invocation (decode the batch, defer for the quiet window)
+  // uses — the SQS client, telemetry, its config and the inbound decoder. Nothing of the turn itself.
+  "responder's first-invocation needs (SQS, telemetry, config, inbound decoder)": [
+    "export { SQSClient, ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';",
+    ...['lib/platform/runtime.ts', 'lib/platform/config.ts', 'lib/queue/inbound-codec.ts'].map(
+      (file) => `export * from ${JSON.stringify(join(repoRoot, file))};`,
+    ),
+  ].join(' '),
   // Node builds ICU's break iterators on the first Intl.Segmenter (lib/reply/words.ts builds it lazily).
   'first Intl.Segmenter (ICU break data)': "new Intl.Segmenter('en', { granularity: 'word' }).segment('hi');",
   // The Graph transports, each with its first request (to a closed port): Node loads its built-in fetch
@@ -462,7 +470,9 @@ const importTable = (variants: readonly Variant[], samples: Map<Variant, Samples
         imp.min,
         imp.max,
         floor ? ratioP50(s.imported, samples.get(floor)!.imported) : null,
-        FLOOR_OF[v.fn] && sqsOnly ? ratioP50(s.imported, samples.get(sqsOnly)!.imported) : null,
+        (FLOOR_OF[v.fn] || v.fn === 'share') && sqsOnly
+          ? ratioP50(s.imported, samples.get(sqsOnly)!.imported)
+          : null,
         v.maps ? ratioP50(s.imported, samples.get(withoutMaps(v)!)!.imported) : null,
         s.invoked.length ? distribution(s.invoked).p50 : null,
         distribution(s.rss).p50,
