@@ -14,9 +14,10 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { type BuildOptions, build } from 'esbuild';
+import { build } from 'esbuild';
 import { encodeStep, QUEUE_BODY_VERSION } from '../../lib/queue/codec.ts';
 import { batchedWebhookBody, postEvent, signatureOf, usersBatch } from '../../local/meta.ts';
+import { esbuildLikeServerless } from '../../test/support/esbuild-like-serverless.ts';
 import type { Bench, Table } from '../support/report.ts';
 import { spawnHelper } from '../support/spawn.ts';
 import type { SqsInfo } from '../support/stack.ts';
@@ -152,23 +153,6 @@ const measure = (
   } catch {
     throw new Error(`import of ${url} failed: ${run.stderr.slice(0, 500)}`);
   }
-};
-
-/** The serverless.yml esbuild settings that shape what Node parses (format, target, minify, splitting, banner). */
-const esbuildLikeServerless: BuildOptions = {
-  bundle: true,
-  splitting: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node24',
-  minify: true,
-  treeShaking: true,
-  mainFields: ['module', 'main'],
-  outExtension: { '.js': '.mjs' },
-  banner: {
-    js: "import { createRequire as __ellipsisCreateRequire } from 'node:module'; const require = __ellipsisCreateRequire(import.meta.url);",
-  },
-  logLevel: 'error',
 };
 
 /** What each function's first invocation in AWS may load: the clients of the SDK floor. */

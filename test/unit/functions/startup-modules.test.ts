@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
+import { esbuildLikeServerless } from '../../support/esbuild-like-serverless.ts';
 
 const root = join(import.meta.dirname, '..', '..', '..');
 // Bundled whole, as serverless.yml does: the SDK's unbundled ESM imports node:http2 itself, tree-shaken away.
@@ -34,13 +35,9 @@ describe('function bundles at import', () => {
   for (const fn of ['webhook', 'sender', 'send', 'responder']) {
     it(`${fn} loads no Node internal only a lazy export needs`, async () => {
       await build({
+        ...esbuildLikeServerless,
         entryPoints: [join(root, 'functions', `${fn}.ts`)],
-        ...{ bundle: true, splitting: true, format: 'esm', platform: 'node', target: 'node24' },
-        ...{ outdir: join(outdir, fn), outExtension: { '.js': '.mjs' }, mainFields: ['module', 'main'] },
-        ...{ minify: true, logLevel: 'error' as const },
-        banner: {
-          js: "import { createRequire as __c } from 'node:module'; const require = __c(import.meta.url);",
-        },
+        outdir: join(outdir, fn),
       });
       const loaded = loadedBy(join(outdir, fn, `${fn}.mjs`)).map((m) => m.replace(/^NativeModule /, ''));
       expect(loaded.length).toBeGreaterThan(50);

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { loadPlanConfig } from '../../../lib/platform/config.ts';
 import { describeIssues } from '../../../lib/platform/issues.ts';
 import * as z from '../../../lib/platform/zod.ts';
+import { esbuildLikeServerless } from '../../support/esbuild-like-serverless.ts';
 
 const messageOf = (schema: z.ZodMiniType, value: unknown): string => {
   const r = schema.safeParse(value);
@@ -44,15 +45,10 @@ describe('lib/platform/zod.ts', () => {
     const zodBytes: Record<string, number> = {};
     for (const fn of ['webhook', 'sender', 'send', 'responder']) {
       const { metafile } = await build({
-        ...{
-          entryPoints: [join(root, 'functions', `${fn}.ts`)],
-          bundle: true,
-          splitting: true,
-          write: false,
-        },
-        ...{ format: 'esm', platform: 'node', target: 'node24', minify: true, treeShaking: true },
-        ...{ outdir: join(root, '.esbuild', 'zod-share'), mainFields: ['module', 'main'], metafile: true },
-        ...{ external: ['@aws-sdk/*'], logLevel: 'error' },
+        ...esbuildLikeServerless,
+        entryPoints: [join(root, 'functions', `${fn}.ts`)],
+        ...{ outdir: join(root, '.esbuild', 'zod-share'), write: false, metafile: true },
+        external: ['@aws-sdk/*'],
       });
       const inputs = Object.values(metafile.outputs).flatMap((out) => Object.entries(out.inputs));
       zodBytes[fn] = inputs
