@@ -107,17 +107,21 @@ const firstStep = (): string => {
   });
 };
 
+/** The floor rows the first real requests are divided by (their sources: FLOOR_FIRST_SEND, FLOOR_FIRST_POST). */
+const FLOOR_FIRST_SEND_KIND = 'SQS only, + first SendMessageBatch';
+const FLOOR_FIRST_POST_KIND = 'SQS only, + first POST (node:http)';
+
 /** Each function's first real request, and the floor row it is divided by. */
 const FIRST_REQUEST: Record<string, { kind: string; event: () => string; floor: string }> = {
   webhook: {
     kind: 'bundle, + first signed POST',
     event: firstPost,
-    floor: 'SQS only, + first SendMessageBatch',
+    floor: FLOOR_FIRST_SEND_KIND,
   },
   sender: {
     kind: 'bundle, + first step sent',
     event: firstStep,
-    floor: 'SQS only, + first POST (node:http)',
+    floor: FLOOR_FIRST_POST_KIND,
   },
 };
 
@@ -253,7 +257,6 @@ type Variant = {
 };
 
 /** The SQS floor's first real call: one SendMessageBatch to the local SQS, as the webhook's first POST makes. */
-const FLOOR_FIRST_SEND_KIND = 'SQS only, + first SendMessageBatch';
 const FLOOR_FIRST_SEND = `import { SQSClient, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 export const handler = async () => {
   const id = String(Date.now()) + String(Math.random()).slice(2);
@@ -262,7 +265,6 @@ export const handler = async () => {
 };`;
 
 /** The transport's own first call, no SDK call: what the sender's first step needs besides its code. */
-const FLOOR_FIRST_POST_KIND = 'SQS only, + first POST (node:http)';
 const FLOOR_FIRST_POST = `export { SQSClient } from '@aws-sdk/client-sqs';
 export const handler = () => new Promise((done, fail) => {
   const http = process.getBuiltinModule('node:http');
