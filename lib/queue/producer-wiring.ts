@@ -1,4 +1,7 @@
-/** The producer wiring of the handlers that enqueue (webhook, send): a cached SQS client and test seams. */
+/**
+ * SQS wiring of the handlers: the producer's deps (webhook, send, responder), a client built on first use
+ * (sender), and their test seams.
+ */
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Telemetry } from '../platform/telemetry.ts';
 import type { EnqueueDeps } from './producer.ts';
