@@ -9,7 +9,7 @@ if (nodeMajor < 24) {
     `\nvitest is running on Node ${process.version}; this project needs Node 24 (package.json "engines").\n` +
       'Run the tests through npm, which uses the Node 24 that `npm ci` installed:\n' +
       '  npm test                                    (everything)\n' +
-      '  npm test -- test/unit/reply/plan.test.ts    (one file)\n',
+      '  npm test -- test/unit/pacing/plan.test.ts    (one file)\n',
   );
   process.exit(1);
 }

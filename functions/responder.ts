@@ -1,12 +1,13 @@
 /**
  * Lambda 3, the responder: SQS FIFO (the responder queue, one message per inbound event, grouped by user)
  * → one responder run per turn → paced reply steps on the steps queue. The work is in
- * lib/reply/turn-consumer.ts; start-up (cached deps, errors) is lib/platform/runtime.ts.
+ * lib/responder/turn-consumer.ts; start-up (cached deps, errors) is lib/platform/runtime.ts.
  */
 
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { Responder } from '../lib/bots/responder.ts';
 import {
   type Env,
   type FetchParameter,
@@ -19,10 +20,9 @@ import { lambdaHandler, type Startup } from '../lib/platform/runtime.ts';
 import type { Telemetry } from '../lib/platform/telemetry.ts';
 import { enqueueSequence } from '../lib/queue/producer.ts';
 import { type ProducerOverrides, producerDeps } from '../lib/queue/producer-wiring.ts';
-import { loadResponder } from '../lib/reply/load.ts';
-import { type MidReplyDeps, type ReplyMemory, stateReplies } from '../lib/reply/mid-reply.ts';
-import type { Responder } from '../lib/reply/responder.ts';
-import { processTurns, type TurnConsumerDeps } from '../lib/reply/turn-consumer.ts';
+import { loadResponder } from '../lib/responder/load.ts';
+import { type MidReplyDeps, type ReplyMemory, stateReplies } from '../lib/responder/mid-reply.ts';
+import { processTurns, type TurnConsumerDeps } from '../lib/responder/turn-consumer.ts';
 
 export type ResponderOverrides = ProducerOverrides & {
   responder?: Responder;
@@ -127,7 +127,7 @@ export const makeHandler = (env: Env = process.env, overrides: ResponderOverride
           body: r.body,
           attributes: { ...r.attributes },
         })),
-        // Thinking stops before Lambda's own timeout (lib/reply/turn.ts thinkingDeadline).
+        // Thinking stops before Lambda's own timeout (lib/responder/turn.ts thinkingDeadline).
         { ...deps, ...(remainingMs === undefined ? {} : { functionDeadline: deps.now() + remainingMs }) },
       ),
     // Throwing returns the whole batch to the queue untouched: right when no responder can run.

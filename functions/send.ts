@@ -6,12 +6,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { runSend, type SendDeps, type SendResult } from '../lib/console/send.ts';
+import { planSequence } from '../lib/pacing/plan.ts';
 import { type Env, loadPlanConfig, loadSendConfig } from '../lib/platform/config.ts';
 import { lambdaHandler, type Startup } from '../lib/platform/runtime.ts';
 import type { Telemetry } from '../lib/platform/telemetry.ts';
 import { enqueueSequence } from '../lib/queue/producer.ts';
 import { type ProducerOverrides, producerDeps } from '../lib/queue/producer-wiring.ts';
-import { planSequence } from '../lib/reply/plan.ts';
 
 export type SendOverrides = Partial<Omit<SendDeps, 'telemetry'>> &
   ProducerOverrides & { telemetry?: Telemetry };

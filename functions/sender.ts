@@ -1,12 +1,11 @@
 /**
  * Lambda 2, the sender: SQS FIFO → one Graph Send API call per step, with ReportBatchItemFailures.
- * The work is in lib/delivery/consumer.ts; start-up (cached deps, secrets, errors) is lib/platform/runtime.ts.
+ * The work is in lib/sender/consumer.ts; start-up (cached deps, secrets, errors) is lib/platform/runtime.ts.
  */
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { type ConsumerDeps, type ConsumerRecord, processBatch } from '../lib/delivery/consumer.ts';
-import { graphClient } from '../lib/delivery/graph.ts';
+import { graphClient } from '../lib/meta/graph/client.ts';
 import { accountTokensOf } from '../lib/platform/accounts.ts';
 import {
   type Env,
@@ -19,6 +18,7 @@ import { stateLedger } from '../lib/platform/ledger.ts';
 import { lambdaHandler, type Startup } from '../lib/platform/runtime.ts';
 import { fetchFromSsm } from '../lib/platform/ssm.ts';
 import { sqsOnFirstUse } from '../lib/queue/producer-wiring.ts';
+import { type ConsumerDeps, type ConsumerRecord, processBatch } from '../lib/sender/consumer.ts';
 
 export type SenderOverrides = Partial<ConsumerDeps> & {
   fetchParameter?: FetchParameter;

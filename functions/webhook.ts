@@ -1,10 +1,10 @@
 /**
  * Lambda 1, the webhook (API Gateway HTTP API, payload v2): maps the API Gateway event to a plain request
- * and delegates to lib/ingress/webhook.ts. Start-up (cached deps, secrets, errors) is lib/platform/runtime.ts.
+ * and delegates to lib/webhook/webhook.ts. Start-up (cached deps, secrets, errors) is lib/platform/runtime.ts.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { handleWebhook, type WebhookDeps, type WebhookRequest } from '../lib/ingress/webhook.ts';
+import { planPrelude } from '../lib/pacing/plan.ts';
 import { accountIdsOf } from '../lib/platform/accounts.ts';
 import { type Env, type FetchParameter, loadPlanConfig, loadWebhookConfig } from '../lib/platform/config.ts';
 import { stateLedger } from '../lib/platform/ledger.ts';
@@ -13,7 +13,7 @@ import { fetchFromSsm } from '../lib/platform/ssm.ts';
 import { enqueueInbound } from '../lib/queue/inbound-producer.ts';
 import { enqueueSequence } from '../lib/queue/producer.ts';
 import { type ProducerOverrides, producerDeps } from '../lib/queue/producer-wiring.ts';
-import { planPrelude } from '../lib/reply/plan.ts';
+import { handleWebhook, type WebhookDeps, type WebhookRequest } from '../lib/webhook/webhook.ts';
 
 export type WebhookOverrides = Partial<WebhookDeps> &
   ProducerOverrides & { fetchParameter?: FetchParameter; dynamo?: DynamoDBClient };

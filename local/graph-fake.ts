@@ -19,7 +19,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { appSecretProof } from '../lib/delivery/app-secret-proof.ts';
+import { appSecretProof } from '../lib/meta/graph/app-secret-proof.ts';
 import { describeIssues } from '../lib/platform/issues.ts';
 import type { Channel } from '../lib/queue/recipient.ts';
 import { type Action, type ActionKind, actionKind, actionSchema } from '../lib/queue/step.ts';
@@ -487,7 +487,7 @@ export const startGraphFake = async (options: GraphFakeOptions): Promise<GraphFa
       if (!res.headersSent) sendJson(res, 500, graphError(500, `local Graph fake: ${String(error)}`, 1).body);
     });
   });
-  // As long as the sender's Graph client keeps sockets (lib/delivery/graph.ts, 60 s): with Node's 5 s default, a
+  // As long as the sender's Graph client keeps sockets (lib/meta/graph/client.ts, 60 s): with Node's 5 s default, a
   // quiet spell would make the next send pay a new connection that a long-lived client would not.
   server.keepAliveTimeout = 60_000;
   const { url, stop } = await listenOnLoopback(server, options.port, {

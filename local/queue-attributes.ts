@@ -19,7 +19,7 @@ export const SENDER_TIMEOUT_SECONDS = 15;
  */
 export const VISIBILITY_TIMEOUT_SECONDS = 6 * SENDER_TIMEOUT_SECONDS;
 
-/** The sender's mapping: one step per invocation (see lib/delivery/schedule.ts for why). */
+/** The sender's mapping: one step per invocation (see lib/sender/schedule.ts for why). */
 export const SENDER_BATCH_SIZE = 1;
 export const SENDER_MAX_CONCURRENCY = 400;
 
@@ -62,7 +62,7 @@ export const dlqAttributes = (): Record<string, string> => ({
 
 /**
  * The responder queue (serverless.yml ResponderQueue, the responder's `sqs` event): one message per inbound
- * event, grouped by user. Batch size 10 so a user's burst arrives as one turn (lib/reply/turn-consumer.ts).
+ * event, grouped by user. Batch size 10 so a user's burst arrives as one turn (lib/responder/turn-consumer.ts).
  */
 export const RESPONDER_QUEUE_NAME = 'ellipsis-responder.fifo';
 export const RESPONDER_DLQ_NAME = 'ellipsis-responder-dlq.fifo';

@@ -14,12 +14,12 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { makeHandler as makeResponderHandler, type ResponderOverrides } from '../functions/responder.ts';
 import { makeHandler as makeSenderHandler, type SenderOverrides } from '../functions/sender.ts';
 import { makeHandler as makeWebhookHandler, type WebhookOverrides } from '../functions/webhook.ts';
-import { parseWebhookBody } from '../lib/ingress/events.ts';
-import { verifySignature } from '../lib/ingress/signature.ts';
+import { parseWebhookBody } from '../lib/meta/inbound.ts';
 import type { Env } from '../lib/platform/config.ts';
 import { type Ledger, memoryLedger } from '../lib/platform/ledger.ts';
 import type { Channel } from '../lib/queue/recipient.ts';
 import type { Action, ActionKind } from '../lib/queue/step.ts';
+import { verifySignature } from '../lib/webhook/signature.ts';
 import { LOCAL_PAGE_ID, LOCAL_SECRETS } from './defaults.ts';
 import { type BatchReport, pipelineIdle, type SqsHandler, startEventSourceMapping } from './esm.ts';
 import { type GraphFake, startGraphFake } from './graph-fake.ts';
@@ -149,7 +149,7 @@ const senderWiring = (options: StackOptions, ledger: Ledger): QueueWiring => ({
   },
 });
 
-/** The responder queue → responder hop (turns; lib/reply/turn-consumer.ts). */
+/** The responder queue → responder hop (turns; lib/responder/turn-consumer.ts). */
 const responderWiring = (options: StackOptions, ledger: Ledger): QueueWiring => {
   let dlqUrl = '';
   return {

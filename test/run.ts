@@ -2,7 +2,7 @@
  * `npm test`: runs vitest (on this Node, the project's Node 24) with the default reporter and the count
  * reporter, then prints the plain closing line `N passed, N failed, N skipped` (`, N todo` when there are
  * any) that CI reads, alone on the last line. Extra arguments go to vitest
- * (e.g. `npm test -- test/unit/reply/plan.test.ts`). What the line counts: runner/closing-line.ts.
+ * (e.g. `npm test -- test/unit/pacing/plan.test.ts`). What the line counts: runner/closing-line.ts.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';

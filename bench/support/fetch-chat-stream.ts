@@ -1,9 +1,9 @@
 /**
- * The alternative to the `openai` client that bench/reply/llm.bench.ts measures it against: a minimal
+ * The alternative to the `openai` client that bench/responder/llm.bench.ts measures it against: a minimal
  * fetch + Server-Sent Events reader for a streamed Chat Completion (no retries, no typed errors, no Azure
  * or proxy options) — about the least a hand-written client could be.
  */
-import type { Complete } from '../../lib/reply/llm/completion.ts';
+import type { Complete } from '../../lib/bots/llm/completion.ts';
 
 const deltaOf = (data: string): string => {
   const chunk = JSON.parse(data) as { choices?: { delta?: { content?: string | null } }[] };

@@ -197,7 +197,7 @@ const SHARES: Record<string, string> = {
       (file) => `export * from ${JSON.stringify(join(repoRoot, file))};`,
     ),
   ].join(' '),
-  // Node builds ICU's break iterators on the first Intl.Segmenter (lib/reply/words.ts builds it lazily).
+  // Node builds ICU's break iterators on the first Intl.Segmenter (lib/pacing/words.ts builds it lazily).
   'first Intl.Segmenter (ICU break data)': "new Intl.Segmenter('en', { granularity: 'word' }).segment('hi');",
   // The Graph transports, each with its first request (to a closed port): Node loads its built-in fetch
   // lazily on first use, so that cost lands on the first send, not the import.

@@ -5,11 +5,12 @@
  * the responder (goal: p99 ratio to the 0 s case ≤ 1.2)? How soon does typing show? Does the bubble lapse
  * while the bot thinks? When does the reply go out against the plan? What does an inbound message bill?
  */
+
+import type { Responder } from '../../lib/bots/responder.ts';
+import { typingMs } from '../../lib/pacing/plan.ts';
 import { loadPlanConfig } from '../../lib/platform/config.ts';
 import { decodeInbound } from '../../lib/queue/inbound-codec.ts';
-import { typingMs } from '../../lib/reply/plan.ts';
-import type { Reply } from '../../lib/reply/reply.ts';
-import type { Responder } from '../../lib/reply/responder.ts';
+import type { Reply } from '../../lib/queue/reply.ts';
 import { startStack } from '../../local/stack.ts';
 import type { Bench } from '../support/report.ts';
 import { discardTelemetry } from '../support/stack.ts';

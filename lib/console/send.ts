@@ -8,7 +8,7 @@
  * names each bad field, so the console shows what to fix instead of a stack trace.
  *
  * Channels: `channel` (default messenger) says which Graph calls the sender builds for the steps
- * (lib/delivery/channels/). On WhatsApp a typing indicator is one call with the read receipt and names a
+ * (lib/meta/). On WhatsApp a typing indicator is one call with the read receipt and names a
  * received message (Cloud API, Typing indicators: `message_id` is required), so a payload whose steps show
  * typing must give that message's id as `inboundMid` — without it the sender would skip every typing step.
  *
@@ -16,15 +16,16 @@
  * SQS's 5-minute deduplication window a no-op (AWS SQS Developer Guide, "Exactly-once processing"); without
  * one, each press generates a random id and sends again.
  */
+
+import type { PlanInput } from '../pacing/plan.ts';
 import type { PlanConfig } from '../platform/config.ts';
 import { type FieldError, fieldErrors } from '../platform/issues.ts';
 import { type Telemetry, userLabel } from '../platform/telemetry.ts';
 import * as z from '../platform/zod.ts';
 import { EnqueueError, type SequenceToEnqueue } from '../queue/producer.ts';
 import { CHANNELS } from '../queue/recipient.ts';
+import { replySchema } from '../queue/reply.ts';
 import { type ActionKind, actionKind, type Step, stepSchema } from '../queue/step.ts';
-import type { PlanInput } from '../reply/plan.ts';
-import { replySchema } from '../reply/reply.ts';
 
 /** Bounds that keep one press one conversation turn (and the producer at a batch or two). */
 const MAX_REPLIES = 10;
@@ -79,7 +80,7 @@ export type SendResult =
     }
   | { ok: false; errors: FieldError[]; retryable?: boolean };
 
-/** Whether the payload's steps show typing: planned replies always do (lib/reply/plan.ts); explicit ones may. */
+/** Whether the payload's steps show typing: planned replies always do (lib/pacing/plan.ts); explicit ones may. */
 const showsTyping = (input: Record<string, unknown>): boolean =>
   input.replies !== undefined ||
   (Array.isArray(input.steps) &&
@@ -146,7 +147,7 @@ export const parseSendPayload = (input: unknown): ParseResult => {
 
 export type SendDeps = {
   planConfig: PlanConfig;
-  /** The planner (lib/reply/plan.ts planSequence), bound by the caller so tests may substitute it. */
+  /** The planner (lib/pacing/plan.ts planSequence), bound by the caller so tests may substitute it. */
   plan: (input: PlanInput, config: PlanConfig) => Step[];
   /** The producer (lib/queue/producer.ts enqueueSequence) with its client and queue bound. */
   enqueue: (seq: SequenceToEnqueue) => Promise<{ groupId: string; messageIds: string[] }>;

@@ -22,7 +22,7 @@ const between = (min: number, max: number, fallback: number) =>
 const ms = (fallback: number) => whole(0, fallback);
 const positive = (fallback: number) => z._default(z.coerce.number().check(z.positive()), fallback);
 
-/** The typing model (see lib/reply/plan.ts). Defaults and their reasons are in the README. */
+/** The typing model (see lib/pacing/plan.ts). Defaults and their reasons are in the README. */
 export const planConfigSchema = z.object({
   PLAN_READ_WPM: positive(238),
   PLAN_READ_MIN_MS: ms(600),
@@ -146,7 +146,7 @@ const webhookEnvSchema = z.object({
   EVENT_TTL_SECONDS: whole(172_800, 172_800),
   ...stateTableSchema.shape,
 });
-/** The responder function's timing and failure policy (lib/reply/turn.ts). Defaults and reasons: README. */
+/** The responder function's timing and failure policy (lib/responder/turn.ts). Defaults and reasons: README. */
 export const turnPolicySchema = z.object({
   /**
    * A turn waits until its newest message is this old, so "hi", "quick question", "where is my order?"
@@ -169,7 +169,7 @@ export const turnPolicySchema = z.object({
   RESPONDER_RETRY_BASE_SECONDS: positive(2),
   /**
    * A message that arrives while a reply is being typed: 'finish' the reply, then answer (default), or
-   * 'restart': drop the reply's unsent part and answer every message at once (lib/reply/mid-reply.ts).
+   * 'restart': drop the reply's unsent part and answer every message at once (lib/responder/mid-reply.ts).
    */
   RESPONDER_MID_REPLY: z._default(z.enum(['finish', 'restart']), 'finish'),
 });
@@ -181,7 +181,7 @@ export const responderEnvSchema = z.object({
   RESPONDER_QUEUE_URL: z.url(),
   /** Where turns that keep failing go (FIFO, like the responder queue). */
   RESPONDER_DLQ_URL: z.optional(z.url()),
-  /** rules (default) | slow (thinks RESPONDER_SLOW_MS, then answers by the rules) | llm (lib/reply/llm/, LLM_*). */
+  /** rules (default) | slow (thinks RESPONDER_SLOW_MS, then answers by the rules) | llm (lib/bots/llm/, LLM_*). */
   RESPONDER: z._default(z.enum(['rules', 'slow', 'llm']), 'rules'),
   /** A module exporting a Responder (default or named `responder`); wins over RESPONDER. */
   RESPONDER_MODULE: nonEmptyIfSet(),

@@ -17,3 +17,6 @@ export class ConfigError extends EllipsisError {
 export class StartupError extends EllipsisError {
   override name = 'StartupError';
 }
+
+/** How logs name an error: its name only, since messages of SDK errors can carry request details. */
+export const errorText = (error: unknown): string => (error instanceof Error ? error.name : 'unknown error');

@@ -9,7 +9,7 @@
  *   processing); Meta retries a failed delivery with decreasing frequency for up to 36 hours (Meta,
  *   Webhooks "Event notifications").
  * - `sent:` (sender) — a message step Graph accepted, so its redelivery is not sent again
- *   (lib/delivery/sent-steps.ts).
+ *   (lib/sender/sent-steps.ts).
  * Only a shared store (DynamoDB, lib/platform/state-table.ts) remembers across containers; memory serves
  * tests and the local stack. The DynamoDB client is loaded on first use, and only when a table is configured.
  */

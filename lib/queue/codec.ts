@@ -30,7 +30,7 @@ const queuedStepSchema = z.extend(stepSchema, {
   index: z.number().check(z.int(), z.minimum(0)),
   count: z.number().check(z.int(), z.minimum(1)),
   /**
-   * Re-enqueued by a rerun of the same turn under the same ids (lib/reply/turn-runner.ts turnSequenceId):
+   * Re-enqueued by a rerun of the same turn under the same ids (lib/responder/turn-runner.ts turnSequenceId):
    * the sender checks its sent-step record even on the step's first receive.
    */
   replayed: z.optional(z.literal(true)),

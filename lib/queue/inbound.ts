@@ -1,6 +1,6 @@
 /**
  * The normalised inbound event: what the webhook understood of one item of any channel, after the raw
- * Meta shapes (lib/ingress/events.ts, lib/ingress/channels/) were validated. Responders and the planner see only this.
+ * Meta shapes (lib/meta/inbound.ts, lib/meta/) were validated. Responders and the planner see only this.
  */
 import * as z from '../platform/zod.ts';
 import { channelSchema } from './recipient.ts';

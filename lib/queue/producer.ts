@@ -18,7 +18,7 @@
  * Deduplication window caveat (SQS Developer Guide, "Exactly-once processing"): a deduplication id only
  * suppresses duplicates sent within 5 minutes of the first. A Meta re-delivery that arrives later would
  * enqueue the whole sequence again, so the webhook keeps a durable record of answered events on top
- * (lib/ingress/webhook.ts, the state table); a console send with the same sequenceId is idempotent for 5 minutes only.
+ * (lib/webhook/webhook.ts, the state table); a console send with the same sequenceId is idempotent for 5 minutes only.
  *
  * FIFO queues reject per-message DelaySeconds (SQS API Reference, SendMessageBatchRequestEntry.DelaySeconds:
  * "When you set FifoQueue, you can't set DelaySeconds per message"), so timing lives in each body's

@@ -3,8 +3,9 @@
  * user sees three naturally typed bubbles with typing kept on between them.
  * `RESPONDER_MODULE=./local/responders/streaming.ts npm start`
  */
-import type { Reply } from '../../lib/reply/reply.ts';
-import type { Responder } from '../../lib/reply/responder.ts';
+
+import type { Responder } from '../../lib/bots/responder.ts';
+import type { Reply } from '../../lib/queue/reply.ts';
 
 const PARAGRAPHS = [
   'Good question, let me check.',

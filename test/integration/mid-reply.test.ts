@@ -5,8 +5,8 @@
  * 5 s (no jitter), so the second message lands well inside the reply: after bubble 1, ~5.7 s before bubble 2.
  */
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
-import type { Reply } from '../../lib/reply/reply.ts';
-import type { Responder } from '../../lib/reply/responder.ts';
+import type { Responder } from '../../lib/bots/responder.ts';
+import type { Reply } from '../../lib/queue/reply.ts';
 import { type Stack, startStack } from '../../local/stack.ts';
 import { memoryTelemetry, metricTotal } from '../support/telemetry.ts';
 

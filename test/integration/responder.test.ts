@@ -3,13 +3,13 @@
  * responder queue → responder function (turns) → steps queue → sender → Graph fake. Responders of 0 s, 5 s
  * and 25 s, a stream of 3 chunks, a throwing one, a burst, two users at once. Time is scaled
  * (PLAN_TIME_SCALE 0.2: a "25 s" think takes 5 s, typing refreshes every 2.4 s, Messenger's 20 s bubble
- * limit becomes 4 s); the real-time rule is proven in test/unit/reply/turn.test.ts.
+ * limit becomes 4 s); the real-time rule is proven in test/unit/responder/turn.test.ts.
  */
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
+import type { Responder } from '../../lib/bots/responder.ts';
 import type { InboundEvent } from '../../lib/queue/inbound.ts';
-import type { Reply } from '../../lib/reply/reply.ts';
-import type { Responder } from '../../lib/reply/responder.ts';
+import type { Reply } from '../../lib/queue/reply.ts';
 import { type Stack, startStack } from '../../local/stack.ts';
 import { memoryTelemetry, metricTotal } from '../support/telemetry.ts';
 
@@ -67,7 +67,7 @@ beforeAll(async () => {
       RESPONDER_RETRY_BASE_SECONDS: '0.5',
       RESPONDER_QUEUE_MAX_RECEIVE_COUNT: '3',
       // 12 s instead of 18 s: scaled, the margin to the (scaled) 20 s bubble limit stays above a loaded
-      // machine's poll + Graph latency (the real-time 18 s rule is proven in test/unit/reply/turn.test.ts).
+      // machine's poll + Graph latency (the real-time 18 s rule is proven in test/unit/responder/turn.test.ts).
       PLAN_TYPING_REFRESH_MS: '12000',
     },
     sqsFromProcessEnv: true,

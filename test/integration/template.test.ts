@@ -6,10 +6,10 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { packageDir, repoRoot, runPackage, templatePath } from '../../infra/package.ts';
-import { DEFERRAL_RECEIVES, retryBudget } from '../../lib/delivery/schedule.ts';
+import { loadLlmConfig } from '../../lib/bots/llm/config.ts';
 import { loadSendConfig, loadSenderConfig, loadWebhookConfig } from '../../lib/platform/config.ts';
 import { STATE_TABLE_KEY, STATE_TABLE_TTL_ATTRIBUTE } from '../../lib/platform/ledger.ts';
-import { loadLlmConfig } from '../../lib/reply/llm/config.ts';
+import { DEFERRAL_RECEIVES, retryBudget } from '../../lib/sender/schedule.ts';
 
 type Json = unknown;
 type Resource = { Type: string; Properties?: Record<string, Json>; Condition?: string };

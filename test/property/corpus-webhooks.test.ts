@@ -13,14 +13,14 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { makeHandler } from '../../functions/webhook.ts';
+import { defaultResponder } from '../../lib/bots/responder.ts';
 import { loadPlanConfig } from '../../lib/platform/config.ts';
 import { type Ledger, memoryLedger } from '../../lib/platform/ledger.ts';
 import { decodeStep, type QueuedStep } from '../../lib/queue/codec.ts';
 import type { InboundEvent } from '../../lib/queue/inbound.ts';
 import { decodeInbound, type QueuedInbound } from '../../lib/queue/inbound-codec.ts';
 import type { SequenceToEnqueue } from '../../lib/queue/producer.ts';
-import { defaultResponder } from '../../lib/reply/responder.ts';
-import { runTurn } from '../../lib/reply/turn-runner.ts';
+import { runTurn } from '../../lib/responder/turn-runner.ts';
 import { postEventBase64 } from '../../local/meta.ts';
 import { CORPUS_ENTRIES, corpusFile, corpusIndex, corpusSuiteTitle, hasCorpus } from '../support/corpus.ts';
 import { type HmacAlgorithm, hubSignature } from '../support/signing.ts';
@@ -173,7 +173,7 @@ describe.skipIf(!hasCorpus)(corpusSuiteTitle('corpus webhooks through the handle
     // One SendMessageBatch per prelude (a prelude is 2 steps), one SendMessage per event.
     const preludes = new Set(preludeSteps().map((s) => s.sequenceId));
     expect(sqsMock.commandCalls(SendMessageBatchCommand)).toHaveLength(preludes.size);
-    // Instagram is a channel (lib/ingress/channels/instagram.ts): its bodies are read, never 4xx'd, and
+    // Instagram is a channel (lib/meta/instagram/inbound.ts): its bodies are read, never 4xx'd, and
     // the ones the bundled responder answers get Instagram steps.
     if (entry.expected.includes('instagram')) {
       expect(status).toBe(200);

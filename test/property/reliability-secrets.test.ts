@@ -307,7 +307,7 @@ describe('no secret in any output, on every path', () => {
     expectNoLeakSince(from);
   });
 
-  // Found by this suite: lib/delivery/graph.ts used to truncate a Graph error message to 300 characters before
+  // Found by this suite: lib/meta/graph/client.ts used to truncate a Graph error message to 300 characters before
   // redacting it, so a token cut by the truncation no longer matched the redactor. It now redacts the raw body.
   it('a long Graph error message cut inside the token keeps no piece of it', async () => {
     const graph = await startGraphFake({ appSecret: APP_SECRET, accessToken: PAGE_TOKEN });

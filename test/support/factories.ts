@@ -3,9 +3,9 @@
  * type, with the fields a test cares about overridden. A field added to a schema gets its default here once.
  */
 
-import type { SenderTuning } from '../../lib/delivery/schedule.ts';
 import type { QueuedStep } from '../../lib/queue/codec.ts';
 import type { InboundEvent } from '../../lib/queue/inbound.ts';
+import type { SenderTuning } from '../../lib/sender/schedule.ts';
 
 /** A fixed sender tuning: the lib/platform/config.ts defaults. */
 export const senderTuning: SenderTuning = {

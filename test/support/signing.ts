@@ -1,6 +1,6 @@
 /**
- * Meta's HMACs, computed here independently of lib/ so the tests stay an oracle for lib/ingress/signature.ts
- * and lib/delivery/app-secret-proof.ts:
+ * Meta's HMACs, computed here independently of lib/ so the tests stay an oracle for lib/webhook/signature.ts
+ * and lib/meta/graph/app-secret-proof.ts:
  * - `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body, keyed by the app secret>` (legacy
  *   `X-Hub-Signature: sha1=…`) — Meta, Webhooks "Validate payloads";
  * - `appsecret_proof`: hex HMAC-SHA256 of the access token, keyed by the app secret — Meta, Graph API

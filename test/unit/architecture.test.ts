@@ -13,10 +13,13 @@ const root = join(import.meta.dirname, '..', '..');
 const STAGE_RANK: Record<string, number> = {
   platform: 0,
   queue: 1,
-  reply: 2,
-  delivery: 2,
-  ingress: 3,
-  console: 3,
+  pacing: 2,
+  meta: 2,
+  bots: 3,
+  webhook: 4,
+  responder: 4,
+  sender: 4,
+  console: 4,
 };
 
 const sourcesUnder = (dir: string): string[] =>

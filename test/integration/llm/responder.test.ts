@@ -3,17 +3,17 @@
  * 127.0.0.1: streaming into bubbles, abort, memory across turns, TTL, error mapping, the key kept secret.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type Env, type FetchParameter, resolveSecrets } from '../../../lib/platform/config.ts';
-import type { Startup } from '../../../lib/platform/runtime.ts';
-import type { InboundEvent } from '../../../lib/queue/inbound.ts';
 import {
   LlmError,
   LlmRequestError,
   LlmUnavailableError,
   llmResponderFromEnv,
-} from '../../../lib/reply/llm/index.ts';
-import type { Reply } from '../../../lib/reply/reply.ts';
-import type { Responder, TurnContext } from '../../../lib/reply/responder.ts';
+} from '../../../lib/bots/llm/index.ts';
+import type { Responder, TurnContext } from '../../../lib/bots/responder.ts';
+import { type Env, type FetchParameter, resolveSecrets } from '../../../lib/platform/config.ts';
+import type { Startup } from '../../../lib/platform/runtime.ts';
+import type { InboundEvent } from '../../../lib/queue/inbound.ts';
+import type { Reply } from '../../../lib/queue/reply.ts';
 import { echoAnswer, type OpenAiFake, startOpenAiFake } from '../../../local/openai-fake.ts';
 import { fakeStateTable } from '../../support/state-table.ts';
 import { memoryTelemetry } from '../../support/telemetry.ts';

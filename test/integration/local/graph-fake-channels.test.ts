@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appSecretProof } from '../../../lib/delivery/app-secret-proof.ts';
+import { appSecretProof } from '../../../lib/meta/graph/app-secret-proof.ts';
 import { type GraphFake, startGraphFake } from '../../../local/graph-fake.ts';
 
 const SECRET = 'fake-channels-app-secret';

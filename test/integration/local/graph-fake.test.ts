@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import fc from 'fast-check';
 import { afterEach, describe, expect, test } from 'vitest';
-import { appSecretProof } from '../../../lib/delivery/app-secret-proof.ts';
-import { type GraphClient, graphClient } from '../../../lib/delivery/graph.ts';
+import { appSecretProof } from '../../../lib/meta/graph/app-secret-proof.ts';
+import { type GraphClient, graphClient } from '../../../lib/meta/graph/client.ts';
 import { LOCAL_SECRETS } from '../../../local/defaults.ts';
 import {
   describeCall,

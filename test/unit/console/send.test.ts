@@ -6,12 +6,12 @@ import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { makeHandler } from '../../../functions/send.ts';
 import { parseSendPayload, type SendResult } from '../../../lib/console/send.ts';
-import { channelShapeOf, sendTargetOf } from '../../../lib/delivery/channels/index.ts';
+import { channelShapeOf, sendTargetOf } from '../../../lib/meta/outbound.ts';
+import { planSequence } from '../../../lib/pacing/plan.ts';
 import { loadPlanConfig } from '../../../lib/platform/config.ts';
 import { decodeStep, groupIdOf, type QueuedStep } from '../../../lib/queue/codec.ts';
 import { dedupIdOf } from '../../../lib/queue/producer.ts';
 import { actionKind } from '../../../lib/queue/step.ts';
-import { planSequence } from '../../../lib/reply/plan.ts';
 import { memoryTelemetry } from '../../support/telemetry.ts';
 
 const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/ellipsis-test-steps.fifo';

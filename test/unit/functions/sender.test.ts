@@ -6,7 +6,7 @@ import type { SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { makeHandler, toConsumerRecord } from '../../../functions/sender.ts';
-import type { GraphSendResult, SendActionRequest } from '../../../lib/delivery/graph.ts';
+import type { GraphSendResult, SendActionRequest } from '../../../lib/meta/graph/client.ts';
 import { STATE_TABLE_KEY } from '../../../lib/platform/ledger.ts';
 import { decodeStep } from '../../../lib/queue/codec.ts';
 import { memoryTelemetry, metricTotal } from '../../support/telemetry.ts';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { RulesError } from '../../../lib/bots/rules.ts';
 import { ConfigError } from '../../../lib/platform/errors.ts';
 import { coldStart, type HandlerShape, lambdaHandler, startupReason } from '../../../lib/platform/runtime.ts';
-import { RulesError } from '../../../lib/reply/rules.ts';
 import { memoryTelemetry } from '../../support/telemetry.ts';
 
 describe('coldStart', () => {

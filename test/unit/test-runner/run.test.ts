@@ -136,7 +136,7 @@ describe('test/run.ts without the shared corpus', { concurrent: true, timeout: 1
   const corpusSuites = [
     'test/property/corpus-webhooks.test.ts',
     'test/property/corpus-graph-errors.test.ts',
-    'test/unit/reply/responder.test.ts',
+    'test/unit/bots/responder.test.ts',
   ];
   const numbers = (line: string) =>
     line
@@ -176,14 +176,14 @@ describe('vitest started directly on an older Node', () => {
     const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
       const child = execFile(
         oldNode ?? '',
-        [vitest, 'run', 'test/unit/reply/plan.test.ts'],
+        [vitest, 'run', 'test/unit/pacing/plan.test.ts'],
         { cwd: root, env: cleanEnv() },
         (_e, _out, stderr) => resolve({ code: child.exitCode, stderr }),
       );
     });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/this project needs Node 24/);
-    expect(r.stderr).toContain('npm test -- test/unit/reply/plan.test.ts');
+    expect(r.stderr).toContain('npm test -- test/unit/pacing/plan.test.ts');
   });
 });
 

@@ -1,5 +1,0 @@
-/** Messenger: Page webhooks (`"object": "page"`), the Messenger Platform `messaging[]` shape. */
-import type { ChannelParser } from './channel.ts';
-import { messagingEntryParser } from './messaging.ts';
-
-export const messenger: ChannelParser = { object: 'page', parseEntry: messagingEntryParser('messenger') };

@@ -1,0 +1,32 @@
+/**
+ * Messenger Send API calls: POST /{PAGE_ID}/messages with recipient + message or sender_action
+ * (Meta, Send API reference; Sender Actions). Every planned step is one call.
+ */
+import { graphRecipientOf } from '../../queue/recipient.ts';
+import type { Action } from '../../queue/step.ts';
+import type { ChannelShape, SendTarget } from '../outbound-shape.ts';
+
+/** The Send API body for one step: the action as planned, plus the recipient. */
+export const messengerRequestBody = ({ psid }: SendTarget, action: Action): Record<string, unknown> => {
+  // A guest of the chat plugin has no PSID yet, only a user_ref (lib/queue/inbound.ts); Graph takes either.
+  const recipient = graphRecipientOf(psid);
+  if ('message' in action) return { recipient, messaging_type: 'RESPONSE', message: action.message };
+  // Sender actions carry only recipient and sender_action (+ payload for react/unreact): no messaging_type.
+  if (action.sender_action === 'react' || action.sender_action === 'unreact')
+    return { recipient, sender_action: action.sender_action, payload: action.payload };
+  return { recipient, sender_action: action.sender_action };
+};
+
+/** The Send API answers `{recipient_id, message_id?}`. */
+export const hasRecipientId = (body: Record<string, unknown>): boolean => body.recipient_id !== undefined;
+
+export const messengerShape: ChannelShape = {
+  requestFor: (target, action) => ({
+    // An empty page id means "the Page of the token" (console sends without one).
+    call: {
+      node: target.pageId.trim() === '' ? 'me' : target.pageId,
+      body: messengerRequestBody(target, action),
+    },
+  }),
+  isExpectedSuccess: hasRecipientId,
+};
