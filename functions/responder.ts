@@ -8,18 +8,14 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { Responder } from '../lib/bots/responder.ts';
-import {
-  type Env,
-  type FetchParameter,
-  loadResponderConfig,
-  turnPolicySchema,
-} from '../lib/platform/config.ts';
+import type { Env, FetchParameter } from '../lib/platform/config.ts';
 import { StartupError } from '../lib/platform/errors.ts';
 import { type Ledger, stateLedger } from '../lib/platform/ledger.ts';
 import { lambdaHandler, type Startup } from '../lib/platform/runtime.ts';
 import type { Telemetry } from '../lib/platform/telemetry.ts';
 import { enqueueSequence } from '../lib/queue/producer.ts';
 import { type ProducerOverrides, producerDeps } from '../lib/queue/producer-wiring.ts';
+import { loadResponderConfig, turnPolicySchema } from '../lib/responder/config.ts';
 import { loadResponder } from '../lib/responder/load.ts';
 import { type MidReplyDeps, type ReplyMemory, stateReplies } from '../lib/responder/mid-reply.ts';
 import { processTurns, type TurnConsumerDeps } from '../lib/responder/turn-consumer.ts';

@@ -5,9 +5,11 @@
  * deps, errors) is lib/platform/runtime.ts.
  */
 import { randomUUID } from 'node:crypto';
+import { loadSendConfig } from '../lib/console/config.ts';
 import { runSend, type SendDeps, type SendResult } from '../lib/console/send.ts';
+import { loadPlanConfig } from '../lib/pacing/config.ts';
 import { planSequence } from '../lib/pacing/plan.ts';
-import { type Env, loadPlanConfig, loadSendConfig } from '../lib/platform/config.ts';
+import type { Env } from '../lib/platform/config.ts';
 import { lambdaHandler, type Startup } from '../lib/platform/runtime.ts';
 import type { Telemetry } from '../lib/platform/telemetry.ts';
 import { enqueueSequence } from '../lib/queue/producer.ts';

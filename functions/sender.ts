@@ -7,17 +7,13 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { graphClient } from '../lib/meta/graph/client.ts';
 import { accountTokensOf } from '../lib/platform/accounts.ts';
-import {
-  type Env,
-  type FetchParameter,
-  loadSenderConfig,
-  senderTuningSchema,
-} from '../lib/platform/config.ts';
+import type { Env, FetchParameter } from '../lib/platform/config.ts';
 import { StartupError } from '../lib/platform/errors.ts';
 import { stateLedger } from '../lib/platform/ledger.ts';
 import { lambdaHandler, type Startup } from '../lib/platform/runtime.ts';
 import { fetchFromSsm } from '../lib/platform/ssm.ts';
 import { sqsOnFirstUse } from '../lib/queue/producer-wiring.ts';
+import { loadSenderConfig, senderTuningSchema } from '../lib/sender/config.ts';
 import { type ConsumerDeps, type ConsumerRecord, processBatch } from '../lib/sender/consumer.ts';
 
 export type SenderOverrides = Partial<ConsumerDeps> & {

@@ -4,15 +4,17 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { loadPlanConfig } from '../lib/pacing/config.ts';
 import { planPrelude } from '../lib/pacing/plan.ts';
 import { accountIdsOf } from '../lib/platform/accounts.ts';
-import { type Env, type FetchParameter, loadPlanConfig, loadWebhookConfig } from '../lib/platform/config.ts';
+import type { Env, FetchParameter } from '../lib/platform/config.ts';
 import { stateLedger } from '../lib/platform/ledger.ts';
 import { lambdaHandler, type Startup } from '../lib/platform/runtime.ts';
 import { fetchFromSsm } from '../lib/platform/ssm.ts';
 import { enqueueInbound } from '../lib/queue/inbound-producer.ts';
 import { enqueueSequence } from '../lib/queue/producer.ts';
 import { type ProducerOverrides, producerDeps } from '../lib/queue/producer-wiring.ts';
+import { loadWebhookConfig } from '../lib/webhook/config.ts';
 import { handleWebhook, type WebhookDeps, type WebhookRequest } from '../lib/webhook/webhook.ts';
 
 export type WebhookOverrides = Partial<WebhookDeps> &

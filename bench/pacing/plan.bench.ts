@@ -6,9 +6,9 @@
  * load at cold start, and must not cost more per message).
  */
 
+import { loadPlanConfig } from '../../lib/pacing/config.ts';
 import { planSequence } from '../../lib/pacing/plan.ts';
 import { countGraphemes, wordsIn } from '../../lib/pacing/words.ts';
-import { loadPlanConfig } from '../../lib/platform/config.ts';
 import type { Reply } from '../../lib/queue/reply.ts';
 import type { Bench } from '../support/report.ts';
 import { interleave } from '../support/stats.ts';

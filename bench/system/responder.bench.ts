@@ -7,8 +7,8 @@
  */
 
 import type { Responder } from '../../lib/bots/responder.ts';
+import { loadPlanConfig } from '../../lib/pacing/config.ts';
 import { typingMs } from '../../lib/pacing/plan.ts';
-import { loadPlanConfig } from '../../lib/platform/config.ts';
 import { decodeInbound } from '../../lib/queue/inbound-codec.ts';
 import type { Reply } from '../../lib/queue/reply.ts';
 import { startStack } from '../../local/stack.ts';

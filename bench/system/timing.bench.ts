@@ -6,8 +6,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadPlanConfig } from '../../lib/pacing/config.ts';
 import { planSequence } from '../../lib/pacing/plan.ts';
-import { loadPlanConfig } from '../../lib/platform/config.ts';
 import { enqueueSequence, queuedStepsOf } from '../../lib/queue/producer.ts';
 import { PAGE_ID, psidOf } from '../../local/meta.ts';
 import { SENDER_MAX_CONCURRENCY } from '../../local/queue-attributes.ts';

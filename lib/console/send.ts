@@ -17,8 +17,8 @@
  * one, each press generates a random id and sends again.
  */
 
+import type { PlanConfig } from '../pacing/config.ts';
 import type { PlanInput } from '../pacing/plan.ts';
-import type { PlanConfig } from '../platform/config.ts';
 import { type FieldError, fieldErrors } from '../platform/issues.ts';
 import { type Telemetry, userLabel } from '../platform/telemetry.ts';
 import * as z from '../platform/zod.ts';

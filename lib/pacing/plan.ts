@@ -10,9 +10,9 @@
  * hash, not Math.random), so a redelivered webhook event plans exactly the same sequence.
  */
 import { createHash } from 'node:crypto';
-import type { PlanConfig } from '../platform/config.ts';
 import type { Reply } from '../queue/reply.ts';
 import { actionKind, MAX_STEP_DELAY_MS, type Step } from '../queue/step.ts';
+import type { PlanConfig } from './config.ts';
 import { countGraphemes, wordsIn } from './words.ts';
 
 /** Words as the reader sees them (lib/pacing/words.ts). */

@@ -12,8 +12,31 @@
  * Per-account tokens and META_PAGE_ACCESS_TOKEN together are refused: an account without its own token
  * would otherwise be answered with the shared one.
  */
-import type { AccountTokenSecret, Env, SecretSource } from './config.ts';
+import {
+  type AccountTokenSecret,
+  described,
+  type Env,
+  nonEmptyIfSet,
+  parseEnv,
+  type SecretSource,
+} from './config.ts';
 import { ConfigError } from './errors.ts';
+import * as z from './zod.ts';
+
+export const accountsEnvSchema = z.object({
+  META_ACCOUNT_IDS: described(
+    'Comma-separated account ids (Pages, Instagram accounts, WhatsApp phone number ids) this deployment answers; unset = every account.',
+    nonEmptyIfSet(),
+  ),
+  META_ACCOUNT_TOKENS: described(
+    'Per-account tokens as a JSON object {"<account id>": "<token>"} (direct values; the local stack).',
+    nonEmptyIfSet(),
+  ),
+  META_ACCOUNT_TOKEN_PARAM_PREFIX: described(
+    'Per-account tokens from SSM SecureStrings named <prefix><account id>, one per META_ACCOUNT_IDS entry.',
+    nonEmptyIfSet(),
+  ),
+});
 
 /** Account ids as the webhook produces them (printable ASCII, ≤ 63 characters). */
 const ACCOUNT_ID = /^[\x21-\x7e]{1,63}$/;
@@ -57,8 +80,9 @@ const directTokens = (raw: string): Record<string, SecretSource> => {
  */
 export const accountTokenSources = (env: Env): Record<AccountTokenSecret, SecretSource> | undefined => {
   const ids = accountIdsOf(env);
-  const direct = env.META_ACCOUNT_TOKENS?.trim();
-  const prefix = env.META_ACCOUNT_TOKEN_PARAM_PREFIX?.trim();
+  const tokens = parseEnv(accountsEnvSchema, env);
+  const direct = tokens.META_ACCOUNT_TOKENS?.trim();
+  const prefix = tokens.META_ACCOUNT_TOKEN_PARAM_PREFIX?.trim();
   if (direct && prefix) throw invalid('set META_ACCOUNT_TOKENS or META_ACCOUNT_TOKEN_PARAM_PREFIX, not both');
   if (!direct && !prefix) return undefined;
   if (env.META_PAGE_ACCESS_TOKEN || env.META_PAGE_ACCESS_TOKEN_PARAM) {

@@ -9,8 +9,9 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { LlmResponderFromEnvDeps } from '../bots/llm/index.ts';
 import { loadRulesResponder, type Responder } from '../bots/responder.ts';
-import type { Env, ResponderEnv } from '../platform/config.ts';
+import type { Env } from '../platform/config.ts';
 import { ConfigError } from '../platform/errors.ts';
+import type { ResponderEnv } from './config.ts';
 
 export class ResponderLoadError extends ConfigError {
   override name = 'ResponderLoadError';

@@ -17,8 +17,8 @@ import {
   SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { TurnPolicy } from '../platform/config.ts';
 import { decodeInbound, type QueuedInbound } from '../queue/inbound-codec.ts';
+import type { TurnPolicy } from './config.ts';
 import { type MidReplyDeps, openTurn } from './mid-reply.ts';
 import { decideFailure, decideTurn, type FailureDecision, thinkingDeadline } from './turn.ts';
 import { runTurn, type TurnOutcome, type TurnRunnerDeps } from './turn-runner.ts';

@@ -6,8 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { Responder, ResponderOutput } from '../bots/responder.ts';
+import type { PlanConfig } from '../pacing/config.ts';
 import { keepAlive, type Pace, type PacedSteps, paceReply } from '../pacing/plan.ts';
-import type { PlanConfig } from '../platform/config.ts';
 import { describeIssues } from '../platform/issues.ts';
 import { type Telemetry, userLabel } from '../platform/telemetry.ts';
 import { type InboundEvent, sequenceTargetOf } from '../queue/inbound.ts';

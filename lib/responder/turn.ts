@@ -5,9 +5,9 @@
  */
 
 import type { Pace } from '../pacing/plan.ts';
-import type { TurnPolicy } from '../platform/config.ts';
 import { ConfigError, EllipsisError } from '../platform/errors.ts';
 import type { QueuedInbound } from '../queue/inbound-codec.ts';
+import type { TurnPolicy } from './config.ts';
 
 /** A turn's messages, oldest first, with the receive count of its head (SQS ApproximateReceiveCount). */
 export type Turn = { inbounds: readonly QueuedInbound[]; receiveCount: number };

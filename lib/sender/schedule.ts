@@ -25,10 +25,10 @@
 
 import type { GraphFailureKind } from '../meta/graph/errors.ts';
 import type { UsageReading } from '../meta/graph/usage.ts';
-import type { senderTuningSchema } from '../platform/config.ts';
 import type * as z from '../platform/zod.ts';
 import type { QueuedStep } from '../queue/codec.ts';
 import type { ActionKind } from '../queue/step.ts';
+import type { senderTuningSchema } from './config.ts';
 
 export type SenderTuning = z.infer<typeof senderTuningSchema>;
 

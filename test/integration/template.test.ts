@@ -7,9 +7,11 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { packageDir, repoRoot, runPackage, templatePath } from '../../infra/package.ts';
 import { loadLlmConfig } from '../../lib/bots/llm/config.ts';
-import { loadSendConfig, loadSenderConfig, loadWebhookConfig } from '../../lib/platform/config.ts';
+import { loadSendConfig } from '../../lib/console/config.ts';
 import { STATE_TABLE_KEY, STATE_TABLE_TTL_ATTRIBUTE } from '../../lib/platform/ledger.ts';
+import { loadSenderConfig } from '../../lib/sender/config.ts';
 import { DEFERRAL_RECEIVES, retryBudget } from '../../lib/sender/schedule.ts';
+import { loadWebhookConfig } from '../../lib/webhook/config.ts';
 
 type Json = unknown;
 type Resource = { Type: string; Properties?: Record<string, Json>; Condition?: string };

@@ -14,7 +14,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { makeHandler } from '../../functions/webhook.ts';
 import { defaultResponder } from '../../lib/bots/responder.ts';
-import { loadPlanConfig } from '../../lib/platform/config.ts';
+import { loadPlanConfig } from '../../lib/pacing/config.ts';
 import { type Ledger, memoryLedger } from '../../lib/platform/ledger.ts';
 import { decodeStep, type QueuedStep } from '../../lib/queue/codec.ts';
 import type { InboundEvent } from '../../lib/queue/inbound.ts';

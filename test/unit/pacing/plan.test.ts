@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { loadPlanConfig, type PlanConfig, planConfigSchema } from '../../../lib/pacing/config.ts';
 import {
   countWords,
   planSequence,
@@ -10,7 +11,6 @@ import {
   unitNoise,
 } from '../../../lib/pacing/plan.ts';
 import { countGraphemes } from '../../../lib/pacing/words.ts';
-import { loadPlanConfig, type PlanConfig, planConfigSchema } from '../../../lib/platform/config.ts';
 import type { Reply } from '../../../lib/queue/reply.ts';
 import { actionKind, MAX_STEP_DELAY_MS, type Step, stepSchema } from '../../../lib/queue/step.ts';
 

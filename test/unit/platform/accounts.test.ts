@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { accountIdsOf, accountTokenSources, accountTokensOf } from '../../../lib/platform/accounts.ts';
-import { loadSenderConfig } from '../../../lib/platform/config.ts';
+import { loadSenderConfig } from '../../../lib/sender/config.ts';
 
 const base = {
   QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/1/q.fifo',

@@ -1,11 +1,9 @@
 import { describe, expect, it, vi } from 'vitest';
-import {
-  loadPlanConfig,
-  loadSenderConfig,
-  loadWebhookConfig,
-  resolveSecrets,
-} from '../../../lib/platform/config.ts';
+import { loadPlanConfig } from '../../../lib/pacing/config.ts';
+import { resolveSecrets } from '../../../lib/platform/config.ts';
 import { ConfigError } from '../../../lib/platform/errors.ts';
+import { loadSenderConfig } from '../../../lib/sender/config.ts';
+import { loadWebhookConfig } from '../../../lib/webhook/config.ts';
 
 const secret = 'super-secret-app-value-123';
 const webhookEnv = {

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
-import { loadPlanConfig } from '../../../lib/platform/config.ts';
+import { loadPlanConfig } from '../../../lib/pacing/config.ts';
 import { describeIssues } from '../../../lib/platform/issues.ts';
 import * as z from '../../../lib/platform/zod.ts';
 import { esbuildLikeServerless } from '../../support/esbuild-like-serverless.ts';

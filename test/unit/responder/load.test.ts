@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { loadResponderConfig, resolveSecrets } from '../../../lib/platform/config.ts';
+import { resolveSecrets } from '../../../lib/platform/config.ts';
 import { ConfigError } from '../../../lib/platform/errors.ts';
+import { loadResponderConfig } from '../../../lib/responder/config.ts';
 import { loadResponder, type ResponderLoadDeps } from '../../../lib/responder/load.ts';
 import { memoryTelemetry } from '../../support/telemetry.ts';
 

@@ -1,11 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Responder, TurnContext } from '../../../lib/bots/responder.ts';
-import { loadPlanConfig, turnPolicySchema } from '../../../lib/platform/config.ts';
+import { loadPlanConfig } from '../../../lib/pacing/config.ts';
 import { abortKey, memoryLedger } from '../../../lib/platform/ledger.ts';
 import type { InboundEvent } from '../../../lib/queue/inbound.ts';
 import { encodeInbound, type QueuedInbound } from '../../../lib/queue/inbound-codec.ts';
 import type { SequenceToEnqueue } from '../../../lib/queue/producer.ts';
+import { turnPolicySchema } from '../../../lib/responder/config.ts';
 import {
   decideMidReply,
   type MidReplyDeps,

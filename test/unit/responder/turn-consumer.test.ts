@@ -6,9 +6,10 @@ import {
 import { describe, expect, it } from 'vitest';
 import { LlmRequestError } from '../../../lib/bots/llm/errors.ts';
 import type { Responder } from '../../../lib/bots/responder.ts';
-import { loadPlanConfig, turnPolicySchema } from '../../../lib/platform/config.ts';
+import { loadPlanConfig } from '../../../lib/pacing/config.ts';
 import { encodeInbound, type QueuedInbound } from '../../../lib/queue/inbound-codec.ts';
 import type { SequenceToEnqueue } from '../../../lib/queue/producer.ts';
+import { turnPolicySchema } from '../../../lib/responder/config.ts';
 import { processTurns, type TurnRecord } from '../../../lib/responder/turn-consumer.ts';
 import { inboundEvent } from '../../support/factories.ts';
 import { memoryTelemetry, metricTotal } from '../../support/telemetry.ts';

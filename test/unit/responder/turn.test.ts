@@ -2,14 +2,15 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LlmRequestError, LlmUnavailableError } from '../../../lib/bots/llm/errors.ts';
 import type { Responder } from '../../../lib/bots/responder.ts';
+import { loadPlanConfig, type PlanConfig } from '../../../lib/pacing/config.ts';
 import { keepAlive, paceReply, typingMs } from '../../../lib/pacing/plan.ts';
-import { loadPlanConfig, type PlanConfig, turnPolicySchema } from '../../../lib/platform/config.ts';
 import { ConfigError, EllipsisError } from '../../../lib/platform/errors.ts';
 import type { InboundEvent } from '../../../lib/queue/inbound.ts';
 import type { QueuedInbound } from '../../../lib/queue/inbound-codec.ts';
 import { dedupIdOf, queuedStepsOf, type SequenceToEnqueue } from '../../../lib/queue/producer.ts';
 import type { Reply } from '../../../lib/queue/reply.ts';
 import { actionKind } from '../../../lib/queue/step.ts';
+import { turnPolicySchema } from '../../../lib/responder/config.ts';
 import {
   decideFailure,
   decideTurn,

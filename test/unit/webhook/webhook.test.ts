@@ -12,8 +12,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { makeHandler, toWebhookRequest } from '../../../functions/webhook.ts';
+import { loadPlanConfig } from '../../../lib/pacing/config.ts';
 import { planPrelude } from '../../../lib/pacing/plan.ts';
-import { loadPlanConfig } from '../../../lib/platform/config.ts';
 import {
   eventKey,
   type Ledger,

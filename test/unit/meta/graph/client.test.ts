@@ -298,6 +298,9 @@ describe('graph client requests', () => {
   });
 });
 
+/** A deadline no step before the server's silence can reach, even on a machine under full load. */
+const LOADED_MACHINE_MS = 3000;
+
 const fixture = (name: string) => readFileSync(new URL(`../../../fixtures/tls/${name}`, import.meta.url));
 const TLS = { key: fixture('localhost-key.pem'), cert: fixture('localhost-cert.pem') };
 
@@ -379,7 +382,8 @@ describe('transport: no answer — provably not sent, or Meta may have it', () =
     const port = await listening(
       createServer((req, res) => req.on('end', () => res.writeHead(200).write('{"recipient_')).resume()),
     );
-    const result = await send(client(`http://127.0.0.1:${port}`, { timeoutMs: 200 }));
+    // The deadline must outlast the request and the headers on a loaded machine: only the silence ends it.
+    const result = await send(client(`http://127.0.0.1:${port}`, { timeoutMs: LOADED_MACHINE_MS }));
     expect(result).toMatchObject({ ok: false, status: 0, reason: 'timeout', outcomeUnknown: true });
   });
 
@@ -409,12 +413,13 @@ describe('transport: no answer — provably not sent, or Meta may have it', () =
       }),
     );
     const trusting = new HttpsAgent({ keepAlive: true, ca: TLS.cert });
-    const c = client(`https://127.0.0.1:${port}`, { agent: trusting, timeoutMs: 300 });
+    // The deadline must outlast a TLS handshake on a loaded machine: only the server's silence ends it.
+    const c = client(`https://127.0.0.1:${port}`, { agent: trusting, timeoutMs: LOADED_MACHINE_MS });
     expect(await send(c)).toMatchObject({ ok: true });
     expect(await send(c)).toMatchObject({ ok: false, reason: 'timeout', outcomeUnknown: true });
     const fresh = client(`https://127.0.0.1:${port}`, {
       agent: new HttpsAgent({ ca: TLS.cert }),
-      timeoutMs: 300,
+      timeoutMs: LOADED_MACHINE_MS,
     });
     expect(await send(fresh)).toMatchObject({ ok: false, reason: 'timeout', outcomeUnknown: true });
   });

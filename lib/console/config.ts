@@ -1,0 +1,11 @@
+/** The console trigger's configuration: the steps queue and the typing model it plans with. */
+
+import { planConfigSchema } from '../pacing/config.ts';
+import { type Env, parseEnv, queueSchema } from '../platform/config.ts';
+import * as z from '../platform/zod.ts';
+
+export const sendEnvSchema = z.object({ ...queueSchema.shape, ...planConfigSchema.shape });
+
+export type SendConfig = z.infer<typeof sendEnvSchema>;
+
+export const loadSendConfig = (env: Env): SendConfig => parseEnv(sendEnvSchema, env);
