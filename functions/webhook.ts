@@ -1,24 +1,13 @@
 /**
  * Lambda 1, the webhook (API Gateway HTTP API, payload v2): maps the API Gateway event to a plain request
- * and delegates to lib/webhook/webhook.ts. Start-up (cached deps, secrets, errors) is lib/platform/runtime.ts.
+ * and delegates to lib/webhook/webhook.ts; its dependencies are built by lib/webhook/deps.ts. Start-up (cached deps, secrets, errors) is lib/platform/runtime.ts.
  */
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { loadPlanConfig } from '../lib/pacing/config.ts';
-import { planPrelude } from '../lib/pacing/plan.ts';
-import { accountIdsOf } from '../lib/platform/accounts.ts';
-import type { Env, FetchParameter } from '../lib/platform/config.ts';
-import { stateLedger } from '../lib/platform/ledger.ts';
-import { lambdaHandler, type Startup } from '../lib/platform/runtime.ts';
+import type { Env } from '../lib/platform/config.ts';
+import { lambdaHandler } from '../lib/platform/runtime.ts';
 import { fetchFromSsm } from '../lib/platform/ssm.ts';
-import { enqueueInbound } from '../lib/queue/inbound-producer.ts';
-import { enqueueSequence } from '../lib/queue/producer.ts';
-import { type ProducerOverrides, producerDeps } from '../lib/queue/producer-wiring.ts';
-import { loadWebhookConfig } from '../lib/webhook/config.ts';
-import { handleWebhook, type WebhookDeps, type WebhookRequest } from '../lib/webhook/webhook.ts';
-
-export type WebhookOverrides = Partial<WebhookDeps> &
-  ProducerOverrides & { fetchParameter?: FetchParameter; dynamo?: DynamoDBClient };
+import { type WebhookOverrides, webhookDeps } from '../lib/webhook/deps.ts';
+import { handleWebhook, type WebhookRequest } from '../lib/webhook/webhook.ts';
 
 /** API Gateway v2 event → plain request: lower-case header names, exact body bytes, decoded query. */
 export const toWebhookRequest = (event: APIGatewayProxyEventV2): WebhookRequest => {
@@ -37,39 +26,6 @@ export const toWebhookRequest = (event: APIGatewayProxyEventV2): WebhookRequest 
   return { method: event.requestContext?.http?.method ?? 'GET', headers, query, body };
 };
 
-export const build = async (
-  env: Env,
-  overrides: WebhookOverrides,
-  { telemetry, secrets }: Startup,
-): Promise<WebhookDeps> => {
-  const config = loadWebhookConfig(env);
-  const accounts = overrides.accounts ?? accountIdsOf(env);
-  const planConfig = loadPlanConfig(env);
-  const { META_APP_SECRET, META_VERIFY_TOKEN } = await secrets(config.secrets);
-  const producer = producerDeps(config.QUEUE_URL, telemetry, overrides);
-  const now = overrides.now ?? Date.now;
-  const { STATE_TABLE_NAME: tableName, EVENT_TTL_SECONDS: ttlSeconds } = config;
-  return {
-    appSecret: overrides.appSecret ?? META_APP_SECRET,
-    verifyToken: overrides.verifyToken ?? META_VERIFY_TOKEN,
-    planPrelude:
-      overrides.planPrelude ??
-      ((event) => planPrelude({ seed: event.eventId, inboundText: event.text }, planConfig)),
-    enqueue: overrides.enqueue ?? ((seq) => enqueueSequence(producer, seq)),
-    enqueueInbound:
-      overrides.enqueueInbound ??
-      ((inbound) => enqueueInbound({ ...producer, queueUrl: config.RESPONDER_QUEUE_URL }, inbound)),
-    ledger:
-      overrides.ledger ??
-      stateLedger('event', { tableName, ttlSeconds, now, log: telemetry.log, dynamo: overrides.dynamo })
-        .ledger,
-    now,
-    telemetry,
-    maxBodyBytes: overrides.maxBodyBytes ?? config.WEBHOOK_MAX_BODY_BYTES,
-    ...(accounts !== undefined && { accounts }),
-  };
-};
-
 const textResult = (statusCode: number, body: string): APIGatewayProxyStructuredResultV2 => ({
   statusCode,
   headers: { 'content-type': 'text/plain; charset=utf-8' },
@@ -81,7 +37,7 @@ export const makeHandler = (env: Env = process.env, overrides: WebhookOverrides 
     service: 'webhook',
     telemetry: overrides.telemetry,
     fetchParameter: overrides.fetchParameter ?? fetchFromSsm,
-    build: (startup) => build(env, overrides, startup),
+    build: (startup) => webhookDeps(env, overrides, startup),
     run: async (event: APIGatewayProxyEventV2, deps): Promise<APIGatewayProxyStructuredResultV2> => {
       const { statusCode, headers, body } = await handleWebhook(toWebhookRequest(event), deps);
       return { statusCode, headers, body };

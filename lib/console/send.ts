@@ -22,9 +22,10 @@ import type { PlanInput } from '../pacing/plan.ts';
 import { type FieldError, fieldErrors } from '../platform/issues.ts';
 import { type Telemetry, userLabel } from '../platform/telemetry.ts';
 import * as z from '../platform/zod.ts';
-import { EnqueueError, type SequenceToEnqueue } from '../queue/producer.ts';
+import type { SequenceToEnqueue } from '../queue/producer.ts';
 import { CHANNELS } from '../queue/recipient.ts';
 import { replySchema } from '../queue/reply.ts';
+import { EnqueueError } from '../queue/retry.ts';
 import { type ActionKind, actionKind, type Step, stepSchema } from '../queue/step.ts';
 
 /** Bounds that keep one press one conversation turn (and the producer at a batch or two). */

@@ -2,15 +2,13 @@
  * Enqueues one inbound event on the responder FIFO queue: group = the user's (page + PSID), so one user's
  * messages reach the responder in order and a slow user never holds up another; dedup id = the event's id,
  * so a Meta re-delivery within 5 minutes is dropped by SQS itself (the webhook's ledger covers the rest).
- * Throttling and server faults are retried with the step producer's rule (isRetryableSdkError).
+ * Throttling and server faults are retried by the producers' one policy (retry.ts).
  */
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { groupIdOf } from './codec.ts';
 import { encodeInbound, type QueuedInbound } from './inbound-codec.ts';
-import { dedupIdOf, type EnqueueDeps, EnqueueError, isRetryableSdkError } from './producer.ts';
-
-const BACKOFF_BASE_MS = 100;
-const DEFAULT_MAX_ATTEMPTS = 4;
+import { dedupIdOf, type EnqueueDeps } from './producer.ts';
+import { backoff, EnqueueError, isRetryableSdkError, retryPolicyOf, sdkErrorName } from './retry.ts';
 
 export const enqueueInbound = async (deps: EnqueueDeps, inbound: QueuedInbound): Promise<void> => {
   const { event } = inbound;
@@ -26,16 +24,14 @@ export const enqueueInbound = async (deps: EnqueueDeps, inbound: QueuedInbound):
     MessageGroupId: groupIdOf(event.pageId, event.psid),
     MessageDeduplicationId: dedupIdOf(event.eventId, 0),
   });
-  const maxAttempts = Math.max(1, deps.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const random = deps.random ?? Math.random;
+  const policy = retryPolicyOf(deps);
   for (let attempt = 1; ; attempt++) {
     try {
       await deps.sqs.send(command);
       return;
     } catch (error) {
-      const name = error instanceof Error ? error.name : 'UnknownError';
-      if (!isRetryableSdkError(error) || attempt >= maxAttempts) {
+      const name = sdkErrorName(error);
+      if (!isRetryableSdkError(error) || attempt >= policy.maxAttempts) {
         throw new EnqueueError(
           'sdk_error',
           isRetryableSdkError(error),
@@ -43,7 +39,7 @@ export const enqueueInbound = async (deps: EnqueueDeps, inbound: QueuedInbound):
         );
       }
       deps.telemetry?.metric('EnqueueRetries', 1);
-      await sleep(random() * BACKOFF_BASE_MS * 2 ** (attempt - 1));
+      await backoff(policy, attempt);
     }
   }
 };

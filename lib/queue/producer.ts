@@ -32,12 +32,19 @@ import {
   type SendMessageBatchResult,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { EllipsisError } from '../platform/errors.ts';
 import { describeIssues } from '../platform/issues.ts';
 import type { Telemetry } from '../platform/telemetry.ts';
 import * as z from '../platform/zod.ts';
 import { encodeStep, groupIdOf, QUEUE_BODY_VERSION, type QueuedStep } from './codec.ts';
 import type { Channel } from './recipient.ts';
+import {
+  backoff,
+  EnqueueError,
+  isRetryableSdkError,
+  type RetryPolicy,
+  retryPolicyOf,
+  sdkErrorName,
+} from './retry.ts';
 import type { Step } from './step.ts';
 
 export type SequenceToEnqueue = {
@@ -65,21 +72,6 @@ export type EnqueueDeps = {
   telemetry?: Pick<Telemetry, 'log' | 'metric'>;
 };
 
-type EnqueueFailure = 'invalid_step' | 'too_large' | 'sdk_error' | 'rejected' | 'failed_entries';
-
-/** Why a sequence could not be enqueued. Names codes and counts only: never bodies, ids of users or secrets. */
-export class EnqueueError extends EllipsisError {
-  override name = 'EnqueueError';
-  readonly reason: EnqueueFailure;
-  /** True when trying again later may succeed (throttling, 5xx): the webhook answers 500 so Meta re-delivers. */
-  readonly retryable: boolean;
-  constructor(reason: EnqueueFailure, retryable: boolean, message: string) {
-    super(message);
-    this.reason = reason;
-    this.retryable = retryable;
-  }
-}
-
 /** SQS limits (API Reference, SendMessageBatch): 10 entries per batch. */
 const MAX_BATCH_ENTRIES = 10;
 /**
@@ -95,55 +87,6 @@ const DEDUP_ID = /^[\x21-\x7e]{1,128}$/;
 export const dedupIdOf = (sequenceId: string, index: number): string => {
   const plain = `${sequenceId}:${index}`;
   return DEDUP_ID.test(plain) ? plain : createHash('sha256').update(plain).digest('hex');
-};
-
-const BACKOFF_BASE_MS = 100;
-const BACKOFF_CAP_MS = 2_000;
-const DEFAULT_MAX_ATTEMPTS = 4;
-
-const RETRYABLE_ERROR_NAMES = new Set([
-  'ThrottlingException',
-  'Throttling',
-  'RequestThrottled',
-  'RequestThrottledException',
-  'KmsThrottled',
-  'ServiceUnavailable',
-  'InternalError',
-  'InternalFailure',
-  'TimeoutError',
-  'RequestTimeout',
-  'RequestTimeoutException',
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ETIMEDOUT',
-  'EPIPE',
-]);
-
-type SdkErrorShape = {
-  name?: unknown;
-  code?: unknown;
-  $retryable?: unknown;
-  $fault?: unknown;
-  $metadata?: { httpStatusCode?: number };
-};
-
-const sdkErrorName = (error: unknown): string => {
-  const e = (typeof error === 'object' && error !== null ? error : {}) as SdkErrorShape;
-  return typeof e.name === 'string' ? e.name : 'UnknownError';
-};
-
-/** Throttling, server faults and network resets are worth another attempt; client faults are not. */
-export const isRetryableSdkError = (error: unknown): boolean => {
-  if (typeof error !== 'object' || error === null) return false;
-  const e = error as SdkErrorShape;
-  if (e.$retryable) return true;
-  if (e.$fault === 'server') return true;
-  const status = e.$metadata?.httpStatusCode;
-  if (status !== undefined && (status >= 500 || status === 429)) return true;
-  return (
-    RETRYABLE_ERROR_NAMES.has(sdkErrorName(error)) ||
-    (typeof e.code === 'string' && RETRYABLE_ERROR_NAMES.has(e.code))
-  );
 };
 
 /** The queued bodies of a sequence: dueAt accumulates the delays, index/count let the sender check order. */
@@ -197,20 +140,6 @@ export const splitIntoBatches = (entries: readonly Entry[]): Entry[][] => {
   if (current.length > 0) batches.push(current);
   return batches;
 };
-
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** How a batch is retried: attempts (the first included) and full-jitter exponential backoff. */
-type RetryPolicy = { maxAttempts: number; sleep: (ms: number) => Promise<void>; random: () => number };
-
-const retryPolicyOf = (deps: EnqueueDeps): RetryPolicy => ({
-  maxAttempts: Math.max(1, deps.maxAttempts ?? DEFAULT_MAX_ATTEMPTS),
-  sleep: deps.sleep ?? defaultSleep,
-  random: deps.random ?? Math.random,
-});
-
-const backoff = (policy: RetryPolicy, attempt: number): Promise<void> =>
-  policy.sleep(policy.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1)));
 
 /** One SQS entry per step, all in the user's group; a step the codec rejects fails the whole sequence. */
 const entriesOf = (seq: SequenceToEnqueue, groupId: string): Entry[] => {

@@ -1,35 +1,34 @@
 /**
- * The sender's batch loop: each SQS record is one step; groups (one per user) run concurrently, the steps
- * of a group strictly in order. Waits happen in SQS: a step that is not due yet is handed back with
+ * The sender's batch: each SQS record is one step, run on the one FIFO consumer (lib/queue/consumer/). A
+ * group's steps go strictly in order; the first that cannot go now (not due, a retry) goes back with every
+ * later step of its group. Waits happen in SQS: a step that is not due yet is handed back with
  * ChangeMessageVisibility, never slept through (only sub-second remainders and waits up to
- * SENDER_INLINE_WAIT_MS are slept).
- *
- * The loop is our own rather than Powertools' SqsFifoPartialProcessor: that one stops the whole batch (or a
- * group) at the first failure but runs groups one after another, does not change the visibility of the
- * records it returns, and throws when every record fails (unless told otherwise). Here a deferral is a normal
- * outcome, not an error: processBatch never throws, because a function error makes Lambda back off polling
- * and retry the whole batch (AWS Lambda Developer Guide, "Handling errors for an SQS event source").
- *
- * One record's processing is in process-step.ts, the FIFO policy in fifo.ts, the timing decisions in
+ * SENDER_INLINE_WAIT_MS are slept). One record's processing is in process-step.ts, the timing decisions in
  * schedule.ts.
  */
 
 import { errorText } from '../platform/errors.ts';
+import { decodeStep, groupIdOf } from '../queue/codec.ts';
+import { type BatchResponse, type GroupSettlement, processFifoBatch } from '../queue/consumer/batch.ts';
+import type { QueueRecord } from '../queue/consumer/record.ts';
 import type { ConsumerDeps } from './deps.ts';
-import { groupRecords, returnedFrom } from './fifo.ts';
 import { processRecord } from './process-step.ts';
-import { changeVisibility } from './queue-ops.ts';
-import type { ConsumerRecord, RecordOutcome } from './record.ts';
+import type { RecordOutcome } from './record.ts';
 
 export type { ConsumerDeps } from './deps.ts';
-export type { ConsumerRecord } from './record.ts';
 
-type BatchResponse = { batchItemFailures: { itemIdentifier: string }[] };
+/** The record's FIFO group: the attribute, else the decoded step's, else its own (a poison body). */
+export const stepGroupOf = (record: QueueRecord): string => {
+  const attribute = record.attributes.MessageGroupId;
+  if (attribute) return attribute;
+  const decoded = decodeStep(record.body);
+  return decoded.ok ? groupIdOf(decoded.step.pageId, decoded.step.psid) : `record:${record.messageId}`;
+};
 
 /** processRecord, but a bug or an unexpected client error returns the record instead of failing the batch. */
 const outcomeOf = async (
   deps: ConsumerDeps,
-  record: ConsumerRecord,
+  record: QueueRecord,
   group: string,
   predecessorDoneAt: number | undefined,
 ): Promise<RecordOutcome> => {
@@ -45,33 +44,26 @@ const outcomeOf = async (
   }
 };
 
-/** Runs one group in order; returns the message ids to report as failures. */
-const processGroup = async (
+/** Sends a group's steps in order, each after its predecessor; stops at the first that cannot go now. */
+const sendGroup = async (
   deps: ConsumerDeps,
   group: string,
-  members: readonly ConsumerRecord[],
-): Promise<string[]> => {
+  records: readonly QueueRecord[],
+): Promise<GroupSettlement> => {
   let predecessorDoneAt: number | undefined;
-  for (const [position, record] of members.entries()) {
+  for (const [position, record] of records.entries()) {
     const outcome = await outcomeOf(deps, record, group, predecessorDoneAt);
-    if (outcome.done) {
-      predecessorDoneAt = outcome.completedAt;
-      continue;
-    }
-    const returned = returnedFrom(members, position);
-    await Promise.all(returned.map((r) => changeVisibility(deps, r, outcome.visibilitySeconds)));
-    if (returned.length > 1) deps.telemetry.metric('FollowersReturned', returned.length - 1);
-    return returned.map((r) => r.messageId);
+    if (!outcome.done)
+      return { kind: 'return', from: position, visibilitySeconds: outcome.visibilitySeconds };
+    predecessorDoneAt = outcome.completedAt;
   }
-  return [];
+  return { kind: 'done' };
 };
 
-export const processBatch = async (
-  records: readonly ConsumerRecord[],
-  deps: ConsumerDeps,
-): Promise<BatchResponse> => {
-  const groups = groupRecords(records);
-  const failed = await Promise.all([...groups].map(([group, members]) => processGroup(deps, group, members)));
-  // Lambda's partial batch response: only the ids of records to keep (AWS Lambda Developer Guide, SQS).
-  return { batchItemFailures: failed.flat().map((itemIdentifier) => ({ itemIdentifier })) };
-};
+export const processBatch = (records: readonly QueueRecord[], deps: ConsumerDeps): Promise<BatchResponse> =>
+  processFifoBatch(records, {
+    queue: deps,
+    groupOf: stepGroupOf,
+    settleGroup: (group, members) => sendGroup(deps, group, members),
+    retrySeconds: deps.tuning.RETRY_BASE_SECONDS,
+  });

@@ -1,9 +1,21 @@
-/** What the sender's batch loop depends on: all injected, so tests and the local stack pass their own. */
+/**
+ * What the sender's batch loop depends on — all injected, so tests and the local stack pass their own — and
+ * how a container builds them once: configuration, secrets and tokens, the Graph client, the abort record.
+ */
+import { setTimeout as sleepFor } from 'node:timers/promises';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { GraphSendResult, SendActionRequest } from '../meta/graph/client.ts';
+import { graphClient } from '../meta/graph/client.ts';
 import type { UsageReading } from '../meta/graph/usage.ts';
+import { accountTokensOf } from '../platform/accounts.ts';
+import type { Env, FetchParameter } from '../platform/config.ts';
 import type { Ledger } from '../platform/ledger.ts';
+import { stateLedger } from '../platform/ledger.ts';
+import type { Startup } from '../platform/runtime.ts';
 import type { Telemetry } from '../platform/telemetry.ts';
+import { sqsOnFirstUse } from '../queue/producer-wiring.ts';
+import { loadSenderConfig, senderTuningSchema } from './config.ts';
 import type { SenderTuning } from './schedule.ts';
 
 export type GraphSender = {
@@ -24,4 +36,54 @@ export type ConsumerDeps = {
   tuning: SenderTuning;
   /** For backoff jitter; Math.random by default. */
   random?: () => number;
+};
+
+export type SenderOverrides = Partial<ConsumerDeps> & {
+  fetchParameter?: FetchParameter;
+  dynamo?: DynamoDBClient;
+};
+
+/** Per-account tokens when configured (lib/platform/accounts.ts), else the one token for every account. */
+const tokensOf = async (
+  tokens: ReturnType<typeof loadSenderConfig>['tokens'],
+  secrets: Startup['secrets'],
+) =>
+  'byAccount' in tokens
+    ? { accountTokens: accountTokensOf(await secrets(tokens.byAccount)) }
+    : { accessToken: (await secrets({ META_PAGE_ACCESS_TOKEN: tokens.single })).META_PAGE_ACCESS_TOKEN };
+
+export const senderDeps = async (
+  env: Env,
+  overrides: SenderOverrides,
+  { telemetry, secrets }: Startup,
+): Promise<ConsumerDeps> => {
+  const config = loadSenderConfig(env);
+  const { META_APP_SECRET } = await secrets(config.secrets);
+  const tokens = await tokensOf(config.tokens, secrets);
+  const now = overrides.now ?? Date.now;
+  const { STATE_TABLE_NAME: tableName, ABORT_TTL_SECONDS: ttlSeconds } = config;
+  return {
+    graph:
+      overrides.graph ??
+      graphClient({
+        baseUrl: config.GRAPH_API_URL,
+        version: config.GRAPH_API_VERSION,
+        ...tokens,
+        appSecret: META_APP_SECRET,
+        timeoutMs: config.GRAPH_TIMEOUT_MS,
+      }),
+    sqs: overrides.sqs ?? sqsOnFirstUse(),
+    queueUrl: overrides.queueUrl ?? config.QUEUE_URL,
+    dlqUrl: overrides.dlqUrl ?? config.DLQ_URL,
+    ledger:
+      overrides.ledger ??
+      stateLedger('abort', { tableName, ttlSeconds, now, log: telemetry.log, dynamo: overrides.dynamo })
+        .ledger,
+    now,
+    sleep: overrides.sleep ?? ((ms) => sleepFor(ms)),
+    telemetry,
+    // zod objects strip unknown keys: exactly the tuning, without the secret sources.
+    tuning: overrides.tuning ?? senderTuningSchema.parse(config),
+    ...(overrides.random && { random: overrides.random }),
+  };
 };

@@ -10,11 +10,12 @@ import { codeLabel, failureAttributes } from '../meta/graph/errors.ts';
 import { sendTargetOf } from '../meta/outbound.ts';
 import { userLabel } from '../platform/telemetry.ts';
 import { decodeStep, type QueuedStep } from '../queue/codec.ts';
+import { copyToDlq } from '../queue/consumer/queue-writes.ts';
+import type { QueueRecord } from '../queue/consumer/record.ts';
 import { type ActionKind, actionKind } from '../queue/step.ts';
 import { abortSequence, isSequenceAborted } from './abort.ts';
 import type { ConsumerDeps } from './deps.ts';
-import { copyToDlq } from './queue-ops.ts';
-import { type ConsumerRecord, type RecordOutcome, sqsTimingOf } from './record.ts';
+import { type RecordOutcome, sqsTimingOf } from './record.ts';
 import {
   type DueTime,
   decideStep,
@@ -29,7 +30,7 @@ import { recordSent, wasSent } from './sent-steps.ts';
 /** Everything known about the record being processed. */
 type StepContext = {
   deps: ConsumerDeps;
-  record: ConsumerRecord;
+  record: QueueRecord;
   group: string;
   step: QueuedStep;
   kind: ActionKind;
@@ -49,7 +50,7 @@ const backoff = (deps: ConsumerDeps, timing: SqsTiming, retryAfterMs?: number): 
 
 const handlePoison = async (
   deps: ConsumerDeps,
-  record: ConsumerRecord,
+  record: QueueRecord,
   group: string,
   reason: string,
 ): Promise<RecordOutcome> => {
@@ -166,12 +167,13 @@ const settle = async (ctx: StepContext, due: DueTime, result: GraphSendResult): 
   const verdict = sendVerdict(result, ctx.finalReceive, kind);
   if (verdict === 'retry') return retryLater(ctx, result);
   if (verdict === 'unknown') return outcomeUnknown(ctx, result);
-  if (verdict === 'give-up') {
-    metric('StepsGivenUp', 1, 'Count', { code: codeLabel(result) });
-    await copyToDlq(deps, ctx.record, ctx.group, `retry budget exhausted: ${result.reason}`);
-  }
   await abortSequence(deps, ctx.step, ctx.group, result);
-  return done(deps);
+  if (verdict !== 'give-up') return done(deps);
+  metric('StepsGivenUp', 1, 'Count', { code: codeLabel(result) });
+  if (await copyToDlq(deps, ctx.record, ctx.group, `retry budget exhausted: ${result.reason}`))
+    return done(deps);
+  // Not copied: never delete it. On its final receive, handing it back lets SQS's redrive move it to the DLQ.
+  return { done: false, visibilitySeconds: 0 };
 };
 
 /** Before any wait (the read then costs the user nothing): did an earlier receive already send it? */
@@ -213,7 +215,7 @@ const processStep = async (
 /** One record → its outcome. `predecessorDoneAt`: when the previous step of its group completed here. */
 export const processRecord = async (
   deps: ConsumerDeps,
-  record: ConsumerRecord,
+  record: QueueRecord,
   group: string,
   predecessorDoneAt: number | undefined,
 ): Promise<RecordOutcome> => {

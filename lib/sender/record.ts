@@ -1,20 +1,12 @@
-/** One SQS record of the sender's batch, as plain data, and what processing it came to. */
+/** What processing one step's record came to, and the SQS timing the schedule reads from it. */
+import type { QueueRecord } from '../queue/consumer/record.ts';
 import type { SqsTiming } from './schedule.ts';
-
-/** One SQS record, as plain data (functions/sender.ts maps the Lambda event to this). */
-export type ConsumerRecord = {
-  messageId: string;
-  receiptHandle: string;
-  body: string;
-  /** SQS system attributes: MessageGroupId, ApproximateReceiveCount, ApproximateFirstReceiveTimestamp, … */
-  attributes: Readonly<Record<string, string | undefined>>;
-};
 
 /** Outcome of one record: done (Lambda deletes it) or returned with a new visibility timeout. */
 export type RecordOutcome = { done: true; completedAt: number } | { done: false; visibilitySeconds: number };
 
 /** The SQS system attributes the schedule reads, as numbers (absent or unparsable: undefined). */
-export const sqsTimingOf = (attributes: ConsumerRecord['attributes']): SqsTiming => {
+export const sqsTimingOf = (attributes: QueueRecord['attributes']): SqsTiming => {
   const number = (name: string): number | undefined => {
     const value = Number(attributes[name]);
     return attributes[name] !== undefined && Number.isFinite(value) ? value : undefined;

@@ -27,13 +27,11 @@ import type { GraphFailureKind } from '../meta/graph/errors.ts';
 import type { UsageReading } from '../meta/graph/usage.ts';
 import type * as z from '../platform/zod.ts';
 import type { QueuedStep } from '../queue/codec.ts';
+import { MAX_VISIBILITY_SECONDS } from '../queue/consumer/queue-writes.ts';
 import type { ActionKind } from '../queue/step.ts';
 import type { senderTuningSchema } from './config.ts';
 
 export type SenderTuning = z.infer<typeof senderTuningSchema>;
-
-/** SQS ChangeMessageVisibility accepts 0…43 200 seconds (12 hours). */
-export const MAX_VISIBILITY_SECONDS = 43_200;
 
 /**
  * Receives a planned step may spend on deferrals: one to its due second, maybe one more when SQS redelivers

@@ -3,7 +3,8 @@
  * the turn at once. Try it: `RESPONDER_MODULE=./local/responders/sleepy.ts npm start`, then
  * `npm run chat -- "where is my order?"` — seen, typing (kept on), the answer.
  */
-import type { Responder } from '../../lib/bots/responder.ts';
+
+import type { Responder } from '../../lib/index.ts';
 
 const THINK_MS = Number(process.env.SLEEPY_THINK_MS ?? 8_000);
 

@@ -4,8 +4,7 @@
  * `RESPONDER_MODULE=./local/responders/streaming.ts npm start`
  */
 
-import type { Responder } from '../../lib/bots/responder.ts';
-import type { Reply } from '../../lib/queue/reply.ts';
+import type { Reply, Responder } from '../../lib/index.ts';
 
 const PARAGRAPHS = [
   'Good question, let me check.',

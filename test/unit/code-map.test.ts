@@ -1,5 +1,5 @@
 /**
- * The README's "Code map" is the tree: every module in lib/ and functions/ is named there (a row may name
+ * docs/architecture.md's "Code map" is the tree: every module in lib/ and functions/ is named there (a row may name
  * `a.ts`, `b.ts` after a first full path in the same folder, or a whole folder ending in `/`), and every path
  * it names exists.
  */
@@ -14,9 +14,9 @@ const modulesUnder = (dir: string): string[] =>
     .filter((f) => f.endsWith('.ts'))
     .map((f) => posix.join(dir, f.split('\\').join('/')));
 
-/** The section between `### Code map` and the next heading. */
+/** The section between `## Code map` and the next heading. */
 const codeMap = (readme: string): string => {
-  const start = readme.indexOf('### Code map');
+  const start = readme.indexOf('## Code map');
   if (start < 0) return '';
   const next = readme.slice(start + 1).search(/\n#{2,3} /);
   return next < 0 ? readme.slice(start) : readme.slice(start, start + 1 + next);
@@ -34,8 +34,8 @@ const namedPaths = (section: string): string[] =>
       return names.map((n, i) => (i === 0 || n.includes('/') ? n : posix.join(dir, n)));
     });
 
-describe('README code map', () => {
-  const paths = namedPaths(codeMap(readFileSync(join(root, 'README.md'), 'utf8')));
+describe('docs/architecture.md code map', () => {
+  const paths = namedPaths(codeMap(readFileSync(join(root, 'docs', 'architecture.md'), 'utf8')));
 
   it('names every module of lib/ and functions/', () => {
     const covered = (file: string) =>
@@ -49,7 +49,7 @@ describe('README code map', () => {
   });
 
   it('reads sibling names and folder rows', () => {
-    const section = '### Code map\n| `lib/a/x.ts`, `y.ts` | … |\n| `lib/b/` | … |\n## Next\n| `lib/c.ts` | |';
+    const section = '## Code map\n| `lib/a/x.ts`, `y.ts` | … |\n| `lib/b/` | … |\n## Next\n| `lib/c.ts` | |';
     expect(namedPaths(codeMap(section))).toEqual(['lib/a/x.ts', 'lib/a/y.ts', 'lib/b/']);
   });
 });

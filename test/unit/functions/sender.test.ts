@@ -5,7 +5,8 @@ import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@
 import type { SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { makeHandler, toConsumerRecord } from '../../../functions/sender.ts';
+import { makeHandler } from '../../../functions/sender.ts';
+import { toQueueRecord } from '../../../functions/sqs-records.ts';
 import type { GraphSendResult, SendActionRequest } from '../../../lib/meta/graph/client.ts';
 import { STATE_TABLE_KEY } from '../../../lib/platform/ledger.ts';
 import { decodeStep } from '../../../lib/queue/codec.ts';
@@ -94,7 +95,7 @@ describe('sender handler', () => {
   it('maps a Lambda SQS record to a plain consumer record', () => {
     const [first] = sampleEvent('sender-single-step.json').Records;
     if (!first) throw new Error('sample event has no record');
-    const record = toConsumerRecord(first);
+    const record = toQueueRecord(first);
     expect(record).toEqual({
       messageId: first.messageId,
       receiptHandle: first.receiptHandle,

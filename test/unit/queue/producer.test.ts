@@ -5,13 +5,12 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { decodeStep } from '../../../lib/queue/codec.ts';
 import {
   dedupIdOf,
-  EnqueueError,
   enqueueSequence,
-  isRetryableSdkError,
   MAX_BATCH_BYTES,
   type SequenceToEnqueue,
   splitIntoBatches,
 } from '../../../lib/queue/producer.ts';
+import { EnqueueError, isRetryableSdkError } from '../../../lib/queue/retry.ts';
 import type { Step } from '../../../lib/queue/step.ts';
 import { memoryTelemetry, metricTotal } from '../../support/telemetry.ts';
 

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { Responder, TurnContext } from '../../../lib/bots/responder.ts';
 import { loadPlanConfig } from '../../../lib/pacing/config.ts';
 import { abortKey, memoryLedger } from '../../../lib/platform/ledger.ts';
+import type { QueueRecord } from '../../../lib/queue/consumer/record.ts';
 import type { InboundEvent } from '../../../lib/queue/inbound.ts';
 import { encodeInbound, type QueuedInbound } from '../../../lib/queue/inbound-codec.ts';
 import type { SequenceToEnqueue } from '../../../lib/queue/producer.ts';
@@ -19,7 +20,7 @@ import {
   stateReplies,
 } from '../../../lib/responder/mid-reply.ts';
 import { dynamoReplies } from '../../../lib/responder/mid-reply-dynamo.ts';
-import { processTurns, type TurnRecord } from '../../../lib/responder/turn-consumer.ts';
+import { processTurns } from '../../../lib/responder/turn-consumer.ts';
 import { inboundEvent } from '../../support/factories.ts';
 import { fakeStateTable } from '../../support/state-table.ts';
 import { memoryTelemetry, metricTotal } from '../../support/telemetry.ts';
@@ -209,7 +210,7 @@ describe('reply memory', () => {
 });
 
 describe('processTurns with RESPONDER_MID_REPLY=restart', () => {
-  const turnRecord = (id: string): TurnRecord => ({
+  const turnRecord = (id: string): QueueRecord => ({
     messageId: `msg-${id}`,
     receiptHandle: `rh-${id}`,
     body: encodeInbound({ ...queued(id), receivedAt: Date.now() - 60_000 }),

@@ -7,17 +7,18 @@ import { describe, expect, it } from 'vitest';
 import { LlmRequestError } from '../../../lib/bots/llm/errors.ts';
 import type { Responder } from '../../../lib/bots/responder.ts';
 import { loadPlanConfig } from '../../../lib/pacing/config.ts';
+import type { QueueRecord } from '../../../lib/queue/consumer/record.ts';
 import { encodeInbound, type QueuedInbound } from '../../../lib/queue/inbound-codec.ts';
 import type { SequenceToEnqueue } from '../../../lib/queue/producer.ts';
 import { turnPolicySchema } from '../../../lib/responder/config.ts';
-import { processTurns, type TurnRecord } from '../../../lib/responder/turn-consumer.ts';
+import { processTurns } from '../../../lib/responder/turn-consumer.ts';
 import { inboundEvent } from '../../support/factories.ts';
 import { memoryTelemetry, metricTotal } from '../../support/telemetry.ts';
 
 const NOW = Date.now();
 const policy = turnPolicySchema.parse({});
 
-const record = (id: string, psid: string, receivedAt: number, receiveCount = 1): TurnRecord => {
+const record = (id: string, psid: string, receivedAt: number, receiveCount = 1): QueueRecord => {
   const inbound: QueuedInbound = {
     v: 1,
     event: inboundEvent({ psid, eventId: id, mid: id, text: `text ${id}` }),
@@ -146,6 +147,29 @@ describe('processTurns', () => {
     expect(log?.attributes).toMatchObject({ eventIds: ['a', 'b'], receiveCount: 1 });
     const actions = h.enqueued.flatMap((s) => s.steps.map((x) => JSON.stringify(x.action)));
     expect(actions.at(-1)).toBe('{"sender_action":"typing_off"}');
+  });
+
+  it('never deletes a dead-lettered turn whose copy failed for one message: all of it comes back', async () => {
+    const h = harness(() => {
+      throw new LlmRequestError('LLM endpoint answered 401 (check LLM_API_KEY)', 401);
+    });
+    const send = (h.deps.sqs as { send: (c: unknown) => Promise<unknown> }).send;
+    h.deps.sqs = {
+      send: async (command: unknown) => {
+        const source = command instanceof SendMessageCommand ? command.input.MessageDeduplicationId : '';
+        if (source === 'msg-b') throw Object.assign(new Error('throttled'), { name: 'ThrottlingException' });
+        return send(command as never);
+      },
+    } as never;
+    const old = NOW - 60_000;
+    const res = await processTurns(
+      [record('a', 'U', old, 1), record('b', 'U', old, 1), record('c', 'U', old, 1)],
+      h.deps,
+    );
+    expect(res.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(['msg-a', 'msg-b', 'msg-c']);
+    expect(h.sent.some((c) => c instanceof DeleteMessageBatchCommand)).toBe(false);
+    const changes = h.sent.filter((c) => c instanceof ChangeMessageVisibilityCommand);
+    expect(changes).toHaveLength(3);
   });
 
   it('does not retry a turn that already sent part of its answer (the user saw it)', async () => {

@@ -13,8 +13,9 @@ import type { UsageReading } from '../../../lib/meta/graph/usage.ts';
 import { abortKey, type Ledger, memoryLedger } from '../../../lib/platform/ledger.ts';
 import { userLabel } from '../../../lib/platform/telemetry.ts';
 import { encodeStep, groupIdOf, type QueuedStep } from '../../../lib/queue/codec.ts';
+import type { QueueRecord } from '../../../lib/queue/consumer/record.ts';
 import type { Action } from '../../../lib/queue/step.ts';
-import { type ConsumerDeps, type ConsumerRecord, processBatch } from '../../../lib/sender/consumer.ts';
+import { type ConsumerDeps, processBatch } from '../../../lib/sender/consumer.ts';
 import type { SenderTuning } from '../../../lib/sender/schedule.ts';
 import { sentKey } from '../../../lib/sender/sent-steps.ts';
 import { queuedStep, senderTuning } from '../../support/factories.ts';
@@ -101,7 +102,7 @@ let nextId = 0;
 const record = (
   body: QueuedStep | string,
   attrs: { receiveCount?: number; firstReceiveAt?: number; group?: string; id?: string } = {},
-): ConsumerRecord => {
+): QueueRecord => {
   nextId += 1;
   const id = attrs.id ?? `msg-${nextId}`;
   const group =
@@ -597,6 +598,24 @@ describe('processBatch: failures', () => {
     expect(sqsMock.commandCalls(SendMessageCommand)).toHaveLength(1);
     expect(await ledger.has(abortKey(groupIdOf(PAGE, USER), 'm_seq1'))).toBe(true);
     expect(metricTotal(telemetry.metrics, 'StepsGivenUp')).toBe(1);
+  });
+
+  it('never deletes a given-up step whose DLQ copy failed: it goes back for SQS to redrive', async () => {
+    const { deps, ledger } = setup({
+      dlqUrl: DLQ_URL,
+      answer: (r) => ('message' in r.action ? { kind: 'transient', code: 1200 } : 'ok'),
+    });
+    sqsMock
+      .on(SendMessageCommand)
+      .rejects(Object.assign(new Error('throttled'), { name: 'ThrottlingException' }));
+    const given = record(step({ index: 2, action: text('hi') }), { receiveCount: 20, id: 'given-up' });
+    const res = await processBatch([given], deps);
+    expect(res.batchItemFailures).toEqual([{ itemIdentifier: 'given-up' }]);
+    expect(visibilityCalls()).toEqual([
+      expect.objectContaining({ ReceiptHandle: 'rh-given-up', VisibilityTimeout: 0 }),
+    ]);
+    // The rest of its sequence is still stopped: nothing after a message the user never got.
+    expect(await ledger.has(abortKey(groupIdOf(PAGE, USER), 'm_seq1'))).toBe(true);
   });
 
   it('sends a not-yet-due step early on its final receive instead of losing it to the redrive', async () => {

@@ -1,11 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { MAX_VISIBILITY_SECONDS } from '../../../lib/queue/consumer/queue-writes.ts';
 import {
   DEFERRAL_RECEIVES,
   decideStep,
   dueTime,
   isFinalReceive,
-  MAX_VISIBILITY_SECONDS,
   retryAttempt,
   retryBudget,
   retryDelaySeconds,
