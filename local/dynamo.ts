@@ -46,7 +46,15 @@ export type LocalDynamo = {
 
 type Dynalite = ReturnType<typeof dynalite>;
 
-const listenDynalite = async (port: number): Promise<{ server: Dynalite; endpoint: string }> => {
+/** Closes the server, idle and busy connections included (a keep-alive socket would hold it open). */
+const closeServer = (server: Dynalite): Promise<void> =>
+  new Promise((resolve, reject) => {
+    server.close((error?: Error) => (error ? reject(error) : resolve()));
+    server.closeAllConnections();
+  });
+
+/** dynalite on 127.0.0.1 with no table yet; a taken port names the variable that moves it. */
+export const listenDynalite = async (port = 0): Promise<{ endpoint: string; close: () => Promise<void> }> => {
   // createTableMs 0: the table is ACTIVE at the next DescribeTable instead of after dynalite's 500 ms.
   const server = dynalite({ createTableMs: 0 });
   await new Promise<void>((resolve, reject) => {
@@ -61,7 +69,8 @@ const listenDynalite = async (port: number): Promise<{ server: Dynalite; endpoin
     );
     server.listen(port, '127.0.0.1', () => resolve());
   });
-  return { server, endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { endpoint, close: () => closeServer(server) };
 };
 
 /** An SDK client for this endpoint with the local dummy credentials. */
@@ -84,24 +93,17 @@ export const createStateTable = async (
   }
 };
 
-/** Closes the server, idle and busy connections included (a keep-alive socket would hold it open). */
-const closeServer = (server: Dynalite): Promise<void> =>
-  new Promise((resolve, reject) => {
-    server.close((error?: Error) => (error ? reject(error) : resolve()));
-    server.closeAllConnections();
-  });
-
 export const startLocalDynamo = async (
   options: { port?: number; tableName?: string } = {},
 ): Promise<LocalDynamo> => {
-  const { server, endpoint } = await listenDynalite(options.port ?? 0);
+  const { endpoint, close } = await listenDynalite(options.port ?? 0);
   const tableName = options.tableName ?? LOCAL_STATE_TABLE_NAME;
   const admin = dynamoClientFor(endpoint);
   const client = stateTableClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
   const stop = async () => {
     admin.destroy();
     client.destroy();
-    await closeServer(server);
+    await close();
   };
   try {
     await createStateTable(admin, stateTableDefinition(tableName));
