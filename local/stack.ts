@@ -551,19 +551,31 @@ const signedSay =
       appSecret,
     );
 
+/** The services the functions talk to: SQS, the state table, Graph (each stopped after the functions). */
+const startServices = async (
+  options: StackOptions,
+  stops: ReturnType<typeof stopper>,
+  graphFor: () => Promise<GraphFake | undefined>,
+  maxReceiveCount: number,
+) => {
+  const sqs = await startLocalStepQueues(options, maxReceiveCount);
+  stops.push(sqs.stop);
+  options.onSqsReady?.(sqs);
+  const dynamo = await startStateTable(options);
+  if (dynamo) stops.push(dynamo.stop);
+  const graph = await graphFor();
+  if (graph) stops.push(graph.stop);
+  return { sqs, dynamo, graph };
+};
+
 /** Starts every part in order (SQS, Graph, the functions, the HTTP API, the pollers) and wires them. */
 const startParts = async (options: StackOptions, stops: ReturnType<typeof stopper>): Promise<Stack> => {
   const secrets = stackSecrets(options);
   const pageId = options.pageId ?? LOCAL_PAGE_ID;
   const maxReceiveCount = options.maxReceiveCount ?? MAX_RECEIVE_COUNT;
   const { subscribe, emit } = chatBus();
-  const sqs = await startLocalStepQueues(options, maxReceiveCount);
-  stops.push(sqs.stop);
-  options.onSqsReady?.(sqs);
-  const dynamo = await startStateTable(options);
-  if (dynamo) stops.push(dynamo.stop);
-  const graph = await startLocalGraph(options, secrets, emit);
-  if (graph) stops.push(graph.stop);
+  const graphFor = () => startLocalGraph(options, secrets, emit);
+  const { sqs, dynamo, graph } = await startServices(options, stops, graphFor, maxReceiveCount);
   const wiring = stackWiring(options);
   const base = functionEnv(options, { sqs, dynamo, graph }, secrets, maxReceiveCount);
   const { queues, env } = await resolveWiring(wiring, sqs, base);
@@ -590,16 +602,7 @@ const startParts = async (options: StackOptions, stops: ReturnType<typeof stoppe
   for (const esm of mappings) stops.push(esm.stop);
   const { appSecret, verifyToken } = secrets;
   const idle = () => pipelineIdle(mappings);
-  const parts = {
-    sqs,
-    ...(dynamo ? { dynamo } : {}),
-    ...(graph ? { graph } : {}),
-    http,
-    env,
-    say,
-    subscribe,
-    idle,
-  };
+  const parts = { sqs, ...(dynamo && { dynamo }), ...(graph && { graph }), http, env, say, subscribe, idle };
   return { url: http.url, webhookUrl, pageId, appSecret, verifyToken, ...parts, stop: stops.stopAll };
 };
 
