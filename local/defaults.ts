@@ -8,8 +8,11 @@ export const LOCAL_SECRETS = {
 
 export const LOCAL_PAGE_ID = '100000000000001';
 
-/** Fixed default ports (override: ELLIPSIS_PORT, ELLIPSIS_SQS_PORT, ELLIPSIS_GRAPH_PORT). */
-export const DEFAULT_PORTS = { http: 3000, sqs: 9324, graph: 3001 } as const;
+/**
+ * Fixed default ports (override: ELLIPSIS_PORT, ELLIPSIS_SQS_PORT, ELLIPSIS_GRAPH_PORT, ELLIPSIS_DYNAMO_PORT).
+ * 8000 is DynamoDB Local's default, so tools pointed at a local DynamoDB find the state table there.
+ */
+export const DEFAULT_PORTS = { http: 3000, sqs: 9324, graph: 3001, dynamo: 8000 } as const;
 
 /** Reads a port variable: unset → fallback; anything but an integer 0–65535 is an error naming the variable. */
 export const portFrom = (

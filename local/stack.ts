@@ -1,7 +1,8 @@
 /**
  * The whole pipeline on one machine: local SQS (fauxqs) → webhook behind a local API Gateway → event
- * source mapping → sender → Graph (the local fake, or the real Graph API). Used by `npm start` and by the
- * end-to-end tests; the functions are the real handlers (functions/*.ts), configured only through env.
+ * source mapping → sender → Graph (the local fake, or the real Graph API), with the state table on a local
+ * DynamoDB (dynalite, local/dynamo.ts). Used by `npm start` and by the end-to-end tests; the functions are
+ * the real handlers (functions/*.ts), configured only through env.
  *
  * Each SQS → Lambda hop is one `QueueWiring` entry (see `stackWiring`): a new stage adds its queue,
  * function and mapping there, as serverless.yml adds a function with an `sqs` event.
@@ -9,6 +10,7 @@
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { makeHandler as makeResponderHandler } from '../functions/responder.ts';
@@ -24,6 +26,7 @@ import type { SenderOverrides } from '../lib/sender/deps.ts';
 import type { WebhookOverrides } from '../lib/webhook/deps.ts';
 import { verifySignature } from '../lib/webhook/signature.ts';
 import { LOCAL_PAGE_ID, LOCAL_SECRETS } from './defaults.ts';
+import { type LocalDynamo, startLocalDynamo } from './dynamo.ts';
 import { type BatchReport, pipelineIdle, type SqsHandler, startEventSourceMapping } from './esm.ts';
 import { type GraphFake, startGraphFake } from './graph-fake.ts';
 import type { FakeAccount } from './graph-fake-channels.ts';
@@ -69,7 +72,12 @@ export type StackOptions = {
   /** Extra environment for the functions (PLAN_*, RETRY_*, SENDER_*, GRAPH_*, META_* …). */
   env?: Env;
   /** Fixed ports (0 = any free port). */
-  ports?: { http?: number; sqs?: number; graph?: number };
+  ports?: { http?: number; sqs?: number; graph?: number; dynamo?: number };
+  /**
+   * Where the functions keep their state table records (`event:`, `sent:`, `abort:`, `reply:`, `conv:`):
+   * 'dynamo' (default), a local DynamoDB (dynalite) as in AWS; 'memory', per-process ledgers.
+   */
+  stateTable?: 'dynamo' | 'memory';
   /** 'local' (default): the local Graph fake; 'real': GRAPH_API_URL (graph.facebook.com) with env secrets. */
   graph?: 'local' | 'real';
   pageId?: string;
@@ -85,6 +93,13 @@ export type StackOptions = {
   sqsFromProcessEnv?: boolean;
   /** Called once local SQS is up, before any function is built or any request served. */
   onSqsReady?: (sqs: LocalSqs) => void;
+  /**
+   * Build the functions' DynamoDB clients from process.env (AWS_ENDPOINT_URL_DYNAMODB) as in Lambda; the
+   * caller must then put `dynamo.env` into process.env (`onDynamoReady`). Default: the stack's client is passed in.
+   */
+  dynamoFromProcessEnv?: boolean;
+  /** Called once the local state table exists, before any function is built. */
+  onDynamoReady?: (dynamo: LocalDynamo) => void;
   webhookOverrides?: WebhookOverrides;
   senderOverrides?: SenderOverrides;
   responderOverrides?: ResponderOverrides;
@@ -107,6 +122,8 @@ export type Stack = {
   appSecret: string;
   verifyToken: string;
   sqs: LocalSqs;
+  /** The local state table (absent with `stateTable: 'memory'`). */
+  dynamo?: LocalDynamo;
   graph?: GraphFake;
   http: HttpApi;
   /** The env the functions were built with. */
@@ -124,8 +141,11 @@ export { LOCAL_PAGE_ID, LOCAL_SECRETS };
 /** A queue on the stack's local SQS. */
 export type LocalQueue = { url: string; arn: string };
 
-/** How a function gets its SQS client: the stack's, or (`sqsFromProcessEnv`) its own from process.env. */
-export type SqsOverride = { sqs?: SQSClient };
+/**
+ * How a function gets its SQS and DynamoDB clients and its ledger: the stack's, or (`sqsFromProcessEnv`,
+ * `dynamoFromProcessEnv`) its own from process.env; a ledger only with `stateTable: 'memory'`.
+ */
+export type SqsOverride = { sqs?: SQSClient; dynamo?: DynamoDBClient; ledger?: Ledger };
 
 /** One SQS → Lambda hop, as a function with an `sqs` event in serverless.yml. */
 export type QueueWiring = {
@@ -141,10 +161,10 @@ export type QueueWiring = {
 };
 
 /** The step queue → sender hop. */
-const senderWiring = (options: StackOptions, ledger: Ledger): QueueWiring => ({
+const senderWiring = (options: StackOptions): QueueWiring => ({
   functionName: 'sender',
   queue: (sqs) => ({ url: sqs.queueUrl, arn: sqs.queueArn }),
-  handler: (env, sqs) => makeSenderHandler(env, { ...sqs, ledger, ...options.senderOverrides }),
+  handler: (env, clients) => makeSenderHandler(env, { ...clients, ...options.senderOverrides }),
   mapping: {
     batchSize: options.batchSize ?? SENDER_BATCH_SIZE,
     maxConcurrency: options.maxConcurrency ?? SENDER_MAX_CONCURRENCY,
@@ -153,7 +173,7 @@ const senderWiring = (options: StackOptions, ledger: Ledger): QueueWiring => ({
 });
 
 /** The responder queue → responder hop (turns; lib/responder/turn-consumer.ts). */
-const responderWiring = (options: StackOptions, ledger: Ledger): QueueWiring => {
+const responderWiring = (options: StackOptions): QueueWiring => {
   let dlqUrl = '';
   return {
     functionName: 'responder',
@@ -163,7 +183,7 @@ const responderWiring = (options: StackOptions, ledger: Ledger): QueueWiring => 
       return created;
     },
     env: (queue) => ({ RESPONDER_QUEUE_URL: queue.url, RESPONDER_DLQ_URL: dlqUrl }),
-    handler: (env, sqs) => makeResponderHandler(env, { ...sqs, ledger, ...options.responderOverrides }),
+    handler: (env, clients) => makeResponderHandler(env, { ...clients, ...options.responderOverrides }),
     mapping: {
       batchSize: RESPONDER_BATCH_SIZE,
       maxConcurrency: RESPONDER_MAX_CONCURRENCY,
@@ -172,15 +192,29 @@ const responderWiring = (options: StackOptions, ledger: Ledger): QueueWiring => 
   };
 };
 
+/** Every SQS → Lambda hop of the pipeline, in the order of the pipeline. */
+export const stackWiring = (options: StackOptions): QueueWiring[] => [
+  responderWiring(options),
+  senderWiring(options),
+];
+
+/** The SQS and DynamoDB clients the functions are built with: the stack's, or none (found through process.env). */
+const functionClients = (
+  options: StackOptions,
+  sqs: LocalSqs,
+  dynamo: LocalDynamo | undefined,
+): SqsOverride => ({
+  ...(options.sqsFromProcessEnv ? {} : { sqs: sqs.client }),
+  ...(dynamo !== undefined && !options.dynamoFromProcessEnv ? { dynamo: dynamo.client } : {}),
+});
+
 /**
- * Every SQS → Lambda hop of the pipeline, in the order of the pipeline. Sender and responder share one
- * abort ledger, as they share the state table on AWS: the sender must see the aborts the responder records
- * (RESPONDER_MID_REPLY=restart).
+ * With a state table, each function builds its own ledgers from STATE_TABLE_NAME, as in AWS. Without one,
+ * sender and responder share one abort ledger, as they share the table on AWS: the sender must see the
+ * aborts the responder records (RESPONDER_MID_REPLY=restart).
  */
-export const stackWiring = (options: StackOptions): QueueWiring[] => {
-  const abortLedger = memoryLedger();
-  return [responderWiring(options, abortLedger), senderWiring(options, abortLedger)];
-};
+const consumerClients = (clients: SqsOverride, dynamo: LocalDynamo | undefined): SqsOverride =>
+  dynamo === undefined ? { ...clients, ledger: memoryLedger() } : clients;
 
 const WEB_DIR = join(import.meta.dirname, 'web');
 const WEB_FILES: Record<string, string> = {
@@ -421,7 +455,7 @@ const resolveWiring = async (
 const startMappings = (
   wiring: readonly QueueWiring[],
   queues: readonly LocalQueue[],
-  built: { env: Env; sqs: LocalSqs; sqsOverride: SqsOverride; options: StackOptions },
+  built: { env: Env; sqs: LocalSqs; clients: SqsOverride; options: StackOptions },
 ) =>
   wiring.map((hop, i) =>
     startEventSourceMapping({
@@ -429,7 +463,7 @@ const startMappings = (
       queueUrl: queues[i]?.url ?? '',
       queueArn: queues[i]?.arn ?? '',
       region: built.sqs.region,
-      handler: hop.handler(built.env, built.sqsOverride),
+      handler: hop.handler(built.env, built.clients),
       batchSize: hop.mapping.batchSize,
       maxConcurrency: hop.mapping.maxConcurrency,
       functionTimeoutMs: hop.mapping.timeoutSeconds * 1000,
@@ -483,22 +517,32 @@ const accountsEnv = (accounts: readonly FakeAccount[] | undefined, pageToken: st
         META_ACCOUNT_TOKENS: JSON.stringify(Object.fromEntries(accounts.map((a) => [a.id, a.accessToken]))),
       };
 
-/** What every function is built with: the caller's env, the local SQS, the secrets, Graph's URL. */
+/** What every function is built with: the caller's env, the local SQS and table, the secrets, Graph's URL. */
 const functionEnv = (
   options: StackOptions,
-  sqs: LocalSqs,
+  local: { sqs: LocalSqs; dynamo: LocalDynamo | undefined; graph: GraphFake | undefined },
   secrets: Secrets,
   maxReceiveCount: number,
-  graph: GraphFake | undefined,
 ): Env => ({
   ...options.env,
-  ...sqs.env,
+  ...local.sqs.env,
+  ...local.dynamo?.env,
   META_APP_SECRET: secrets.appSecret,
   META_VERIFY_TOKEN: secrets.verifyToken,
   ...accountsEnv(options.accounts, secrets.pageToken),
   QUEUE_MAX_RECEIVE_COUNT: String(maxReceiveCount),
-  ...(graph ? { GRAPH_API_URL: graph.url } : {}),
+  ...(local.graph ? { GRAPH_API_URL: local.graph.url } : {}),
 });
+
+/** The local state table, unless the caller asked for per-process memory. */
+const startStateTable = async (options: StackOptions): Promise<LocalDynamo | undefined> => {
+  if (options.stateTable === 'memory') return undefined;
+  const dynamo = await startLocalDynamo(
+    options.ports?.dynamo === undefined ? {} : { port: options.ports.dynamo },
+  );
+  options.onDynamoReady?.(dynamo);
+  return dynamo;
+};
 
 /** Signs and POSTs a user's message to the webhook as Meta would (the URL is known once the API listens). */
 const signedSay =
@@ -510,22 +554,36 @@ const signedSay =
       appSecret,
     );
 
+/** The services the functions talk to: SQS, the state table, Graph (each stopped after the functions). */
+const startServices = async (
+  options: StackOptions,
+  stops: ReturnType<typeof stopper>,
+  graphFor: () => Promise<GraphFake | undefined>,
+  maxReceiveCount: number,
+) => {
+  const sqs = await startLocalStepQueues(options, maxReceiveCount);
+  stops.push(sqs.stop);
+  options.onSqsReady?.(sqs);
+  const dynamo = await startStateTable(options);
+  if (dynamo) stops.push(dynamo.stop);
+  const graph = await graphFor();
+  if (graph) stops.push(graph.stop);
+  return { sqs, dynamo, graph };
+};
+
 /** Starts every part in order (SQS, Graph, the functions, the HTTP API, the pollers) and wires them. */
 const startParts = async (options: StackOptions, stops: ReturnType<typeof stopper>): Promise<Stack> => {
   const secrets = stackSecrets(options);
   const pageId = options.pageId ?? LOCAL_PAGE_ID;
   const maxReceiveCount = options.maxReceiveCount ?? MAX_RECEIVE_COUNT;
   const { subscribe, emit } = chatBus();
-  const sqs = await startLocalStepQueues(options, maxReceiveCount);
-  stops.push(sqs.stop);
-  options.onSqsReady?.(sqs);
-  const graph = await startLocalGraph(options, secrets, emit);
-  if (graph) stops.push(graph.stop);
+  const graphFor = () => startLocalGraph(options, secrets, emit);
+  const { sqs, dynamo, graph } = await startServices(options, stops, graphFor, maxReceiveCount);
   const wiring = stackWiring(options);
-  const base = functionEnv(options, sqs, secrets, maxReceiveCount, graph);
+  const base = functionEnv(options, { sqs, dynamo, graph }, secrets, maxReceiveCount);
   const { queues, env } = await resolveWiring(wiring, sqs, base);
-  const sqsOverride: SqsOverride = options.sqsFromProcessEnv ? {} : { sqs: sqs.client };
-  const webhook = makeWebhookHandler(env, { ...sqsOverride, ...options.webhookOverrides });
+  const clients = functionClients(options, sqs, dynamo);
+  const webhook = makeWebhookHandler(env, { ...clients, ...options.webhookOverrides });
   let webhookUrl = '';
   const say = signedSay(pageId, secrets.appSecret, () => webhookUrl);
   if (options.print) printUserLines(subscribe, options.print);
@@ -538,11 +596,16 @@ const startParts = async (options: StackOptions, stops: ReturnType<typeof stoppe
   stops.push(http.stop);
   webhookUrl = `${http.url}/webhook`;
   // Stopped first (stops run in reverse): no batch may be mid-flight when SQS or Graph go away.
-  const mappings = startMappings(wiring, queues, { env, sqs, sqsOverride, options });
+  const mappings = startMappings(wiring, queues, {
+    env,
+    sqs,
+    clients: consumerClients(clients, dynamo),
+    options,
+  });
   for (const esm of mappings) stops.push(esm.stop);
   const { appSecret, verifyToken } = secrets;
   const idle = () => pipelineIdle(mappings);
-  const parts = { sqs, ...(graph ? { graph } : {}), http, env, say, subscribe, idle };
+  const parts = { sqs, ...(dynamo && { dynamo }), ...(graph && { graph }), http, env, say, subscribe, idle };
   return { url: http.url, webhookUrl, pageId, appSecret, verifyToken, ...parts, stop: stops.stopAll };
 };
 

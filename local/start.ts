@@ -1,9 +1,11 @@
 /**
- * `npm start`: the whole pipeline on this machine — local SQS (fauxqs), the webhook behind a local API
- * Gateway, the SQS poller and the sender — talking to the local Graph fake, or to the real Graph API when
- * META_PAGE_ACCESS_TOKEN is set. Prints the URLs and the conversation; Ctrl-C stops everything cleanly.
+ * `npm start`: the whole pipeline on this machine — local SQS (fauxqs), the state table on a local DynamoDB
+ * (dynalite), the webhook behind a local API Gateway, the SQS pollers, responder and sender — talking to the
+ * local Graph fake, or to the real Graph API when META_PAGE_ACCESS_TOKEN is set. Prints the URLs and the
+ * conversation; Ctrl-C stops everything cleanly.
  *
- * Environment: ELLIPSIS_PORT (3000), ELLIPSIS_SQS_PORT (9324), ELLIPSIS_GRAPH_PORT (3001), ELLIPSIS_LOG
+ * Environment: ELLIPSIS_PORT (3000), ELLIPSIS_SQS_PORT (9324), ELLIPSIS_GRAPH_PORT (3001),
+ * ELLIPSIS_DYNAMO_PORT (8000), ELLIPSIS_LOG
  * (warn | info | debug), every function variable (PLAN_TIME_SCALE, GRAPH_API_VERSION, …), and for the real
  * Graph API: META_PAGE_ACCESS_TOKEN, META_APP_SECRET, META_VERIFY_TOKEN (GRAPH_API_URL optional).
  * RESPONDER=llm answers with the local OpenAI fake (LLM_BASE_URL=fake, the default) or the model at
@@ -56,6 +58,7 @@ const startSettings = (env: NodeJS.ProcessEnv) => {
     http: portFrom(env, 'ELLIPSIS_PORT', DEFAULT_PORTS.http),
     sqs: portFrom(env, 'ELLIPSIS_SQS_PORT', DEFAULT_PORTS.sqs),
     graph: portFrom(env, 'ELLIPSIS_GRAPH_PORT', DEFAULT_PORTS.graph),
+    dynamo: portFrom(env, 'ELLIPSIS_DYNAMO_PORT', DEFAULT_PORTS.dynamo),
   };
   return { realGraph, level, secrets, ports };
 };
@@ -72,6 +75,7 @@ Ellipsis local stack is up
   Chat view   ${stack.url}/
   Webhook     ${stack.webhookUrl}   verify token: ${verify}
   Local SQS   ${stack.sqs.endpoint}   queue ${stack.sqs.queueUrl}
+  State table ${stack.dynamo ? `${stack.dynamo.tableName} on local DynamoDB (dynalite) at ${stack.dynamo.endpoint}` : 'per-process memory'}
   Graph       ${stack.graph ? `local fake at ${stack.graph.url} (every call is printed below)` : `${env.GRAPH_API_URL ?? 'https://graph.facebook.com'} (real)`}
   Responder   ${responderLine(env, llm)}
   Time scale  PLAN_TIME_SCALE=${env.PLAN_TIME_SCALE ?? '1'}
@@ -109,9 +113,11 @@ const main = async () => {
     ports,
     graph: realGraph ? 'real' : 'local',
     ...(env.ELLIPSIS_PAGE_ID ? { pageId: env.ELLIPSIS_PAGE_ID } : {}),
-    // As in Lambda, the functions' SDK finds SQS through the environment.
+    // As in Lambda, the functions' SDK finds SQS and DynamoDB through the environment.
     sqsFromProcessEnv: true,
     onSqsReady: (sqs) => Object.assign(process.env, sqs.env),
+    dynamoFromProcessEnv: true,
+    onDynamoReady: (dynamo) => Object.assign(process.env, dynamo.env),
     webhookOverrides: { telemetry: terminalTelemetry('webhook', level, secrets) },
     senderOverrides: { telemetry: terminalTelemetry('sender', level, secrets) },
     responderOverrides: { telemetry: terminalTelemetry('responder', level, secrets) },

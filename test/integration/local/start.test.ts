@@ -46,6 +46,7 @@ const EPHEMERAL = {
   ELLIPSIS_PORT: '0',
   ELLIPSIS_SQS_PORT: '0',
   ELLIPSIS_GRAPH_PORT: '0',
+  ELLIPSIS_DYNAMO_PORT: '0',
   PLAN_TIME_SCALE: '0.1',
 };
 
@@ -54,6 +55,9 @@ describe('npm start / npm run chat', () => {
     const start = run('start.ts', [], EPHEMERAL);
     const url = (await start.waitFor(/Chat view\s+(http:\/\/127\.0\.0\.1:\d+)\//))?.[1] ?? '';
     expect(start.output()).toMatch(/Local SQS\s+http:\/\/127\.0\.0\.1:\d+/);
+    expect(start.output()).toMatch(
+      /State table ellipsis-local-state on local DynamoDB \(dynalite\) at http:\/\/127\.0\.0\.1:\d+/,
+    );
     const chat = run('chat.ts', ['tell', 'me', 'a', 'joke'], {
       ELLIPSIS_URL: url,
       ELLIPSIS_PSID: 'cli-test',
@@ -66,6 +70,8 @@ describe('npm start / npm run chat', () => {
     start.child.kill('SIGINT');
     expect(await start.exited).toBe(0);
     expect(start.output()).toContain('stopped');
+    // Every record goes to the local table: no function fell back to per-container memory.
+    expect(start.output()).not.toContain('STATE_TABLE_NAME not set');
   });
 
   test('with META_PAGE_ACCESS_TOKEN set, sends to GRAPH_API_URL with those secrets instead of the local fake', async () => {
@@ -109,6 +115,11 @@ describe('npm start / npm run chat', () => {
     const start = run('start.ts', [], { ...EPHEMERAL, ELLIPSIS_PORT: String(port) });
     expect(await start.exited).toBe(1);
     expect(start.output()).toContain(`port ${port} on 127.0.0.1 is already in use (set ELLIPSIS_PORT)`);
+    const dynamo = run('start.ts', [], { ...EPHEMERAL, ELLIPSIS_DYNAMO_PORT: String(port) });
+    expect(await dynamo.exited).toBe(1);
+    expect(dynamo.output()).toContain(
+      `port ${port} on 127.0.0.1 is already in use (set ELLIPSIS_DYNAMO_PORT)`,
+    );
   });
 
   test('chat tells the developer to start the stack when nothing listens', async () => {
