@@ -4,10 +4,11 @@
  */
 
 import type { QueuedStep } from '../../lib/queue/codec.ts';
+import type { QueueRecord } from '../../lib/queue/consumer/record.ts';
 import type { InboundEvent } from '../../lib/queue/inbound.ts';
 import type { SenderTuning } from '../../lib/sender/schedule.ts';
 
-/** A fixed sender tuning: the lib/platform/config.ts defaults. */
+/** A fixed sender tuning: the lib/sender/config.ts defaults. */
 export const senderTuning: SenderTuning = {
   SENDER_INLINE_WAIT_MS: 1000,
   SENDER_CATCH_UP_AFTER_MS: 15_000,
@@ -46,4 +47,17 @@ export const inboundEvent = (over: Partial<InboundEvent> = {}): InboundEvent => 
   text: 'hi',
   attachments: [],
   ...over,
+});
+
+/** One SQS record as a FIFO consumer receives it: id `id`, body `body`, in `group`, first receive unless `over`. */
+export const queueRecord = (
+  id: string,
+  body: string,
+  group: string,
+  over: Partial<QueueRecord['attributes']> = {},
+): QueueRecord => ({
+  messageId: id,
+  receiptHandle: `rh-${id}`,
+  body,
+  attributes: { MessageGroupId: group, ApproximateReceiveCount: '1', ...over },
 });

@@ -11,14 +11,10 @@ import {
 import { describe, expect, it } from 'vitest';
 import { type GroupSettlement, processFifoBatch } from '../../../../lib/queue/consumer/batch.ts';
 import type { QueueRecord } from '../../../../lib/queue/consumer/record.ts';
+import { queueRecord } from '../../../support/factories.ts';
 import { memoryTelemetry, metricTotal } from '../../../support/telemetry.ts';
 
-const record = (id: string, group: string): QueueRecord => ({
-  messageId: id,
-  receiptHandle: `rh-${id}`,
-  body: id,
-  attributes: { MessageGroupId: group },
-});
+const record = (id: string, group: string): QueueRecord => queueRecord(id, id, group);
 
 const recordingQueue = () => {
   const sent: { name: string; input: ServiceInputTypes }[] = [];

@@ -3,14 +3,10 @@ import type { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import { clampVisibility, copyAllToDlq, copyToDlq } from '../../../../lib/queue/consumer/queue-writes.ts';
 import type { QueueRecord } from '../../../../lib/queue/consumer/record.ts';
+import { queueRecord } from '../../../support/factories.ts';
 import { memoryTelemetry } from '../../../support/telemetry.ts';
 
-const record = (id: string): QueueRecord => ({
-  messageId: id,
-  receiptHandle: `rh-${id}`,
-  body: `body ${id}`,
-  attributes: {},
-});
+const record = (id: string): QueueRecord => queueRecord(id, `body ${id}`, 'G');
 
 /** An SQS whose SendMessage fails for the listed source message ids. */
 const queueFailingFor = (failing: string[], dlqUrl = 'https://sqs/dlq.fifo') => {
