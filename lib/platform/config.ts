@@ -54,7 +54,7 @@ export type SecretName = (typeof secretNames)[number] | AccountTokenSecret;
 
 const graphSchema = z.object({
   GRAPH_API_URL: z._default(z.url(), 'https://graph.facebook.com'),
-  GRAPH_API_VERSION: z._default(z.string().check(z.regex(/^v\d+\.\d+$/, 'must look like v25.0')), 'v25.0'),
+  GRAPH_API_VERSION: z._default(z.string().check(z.regex(/^v\d+\.\d+$/, 'must look like v26.0')), 'v26.0'),
   GRAPH_TIMEOUT_MS: ms(10_000),
 });
 

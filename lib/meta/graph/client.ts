@@ -42,7 +42,7 @@ export const graphRequestBody = ({ action, ...target }: SendActionRequest): Reco
 export type GraphClientOptions = {
   /** GRAPH_API_URL, e.g. https://graph.facebook.com (a path prefix is kept). */
   baseUrl: string;
-  /** GRAPH_API_VERSION, e.g. v25.0. */
+  /** GRAPH_API_VERSION, e.g. v26.0. */
   version: string;
   /** One token for every account (single-account deployments)… */
   accessToken?: string;
