@@ -4,6 +4,7 @@ import type { GraphSendResult, SendActionRequest } from '../meta/graph/client.ts
 import type { UsageReading } from '../meta/graph/usage.ts';
 import type { Ledger } from '../platform/ledger.ts';
 import type { Telemetry } from '../platform/telemetry.ts';
+import type { AccountHolds } from './account-hold.ts';
 import type { SenderTuning } from './schedule.ts';
 
 export type GraphSender = {
@@ -24,4 +25,6 @@ export type ConsumerDeps = {
   tuning: SenderTuning;
   /** For backoff jitter; Math.random by default. */
   random?: () => number;
+  /** Accounts Meta restricted from sending (account-hold.ts); the container's own by default. */
+  accountHolds?: AccountHolds;
 };
