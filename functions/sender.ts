@@ -6,7 +6,7 @@ import { setTimeout as sleepFor } from 'node:timers/promises';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { graphClient } from '../lib/meta/graph/client.ts';
-import { accountTokensOf } from '../lib/platform/accounts.ts';
+import { accountTokensOf, instagramLoginOf } from '../lib/platform/accounts.ts';
 import {
   type Env,
   type FetchParameter,
@@ -50,6 +50,7 @@ export const build = async (
   const config = loadSenderConfig(env);
   const { META_APP_SECRET } = await secrets(config.secrets);
   const tokens = await tokensOf(config.tokens, secrets);
+  const instagramLogin = instagramLoginOf(env);
   const now = overrides.now ?? Date.now;
   const { STATE_TABLE_NAME: tableName, ABORT_TTL_SECONDS: ttlSeconds } = config;
   return {
@@ -59,6 +60,7 @@ export const build = async (
         baseUrl: config.GRAPH_API_URL,
         version: config.GRAPH_API_VERSION,
         ...tokens,
+        ...(instagramLogin && { instagramLogin }),
         appSecret: META_APP_SECRET,
         timeoutMs: config.GRAPH_TIMEOUT_MS,
       }),
