@@ -5,7 +5,7 @@
  *   indicator appear together when the typing starts, after the reading pause;
  * - typing_on → `{status: "read", message_id: <inbound wamid>, typing_indicator: {type: "text"}}`. The
  *   indicator ends with the reply or after 25 s, whichever comes first; the planner refreshes typing every
- *   PLAN_TYPING_REFRESH_MS (≤ 20 s), and each refresh repeats this call, so it never lapses;
+ *   25.5 s (typing.ts: after the 25 s, so a refresh is not lost to the cooldown one integration reports);
  * - typing_off → no call: WhatsApp has none (the reply, or the 25 s, ends the indicator);
  * - message → `{messaging_product, recipient_type, to | recipient, type: text | image | audio | video |
  *   document | interactive}`: `to` for a phone number, `recipient` for a business-scoped user id (user-id.ts); ≤ 3 text quick replies become reply buttons, 4–10 a list; more cannot be shown;
