@@ -7,18 +7,25 @@
  *   (reactions other than love, file attachments, phone/email chips);
  * - WhatsApp: POST /{PHONE_NUMBER_ID}/messages with a Cloud API body: the read (+ typing) call needs the
  *   `message_id` of a received message (Meta answers 400 without one), messages need `messaging_product`,
- *   `to` and a `type` with its object; interactive buttons/lists within Meta's limits.
+ *   `to` (a phone number) or `recipient` (a business-scoped user id; `to` wins when both are there), and a
+ *   `type` with its object; interactive buttons/lists within Meta's limits.
  * Every accepted call is also recorded as the Messenger-equivalent action, so transcripts and the chat
  * view show all channels the same way.
  */
 import { randomUUID } from 'node:crypto';
+import { BSUID_PATTERN } from '../lib/meta/whatsapp/user-id.ts';
 import { describeIssues } from '../lib/platform/issues.ts';
 import * as z from '../lib/platform/zod.ts';
 import type { Channel } from '../lib/queue/recipient.ts';
 import type { Action } from '../lib/queue/step.ts';
 
-/** One account the fake serves: its id, channel and the token that may act for it. */
-export type FakeAccount = { id: string; channel: Channel; accessToken: string };
+/**
+ * One account the fake serves: its id, channel and the token that may act for it. `instagramLogin`: an
+ * Instagram account on "Instagram API with Instagram Login" (graph.instagram.com, an Instagram user token:
+ * POST /me/messages or /{IG_ID}/messages, and no appsecret_proof — the fake has no Instagram app secret, so
+ * any proof is refused as invalid, as graph.instagram.com would refuse one keyed with the Meta app secret).
+ */
+export type FakeAccount = { id: string; channel: Channel; accessToken: string; instagramLogin?: true };
 
 /** A request the channel accepts (with its user and the equivalent action), or Graph's error answer. */
 export type ChannelCheck =
@@ -46,7 +53,7 @@ const checkSendApi = (account: FakeAccount, node: string, checked: MessengerChec
   if (!checked.ok) return checked;
   const { psid, action } = checked;
   if (account.channel === 'instagram') {
-    if (node !== 'me')
+    if (node !== 'me' && !(account.instagramLogin && node === account.id))
       return error100(psid, 'Instagram messages are sent to /me/messages with the Page token');
     const problem = instagramProblem(action);
     if (problem) return error100(psid, problem);
@@ -72,7 +79,10 @@ const instagramProblem = (action: Action): string | undefined => {
 const envelope = {
   messaging_product: z.literal('whatsapp'),
   recipient_type: z.optional(z.literal('individual')),
-  to: z.string().check(z.minLength(1)),
+  to: z.optional(z.string().check(z.minLength(1))),
+  recipient: z.optional(
+    z.string().check(z.regex(BSUID_PATTERN, 'recipient must be a business-scoped user id')),
+  ),
   context: z.optional(z.strictObject({ message_id: z.string().check(z.minLength(1)) })),
 };
 const mediaObject = z.strictObject({ link: z.url(), caption: z.optional(z.string()) });
@@ -186,7 +196,8 @@ const checkWhatsApp = (
   inbound: ReadonlyMap<string, string>,
 ): ChannelCheck => {
   const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
-  const psid = typeof b.to === 'string' ? b.to : (inbound.get(String(b.message_id)) ?? '');
+  const addressed = [b.to, b.recipient].find((v): v is string => typeof v === 'string');
+  const psid = addressed ?? inbound.get(String(b.message_id)) ?? '';
   if (node !== account.id)
     return error100(psid, `Phone number ${node} is not the number of this access token`);
   if ('status' in b) {
@@ -200,12 +211,17 @@ const checkWhatsApp = (
   }
   const message = whatsappMessageSchema.safeParse(body);
   if (!message.success) return error100(psid, `Invalid parameter: ${describeIssues(message.error.issues)}`);
+  const { to, recipient } = message.data;
+  // Meta's answer to a body with neither (what the local stack used to get): "(#100) The parameter recipient is required."
+  const user = to ?? recipient;
+  if (user === undefined) return error100(psid, 'The parameter recipient is required.');
   const answer = {
     messaging_product: 'whatsapp',
-    contacts: [{ input: message.data.to, wa_id: message.data.to }],
+    // Cloud API → Messages: wa_id for a phone-number send, user_id for a BSUID send.
+    contacts: [to !== undefined ? { input: to, wa_id: to } : { input: user, user_id: user }],
     messages: [{ id: `wamid.${randomUUID()}` }],
   };
-  return { ok: true, psid: message.data.to, action: equivalentAction(message.data), answer };
+  return { ok: true, psid: user, action: equivalentAction(message.data), answer };
 };
 
 /** The channel's verdict on a request whose token belongs to `account`. */

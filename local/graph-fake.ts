@@ -273,6 +273,10 @@ type Expected = {
  * Graph's checks before the body, in the order Graph applies them (the first failing one answers), with
  * the error each one answers (Graph "Securing requests"; Graph API versioning).
  */
+/** An Instagram-Login account's token: graph.instagram.com takes no appsecret_proof keyed by the Meta app secret. */
+const isInstagramLogin = (r: SendRequest, e: Expected): boolean =>
+  r.token !== null && e.accounts.get(r.token)?.instagramLogin === true;
+
 const REQUEST_CHECKS: readonly {
   fails: (r: SendRequest, e: Expected) => boolean;
   answer: (r: SendRequest) => Answer;
@@ -295,7 +299,7 @@ const REQUEST_CHECKS: readonly {
     answer: () => graphError(400, 'Invalid OAuth access token - Cannot parse access token', 190),
   },
   {
-    fails: (r) => !r.proof,
+    fails: (r, e) => !r.proof && !isInstagramLogin(r, e),
     answer: () =>
       graphError(
         400,
@@ -305,7 +309,8 @@ const REQUEST_CHECKS: readonly {
       ),
   },
   {
-    fails: (r, e) => r.token === null || r.proof !== e.proofs.get(r.token),
+    fails: (r, e) =>
+      r.token === null || (isInstagramLogin(r, e) ? r.proof !== null : r.proof !== e.proofs.get(r.token)),
     answer: () =>
       graphError(400, 'Invalid appsecret_proof provided in the API argument', 100, 'GraphMethodException'),
   },

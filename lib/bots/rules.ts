@@ -186,6 +186,13 @@ export const defaultRulesInput: RulesInput = {
       replies: [{ react: '❤' }, text("You're welcome!")],
     },
     {
+      // Before 'photo': a Messenger sticker used to arrive as an image too (lib/meta/messenger/messaging.ts).
+      // A person answers a sticker with a reaction, not a thank-you note; ❤ is the one every channel shows.
+      name: 'sticker',
+      attachment: ['sticker'],
+      replies: [{ react: '❤' }],
+    },
+    {
       name: 'photo',
       attachment: ['image', 'video'],
       replies: [{ react: '😍' }, text('Thanks for sharing that!')],

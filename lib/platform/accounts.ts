@@ -11,6 +11,8 @@
  *   - neither: `META_PAGE_ACCESS_TOKEN` (or `_PARAM`) for every account, as before.
  * Per-account tokens and META_PAGE_ACCESS_TOKEN together are refused: an account without its own token
  * would otherwise be answered with the shared one.
+ * - `META_INSTAGRAM_LOGIN_ACCOUNT_IDS` (+ `INSTAGRAM_API_URL`): which accounts are Instagram-Login accounts,
+ *   answered on graph.instagram.com with an Instagram user token instead of through a Page (instagramLoginOf).
  */
 import {
   type AccountTokenSecret,
@@ -31,6 +33,14 @@ export const accountsEnvSchema = z.object({
   META_ACCOUNT_TOKENS: described(
     'Per-account tokens as a JSON object {"<account id>": "<token>"} (direct values; the local stack).',
     nonEmptyIfSet(),
+  ),
+  META_INSTAGRAM_LOGIN_ACCOUNT_IDS: described(
+    'Instagram accounts served through Instagram Login (graph.instagram.com, their own Instagram user token, no Page); need per-account tokens.',
+    nonEmptyIfSet(),
+  ),
+  INSTAGRAM_API_URL: described(
+    'The Instagram Login Graph origin (default https://graph.instagram.com; a local stand-in in tests).',
+    z.optional(z.url()),
   ),
   META_ACCOUNT_TOKEN_PARAM_PREFIX: described(
     'Per-account tokens from SSM SecureStrings named <prefix><account id>, one per META_ACCOUNT_IDS entry.',
@@ -103,3 +113,33 @@ export const accountTokenSources = (env: Env): Record<AccountTokenSecret, Secret
 /** Resolved `account:<id>` secrets → `{<id>: token}` for the Graph client. */
 export const accountTokensOf = (resolved: Record<AccountTokenSecret, string>): Record<string, string> =>
   Object.fromEntries(Object.entries(resolved).map(([name, token]) => [name.slice('account:'.length), token]));
+
+/** Instagram API with Instagram Login: its own Graph origin (Meta, Instagram Platform → Messaging API). */
+export const INSTAGRAM_LOGIN_ORIGIN = 'https://graph.instagram.com';
+
+export type InstagramLogin = { baseUrl: string; accounts: ReadonlySet<string> };
+
+const listOf = (raw: string): string[] => raw.split(/[\s,]+/).filter((id) => id !== '');
+
+/**
+ * Instagram professional accounts on "Instagram API with Instagram Login" (no linked Page; an Instagram
+ * user token with `instagram_business_manage_messages`): `META_INSTAGRAM_LOGIN_ACCOUNT_IDS`, answered on
+ * `INSTAGRAM_API_URL` (default graph.instagram.com) with their own token. They need per-account tokens — an
+ * Instagram user token is never a Page token — and, when META_ACCOUNT_IDS is set, must be among them.
+ */
+export const instagramLoginOf = (env: Env): InstagramLogin | undefined => {
+  const { META_INSTAGRAM_LOGIN_ACCOUNT_IDS: raw } = parseEnv(accountsEnvSchema, env);
+  if (!raw?.trim()) return undefined;
+  const ids = listOf(raw);
+  if (ids.some((id) => !ACCOUNT_ID.test(id)))
+    throw invalid('META_INSTAGRAM_LOGIN_ACCOUNT_IDS: every id must be 1-63 printable characters');
+  if (!env.META_ACCOUNT_TOKENS?.trim() && !env.META_ACCOUNT_TOKEN_PARAM_PREFIX?.trim())
+    throw invalid(
+      'META_INSTAGRAM_LOGIN_ACCOUNT_IDS needs per-account tokens (META_ACCOUNT_TOKENS or META_ACCOUNT_TOKEN_PARAM_PREFIX)',
+    );
+  const answered = accountIdsOf(env);
+  if (answered !== undefined && ids.some((id) => !answered.has(id)))
+    throw invalid('META_INSTAGRAM_LOGIN_ACCOUNT_IDS: every id must also be in META_ACCOUNT_IDS');
+  const baseUrl = parseEnv(accountsEnvSchema, env).INSTAGRAM_API_URL ?? INSTAGRAM_LOGIN_ORIGIN;
+  return { baseUrl, accounts: new Set(ids) };
+};

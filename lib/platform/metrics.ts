@@ -31,6 +31,8 @@ export const METRIC_NAMES = [
   'StepsDropped',
   'StepsRetried',
   'StepsThrottled',
+  'StepsHeldAccountRestricted', // returned unsent: Meta restricted the account (error 10/1893063, lib/sender/account-hold.ts)
+  'AccountRestricted', // a 10/1893063 refusal: the account's sends are held (alarm on it)
   'StepsFailed', // dimension code: the Graph error code
   'StepsGivenUp',
   'StepsOutcomeUnknown', // a message with no answer that may have reached Meta: not retried

@@ -5,6 +5,7 @@
  * Unicode in the XML 1.0 allowed ranges, but some local SQS servers reject characters above U+FFFF (emoji);
  * escaping sidesteps both and round-trips exactly through JSON.parse.
  */
+import { createHash } from 'node:crypto';
 import { describeIssues } from '../platform/issues.ts';
 import * as z from '../platform/zod.ts';
 import { channelSchema } from './recipient.ts';
@@ -18,8 +19,11 @@ const queuedStepSchema = z.extend(stepSchema, {
   channel: z.optional(channelSchema),
   /** The account the user talks to (Page, Instagram account or WhatsApp phone-number id): whose token sends. */
   pageId: z.string().check(z.minLength(1), z.maxLength(64)),
-  /** Page-scoped user id of the recipient. */
-  psid: z.string().check(z.minLength(1), z.maxLength(64)),
+  /**
+   * The recipient's user key: PSID, IGSID, or WhatsApp BSUID / phone number (a BSUID is up to 134
+   * characters: lib/meta/whatsapp/user-id.ts).
+   */
+  psid: z.string().check(z.minLength(1), z.maxLength(160)),
   /**
    * The inbound message this sequence answers. WhatsApp's read + typing call names it (Cloud API, Typing
    * indicators: message_id is required); other channels do not need it.
@@ -77,8 +81,19 @@ export const decodeStep = (body: string): DecodeResult => {
   return { ok: true, step: parsed.value };
 };
 
+/** SQS MessageGroupId: at most 128 characters (SQS API reference, SendMessage). */
+const MAX_GROUP_ID = 128;
+
 /**
  * FIFO MessageGroupId: one group per user per account, so people never block each other. Page, Instagram
- * and WhatsApp phone-number ids are distinct Meta object ids, so the channel need not be part of it.
+ * and WhatsApp phone-number ids are distinct Meta object ids, so the channel need not be part of it. A user
+ * key too long for the limit (a WhatsApp BSUID may have 128 alphanumerics) is replaced by 60 hex digits of its
+ * SHA-256 (a 63-character account id + `:h_` + 60 = 126): still one stable group per user, and every per-user
+ * record keyed on the group follows.
  */
-export const groupIdOf = (pageId: string, psid: string): string => `${pageId}:${psid}`;
+export const groupIdOf = (pageId: string, psid: string): string => {
+  const plain = `${pageId}:${psid}`;
+  return plain.length <= MAX_GROUP_ID
+    ? plain
+    : `${pageId}:h_${createHash('sha256').update(psid).digest('hex').slice(0, 60)}`;
+};

@@ -14,7 +14,10 @@ export const inboundEventSchema = z.object({
    * professional account id (Instagram) or the WhatsApp business phone-number id (WhatsApp).
    */
   pageId: z.string().check(z.minLength(1)),
-  /** The user's id as that account sees them: PSID, IGSID or WhatsApp id (wa_id, a phone number). */
+  /**
+   * The user's key as that account sees them: PSID, IGSID, or on WhatsApp the business-scoped user id when
+   * the webhook carries one, else the phone number (lib/meta/whatsapp/user-id.ts).
+   */
   psid: z.string().check(z.minLength(1)),
   /** Event time in epoch ms (Meta sends ms; seconds and strings are normalised). */
   timestamp: z.number(),

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Responder, ResponderOutput } from '../bots/responder.ts';
+import { planConfigForChannel } from '../meta/whatsapp/typing.ts';
 import type { PlanConfig } from '../pacing/config.ts';
 import { keepAlive, type Pace, type PacedSteps, paceReply } from '../pacing/plan.ts';
 import { describeIssues } from '../platform/issues.ts';
@@ -168,7 +169,9 @@ const paceAll = async (run: TurnRun, candidates: readonly unknown[]): Promise<vo
   for (const candidate of candidates) {
     const reply = validReply(run, candidate);
     if (reply === undefined) continue;
-    const next = paceReply(run.pace, reply, run.deps.now(), run.last.eventId, run.deps.planConfig);
+    // WhatsApp's indicator lives 25 s and may not refresh inside them (lib/meta/whatsapp/typing.ts).
+    const config = planConfigForChannel(run.last.channel, run.deps.planConfig);
+    const next = paceReply(run.pace, reply, run.deps.now(), run.last.eventId, config);
     if (steps.steps.length === 0) steps.plannedAt = next.paced.plannedAt;
     steps.steps.push(...next.paced.steps);
     run.pace = next.pace;
@@ -193,7 +196,7 @@ const awaitNext = async (run: TurnRun, pending: Promise<Next>): Promise<Next | t
   // (or after a timeout, when nobody waits for it any more); the race still sees the rejection.
   pending.catch(() => undefined);
   for (;;) {
-    const alive = keepAlive(run.pace, deps.now(), deps.planConfig);
+    const alive = keepAlive(run.pace, deps.now(), planConfigForChannel(run.last.channel, deps.planConfig));
     if (alive.paced) await run.enqueue(alive.paced);
     run.pace = alive.pace;
     const timer = new AbortController();

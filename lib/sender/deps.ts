@@ -8,13 +8,14 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { GraphSendResult, SendActionRequest } from '../meta/graph/client.ts';
 import { graphClient } from '../meta/graph/client.ts';
 import type { UsageReading } from '../meta/graph/usage.ts';
-import { accountTokensOf } from '../platform/accounts.ts';
+import { accountTokensOf, instagramLoginOf } from '../platform/accounts.ts';
 import type { Env, FetchParameter } from '../platform/config.ts';
 import type { Ledger } from '../platform/ledger.ts';
 import { stateLedger } from '../platform/ledger.ts';
 import type { Startup } from '../platform/runtime.ts';
 import type { Telemetry } from '../platform/telemetry.ts';
 import { sqsOnFirstUse } from '../queue/producer-wiring.ts';
+import type { AccountHolds } from './account-hold.ts';
 import { loadSenderConfig, senderTuningSchema } from './config.ts';
 import type { SenderTuning } from './schedule.ts';
 
@@ -36,6 +37,8 @@ export type ConsumerDeps = {
   tuning: SenderTuning;
   /** For backoff jitter; Math.random by default. */
   random?: () => number;
+  /** Accounts Meta restricted from sending (account-hold.ts); the container's own by default. */
+  accountHolds?: AccountHolds;
 };
 
 export type SenderOverrides = Partial<ConsumerDeps> & {
@@ -60,6 +63,7 @@ export const senderDeps = async (
   const config = loadSenderConfig(env);
   const { META_APP_SECRET } = await secrets(config.secrets);
   const tokens = await tokensOf(config.tokens, secrets);
+  const instagramLogin = instagramLoginOf(env);
   const now = overrides.now ?? Date.now;
   const { STATE_TABLE_NAME: tableName, ABORT_TTL_SECONDS: ttlSeconds } = config;
   return {
@@ -69,6 +73,7 @@ export const senderDeps = async (
         baseUrl: config.GRAPH_API_URL,
         version: config.GRAPH_API_VERSION,
         ...tokens,
+        ...(instagramLogin && { instagramLogin }),
         appSecret: META_APP_SECRET,
         timeoutMs: config.GRAPH_TIMEOUT_MS,
       }),

@@ -14,6 +14,7 @@ import { copyToDlq } from '../queue/consumer/queue-writes.ts';
 import type { QueueRecord } from '../queue/consumer/record.ts';
 import { type ActionKind, actionKind } from '../queue/step.ts';
 import { abortSequence, isSequenceAborted } from './abort.ts';
+import { heldByAccount, settleAccountHold } from './account-hold.ts';
 import type { ConsumerDeps } from './deps.ts';
 import { type RecordOutcome, sqsTimingOf } from './record.ts';
 import {
@@ -156,6 +157,8 @@ const outcomeUnknown = (ctx: StepContext, failure: GraphFailure): RecordOutcome 
 const settle = async (ctx: StepContext, due: DueTime, result: GraphSendResult): Promise<RecordOutcome> => {
   const { deps, kind } = ctx;
   const { metric } = deps.telemetry;
+  const held = settleAccountHold(deps, ctx.step, result, ctx.finalReceive);
+  if (held) return held;
   if (result.ok) {
     await recordSent(deps, ctx.group, ctx.step);
     // A step its channel has no call for (WhatsApp mark_seen / typing_off) is done without one: `call: none`.
@@ -207,7 +210,7 @@ const processStep = async (
   if (await alreadySent(ctx)) return done(deps);
   const scheduled = await applySchedule(ctx, predecessorDoneAt);
   if ('done' in scheduled) return scheduled;
-  const held = throttled(ctx);
+  const held = throttled(ctx) ?? heldByAccount(deps, step, ctx.finalReceive);
   if (held) return held;
   return settle(ctx, scheduled, await sendStep(ctx, scheduled));
 };

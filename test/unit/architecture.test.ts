@@ -14,7 +14,7 @@ const STAGE_RANK: Record<string, number> = {
   platform: 0,
   queue: 1,
   pacing: 2,
-  meta: 2,
+  meta: 3,
   bots: 3,
   webhook: 4,
   responder: 4,

@@ -12,7 +12,17 @@ export type AccountAuth = {
   redact: (text: string) => string;
 };
 
-type Options = { accessToken?: string; accountTokens?: Readonly<Record<string, string>>; appSecret: string };
+type Options = {
+  accessToken?: string;
+  accountTokens?: Readonly<Record<string, string>>;
+  appSecret: string;
+  /**
+   * Accounts whose calls carry no appsecret_proof: Instagram-Login accounts, whose tokens belong to the
+   * Instagram app (its own app secret, which Ellipsis does not hold) — a proof keyed with the Meta app
+   * secret would be refused as invalid.
+   */
+  withoutProof?: ReadonlySet<string>;
+};
 
 export const accountAuth = (
   options: Options,
@@ -20,13 +30,15 @@ export const accountAuth = (
 ): AccountAuth => {
   const queries = new Map<string, string>();
   const secrets = [options.appSecret];
-  const queryOf = (token: string): string => {
+  const queryOf = (token: string, withProof = true): string => {
+    secrets.push(token);
+    if (!withProof) return `access_token=${encodeURIComponent(token)}`;
     const proof = proofOf(token, options.appSecret);
-    secrets.push(token, proof);
+    secrets.push(proof);
     return `access_token=${encodeURIComponent(token)}&appsecret_proof=${proof}`;
   };
   for (const [account, token] of Object.entries(options.accountTokens ?? {}))
-    queries.set(account, queryOf(token));
+    queries.set(account, queryOf(token, !options.withoutProof?.has(account)));
   const single = options.accessToken !== undefined ? queryOf(options.accessToken) : undefined;
   const redact = redactor(secrets);
   return {

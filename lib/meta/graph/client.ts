@@ -42,13 +42,18 @@ export const graphRequestBody = ({ action, ...target }: SendActionRequest): Reco
 export type GraphClientOptions = {
   /** GRAPH_API_URL, e.g. https://graph.facebook.com (a path prefix is kept). */
   baseUrl: string;
-  /** GRAPH_API_VERSION, e.g. v25.0. */
+  /** GRAPH_API_VERSION, e.g. v26.0. */
   version: string;
   /** One token for every account (single-account deployments)… */
   accessToken?: string;
   /** …or one per account id (Page, Instagram account, WhatsApp phone number): no account uses another's. */
   accountTokens?: Readonly<Record<string, string>>;
   appSecret: string;
+  /**
+   * Instagram-Login accounts (lib/platform/accounts.ts instagramLoginOf): their calls go to this origin
+   * (graph.instagram.com) with their own Instagram user token and no appsecret_proof (account-auth.ts).
+   */
+  instagramLogin?: { baseUrl: string; accounts: ReadonlySet<string> };
   /** Whole-request deadline (GRAPH_TIMEOUT_MS). */
   timeoutMs: number;
   /** Most sockets open at once to Graph (default 16). */
@@ -128,23 +133,31 @@ const post = async (
   return { ...result, latencyMs: now() - started };
 };
 
-export const graphClient = (options: GraphClientOptions): GraphClient => {
-  const base = new URL(options.baseUrl);
+/** Where one origin's calls go: its keep-alive agent, origin and path prefix. */
+const originOf = (options: GraphClientOptions, baseUrl: string) => {
+  const base = new URL(baseUrl);
   const agent =
     options.agent ?? keepAliveAgent({ protocol: base.protocol, connections: options.connections });
-  const auth = accountAuth(options, appSecretProof);
+  return { agent, origin: base.origin, prefix: base.pathname.replace(/\/+$/, '') };
+};
+
+export const graphClient = (options: GraphClientOptions): GraphClient => {
+  const login = options.instagramLogin;
+  const auth = accountAuth({ ...options, withoutProof: login?.accounts }, appSecretProof);
   let lastUsage: UsageReading | undefined;
   const ctx: PostContext = {
     options,
-    agent,
-    origin: base.origin,
-    prefix: base.pathname.replace(/\/+$/, ''),
+    ...originOf(options, options.baseUrl),
     now: options.now ?? Date.now,
     redact: auth.redact,
     onUsage: (reading) => {
       lastUsage = reading;
     },
   };
+  // Instagram Login is another API (graph.instagram.com): its own origin and agent, the same pacing.
+  const loginCtx: PostContext | undefined = login && { ...ctx, ...originOf(options, login.baseUrl) };
+  const contextFor = (accountId: string): PostContext =>
+    loginCtx !== undefined && login?.accounts.has(accountId) ? loginCtx : ctx;
 
   const sendAction = async ({ action, ...target }: SendActionRequest): Promise<GraphSendResult> => {
     const shape = channelShapeOf(target.channel);
@@ -154,8 +167,12 @@ export const graphClient = (options: GraphClientOptions): GraphClient => {
     const query = auth.queryFor(target.pageId);
     // Never another account's token: an account without its own is not answered (README, many accounts).
     if (query === undefined) return failedBeforeCall('UnknownAccount', 'no access token for this account');
-    return post(ctx, plan.call, query, shape);
+    return post(contextFor(target.pageId), plan.call, query, shape);
   };
 
-  return { sendAction, usage: () => lastUsage, close: async () => agent.destroy() };
+  const close = async () => {
+    ctx.agent.destroy();
+    loginCtx?.agent.destroy();
+  };
+  return { sendAction, usage: () => lastUsage, close };
 };

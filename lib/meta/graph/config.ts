@@ -9,7 +9,7 @@ export const graphSchema = z.object({
   ),
   GRAPH_API_VERSION: described(
     'The Graph API version every call names.',
-    z._default(z.string().check(z.regex(/^v\d+\.\d+$/, 'must look like v25.0')), 'v25.0'),
+    z._default(z.string().check(z.regex(/^v\d+\.\d+$/, 'must look like v26.0')), 'v26.0'),
   ),
   GRAPH_TIMEOUT_MS: described(
     'How long one Graph call may take before its outcome is unknown (ms).',

@@ -37,7 +37,8 @@ const isBusinessUseCaseThrottle = (code: number): boolean => code >= 80_000 && c
 /** 190 invalid/expired token; 2500 "an active access token must be used" (missing token). */
 const TOKEN_CODES = new Set([190, 2500]);
 /**
- * 10 permission (incl. subcodes 2018278/2018065/2018108 outside the 24 h window, 1893063 page restricted),
+ * 10 permission (incl. subcodes 2018278/2018065/2018108 outside the 24 h window; 1893063, the whole Page
+ * temporarily restricted, is permanent for the step but the sender holds the account: lib/sender/account-hold.ts),
  * 100 invalid parameter, 200–299 API permissions, 368 content blocked (Meta says wait and retry, but
  * 1346003 blocks the content itself: the same message fails again), 36000 attachment rejected.
  */

@@ -6,8 +6,9 @@
  * - sender actions mark_seen, typing_on, typing_off (all three exist on Instagram, so the plan maps 1:1);
  * - messages: text, image/video/audio attachments (no `file`), text quick replies (no phone/email chips);
  * - reactions: Instagram's only documented reaction is "love" (❤️); other emoji cannot be sent.
- * Accounts on the newer "Instagram API with Instagram Login" (graph.instagram.com, Instagram tokens) are
- * not served: see the README, Instagram section.
+ * Accounts on "Instagram API with Instagram Login" (no Page; an Instagram user token) take the same bodies on
+ * POST graph.instagram.com/{v}/me/messages (Instagram Login → Messaging API → Send messages; Sender actions):
+ * the client sends them to that origin with their own token (lib/meta/graph/client.ts, instagramLogin).
  */
 import type { Action } from '../../queue/step.ts';
 import { hasRecipientId, messengerRequestBody } from '../messenger/outbound.ts';

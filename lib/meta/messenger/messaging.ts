@@ -29,17 +29,28 @@ import type { ChannelParser, ItemResult } from '../inbound-channel.ts';
 
 const attachmentFields = z.looseObject({
   type: z.string().check(z.minLength(1)),
-  payload: z.nullish(z.looseObject({ url: z.optional(z.unknown()) })),
+  payload: z.nullish(z.looseObject({ url: z.optional(z.unknown()), sticker_id: z.optional(z.unknown()) })),
   url: z.optional(z.unknown()),
   URL: z.optional(z.unknown()),
 });
+
+/**
+ * A sticker is a `sticker` whatever shape it came in (Messenger changelog, 2026-06-01): until 2026-08-30 an
+ * `image` attachment with `payload.sticker_id` AND a `sticker` attachment, since then the `sticker` one only,
+ * before June the image alone. Rules and responders see one `sticker` either way, so a rule's behaviour did
+ * not change on the day Meta dropped the image.
+ */
+const typeOf = (a: z.infer<typeof attachmentFields>): string =>
+  a.payload?.sticker_id !== undefined && a.payload.sticker_id !== null ? 'sticker' : a.type;
 
 const attachmentSchema = z.pipe(
   attachmentFields,
   z.transform((a: z.infer<typeof attachmentFields>) => {
     // Classic attachments carry payload.url; pre-v6 fallback shares carry url/URL at the attachment level.
     const url = [a.payload?.url, a.url, a.URL].find((u): u is string => typeof u === 'string' && u !== '');
-    return url === undefined ? { type: a.type } : { type: a.type, url };
+    const sticker =
+      a.type === 'sticker' || typeOf(a) === 'sticker' ? { stickerId: a.payload?.sticker_id } : {};
+    return { type: typeOf(a), ...(url !== undefined && { url }), ...sticker };
   }),
 );
 
@@ -107,12 +118,24 @@ const compact = (o: { ref?: string; source?: string; type?: string }) => ({
   ...(o.type !== undefined && { type: o.type }),
 });
 
-/** Attachments we can read; one of an unknown shape is dropped, not the message. */
-const attachmentsOf = (raw: readonly unknown[] | null | undefined): InboundEvent['attachments'] =>
-  (raw ?? []).flatMap((a) => {
+/**
+ * Attachments we can read; one of an unknown shape is dropped, not the message. During Meta's sticker
+ * transition one sticker arrives twice (image + sticker, same sticker_id): it is kept once.
+ */
+const attachmentsOf = (raw: readonly unknown[] | null | undefined): InboundEvent['attachments'] => {
+  const stickers = new Set<unknown>();
+  return (raw ?? []).flatMap((a) => {
     const parsed = attachmentSchema.safeParse(a);
-    return parsed.success ? [parsed.data] : [];
+    if (!parsed.success) return [];
+    const { stickerId, ...attachment } = parsed.data as typeof parsed.data & { stickerId?: unknown };
+    if (attachment.type === 'sticker' && stickerId !== undefined) {
+      const key = String(stickerId);
+      if (stickers.has(key)) return [];
+      stickers.add(key);
+    }
+    return [attachment];
   });
+};
 
 const parseMessage: KindParser = (raw, { pageId, psid, bodyTime, base }) => {
   const m = messageSchema.safeParse(raw);

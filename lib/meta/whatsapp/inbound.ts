@@ -5,20 +5,22 @@
  *
  * - `messages[]` are answered: text, interactive replies (button_reply / list_reply), template quick-reply
  *   buttons, media (image, audio, video, document, sticker, with a caption as text), location, contacts,
- *   reactions. The user's id is `from` (the wa_id, a phone number); the event id is the message's `id`
- *   (wamid), so a re-delivered message is deduplicated like a Messenger mid.
+ *   reactions. The user's key is the business-scoped user id (`from_user_id`) when the webhook carries one,
+ *   else `from` (the phone number): user-id.ts says why. The event id is the message's `id` (wamid), so a
+ *   re-delivered message is deduplicated like a Messenger mid, whichever identifiers it carries.
  * - `statuses[]` (sent / delivered / read / failed receipts of OUR messages) are never answered; failed
  *   ones are counted apart (`status_failed`): some errors, such as 131047 outside the 24-hour window,
  *   arrive only this way.
- * - group messages (`group_id`), senders known only by a business-scoped user id (`from_user_id`, no
- *   `from`), `system`, `unsupported` and unknown types are counted, not answered; other `changes[]`
- *   fields (account, template, quality updates) are not messaging events.
+ * - group messages (`group_id`), `system` (number or BSUID changed), `unsupported` and unknown types are
+ *   counted, not answered; other `changes[]` fields (account, template, quality updates) are not messaging
+ *   events.
  */
 import { isRecord } from '../../platform/records.ts';
 import * as z from '../../platform/zod.ts';
 import type { InboundEvent } from '../../queue/inbound.ts';
 import { eventIdFromMid, idSchema, optionalText, timestampSchema } from '../fields.ts';
 import type { ChannelParser, ItemResult } from '../inbound-channel.ts';
+import { whatsappUserKey } from './user-id.ts';
 
 const replySchema = z.looseObject({ id: z.string().check(z.minLength(1)), title: optionalText });
 
@@ -97,24 +99,24 @@ const reactionOf = (m: WhatsAppMessage, base: Base): ItemResult => {
 
 type Base = Pick<InboundEvent, 'channel' | 'pageId' | 'psid' | 'timestamp' | 'attachments'>;
 
-const senderProblem = (m: WhatsAppMessage): string | undefined => {
-  if (m.group_id !== undefined) return 'group_message';
-  if (m.from !== undefined) return undefined;
-  return m.from_user_id !== undefined ? 'unsupported_sender' : 'no_sender';
-};
-
-export const parseWhatsAppMessage = (raw: unknown, phoneNumberId: string, receivedAt: number): ItemResult => {
+export const parseWhatsAppMessage = (
+  raw: unknown,
+  phoneNumberId: string,
+  receivedAt: number,
+  contacts: readonly unknown[] = [],
+): ItemResult => {
   const parsed = messageSchema.safeParse(raw);
   if (!parsed.success)
     return isRecord(raw) ? { ignored: 'malformed_message' } : { ignored: 'malformed_item' };
   const m = parsed.data as WhatsAppMessage;
-  const problem = senderProblem(m);
-  if (problem !== undefined || m.from === undefined) return { ignored: problem ?? 'no_sender' };
+  if (m.group_id !== undefined) return { ignored: 'group_message' };
+  const user = whatsappUserKey(m, contacts);
+  if ('problem' in user) return { ignored: user.problem };
   const time = timestampSchema.safeParse(m.timestamp);
   const base: Base = {
     channel: 'whatsapp',
     pageId: phoneNumberId,
-    psid: m.from,
+    psid: user.key,
     timestamp: time.success ? time.data : receivedAt,
     attachments: [],
   };
@@ -158,8 +160,9 @@ const parseChange: ChannelParser['parseEntry'] = (change, receivedAt, sink) => {
     sink.skip(Array.isArray(value.messages) ? 'malformed_recipient' : 'malformed_entry');
     return;
   }
+  const contacts = Array.isArray(value.contacts) ? value.contacts : [];
   for (const message of value.messages) {
-    sink.item(() => parseWhatsAppMessage(message, phoneNumberId.data, receivedAt));
+    sink.item(() => parseWhatsAppMessage(message, phoneNumberId.data, receivedAt, contacts));
   }
 };
 

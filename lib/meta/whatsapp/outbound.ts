@@ -5,15 +5,16 @@
  *   indicator appear together when the typing starts, after the reading pause;
  * - typing_on → `{status: "read", message_id: <inbound wamid>, typing_indicator: {type: "text"}}`. The
  *   indicator ends with the reply or after 25 s, whichever comes first; the planner refreshes typing every
- *   PLAN_TYPING_REFRESH_MS (≤ 20 s), and each refresh repeats this call, so it never lapses;
+ *   25.5 s (typing.ts: after the 25 s, so a refresh is not lost to the cooldown one integration reports);
  * - typing_off → no call: WhatsApp has none (the reply, or the 25 s, ends the indicator);
- * - message → `{messaging_product, recipient_type, to, type: text | image | audio | video | document |
- *   interactive}`; ≤ 3 text quick replies become reply buttons, 4–10 a list; more cannot be shown;
+ * - message → `{messaging_product, recipient_type, to | recipient, type: text | image | audio | video |
+ *   document | interactive}`: `to` for a phone number, `recipient` for a business-scoped user id (user-id.ts); ≤ 3 text quick replies become reply buttons, 4–10 a list; more cannot be shown;
  * - react / unreact → `type: "reaction"` with the emoji ("" removes it).
  */
 import type { Action, GraphMessage, QuickReply } from '../../queue/step.ts';
 import type { ChannelPlan, ChannelShape, SendTarget } from '../outbound-shape.ts';
 import { refineWhatsAppFailure } from './errors.ts';
+import { whatsappAddressOf } from './user-id.ts';
 
 /** Cloud API, interactive messages: 3 reply buttons, 10 list rows; titles 20 / 24, ids 256 / 200 chars. */
 const MAX_BUTTONS = 3;
@@ -28,13 +29,17 @@ export const LIST_BUTTON_LABEL = 'Options';
 
 const ATTACHMENT_TYPES = { image: 'image', audio: 'audio', video: 'video', file: 'document' } as const;
 
-type Envelope = { messaging_product: 'whatsapp'; recipient_type: 'individual'; to: string };
+type Envelope = { messaging_product: 'whatsapp'; recipient_type: 'individual' } & (
+  | { to: string }
+  | { recipient: string }
+);
 type Built = { body: Record<string, unknown> } | { unsupported: string };
 
-const envelope = (psid: string): Envelope => ({
+/** Who a message goes to: `to` a phone number, or `recipient` a BSUID (Cloud API → Messages, BSUID sends). */
+const envelope = (userKey: string): Envelope => ({
   messaging_product: 'whatsapp',
   recipient_type: 'individual',
-  to: psid,
+  ...whatsappAddressOf(userKey),
 });
 
 type TextChoice = Extract<QuickReply, { content_type: 'text' }>;

@@ -81,7 +81,7 @@ describe('parseWebhookBody: event kinds', () => {
       ),
     );
     expect(e.attachments).toEqual([
-      { type: 'image', url: 'https://cdn.example/a.png' },
+      { type: 'sticker', url: 'https://cdn.example/a.png' },
       { type: 'location' },
       { type: 'fallback', url: 'https://example.com/x' },
       { type: 'ig_reel', url: '/reel/1/' },

@@ -30,7 +30,7 @@ describe('config', () => {
   it('defaults the Graph endpoint and version for the sender', () => {
     const c = loadSenderConfig({ ...webhookEnv, META_PAGE_ACCESS_TOKEN: 'EAAtoken123456' });
     expect(c.GRAPH_API_URL).toBe('https://graph.facebook.com');
-    expect(c.GRAPH_API_VERSION).toBe('v25.0');
+    expect(c.GRAPH_API_VERSION).toBe('v26.0');
   });
 
   it('names the missing variable and never prints a secret value', () => {

@@ -130,9 +130,9 @@ describe('WhatsApp webhooks: what is never answered', () => {
   it.each([
     ['group message', { group_id: 'G1', type: 'text', text: { body: 'hi all' } }, 'group_message'],
     [
-      'sender known only by a business-scoped id',
-      { from: undefined, from_user_id: 'US.1', type: 'text', text: { body: 'x' } },
-      'unsupported_sender',
+      'a business-scoped id of the wrong shape',
+      { from_user_id: '+1 555 0100', type: 'text', text: { body: 'x' } },
+      'malformed_sender',
     ],
     ['no sender', { from: undefined, type: 'text', text: { body: 'x' } }, 'no_sender'],
     ['empty text', { type: 'text', text: { body: '' } }, 'empty_message'],
