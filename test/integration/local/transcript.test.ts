@@ -47,9 +47,8 @@ describe('transcriptText', () => {
   });
 });
 
-/** Terminal-active characters: C0 (ESC, BEL…), DEL, C1 (CSI U+009B…), bidi embeddings/overrides/isolates. */
-const TERMINAL_ACTIVE =
-  /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
+/** Terminal-active characters, by Unicode's own classes: controls (C0, DEL, C1), bidi controls, line/paragraph separators. */
+const TERMINAL_ACTIVE = /[\p{Cc}\p{Bidi_Control}\u2028\u2029]/u;
 
 describe('transcriptText makes terminal-active characters visible', () => {
   test('escape sequences, the bell and bidi overrides show as stand-ins, never as themselves', () => {
