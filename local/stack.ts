@@ -249,6 +249,9 @@ const startLocalGraph = async (
     appSecret: secrets.appSecret,
     accessToken: secrets.pageToken,
     ...(options.accounts && { accounts: options.accounts }),
+    // One-token mode with a named Page (npm start always names it): the token is that Page's, and Graph
+    // refuses it for any other (local/graph-fake.ts). Without one, benches' generated Pages stay served.
+    ...(!options.accounts && options.pageId !== undefined && { pageId: options.pageId }),
     ...(options.ports?.graph === undefined ? {} : { port: options.ports.graph }),
     ...(options.print ? { print: options.print } : {}),
   });

@@ -12,7 +12,7 @@
 
 import { redactor, redactValue } from '../lib/platform/redaction.ts';
 import type { LogLevel, Telemetry } from '../lib/platform/telemetry.ts';
-import { DEFAULT_PORTS, LOCAL_SECRETS, portFrom } from './defaults.ts';
+import { DEFAULT_PORTS, LOCAL_PAGE_ID, LOCAL_SECRETS, portFrom } from './defaults.ts';
 import { type LocalLlm, startLocalLlm } from './llm.ts';
 import { type Stack, startStack } from './stack.ts';
 import { visibleControls } from './transcript.ts';
@@ -116,7 +116,7 @@ const main = async () => {
     env,
     ports,
     graph: realGraph ? 'real' : 'local',
-    ...(env.ELLIPSIS_PAGE_ID ? { pageId: env.ELLIPSIS_PAGE_ID } : {}),
+    pageId: env.ELLIPSIS_PAGE_ID || LOCAL_PAGE_ID,
     // As in Lambda, the functions' SDK finds SQS through the environment.
     sqsFromProcessEnv: true,
     onSqsReady: (sqs) => Object.assign(process.env, sqs.env),
