@@ -1,20 +1,29 @@
 /**
  * `npm run chat -- "hello"`: plays Meta's part — builds a Messenger webhook event, signs it with the app
- * secret (X-Hub-Signature-256) and POSTs it to the running local stack, then prints what the bot does.
- * Without arguments: an interactive prompt. The replies are followed through the stack's event stream.
+ * secret (X-Hub-Signature-256) and POSTs it to the running local stack, then prints what the bot does for
+ * THAT message until the stack has nothing left to do (or ELLIPSIS_CHAT_WAIT_MS passes). Without
+ * arguments: an interactive prompt. Graph calls are matched to the message by its event id (the stack's
+ * `replyTo`, local/inbound-tap.ts), never by order: an earlier answer still going out is not shown as this one.
  *
  * Environment: ELLIPSIS_URL (http://127.0.0.1:$ELLIPSIS_PORT), ELLIPSIS_PSID (cli-user), ELLIPSIS_PAGE_ID,
- * META_APP_SECRET (the local default unless set), ELLIPSIS_CHAT_WAIT_MS (how long to follow replies).
+ * META_APP_SECRET (the local default unless set), ELLIPSIS_CHAT_WAIT_MS (how long to wait for the answer,
+ * 180000: the responder may think for up to 100 s).
  */
+import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline/promises';
+import { eventIdFromMid } from '../lib/meta/fields.ts';
+import { LOCAL_TOKEN_HEADER, TOKEN_META } from './chat-view.ts';
 import { DEFAULT_PORTS, LOCAL_PAGE_ID, LOCAL_SECRETS, portFrom } from './defaults.ts';
 import { postSignedWebhook, webhookBody } from './meta.ts';
+import { transcriptText } from './transcript.ts';
 
-type GraphEvent = {
-  type: 'graph' | 'user';
-  psid: string;
+type StreamEvent = {
+  type: 'graph' | 'user' | 'rejected';
+  psid?: string;
   at: number;
   status?: number;
+  replyTo?: string;
+  reason?: string;
   action?: {
     sender_action?: string;
     message?: { text?: string; quick_replies?: { title?: string }[] };
@@ -28,13 +37,24 @@ const psid = env.ELLIPSIS_PSID ?? 'cli-user';
 const pageId = env.ELLIPSIS_PAGE_ID ?? LOCAL_PAGE_ID;
 const appSecret = env.META_APP_SECRET ?? LOCAL_SECRETS.META_APP_SECRET;
 
-const describe = (e: GraphEvent, gapMs: number | undefined): string => {
+/** ELLIPSIS_CHAT_WAIT_MS, refused by name unless a positive whole number. */
+const waitLimitMs = (): number => {
+  const raw = env.ELLIPSIS_CHAT_WAIT_MS;
+  if (raw === undefined || raw === '') return 180_000;
+  const ms = Number(raw);
+  if (!Number.isInteger(ms) || ms <= 0)
+    throw new Error('ELLIPSIS_CHAT_WAIT_MS must be a positive whole number of ms');
+  return ms;
+};
+
+const describe = (e: StreamEvent, gapMs: number | undefined): string => {
   const gap = gapMs === undefined ? '' : `  (+${(gapMs / 1000).toFixed(1)}s)`;
   if (e.status !== 200) return `  ✖ Graph ${e.status}${gap}`;
   const a = e.action ?? {};
   if (a.message) {
-    const chips = (a.message.quick_replies ?? []).map((q) => `[${q.title ?? '?'}]`).join(' ');
-    return `  bot: ${a.message.text ?? '[attachment]'}${chips ? `   ${chips}` : ''}${gap}`;
+    const chips = (a.message.quick_replies ?? []).map((q) => `[${transcriptText(q.title ?? '?')}]`).join(' ');
+    const text = a.message.text === undefined ? '[attachment]' : transcriptText(a.message.text, 2000);
+    return `  bot: ${text}${chips ? `   ${chips}` : ''}${gap}`;
   }
   const label: Record<string, string> = {
     mark_seen: '👀 seen',
@@ -46,23 +66,34 @@ const describe = (e: GraphEvent, gapMs: number | undefined): string => {
   return `  ${label[a.sender_action ?? ''] ?? a.sender_action}${gap}`;
 };
 
-/** Follows the stack's SSE stream and prints this user's Graph calls until `signal` aborts. */
-const follow = async (signal: AbortSignal, onEvent: (e: GraphEvent) => void) => {
-  const response = await fetch(`${base}/local/events`, { signal });
-  if (!response.body) return;
+/** The per-start token the chat page carries (local/local-guard.ts): a local process may read it. */
+const localToken = async (): Promise<string> => {
+  const page = await fetch(`${base}/`);
+  const html = await page.text();
+  const token = TOKEN_META.exec(html)?.[1];
+  if (!page.ok || !token) throw new Error(`the chat page at ${base}/ gave no token (HTTP ${page.status})`);
+  return token;
+};
+
+/** Reads the stack's SSE stream, calling `onEvent` per event; resolves `connected` once subscribed. */
+const follow = async (
+  token: string,
+  signal: AbortSignal,
+  onEvent: (e: StreamEvent) => void,
+  connected: () => void,
+) => {
+  const response = await fetch(`${base}/local/events?token=${encodeURIComponent(token)}`, { signal });
+  if (!response.ok || !response.body) throw new Error(`/local/events answered ${response.status}`);
   const decoder = new TextDecoder();
   let buffer = '';
   try {
     for await (const chunk of response.body) {
       buffer += decoder.decode(chunk as Uint8Array, { stream: true });
-      let end = buffer.indexOf('\n\n');
-      while (end !== -1) {
+      for (let end = buffer.indexOf('\n\n'); end !== -1; end = buffer.indexOf('\n\n')) {
         const frame = buffer.slice(0, end);
         buffer = buffer.slice(end + 2);
-        end = buffer.indexOf('\n\n');
-        if (!frame.startsWith('data: ')) continue;
-        const event = JSON.parse(frame.slice(6)) as GraphEvent;
-        if (event.psid === psid && event.type === 'graph') onEvent(event);
+        if (frame.startsWith(': connected')) connected();
+        if (frame.startsWith('data: ')) onEvent(JSON.parse(frame.slice(6)) as StreamEvent);
       }
     }
   } catch (error) {
@@ -70,48 +101,90 @@ const follow = async (signal: AbortSignal, onEvent: (e: GraphEvent) => void) => 
   }
 };
 
-const send = async (text: string) => {
-  const body = webhookBody({ pageId, psid, timestamp: Date.now(), text });
+/** Whether the stack's whole pipeline has nothing left to do: every answer has gone out. */
+const stackIdle = async (token: string): Promise<boolean> => {
+  const response = await fetch(`${base}/local/idle`, { headers: { [LOCAL_TOKEN_HEADER]: token } });
+  return response.ok && ((await response.json()) as { idle?: boolean }).idle === true;
+};
+
+/** Waits until the stack is idle; false when ELLIPSIS_CHAT_WAIT_MS passed first. */
+const untilAnswered = async (token: string, limitMs: number): Promise<boolean> => {
+  const limit = Date.now() + limitMs;
+  while (Date.now() < limit) {
+    if (await stackIdle(token)) return true;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return false;
+};
+
+/**
+ * Sends one signed message, its event id (what the stack's Graph calls name in `replyTo`) in `mine` before
+ * the POST: the stack may mark it seen before the webhook's 200 reaches us. A refused message is taken out.
+ */
+const send = async (text: string, mine: Set<string>): Promise<boolean> => {
+  const mid = `m_local_${randomUUID()}`;
+  const eventId = eventIdFromMid(mid);
+  mine.add(eventId);
+  const body = webhookBody({ pageId, psid, timestamp: Date.now(), text, mid });
   const answer = await postSignedWebhook(`${base}/webhook`, body, appSecret);
-  if (answer.status !== 200) console.log(`  webhook answered ${answer.status}: ${answer.text}`);
-  return answer.status === 200;
+  if (answer.status === 200) return true;
+  mine.delete(eventId);
+  console.log(`  webhook answered ${answer.status}: ${transcriptText(answer.text)}`);
+  return false;
+};
+
+/** Prints this user's Graph calls that answer one of `mine`; counts the others (an earlier answer). */
+const printer = (mine: Set<string>) => {
+  let last: number | undefined;
+  let earlier = 0;
+  const onEvent = (e: StreamEvent) => {
+    if (e.psid !== psid) return;
+    if (e.type === 'rejected') console.log(`  ✖ webhook refused a body (${e.status}: ${e.reason})`);
+    if (e.type !== 'graph') return;
+    if (e.replyTo === undefined || !mine.has(e.replyTo)) {
+      earlier += 1;
+      return;
+    }
+    console.log(describe(e, last === undefined ? undefined : e.at - last));
+    last = e.at;
+  };
+  return { onEvent, earlier: () => earlier, restartGaps: () => (last = undefined) };
+};
+
+const conversation = async (mine: Set<string>, print: ReturnType<typeof printer>) => {
+  const text = process.argv.slice(2).join(' ').trim();
+  if (text) {
+    console.log(`you: ${transcriptText(text)}`);
+    return send(text, mine);
+  }
+  console.log(`Chatting as ${psid} with ${base} — type a message, empty line or Ctrl-D to quit.`);
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  for await (const line of rl) {
+    if (!line.trim()) break;
+    print.restartGaps();
+    await send(line.trim(), mine);
+  }
+  rl.close();
+  return mine.size > 0;
 };
 
 const main = async () => {
+  const limitMs = waitLimitMs();
+  const token = await localToken();
   const abort = new AbortController();
-  let last: number | undefined;
-  let lastMessageAt = 0;
-  const following = follow(abort.signal, (e) => {
-    console.log(describe(e, last === undefined ? undefined : e.at - last));
-    last = e.at;
-    if (e.action?.message) lastMessageAt = Date.now();
-  }).catch((error: unknown) => {
-    console.log(`  (not following replies: ${error instanceof Error ? error.message : String(error)})`);
-  });
-
-  const text = process.argv.slice(2).join(' ').trim();
-  if (text) {
-    console.log(`you: ${text}`);
-    last = undefined;
-    if (await send(text)) {
-      // Follow until the replies have gone quiet for a moment (or the wait limit).
-      const limit = Date.now() + Number(env.ELLIPSIS_CHAT_WAIT_MS ?? 30_000);
-      const started = Date.now();
-      while (Date.now() < limit) {
-        await new Promise((r) => setTimeout(r, 250));
-        if (lastMessageAt > 0 && Date.now() - lastMessageAt > 2500 && Date.now() - started > 1000) break;
-      }
-    }
-  } else {
-    console.log(`Chatting as ${psid} with ${base} — type a message, empty line or Ctrl-D to quit.`);
-    const rl = createInterface({ input: process.stdin, output: process.stdout });
-    for await (const line of rl) {
-      if (!line.trim()) break;
-      last = undefined;
-      await send(line.trim());
-    }
-    rl.close();
-  }
+  const mine = new Set<string>();
+  const print = printer(mine);
+  let connected = () => {};
+  const subscribed = new Promise<void>((resolve) => (connected = resolve));
+  const following = follow(token, abort.signal, print.onEvent, connected);
+  await Promise.race([subscribed, following]);
+  const sent = await conversation(mine, print);
+  if (sent && !(await untilAnswered(token, limitMs)))
+    console.log(
+      `  (no complete answer within ${limitMs} ms: raise ELLIPSIS_CHAT_WAIT_MS, or see npm start's log)`,
+    );
+  if (print.earlier() > 0)
+    console.log(`  (${print.earlier()} Graph call(s) answering an earlier message were not shown)`);
   abort.abort();
   await following;
 };

@@ -115,8 +115,13 @@ export const graphErrors = {
 
 export type GraphFakeOptions = {
   appSecret: string;
-  /** The default account's token: a Messenger Page, any Page id. */
+  /** The default account's token: a Messenger Page (any Page id, unless `pageId` is set). */
   accessToken: string;
+  /**
+   * The Page the default token belongs to: a Send API call for another Page id with it is refused as real
+   * Graph refuses it (below, FOREIGN_PAGE), so a wrong page id shows locally instead of on first deploy.
+   */
+  pageId?: string;
   /** More accounts, each with its channel and token (local/graph-fake-channels.ts checks their requests). */
   accounts?: readonly FakeAccount[];
   /** Only this Graph version is served when set. */
@@ -265,6 +270,8 @@ type Expected = {
   /** appsecret_proof of every token the fake accepts (the default one and each account's). */
   proofs: ReadonlyMap<string, string>;
   accounts: ReadonlyMap<string, FakeAccount>;
+  /** The default token and its Page, when the fake knows it. */
+  defaultPage: { token: string; pageId: string } | undefined;
   /** WhatsApp messages received so far: wamid → user. */
   inbound: Map<string, string>;
 };
@@ -313,6 +320,31 @@ const REQUEST_CHECKS: readonly {
       r.token === null || (isInstagramLogin(r, e) ? r.proof !== null : r.proof !== e.proofs.get(r.token)),
     answer: () =>
       graphError(400, 'Invalid appsecret_proof provided in the API argument', 100, 'GraphMethodException'),
+  },
+  {
+    // A Page token used on another Page's /messages: HTTP 400, code 100, error_subcode 33,
+    // GraphMethodException (as reported from real Graph in restfb/restfb#1075 and
+    // roughike/flutter_facebook_login#44: "Unsupported post request. Object with ID … does not exist…").
+    fails: (r, e) =>
+      e.defaultPage !== undefined &&
+      r.token === e.defaultPage.token &&
+      r.pageId !== 'me' &&
+      r.pageId !== e.defaultPage.pageId,
+    answer: (r) => ({
+      status: 400,
+      body: {
+        error: {
+          message:
+            `Unsupported post request. Object with ID '${r.pageId}' does not exist, cannot be loaded due to ` +
+            'missing permissions, or does not support this operation. Please read the Graph API documentation ' +
+            'at https://developers.facebook.com/docs/graph-api',
+          type: 'GraphMethodException',
+          code: 100,
+          error_subcode: 33,
+          fbtrace_id: 'LocalFake',
+        },
+      },
+    }),
   },
 ];
 
@@ -464,6 +496,8 @@ const expectedOf = (options: GraphFakeOptions): Expected => {
     version: options.version || undefined,
     proofs: new Map(tokens.map((token) => [token, appSecretProof(token, options.appSecret)])),
     accounts: new Map((options.accounts ?? []).map((a) => [a.accessToken, a])),
+    defaultPage:
+      options.pageId === undefined ? undefined : { token: options.accessToken, pageId: options.pageId },
     inbound: new Map(),
   };
 };

@@ -7,16 +7,11 @@
  * Each SQS → Lambda hop is one `QueueWiring` entry (see `stackWiring`): a new stage adds its queue,
  * function and mapping there, as serverless.yml adds a function with an `sqs` event.
  */
-import { readFile } from 'node:fs/promises';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { join } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { makeHandler as makeResponderHandler } from '../functions/responder.ts';
 import { makeHandler as makeSenderHandler } from '../functions/sender.ts';
 import { makeHandler as makeWebhookHandler } from '../functions/webhook.ts';
-import { parseWebhookBody } from '../lib/meta/inbound.ts';
 import type { Env } from '../lib/platform/config.ts';
 import { type Ledger, memoryLedger } from '../lib/platform/ledger.ts';
 import type { Channel } from '../lib/queue/recipient.ts';
@@ -24,13 +19,15 @@ import type { Action, ActionKind } from '../lib/queue/step.ts';
 import type { ResponderOverrides } from '../lib/responder/deps.ts';
 import type { SenderOverrides } from '../lib/sender/deps.ts';
 import type { WebhookOverrides } from '../lib/webhook/deps.ts';
-import { verifySignature } from '../lib/webhook/signature.ts';
+import { type ChatDeps, chatRoutes } from './chat-view.ts';
 import { LOCAL_PAGE_ID, LOCAL_SECRETS } from './defaults.ts';
 import { type LocalDynamo, startLocalDynamo } from './dynamo.ts';
 import { type BatchReport, pipelineIdle, type SqsHandler, startEventSourceMapping } from './esm.ts';
 import { type GraphFake, startGraphFake } from './graph-fake.ts';
 import type { FakeAccount } from './graph-fake-channels.ts';
-import { type HttpApi, type HttpApiHandler, type LocalRoute, readRawBody, startHttpApi } from './http.ts';
+import { type HttpApi, type HttpApiHandler, startHttpApi } from './http.ts';
+import { inboundTap, replyTrace } from './inbound-tap.ts';
+import { newLocalToken } from './local-guard.ts';
 import { postSignedWebhook, type UserInput, webhookBody } from './meta.ts';
 import {
   MAX_RECEIVE_COUNT,
@@ -43,6 +40,7 @@ import {
 } from './queue-attributes.ts';
 import { createResponderQueues, type LocalSqs, startLocalSqs } from './sqs.ts';
 import { transcriptText } from './transcript.ts';
+import { rememberingErrors, warmSqsFunction, warmWebhook } from './warm-up.ts';
 
 /** What the chat view and the terminal see: the user's side and the page's side of each thread. */
 export type ChatEvent =
@@ -66,6 +64,20 @@ export type ChatEvent =
       kind?: ActionKind;
       action?: Action;
       status: number;
+      /** The event id of the message this call answers (local/inbound-tap.ts replyTrace), when known. */
+      replyTo?: string;
+    }
+  | {
+      /** A POST the webhook refused: not a user's message (local/inbound-tap.ts). */
+      type: 'rejected';
+      at: number;
+      status: number;
+      /** The webhook's answer, on one line with control characters made visible. */
+      reason: string;
+      /** How many messages the body held, when its signature held and it could be read. */
+      messages: number;
+      pageId?: string;
+      psid?: string;
     };
 
 export type StackOptions = {
@@ -131,6 +143,8 @@ export type Stack = {
   /** Signs and POSTs a webhook event for `psid` as Meta would; resolves with the webhook's answer. */
   say: (psid: string, input: UserInput, mid?: string) => Promise<{ status: number; text: string }>;
   subscribe: (listener: (event: ChatEvent) => void) => () => void;
+  /** The per-start token the chat page carries; every /local/* request must present it (local/local-guard.ts). */
+  localToken: string;
   /** Every queue of the pipeline empty and no function running (local/esm.ts `idle`): nothing more will happen. */
   idle: () => Promise<boolean>;
   stop: () => Promise<void>;
@@ -216,154 +230,6 @@ const functionClients = (
 const consumerClients = (clients: SqsOverride, dynamo: LocalDynamo | undefined): SqsOverride =>
   dynamo === undefined ? { ...clients, ledger: memoryLedger() } : clients;
 
-const WEB_DIR = join(import.meta.dirname, 'web');
-const WEB_FILES: Record<string, string> = {
-  '/': 'index.html',
-  '/index.html': 'index.html',
-  '/app.js': 'app.js',
-  '/style.css': 'style.css',
-};
-const CONTENT_TYPES: Record<string, string> = {
-  html: 'text/html; charset=utf-8',
-  js: 'text/javascript; charset=utf-8',
-  css: 'text/css; charset=utf-8',
-};
-
-const sendJson = (res: ServerResponse, status: number, body: unknown) => {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body));
-};
-
-type ChatDeps = {
-  subscribe: Stack['subscribe'];
-  say: (psid: string, input: UserInput) => ReturnType<Stack['say']>;
-  config: () => Record<string, unknown>;
-};
-type ChatRoute = (req: IncomingMessage, res: ServerResponse, deps: ChatDeps) => Promise<void> | void;
-
-const serveWebFile =
-  (file: string): ChatRoute =>
-  async (_req, res) => {
-    const body = await readFile(join(WEB_DIR, file));
-    res.writeHead(200, {
-      'content-type': CONTENT_TYPES[file.split('.').pop() ?? ''] ?? 'application/octet-stream',
-      'cache-control': 'no-store',
-    });
-    res.end(body);
-  };
-
-/** Server-sent events: every ChatEvent as it happens, with a heartbeat that keeps proxies from closing it. */
-const streamChatEvents: ChatRoute = (req, res, { subscribe }) => {
-  res.writeHead(200, {
-    'content-type': 'text/event-stream',
-    'cache-control': 'no-store',
-    connection: 'keep-alive',
-  });
-  res.write(': connected\n\n');
-  const unsubscribe = subscribe((event) => res.write(`data: ${JSON.stringify(event)}\n\n`));
-  const heartbeat = setInterval(() => res.write(': ping\n\n'), 15_000);
-  req.on('close', () => {
-    clearInterval(heartbeat);
-    unsubscribe();
-  });
-};
-
-/** What /local/say accepts: `{psid, text, quickReplyPayload?}`, or the reason it does not. */
-const parseSayInput = (
-  raw: string,
-): { ok: true; psid: string; input: UserInput } | { ok: false; error: string } => {
-  let input: { psid?: unknown; text?: unknown; quickReplyPayload?: unknown };
-  try {
-    input = JSON.parse(raw) as typeof input;
-  } catch {
-    return { ok: false, error: 'body must be JSON {psid, text, quickReplyPayload?}' };
-  }
-  if (typeof input.psid !== 'string' || !/^[\w-]{1,60}$/.test(input.psid)) {
-    return { ok: false, error: 'psid must be 1-60 letters, digits, _ or -' };
-  }
-  if (typeof input.text !== 'string' || input.text.trim() === '' || input.text.length > 2000) {
-    return { ok: false, error: 'text must be 1-2000 characters' };
-  }
-  const quick =
-    typeof input.quickReplyPayload === 'string' ? { quickReplyPayload: input.quickReplyPayload } : {};
-  return { ok: true, psid: input.psid, input: { text: input.text, ...quick } };
-};
-
-/** Signs the chat view's message as Meta would and forwards it to /webhook. */
-const forwardSay: ChatRoute = async (req, res, { say }) => {
-  const parsed = parseSayInput((await readRawBody(req)).toString('utf8'));
-  if (!parsed.ok) return sendJson(res, 400, { error: parsed.error });
-  const answer = await say(parsed.psid, parsed.input);
-  sendJson(res, 200, { webhookStatus: answer.status, webhookAnswer: answer.text });
-};
-
-/** The chat view's routes, by `METHOD /path`. */
-const CHAT_ROUTES: ReadonlyMap<string, ChatRoute> = new Map([
-  ...Object.entries(WEB_FILES).map(([path, file]): [string, ChatRoute] => [
-    `GET ${path}`,
-    serveWebFile(file),
-  ]),
-  ['GET /local/config', (_req, res, deps) => sendJson(res, 200, deps.config())],
-  ['GET /local/events', streamChatEvents],
-  ['POST /local/say', forwardSay],
-]);
-
-/** The chat view: static files, an SSE stream of ChatEvents, and /local/say (signs + forwards to /webhook). */
-const chatRoutes =
-  (deps: ChatDeps): LocalRoute =>
-  async (req, res, url) => {
-    const route = CHAT_ROUTES.get(`${req.method} ${url.pathname}`);
-    if (!route) return false;
-    await route(req, res, deps);
-    return true;
-  };
-
-/** The chat view's events for the messages of an accepted webhook body. */
-const userEvents = (event: APIGatewayProxyEventV2): ChatEvent[] => {
-  const raw = event.isBase64Encoded
-    ? Buffer.from(event.body ?? '', 'base64').toString('utf8')
-    : (event.body ?? '');
-  return parseWebhookBody(JSON.parse(raw), Date.now()).events.map((e) => ({
-    type: 'user',
-    at: Date.now(),
-    pageId: e.pageId,
-    psid: e.psid,
-    ...(e.mid === undefined ? {} : { mid: e.mid }),
-    ...(e.text === undefined ? {} : { text: e.text }),
-    ...(e.quickReplyPayload === undefined ? {} : { quickReplyPayload: e.quickReplyPayload }),
-    ...(e.postback?.payload === undefined ? {} : { postback: e.postback.payload }),
-  }));
-};
-
-/**
- * Reports inbound messages to the chat view and the terminal: those whose signature the webhook accepts,
- * BEFORE the handler runs — the prelude's mark_seen can reach the Graph fake before the handler returns,
- * and the user's message must show first.
- */
-const tapInbound = (
-  handler: HttpApiHandler,
-  appSecret: string,
-  emit: (event: ChatEvent) => void,
-): HttpApiHandler => {
-  return async (event, context) => {
-    if (event.requestContext.http.method === 'POST' && event.body) {
-      try {
-        const raw = event.isBase64Encoded
-          ? Buffer.from(event.body, 'base64')
-          : Buffer.from(event.body, 'utf8');
-        const signature = Object.entries(event.headers ?? {}).find(
-          ([name]) => name.toLowerCase() === 'x-hub-signature-256',
-        )?.[1];
-        if (signature && verifySignature(raw, signature, appSecret))
-          for (const e of userEvents(event)) emit(e);
-      } catch {
-        // The webhook answers it; an unparsable body simply shows nothing in the chat view.
-      }
-    }
-    return handler(event, context);
-  };
-};
-
 type Secrets = { appSecret: string; verifyToken: string; pageToken: string };
 
 /** The local throwaway secrets, unless the stack talks to the real Graph API (then only what env gives). */
@@ -410,18 +276,25 @@ const stopper = (onError: StackOptions['onError']) => {
 const startLocalGraph = async (
   options: StackOptions,
   secrets: Secrets,
-  emit: (event: ChatEvent) => void,
+  hooks: {
+    emit: (event: Extract<ChatEvent, { type: 'graph' }>) => void;
+    replyTo: (pageId: string, psid: string) => string | undefined;
+  },
 ): Promise<GraphFake | undefined> => {
   if (options.graph === 'real') return undefined;
   const graph = await startGraphFake({
     appSecret: secrets.appSecret,
     accessToken: secrets.pageToken,
     ...(options.accounts && { accounts: options.accounts }),
+    // One-token mode with a named Page (npm start always names it): the token is that Page's, and Graph
+    // refuses it for any other (local/graph-fake.ts). Without one, benches' generated Pages stay served.
+    ...(!options.accounts && options.pageId !== undefined && { pageId: options.pageId }),
     ...(options.ports?.graph === undefined ? {} : { port: options.ports.graph }),
     ...(options.print ? { print: options.print } : {}),
   });
-  graph.subscribe((call) =>
-    emit({
+  graph.subscribe((call) => {
+    const replyTo = hooks.replyTo(call.pageId, call.psid);
+    hooks.emit({
       type: 'graph',
       at: call.at,
       ...(call.channel === undefined ? {} : { channel: call.channel }),
@@ -430,8 +303,9 @@ const startLocalGraph = async (
       ...(call.kind === undefined ? {} : { kind: call.kind }),
       ...(call.action === undefined ? {} : { action: call.action }),
       status: call.status,
-    }),
-  );
+      ...(replyTo === undefined ? {} : { replyTo }),
+    });
+  });
   return graph;
 };
 
@@ -455,7 +329,7 @@ const resolveWiring = async (
 const startMappings = (
   wiring: readonly QueueWiring[],
   queues: readonly LocalQueue[],
-  built: { env: Env; sqs: LocalSqs; clients: SqsOverride; options: StackOptions },
+  built: { handlers: readonly SqsHandler[]; sqs: LocalSqs; options: StackOptions },
 ) =>
   wiring.map((hop, i) =>
     startEventSourceMapping({
@@ -463,7 +337,7 @@ const startMappings = (
       queueUrl: queues[i]?.url ?? '',
       queueArn: queues[i]?.arn ?? '',
       region: built.sqs.region,
-      handler: hop.handler(built.env, built.clients),
+      handler: built.handlers[i] ?? (async () => undefined),
       batchSize: hop.mapping.batchSize,
       maxConcurrency: hop.mapping.maxConcurrency,
       functionTimeoutMs: hop.mapping.timeoutSeconds * 1000,
@@ -477,10 +351,10 @@ const startMappings = (
 const startWebhookApi = (
   options: StackOptions & { appSecret: string },
   webhook: HttpApiHandler,
-  emit: (event: ChatEvent) => void,
+  tap: ReturnType<typeof inboundTap>,
   chat: ChatDeps,
 ): Promise<HttpApi> => {
-  const tapped = tapInbound(webhook, options.appSecret, emit);
+  const tapped = tap.tap(webhook, options.appSecret);
   return startHttpApi({
     ...(options.ports?.http === undefined ? {} : { port: options.ports.http }),
     routes: [
@@ -492,11 +366,15 @@ const startWebhookApi = (
   });
 };
 
-/** The user's side of the conversation in the terminal transcript. */
+/** The user's side of the conversation in the terminal transcript, and the bodies the webhook refused. */
 const printUserLines = (subscribe: Stack['subscribe'], print: (line: string) => void) =>
   subscribe((e) => {
     if (e.type === 'user')
-      print(`        [${e.psid}] 🧑 ${transcriptText(e.text ?? e.postback ?? '(event)')}`);
+      print(`        [${transcriptText(e.psid)}] 🧑 ${transcriptText(e.text ?? e.postback ?? '(event)')}`);
+    if (e.type === 'rejected') {
+      const who = e.psid === undefined ? '' : `[${transcriptText(e.psid)}] `;
+      print(`        ${who}✖ webhook refused a body (${e.status}: ${e.reason}); not shown as a message`);
+    }
   });
 
 const startLocalStepQueues = (options: StackOptions, maxReceiveCount: number) =>
@@ -571,41 +449,83 @@ const startServices = async (
   return { sqs, dynamo, graph };
 };
 
+/** The webhook handler, its telemetry remembering its start-up error for the warm-up's message. */
+const buildWebhook = (options: StackOptions, env: Env, sqsOverride: SqsOverride) => {
+  const given = options.webhookOverrides?.telemetry;
+  const remembering = given ? rememberingErrors(given) : undefined;
+  const overrides = { ...sqsOverride, ...options.webhookOverrides };
+  const handler = makeWebhookHandler(
+    env,
+    remembering ? { ...overrides, telemetry: remembering.telemetry } : overrides,
+  );
+  return { handler, lastError: () => remembering?.lastError() };
+};
+
+/** Builds every function and runs its cold start now (local/warm-up.ts): bad configuration stops the start. */
+const buildFunctions = async (
+  wiring: readonly QueueWiring[],
+  built: {
+    options: StackOptions;
+    env: Env;
+    clients: SqsOverride;
+    consumer: SqsOverride;
+    trace: ReturnType<typeof replyTrace>;
+  },
+) => {
+  const { options, env, clients, consumer, trace } = built;
+  const webhook = buildWebhook(options, env, clients);
+  await warmWebhook(webhook.handler, webhook.lastError);
+  const handlers: SqsHandler[] = [];
+  for (const hop of wiring) {
+    const handler = hop.handler(env, consumer);
+    await warmSqsFunction(hop.functionName, handler);
+    handlers.push(hop.functionName === 'sender' ? trace.wrap(handler) : handler);
+  }
+  return { webhook: webhook.handler, handlers };
+};
+
 /** Starts every part in order (SQS, Graph, the functions, the HTTP API, the pollers) and wires them. */
 const startParts = async (options: StackOptions, stops: ReturnType<typeof stopper>): Promise<Stack> => {
   const secrets = stackSecrets(options);
   const pageId = options.pageId ?? LOCAL_PAGE_ID;
   const maxReceiveCount = options.maxReceiveCount ?? MAX_RECEIVE_COUNT;
   const { subscribe, emit } = chatBus();
-  const graphFor = () => startLocalGraph(options, secrets, emit);
+  const tap = inboundTap(emit);
+  const trace = replyTrace();
+  const graphFor = () => startLocalGraph(options, secrets, { emit: tap.emitGraph, replyTo: trace.replyTo });
   const { sqs, dynamo, graph } = await startServices(options, stops, graphFor, maxReceiveCount);
   const wiring = stackWiring(options);
   const base = functionEnv(options, { sqs, dynamo, graph }, secrets, maxReceiveCount);
   const { queues, env } = await resolveWiring(wiring, sqs, base);
   const clients = functionClients(options, sqs, dynamo);
-  const webhook = makeWebhookHandler(env, { ...clients, ...options.webhookOverrides });
+  const consumer = consumerClients(clients, dynamo);
+  const { webhook, handlers } = await buildFunctions(wiring, { options, env, clients, consumer, trace });
   let webhookUrl = '';
   const say = signedSay(pageId, secrets.appSecret, () => webhookUrl);
   if (options.print) printUserLines(subscribe, options.print);
   const config = () => ({ pageId, graph: graph ? 'local' : 'real' });
-  const http = await startWebhookApi({ ...options, appSecret: secrets.appSecret }, webhook, emit, {
-    subscribe,
-    say,
-    config,
-  });
+  const localToken = newLocalToken();
+  let idle: () => Promise<boolean> = async () => false;
+  const chat = { subscribe, say, config, idle: () => idle(), token: localToken };
+  const http = await startWebhookApi({ ...options, appSecret: secrets.appSecret }, webhook, tap, chat);
   stops.push(http.stop);
   webhookUrl = `${http.url}/webhook`;
   // Stopped first (stops run in reverse): no batch may be mid-flight when SQS or Graph go away.
-  const mappings = startMappings(wiring, queues, {
-    env,
-    sqs,
-    clients: consumerClients(clients, dynamo),
-    options,
-  });
+  const mappings = startMappings(wiring, queues, { handlers, sqs, options });
   for (const esm of mappings) stops.push(esm.stop);
   const { appSecret, verifyToken } = secrets;
-  const idle = () => pipelineIdle(mappings);
-  const parts = { sqs, ...(dynamo && { dynamo }), ...(graph && { graph }), http, env, say, subscribe, idle };
+  idle = () => pipelineIdle(mappings);
+  const parts = {
+    sqs,
+    ...(dynamo && { dynamo }),
+    ...(graph && { graph }),
+    http,
+    env,
+    say,
+    subscribe,
+    idle,
+    localToken,
+  };
   return { url: http.url, webhookUrl, pageId, appSecret, verifyToken, ...parts, stop: stops.stopAll };
 };
 

@@ -14,9 +14,10 @@
 
 import { redactor, redactValue } from '../lib/platform/redaction.ts';
 import type { LogLevel, Telemetry } from '../lib/platform/telemetry.ts';
-import { DEFAULT_PORTS, LOCAL_SECRETS, portFrom } from './defaults.ts';
+import { DEFAULT_PORTS, LOCAL_PAGE_ID, LOCAL_SECRETS, portFrom } from './defaults.ts';
 import { type LocalLlm, startLocalLlm } from './llm.ts';
 import { type Stack, startStack } from './stack.ts';
+import { visibleControls } from './transcript.ts';
 
 const LEVELS: LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
@@ -29,13 +30,22 @@ const terminalTelemetry = (service: string, minLevel: LogLevel, secrets: readonl
       if (LEVELS.indexOf(level) < LEVELS.indexOf(minLevel)) return;
       const attrs =
         Object.keys(attributes).length > 0 ? ` ${JSON.stringify(redactValue(attributes, redact))}` : '';
-      console.log(`        (${service} ${level}) ${redact(message)}${attrs}`);
+      // Logs may quote upstream text (an LLM endpoint's error): nothing in it may act on the terminal.
+      console.log(visibleControls(`        (${service} ${level}) ${redact(message)}${attrs}`));
     };
   return {
     log: { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') },
     metric: () => {},
     flush: () => {},
   };
+};
+
+/** ELLIPSIS_LOG: unset → warn; anything but a level is refused by name rather than silently ignored. */
+const logLevel = (raw: string | undefined): LogLevel => {
+  if (raw === undefined || raw === '') return 'warn';
+  const level = LEVELS.find((l) => l === raw);
+  if (level === undefined) throw new Error(`ELLIPSIS_LOG must be one of ${LEVELS.join(', ')}`);
+  return level;
 };
 
 /** What `npm start` reads from its environment; real Graph mode needs all three Meta secrets. */
@@ -45,9 +55,7 @@ const startSettings = (env: NodeJS.ProcessEnv) => {
     const missing = ['META_APP_SECRET', 'META_VERIFY_TOKEN'].filter((n) => !env[n]);
     if (missing.length > 0) throw new Error(`real Graph mode needs ${missing.join(' and ')} as well`);
   }
-  const level = (LEVELS as string[]).includes(env.ELLIPSIS_LOG ?? '')
-    ? (env.ELLIPSIS_LOG as LogLevel)
-    : 'warn';
+  const level = logLevel(env.ELLIPSIS_LOG);
   const secrets = [
     env.META_APP_SECRET,
     env.META_VERIFY_TOKEN,
@@ -112,7 +120,7 @@ const main = async () => {
     env,
     ports,
     graph: realGraph ? 'real' : 'local',
-    ...(env.ELLIPSIS_PAGE_ID ? { pageId: env.ELLIPSIS_PAGE_ID } : {}),
+    pageId: env.ELLIPSIS_PAGE_ID || LOCAL_PAGE_ID,
     // As in Lambda, the functions' SDK finds SQS and DynamoDB through the environment.
     sqsFromProcessEnv: true,
     onSqsReady: (sqs) => Object.assign(process.env, sqs.env),

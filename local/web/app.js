@@ -2,6 +2,8 @@
 // the stack's event stream.
 // What the page sends goes to /local/say, which signs it with the app secret and POSTs it to the real
 // webhook; what appears here is only what Graph was asked to do (seen, typing, messages, reactions).
+// Every /local/* call presents the token this page was served with (local/local-guard.ts): no other page
+// and no tunnel can use them.
 
 // Each channel's indicator semantics (README, Channels): Messenger and Instagram show "Seen" on mark_seen
 // and drop the typing bubble after about 20 s; WhatsApp has no separate seen call — its read + typing call
@@ -29,6 +31,8 @@ const setChannel = (channel) => {
   channelPicker.value = channel;
 };
 channelPicker.addEventListener('change', () => setChannel(channelPicker.value));
+
+const token = document.querySelector('meta[name="ellipsis-token"]')?.content ?? '';
 
 const psid = sessionStorage.getItem('ellipsis-psid') ?? `web-${Math.random().toString(36).slice(2, 10)}`;
 sessionStorage.setItem('ellipsis-psid', psid);
@@ -149,7 +153,7 @@ const onGraph = (event) => {
 };
 
 const connect = () => {
-  const events = new EventSource('/local/events');
+  const events = new EventSource(`/local/events?token=${encodeURIComponent(token)}`);
   events.onopen = () => {
     status.textContent = 'Active now';
   };
@@ -164,6 +168,9 @@ const connect = () => {
       addRow('user', event.text ?? event.postback ?? '(event)', event.mid);
     } else if (event.type === 'graph') {
       onGraph(event);
+    } else if (event.type === 'rejected') {
+      // A body the webhook refused is not a message: say so, with the webhook's answer.
+      notice(`webhook refused a body (${event.status}: ${event.reason}); not shown as a message`);
     }
   };
 };
@@ -173,13 +180,12 @@ async function say(text, quickReplyPayload) {
   try {
     const response = await fetch('/local/say', {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', 'x-ellipsis-token': token },
       body: JSON.stringify(body),
     });
     const answer = await response.json();
+    // A webhook refusal arrives on the event stream as a 'rejected' event, shown once from there.
     if (!response.ok) notice(answer.error ?? `could not send (${response.status})`);
-    else if (answer.webhookStatus !== 200)
-      notice(`webhook answered ${answer.webhookStatus}: ${answer.webhookAnswer}`);
   } catch {
     notice('the local stack is not reachable');
   }

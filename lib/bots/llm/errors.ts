@@ -50,7 +50,9 @@ export type LlmFailure = { status?: number | undefined; message: string };
 export const llmErrorFor = (failure: LlmFailure, redact: (text: string) => string): LlmError => {
   const { status } = failure;
   const detail = redact(failure.message).slice(0, 300);
-  if (status === undefined) return new LlmUnavailableError(`LLM endpoint unreachable: ${detail}`);
+  // No answer at all (refused, DNS, timeout, reset): the base URL is the first thing to check.
+  if (status === undefined)
+    return new LlmUnavailableError(`LLM endpoint unreachable (check LLM_BASE_URL): ${detail}`);
   if (isRetryableStatus(status))
     return new LlmUnavailableError(`LLM endpoint answered ${status}: ${detail}`, status);
   return new LlmRequestError(`LLM endpoint answered ${status} (${hintFor(status)}): ${detail}`, status);

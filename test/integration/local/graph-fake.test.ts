@@ -413,3 +413,28 @@ describe('local Graph as a command', () => {
     expect(await exited).toBe(0);
   });
 });
+
+describe('one-token mode with the Page named', () => {
+  test("refuses the Page's token on another Page's id as Graph does (code 100, subcode 33)", async () => {
+    const fake = await startGraphFake({ appSecret: 'sec', accessToken: 'tok', pageId: '111' });
+    try {
+      const send = (page: string) =>
+        fetch(
+          `${fake.url}/v23.0/${page}/messages?access_token=tok&appsecret_proof=${appSecretProof('tok', 'sec')}`,
+          {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ recipient: { id: '42' }, sender_action: 'mark_seen' }),
+          },
+        );
+      expect((await send('111')).status).toBe(200);
+      const foreign = await send('222');
+      expect(foreign.status).toBe(400);
+      expect(await foreign.json()).toMatchObject({
+        error: { code: 100, error_subcode: 33, type: 'GraphMethodException' },
+      });
+    } finally {
+      await fake.stop();
+    }
+  });
+});

@@ -38,3 +38,32 @@ describe('local LLM for RESPONDER=llm', () => {
     expect(keyed.env).toEqual({});
   });
 });
+
+describe('an unreachable LLM endpoint', () => {
+  it('fails with a retryable error naming LLM_BASE_URL, never the key', async () => {
+    const { createServer } = await import('node:net');
+    const { openAiComplete } = await import('../../../lib/bots/llm/completion.ts');
+    // A port that was just free: nothing listens, so the connection is refused.
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise((r) => probe.close(r));
+    const complete = openAiComplete({
+      baseUrl: `http://127.0.0.1:${port}/v1`,
+      apiKey: 'sk-secret-key-123',
+      model: 'm',
+      timeoutMs: 5_000,
+    });
+    const failure = await (async () => {
+      try {
+        for await (const _ of complete([{ role: 'user', content: 'hi' }], new AbortController().signal));
+      } catch (error) {
+        return error as Error & { retryable?: boolean };
+      }
+      return undefined;
+    })();
+    expect(failure?.message).toContain('check LLM_BASE_URL');
+    expect(failure?.retryable).toBe(true);
+    expect(failure?.message).not.toContain('sk-secret-key-123');
+  });
+});

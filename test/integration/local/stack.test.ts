@@ -15,23 +15,39 @@ afterAll(() => stack?.stop());
 const say = (body: unknown) =>
   fetch(`${stack.url}/local/say`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', 'x-ellipsis-token': stack.localToken },
     body: JSON.stringify(body),
   });
+
+/** Opens the SSE stream and resolves once the stack has subscribed it (its `: connected` comment). */
+const openEvents = async (signal: AbortSignal) => {
+  const res = await fetch(`${stack.url}/local/events?token=${stack.localToken}`, { signal });
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  while (!buffer.includes(': connected\n\n')) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += decoder.decode(value, { stream: true });
+  }
+  return { res, reader, buffer: buffer.slice(buffer.indexOf(': connected\n\n') + 14) };
+};
 
 /** Reads the SSE stream until `last` matches an event for `psid`. */
 const readEvents = async (
   psid: string,
   last: (e: ChatEvent) => boolean,
-  signal: AbortSignal,
+  opened: Awaited<ReturnType<typeof openEvents>>,
 ): Promise<ChatEvent[]> => {
-  const res = await fetch(`${stack.url}/local/events`, { signal });
+  const { res, reader } = opened;
   expect(res.headers.get('content-type')).toBe('text/event-stream');
   const events: ChatEvent[] = [];
-  let buffer = '';
+  let buffer = opened.buffer;
   const decoder = new TextDecoder();
-  for await (const chunk of res.body ?? []) {
-    buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += decoder.decode(value, { stream: true });
     for (let end = buffer.indexOf('\n\n'); end !== -1; end = buffer.indexOf('\n\n')) {
       const frame = buffer.slice(0, end);
       buffer = buffer.slice(end + 2);
@@ -53,7 +69,8 @@ describe('local stack: chat view routes', () => {
     expect((await fetch(`${stack.url}/style.css`)).headers.get('content-type')).toContain('text/css');
     expect((await fetch(`${stack.url}/../stack.ts`)).status).toBe(404);
     expect((await fetch(`${stack.url}/web/app.js`)).status).toBe(404);
-    expect(await (await fetch(`${stack.url}/local/config`)).json()).toEqual({
+    const config = fetch(`${stack.url}/local/config`, { headers: { 'x-ellipsis-token': stack.localToken } });
+    expect(await (await config).json()).toEqual({
       pageId: stack.pageId,
       graph: 'local',
     });
@@ -72,8 +89,8 @@ describe('local stack: chat view routes', () => {
 
   test('/local/say goes through the signed webhook; the stream shows the user message, then each Graph call', async () => {
     const abort = new AbortController();
-    const events = readEvents('stream-user', (e) => e.type === 'graph' && e.kind === 'message', abort.signal);
-    await new Promise((r) => setTimeout(r, 100));
+    const opened = await openEvents(abort.signal);
+    const events = readEvents('stream-user', (e) => e.type === 'graph' && e.kind === 'message', opened);
     const res = await say({ psid: 'stream-user', text: 'hello' });
     expect(await res.json()).toEqual({ webhookStatus: 200, webhookAnswer: 'EVENT_RECEIVED' });
     const got = await events;
@@ -86,8 +103,7 @@ describe('local stack: chat view routes', () => {
 
   test('a quick-reply tap reaches the webhook with its payload', async () => {
     const abort = new AbortController();
-    const events = readEvents('chip-user', (e) => e.type === 'user', abort.signal);
-    await new Promise((r) => setTimeout(r, 100));
+    const events = readEvents('chip-user', (e) => e.type === 'user', await openEvents(abort.signal));
     await say({ psid: 'chip-user', text: 'What can you do?', quickReplyPayload: 'HELP' });
     const [first] = await events;
     abort.abort();

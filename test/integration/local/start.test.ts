@@ -122,6 +122,42 @@ describe('npm start / npm run chat', () => {
     );
   });
 
+  test.each([
+    [{ RESPONDER: 'foo' }, 'RESPONDER'],
+    [{ RESPONDER_MODULE: './nope.ts' }, 'RESPONDER_MODULE'],
+    [{ PLAN_TIME_SCALE: 'abc' }, 'PLAN_TIME_SCALE'],
+    [{ ELLIPSIS_LOG: 'loud' }, 'ELLIPSIS_LOG'],
+  ])('refuses to start with %j, naming %s', async (env, name) => {
+    const start = run('start.ts', [], { ...EPHEMERAL, ...env });
+    expect(await start.exited).toBe(1);
+    expect(start.output()).toMatch(new RegExp(`npm start: .*${name}`));
+    expect(start.output()).not.toContain('Ellipsis local stack is up');
+  });
+
+  test('chat waits for the whole LLM answer, and never shows an earlier answer as the new one', async () => {
+    const start = run('start.ts', [], { ...EPHEMERAL, PLAN_TIME_SCALE: '0.05', RESPONDER: 'llm' });
+    // A loaded machine may take tens of seconds to start a process: the limits bound a hang, not a pace.
+    const url = (await start.waitFor(/Chat view\s+(http:\/\/127\.0\.0\.1:\d+)\//, 90_000))?.[1] ?? '';
+    const chatEnv = { ELLIPSIS_URL: url, ELLIPSIS_PSID: 'llm-cli' };
+    // Quits at once: the first answer is still being typed when the second message goes out.
+    const first = run('chat.ts', ['first', 'question'], { ...chatEnv, ELLIPSIS_CHAT_WAIT_MS: '1' });
+    expect(await first.exited).toBe(0);
+    // The first answer's first bubble is out; its other two are still to come when the second message goes.
+    await start.waitFor(/\[llm-cli\] 💬 You wrote: “first question”/, 90_000);
+    const second = run('chat.ts', ['second', 'question'], chatEnv);
+    expect(await second.exited).toBe(0);
+    const bubbles = second
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('  bot: '));
+    expect(bubbles).toHaveLength(3);
+    expect(bubbles[0]).toContain('You wrote: “second question”');
+    expect(bubbles[2]).toContain('I remember 1 earlier message');
+    expect(second.output()).not.toContain('first question');
+    start.child.kill('SIGINT');
+    expect(await start.exited).toBe(0);
+  }, 240_000);
+
   test('chat tells the developer to start the stack when nothing listens', async () => {
     const busy = createServer();
     await new Promise<void>((r) => busy.listen(0, '127.0.0.1', () => r()));

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { postSignedWebhook, webhookBody } from '../../../local/meta.ts';
 import { type ChatEvent, type Stack, startStack } from '../../../local/stack.ts';
-import { TRANSCRIPT_TEXT_CHARS, transcriptText } from '../../../local/transcript.ts';
+import { TRANSCRIPT_TEXT_CHARS, transcriptText, visibleControls } from '../../../local/transcript.ts';
 import { memoryTelemetry } from '../../support/telemetry.ts';
 
 describe('transcriptText', () => {
@@ -35,13 +36,33 @@ describe('transcriptText', () => {
           expect(line).not.toMatch(/[\r\n]/);
           const cut = /^([\s\S]*)… \((\d+) more characters?\)$/.exec(line);
           if (flat.length <= max) {
-            expect(line).toBe(flat.join(''));
+            expect(line).toBe(visibleControls(flat.join('')));
           } else {
-            expect(cut?.[1]).toBe(flat.slice(0, max).join(''));
+            expect(cut?.[1]).toBe(visibleControls(flat.slice(0, max).join('')));
             expect(Number(cut?.[2])).toBe(flat.length - max);
           }
         },
       ),
+    );
+  });
+});
+
+/** Terminal-active characters, by Unicode's own classes: controls (C0, DEL, C1), bidi controls, line/paragraph separators. */
+const TERMINAL_ACTIVE = /[\p{Cc}\p{Bidi_Control}\u2028\u2029]/u;
+
+describe('transcriptText makes terminal-active characters visible', () => {
+  test('escape sequences, the bell and bidi overrides show as stand-ins, never as themselves', () => {
+    const hostile = '\u001b[2J\u001b[31mred\u0007 \u202Eevil\u202C \u2066x\u2069 \u009b1m \u007f';
+    const line = transcriptText(hostile);
+    expect(line).toBe('␛[2J␛[31mred␇ \\u{202e}evil\\u{202c} \\u{2066}x\\u{2069} \\u{9b}1m ␡');
+    expect(line).not.toMatch(TERMINAL_ACTIVE);
+  });
+
+  test('property: no terminal-active character survives, whatever the text', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 300 }), (text) => {
+        expect(transcriptText(text, 300)).not.toMatch(TERMINAL_ACTIVE);
+      }),
     );
   });
 });
@@ -68,5 +89,33 @@ describe('the local stack transcript', () => {
     const line = lines.find((l) => l.includes('[long-writer] 🧑'));
     expect(line).toBe(`        [long-writer] 🧑 ${'a'.repeat(200)}… (199800 more characters)`);
     expect(events.find((e) => e.type === 'user' && e.psid === 'long-writer')).toMatchObject({ text });
+  });
+
+  test("a stranger's escape sequences reach the transcript as visible characters", async () => {
+    const text = 'hi\u001b[2J\u001b]0;pwned\u0007 \u202Egnp.exe';
+    expect((await stack.say('hostile-writer', { text })).status).toBe(200);
+    const line = lines.find((l) => l.includes('[hostile-writer] 🧑'));
+    expect(line).toBe('        [hostile-writer] 🧑 hi␛[2J␛]0;pwned␇ \\u{202e}gnp.exe');
+  });
+
+  test("a body the webhook refuses is reported as a rejection, never as a user's message", async () => {
+    const events: ChatEvent[] = [];
+    stack.subscribe((e) => events.push(e));
+    const body = webhookBody({
+      pageId: stack.pageId,
+      psid: 'too-big',
+      timestamp: Date.now(),
+      text: 'z'.repeat(1_100_000),
+    });
+    const answer = await postSignedWebhook(stack.webhookUrl, body, stack.appSecret);
+    expect(answer.status).toBe(413);
+    expect(events.filter((e) => e.type === 'user' && e.psid === 'too-big')).toEqual([]);
+    expect(events.find((e) => e.type === 'rejected')).toMatchObject({
+      type: 'rejected',
+      status: 413,
+      psid: 'too-big',
+    });
+    expect(lines.filter((l) => l.includes('[too-big] 🧑'))).toEqual([]);
+    expect(lines.find((l) => l.includes('[too-big] ✖ webhook refused a body (413'))).toBeDefined();
   });
 });

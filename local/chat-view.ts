@@ -1,0 +1,154 @@
+/**
+ * The chat view's routes beside the local webhook: its static files, an SSE stream of ChatEvents,
+ * /local/say (signs a message with the app secret and POSTs it to /webhook), /local/config and /local/idle
+ * (whether the whole pipeline has nothing left to do, for `npm run chat`). Every one of them goes through
+ * local/local-guard.ts first: they are for this machine's developer only, never for a tunnel or a web page.
+ */
+import { readFile } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import type { LocalRoute } from './http.ts';
+import { readRawBody } from './http.ts';
+import { type GuardRequest, refuseLocalApi, refuseNonLocal } from './local-guard.ts';
+import type { UserInput } from './meta.ts';
+import type { ChatEvent } from './stack.ts';
+
+/** The header (or, for EventSource which cannot set headers, the `token` query parameter) carrying it. */
+export const LOCAL_TOKEN_HEADER = 'x-ellipsis-token';
+
+/** Where index.html carries the per-start token for app.js and `npm run chat`. */
+export const TOKEN_META = /<meta name="ellipsis-token" content="([^"]*)"/;
+
+export type ChatDeps = {
+  subscribe: (listener: (event: ChatEvent) => void) => () => void;
+  say: (psid: string, input: UserInput) => Promise<{ status: number; text: string }>;
+  config: () => Record<string, unknown>;
+  idle: () => Promise<boolean>;
+  /** The per-start token every /local/* request must present. */
+  token: string;
+};
+type ChatRoute = (req: IncomingMessage, res: ServerResponse, deps: ChatDeps) => Promise<void> | void;
+
+const WEB_DIR = join(import.meta.dirname, 'web');
+const WEB_FILES: Record<string, string> = {
+  '/': 'index.html',
+  '/index.html': 'index.html',
+  '/app.js': 'app.js',
+  '/style.css': 'style.css',
+};
+const CONTENT_TYPES: Record<string, string> = {
+  html: 'text/html; charset=utf-8',
+  js: 'text/javascript; charset=utf-8',
+  css: 'text/css; charset=utf-8',
+};
+
+const sendJson = (res: ServerResponse, status: number, body: unknown) => {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+};
+
+/** The page with this start's token (base64url: safe in an attribute as it is). */
+const withToken = (html: string, token: string): string =>
+  html.replace(TOKEN_META, `<meta name="ellipsis-token" content="${token}"`);
+
+/** index.html with this start's token in its meta tag; the other files as they are on disk. */
+const serveWebFile =
+  (file: string): ChatRoute =>
+  async (_req, res, { token }) => {
+    const raw = await readFile(join(WEB_DIR, file));
+    const body = file === 'index.html' ? withToken(raw.toString('utf8'), token) : raw;
+    res.writeHead(200, {
+      'content-type': CONTENT_TYPES[file.split('.').pop() ?? ''] ?? 'application/octet-stream',
+      'cache-control': 'no-store',
+      // Nothing of the chat view may be framed or sniffed by another origin.
+      'x-frame-options': 'DENY',
+      'x-content-type-options': 'nosniff',
+    });
+    res.end(body);
+  };
+
+/** Server-sent events: every ChatEvent as it happens, with a heartbeat that keeps proxies from closing it. */
+const streamChatEvents: ChatRoute = (req, res, { subscribe }) => {
+  res.writeHead(200, {
+    'content-type': 'text/event-stream',
+    'cache-control': 'no-store',
+    connection: 'keep-alive',
+  });
+  const unsubscribe = subscribe((event) => res.write(`data: ${JSON.stringify(event)}\n\n`));
+  // Written once subscribed: a client that has read it misses no event sent after.
+  res.write(': connected\n\n');
+  const heartbeat = setInterval(() => res.write(': ping\n\n'), 15_000);
+  req.on('close', () => {
+    clearInterval(heartbeat);
+    unsubscribe();
+  });
+};
+
+/** What /local/say accepts: `{psid, text, quickReplyPayload?}`, or the reason it does not. */
+const parseSayInput = (
+  raw: string,
+): { ok: true; psid: string; input: UserInput } | { ok: false; error: string } => {
+  let input: { psid?: unknown; text?: unknown; quickReplyPayload?: unknown };
+  try {
+    input = JSON.parse(raw) as typeof input;
+  } catch {
+    return { ok: false, error: 'body must be JSON {psid, text, quickReplyPayload?}' };
+  }
+  if (typeof input.psid !== 'string' || !/^[\w-]{1,60}$/.test(input.psid)) {
+    return { ok: false, error: 'psid must be 1-60 letters, digits, _ or -' };
+  }
+  if (typeof input.text !== 'string' || input.text.trim() === '' || input.text.length > 2000) {
+    return { ok: false, error: 'text must be 1-2000 characters' };
+  }
+  const quick =
+    typeof input.quickReplyPayload === 'string' ? { quickReplyPayload: input.quickReplyPayload } : {};
+  return { ok: true, psid: input.psid, input: { text: input.text, ...quick } };
+};
+
+/** Signs the chat view's message as Meta would and forwards it to /webhook. */
+const forwardSay: ChatRoute = async (req, res, { say }) => {
+  const parsed = parseSayInput((await readRawBody(req)).toString('utf8'));
+  if (!parsed.ok) return sendJson(res, 400, { error: parsed.error });
+  const answer = await say(parsed.psid, parsed.input);
+  sendJson(res, 200, { webhookStatus: answer.status, webhookAnswer: answer.text });
+};
+
+const STATIC_ROUTES: ReadonlyMap<string, ChatRoute> = new Map(
+  Object.entries(WEB_FILES).map(([path, file]): [string, ChatRoute] => [`GET ${path}`, serveWebFile(file)]),
+);
+
+const API_ROUTES: ReadonlyMap<string, ChatRoute> = new Map<string, ChatRoute>([
+  ['GET /local/config', (_req, res, deps) => sendJson(res, 200, deps.config())],
+  ['GET /local/idle', async (_req, res, deps) => sendJson(res, 200, { idle: await deps.idle() })],
+  ['GET /local/events', streamChatEvents],
+  ['POST /local/say', forwardSay],
+]);
+
+const guardRequest = (req: IncomingMessage, url: URL): GuardRequest => {
+  const header = req.headers[LOCAL_TOKEN_HEADER];
+  return {
+    method: req.method ?? 'GET',
+    headers: req.headers,
+    remoteAddress: req.socket.remoteAddress,
+    token: (Array.isArray(header) ? header[0] : header) ?? url.searchParams.get('token') ?? undefined,
+  };
+};
+
+/** The chat view's routes, each behind its guard; a refusal is a 403 saying why (no secret in it). */
+export const chatRoutes =
+  (deps: ChatDeps): LocalRoute =>
+  async (req, res, url) => {
+    const key = `${req.method} ${url.pathname}`;
+    const isApi = url.pathname.startsWith('/local/');
+    const route = isApi ? API_ROUTES.get(key) : STATIC_ROUTES.get(key);
+    if (!route && !isApi) return false;
+    const request = guardRequest(req, url);
+    const refused = isApi ? refuseLocalApi(request, deps.token) : refuseNonLocal(request);
+    if (refused !== undefined) {
+      sendJson(res, 403, { error: refused });
+      return true;
+    }
+    if (!route) return false;
+    await route(req, res, deps);
+    return true;
+  };

@@ -1,0 +1,148 @@
+/**
+ * What the chat view and the terminal learn about the webhook's traffic, told honestly:
+ * - a signed body's messages are shown as the user's only once the webhook accepted it (its 200, or the
+ *   first Graph call for that user, which can come first: the prelude's mark_seen may reach Graph before
+ *   the handler returns, and the user's line must still show before it);
+ * - a body the webhook refused (413 too large, 400 too deep, 403 bad signature, 500 not configured…) is
+ *   reported as a rejection with the webhook's status and answer, never as something a user said;
+ * - each Graph call names the message it answers (`replyTo`, the turn's last event id), taken from the
+ *   step the sender is working on for that user (its sequence id, lib/responder/turn-runner.ts
+ *   turnSequenceId; a prelude's is the event id itself), so `npm run chat` never shows an earlier
+ *   answer's leftovers as the answer to a new message.
+ */
+import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, SQSEvent } from 'aws-lambda';
+import { parseWebhookBody } from '../lib/meta/inbound.ts';
+import { verifySignature } from '../lib/webhook/signature.ts';
+import type { SqsHandler } from './esm.ts';
+import type { HttpApiHandler } from './http.ts';
+import type { ChatEvent } from './stack.ts';
+import { transcriptText } from './transcript.ts';
+
+type UserEvent = Extract<ChatEvent, { type: 'user' }>;
+type GraphEvent = Extract<ChatEvent, { type: 'graph' }>;
+
+/** The webhook's answer is cut to this many characters in a rejection line. */
+const REASON_CHARS = 200;
+
+const rawBodyOf = (event: APIGatewayProxyEventV2): Buffer =>
+  event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64') : Buffer.from(event.body ?? '', 'utf8');
+
+const signatureOf = (event: APIGatewayProxyEventV2): string | undefined =>
+  Object.entries(event.headers ?? {}).find(([name]) => name.toLowerCase() === 'x-hub-signature-256')?.[1];
+
+/** The messages of a body whose signature holds, as the chat view shows them; none for any other body. */
+export const signedUserEvents = (event: APIGatewayProxyEventV2, appSecret: string): UserEvent[] => {
+  const raw = rawBodyOf(event);
+  const signature = signatureOf(event);
+  if (!signature || !verifySignature(raw, signature, appSecret)) return [];
+  try {
+    return parseWebhookBody(JSON.parse(raw.toString('utf8')), Date.now()).events.map((e) => ({
+      type: 'user',
+      at: Date.now(),
+      pageId: e.pageId,
+      psid: e.psid,
+      ...(e.mid === undefined ? {} : { mid: e.mid }),
+      ...(e.text === undefined ? {} : { text: e.text }),
+      ...(e.quickReplyPayload === undefined ? {} : { quickReplyPayload: e.quickReplyPayload }),
+      ...(e.postback?.payload === undefined ? {} : { postback: e.postback.payload }),
+    }));
+  } catch {
+    // The webhook answers it (400); the rejection line says so.
+    return [];
+  }
+};
+
+const statusOf = (result: APIGatewayProxyResultV2): { status: number; body: string } =>
+  typeof result === 'object' && result !== null && 'statusCode' in result
+    ? { status: result.statusCode ?? 200, body: typeof result.body === 'string' ? result.body : '' }
+    : { status: 200, body: '' };
+
+/** A refused body, attributed to its user when its signature held and its messages could be read. */
+const rejection = (status: number, answer: string, held: readonly UserEvent[]): ChatEvent => {
+  const first = held[0];
+  return {
+    type: 'rejected',
+    at: Date.now(),
+    status,
+    reason: transcriptText(answer || '(empty answer)', REASON_CHARS),
+    messages: held.length,
+    ...(first ? { pageId: first.pageId, psid: first.psid } : {}),
+  };
+};
+
+/** The tap between the local API Gateway and the webhook, and the Graph side's hook into it. */
+export const inboundTap = (emit: (event: ChatEvent) => void) => {
+  const held = new Set<UserEvent>();
+  const release = (match: (e: UserEvent) => boolean) => {
+    for (const e of held)
+      if (match(e)) {
+        held.delete(e);
+        emit(e);
+      }
+  };
+  const tap =
+    (handler: HttpApiHandler, appSecret: string): HttpApiHandler =>
+    async (event, context) => {
+      if (event.requestContext.http.method !== 'POST') return handler(event, context);
+      const mine = signedUserEvents(event, appSecret);
+      for (const e of mine) held.add(e);
+      let answer = { status: 500, body: 'Internal Server Error' };
+      try {
+        const result = await handler(event, context);
+        answer = statusOf(result);
+        return result;
+      } finally {
+        const pending = mine.filter((e) => held.has(e));
+        for (const e of pending) held.delete(e);
+        if (answer.status === 200) for (const e of pending) emit(e);
+        else emit(rejection(answer.status, answer.body, mine));
+      }
+    };
+  /** A Graph call for a user first shows that user's accepted messages still held. */
+  const emitGraph = (event: GraphEvent) => {
+    release((u) => u.psid === event.psid && u.pageId === event.pageId);
+    emit(event);
+  };
+  return { tap, emitGraph };
+};
+
+type StepKey = { pageId?: unknown; psid?: unknown; sequenceId?: unknown };
+
+const keyOf = (pageId: string, psid: string): string => `${pageId}\u0000${psid}`;
+
+/**
+ * Which message each user's Graph calls answer: the sender is wrapped so that, while it works on a step,
+ * the step's sequence is known for its user. One FIFO group per user and one step per batch (serverless.yml
+ * batchSize 1) make it exact: a user's next step is not received before this one is done.
+ */
+export const replyTrace = () => {
+  const current = new Map<string, string>();
+  const wrap =
+    (handler: SqsHandler): SqsHandler =>
+    async (event: SQSEvent, context) => {
+      const keys: [string, string][] = [];
+      for (const record of event.Records ?? []) {
+        try {
+          const step = JSON.parse(record.body) as StepKey;
+          if (
+            typeof step.pageId === 'string' &&
+            typeof step.psid === 'string' &&
+            typeof step.sequenceId === 'string'
+          )
+            keys.push([keyOf(step.pageId, step.psid), step.sequenceId]);
+        } catch {
+          // A poison body: the sender dead-letters it; no Graph call follows.
+        }
+      }
+      for (const [key, sequenceId] of keys) current.set(key, sequenceId);
+      try {
+        return await handler(event, context);
+      } finally {
+        for (const [key, sequenceId] of keys) if (current.get(key) === sequenceId) current.delete(key);
+      }
+    };
+  /** The event id of the message the user's current step answers, if a step is being sent. */
+  const replyTo = (pageId: string, psid: string): string | undefined =>
+    current.get(keyOf(pageId, psid))?.split('~')[0];
+  return { wrap, replyTo };
+};
