@@ -47,10 +47,11 @@ export const abortTtlSeconds = described(
 /** The named secrets, each given as NAME (the value) or NAME_PARAM (an SSM SecureString's name). */
 export const SECRET_MEANINGS = {
   META_APP_SECRET: "The Meta app's secret: verifies X-Hub-Signature-256 and signs appsecret_proof.",
-  META_VERIFY_TOKEN: "The token Meta's webhook handshake (GET hub.verify_token) must present.",
+  META_VERIFY_TOKEN:
+    "The token Meta's webhook handshake (GET hub.verify_token) must present: the one typed into the App Dashboard.",
   META_PAGE_ACCESS_TOKEN:
     'The one access token for every account (one-token mode); refused beside per-account tokens.',
-  LLM_API_KEY: "The LLM endpoint's API key (RESPONDER=llm).",
+  LLM_API_KEY: "The LLM endpoint's API key (RESPONDER=llm); never logged, redacted from upstream errors.",
 } as const;
 type NamedSecret = keyof typeof SECRET_MEANINGS;
 /** One account's access token (lib/platform/accounts.ts), resolved and redacted like the named secrets. */

@@ -17,7 +17,7 @@ export const webhookEnvSchema = z.object({
   ...queueSchema.shape,
   ...planConfigSchema.shape,
   WEBHOOK_MAX_BODY_BYTES: described(
-    "Largest webhook body accepted (bytes); Meta's bodies are small, anything above is refused before hashing.",
+    "Largest webhook body accepted (bytes); Meta's bodies are small, anything above gets 413 before hashing.",
     z._default(z.coerce.number().check(z.int(), z.positive()), 1_048_576),
   ),
   RESPONDER_QUEUE_URL: described(
@@ -26,7 +26,7 @@ export const webhookEnvSchema = z.object({
   ),
   // Meta retries for up to 36 hours (Meta, Webhooks "Event notifications"): 48 h outlives every retry.
   EVENT_TTL_SECONDS: described(
-    'How long an answered event is remembered so a Meta re-delivery gets no second reply (s, ≥ 172800).',
+    'How long an answered event is remembered so a Meta re-delivery gets no second reply (s, ≥ 172800: Meta retries for up to 36 h).',
     whole(172_800, 172_800),
   ),
   ...stateTableSchema.shape,

@@ -33,11 +33,11 @@ export const llmEnvSchema = z.object({
     z._default(z.string().check(z.minLength(1)), DEFAULT_SYSTEM_PROMPT),
   ),
   LLM_MAX_TOKENS: described(
-    "Largest answer in tokens; unset = the model's own limit.",
+    "Largest answer in tokens, sent as max_tokens (what every compatible server reads); unset = the model's own limit.",
     z.optional(z.coerce.number().check(z.int(), z.positive())),
   ),
   LLM_TEMPERATURE: described(
-    "Sampling temperature (0–2); unset = the model's default.",
+    "Sampling temperature (0–2), sent as temperature; unset = the model's default.",
     z.optional(z.coerce.number().check(z.minimum(0), z.maximum(2))),
   ),
   LLM_TIMEOUT_MS: described(
@@ -45,7 +45,7 @@ export const llmEnvSchema = z.object({
     int(1000, 600_000, 60_000),
   ),
   LLM_MAX_BUBBLE_CHARS: described(
-    'A bubble is a paragraph, cut at a sentence end when longer than this (characters).',
+    "A bubble is a paragraph; a longer one is cut at a line break, else a sentence end, else a space (characters, ≤ 2000: Messenger's limit).",
     int(100, MESSENGER_TEXT_LIMIT, 1000),
   ),
   LLM_HISTORY_TURNS: described(
@@ -57,7 +57,7 @@ export const llmEnvSchema = z.object({
     int(60, 31_536_000, 604_800),
   ),
   LLM_HISTORY_MAX_BYTES: described(
-    'Stored history per user, in UTF-8 bytes of JSON (DynamoDB items stop at 400 KB).',
+    'Stored history per user, in UTF-8 bytes of JSON, oldest turns dropped first (DynamoDB items stop at 400 KB).',
     int(1024, 350_000, 64_000),
   ),
   ...stateTableSchema.shape,
