@@ -21,4 +21,17 @@ describe('typing model configuration', () => {
   it('refuses a time scale that is not a number, naming the variable', () => {
     expect(() => loadPlanConfig({ PLAN_TIME_SCALE: 'abc' })).toThrow(/PLAN_TIME_SCALE/);
   });
+
+  it('applies documented defaults for the typing model', () => {
+    const plan = loadPlanConfig({});
+    expect(plan.PLAN_READ_WPM).toBe(238);
+    expect(plan.PLAN_TYPING_REFRESH_MS).toBe(18_000);
+    expect(plan.PLAN_TIME_SCALE).toBe(1);
+  });
+
+  it('coerces numeric variables and treats empty strings as unset', () => {
+    const plan = loadPlanConfig({ PLAN_TIME_SCALE: '0.01', PLAN_TYPING_CPM: '' });
+    expect(plan.PLAN_TIME_SCALE).toBe(0.01);
+    expect(plan.PLAN_TYPING_CPM).toBe(loadPlanConfig({}).PLAN_TYPING_CPM);
+  });
 });
