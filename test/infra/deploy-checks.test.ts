@@ -11,9 +11,9 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { stackSecretNames } from '../../infra/iam/sdk-calls.ts';
 import { repoRoot } from '../../infra/package.ts';
 import {
-  environmentOf,
   isObject,
   type Json,
   type Mode,
@@ -282,29 +282,6 @@ describe('wiring in the packaged template', () => {
     );
   });
 
-  const FUNCTIONS = [
-    'WebhookLambdaFunction',
-    'SenderLambdaFunction',
-    'ResponderLambdaFunction',
-    'SendLambdaFunction',
-  ];
-  /** The SSM names the functions read in a mode: *_PARAM values, and *_PARAM_PREFIX + each account id. */
-  const namesReadByFunctions = (mode: Mode): string[] => {
-    const ids = String(mode.AccountIds ?? '')
-      .split(',')
-      .filter(Boolean);
-    const names = FUNCTIONS.flatMap((id) =>
-      Object.entries(environmentOf(template, mode, id)).flatMap(([k, v]: [string, Json]) => {
-        if (typeof v !== 'string' || v === '') return [];
-        if (k.endsWith('_PARAM_PREFIX')) return ids.map((account) => `${v}${account}`);
-        return k.endsWith('_PARAM') && !(k === 'LLM_API_KEY_PARAM' && mode.ResponderKind !== 'llm')
-          ? [v]
-          : [];
-      }),
-    );
-    return [...new Set(names)].sort();
-  };
-
   it.each([
     ['one token', {}],
     ['per account', { AccountIds: '111,222' }],
@@ -314,6 +291,6 @@ describe('wiring in the packaged template', () => {
     expect(isObject(secretProps as Json)).toBe(true);
     const checked = checks.secretNames(secretProps).sort();
     expect(checked.length).toBeGreaterThanOrEqual(3);
-    expect(checked).toEqual(namesReadByFunctions(mode));
+    expect(checked).toEqual(stackSecretNames(template, mode));
   });
 });
