@@ -18,10 +18,16 @@ const templateInputs = (): string[] => [
   ),
 ];
 
+/** The tests name the default stage's resources; `npm run doctor -- --stage prod` leaves prod's template. */
+const TEST_STAGE = 'dev';
+const packagedStage = (): string =>
+  String(readTemplate(templatePath).Resources.SendLambdaFunction?.Properties?.FunctionName).split('-')[1] ??
+  '';
+
 export const templateIsStale = (): boolean => {
   if (!existsSync(templatePath)) return true;
   const builtAt = statSync(templatePath).mtimeMs;
-  return templateInputs().some((f) => statSync(f).mtimeMs > builtAt);
+  return templateInputs().some((f) => statSync(f).mtimeMs > builtAt) || packagedStage() !== TEST_STAGE;
 };
 
 const lockDir = join(repoRoot, '.serverless.package-lock');
@@ -38,9 +44,9 @@ const takeLock = (): boolean => {
 /** The packaged template, packaging it first when stale (never under CI=true, where it must already exist). */
 export const packagedTemplate = async (): Promise<Template> => {
   if (process.env.CI === 'true') {
-    if (!existsSync(templatePath))
+    if (!existsSync(templatePath) || packagedStage() !== TEST_STAGE)
       throw new Error(
-        `CI=true and no packaged template at ${templatePath}: .ci/run packages before npm test`,
+        `CI=true and no ${TEST_STAGE} template at ${templatePath}: .ci/run packages before npm test`,
       );
     return readTemplate(templatePath);
   }
