@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import {
+  type Architecture,
   GetAccountSettingsCommand,
   GetFunctionConcurrencyCommand,
   GetPolicyCommand,
@@ -128,23 +129,32 @@ const consumerVerdicts = (f: FunctionPlan, limit: number): Verdict[] => {
 };
 
 /**
- * The region's Lambda API accepts the runtime name: ListLayers validates CompatibleRuntime against the
- * runtimes that region knows (a region without it answers a validation error). Needs lambda:ListLayers only.
+ * The region's Lambda API accepts the runtime and architecture: ListLayers validates CompatibleRuntime
+ * against the runtimes the endpoint knows (an unknown one is a 400 ValidationException, observed against the
+ * live service in floci-io/floci#2808), and a region without arm64 refuses CompatibleArchitecture
+ * (InvalidParameterValueException, aws-solutions-library-samples/guidance-for-clickstream-analytics-on-aws#48).
+ * A proxy, not a guarantee: the deploy stays the final word. Needs lambda:ListLayers only.
  */
 export const checkRuntime = async (lambda: LambdaClient, plan: DeployPlan): Promise<Verdict[]> =>
   Promise.all(
     plan.runtimes.map(async (runtime): Promise<Verdict> => {
       const check = `runtime ${runtime}`;
       try {
-        await lambda.send(new ListLayersCommand({ CompatibleRuntime: runtime as Runtime, MaxItems: 1 }));
-        return { status: 'pass', check, detail: `offered in ${plan.region}` };
+        await lambda.send(
+          new ListLayersCommand({
+            CompatibleRuntime: runtime as Runtime,
+            CompatibleArchitecture: plan.architecture as Architecture,
+            MaxItems: 1,
+          }),
+        );
+        return { status: 'pass', check, detail: `${plan.region} accepts ${runtime} on ${plan.architecture}` };
       } catch (error) {
         const refused = ['ValidationException', 'InvalidParameterValueException'].includes(errorName(error));
         return refused
           ? {
               status: 'fail',
               check,
-              detail: `not offered in ${plan.region} (${errorText(error)})`,
+              detail: `${plan.region} refuses ${runtime} on ${plan.architecture} (${errorText(error)})`,
               fix: 'deploy to another region (--region)',
             }
           : {

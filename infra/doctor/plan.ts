@@ -20,6 +20,8 @@ export type DeployPlan = {
   stage: string;
   region: string;
   runtimes: string[];
+  /** The functions' instruction set (arm64 here), which not every region offers either. */
+  architecture: string;
   secretNames: string[];
   verifyTokenName: string;
   webhookFunctionName: string;
@@ -62,6 +64,9 @@ export const deployPlan = (template: Template, stage: string, region: string): D
     stage,
     region,
     runtimes,
+    architecture: String(
+      (resources[FUNCTION_IDS.webhook]?.Properties?.Architectures as Json[] | undefined)?.[0] ?? 'x86_64',
+    ),
     secretNames: stackSecretNames(template, {}),
     verifyTokenName: String(webhookEnv?.Variables?.META_VERIFY_TOKEN_PARAM),
     webhookFunctionName: functions.find((f) => f.logicalId === FUNCTION_IDS.webhook)?.name ?? '',

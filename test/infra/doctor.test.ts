@@ -71,6 +71,7 @@ describe('the plan, from the packaged template', () => {
       '/ellipsis/dev/verify-token',
     ]);
     expect(plan.runtimes).toEqual(['nodejs24.x']);
+    expect(plan.architecture).toBe('arm64');
     expect(plan.verifyTokenName).toBe('/ellipsis/dev/verify-token');
     expect(plan.webhookFunctionName).toBe('ellipsis-dev-webhook');
     expect(plan.functions.map((f) => [f.name, f.reserved, f.maxConcurrency])).toEqual([
@@ -189,7 +190,9 @@ describe('concurrency', () => {
 
 describe('runtime', () => {
   it('passes where the region accepts the runtime and fails where it refuses it', async () => {
-    lambdaMock.on(ListLayersCommand, { CompatibleRuntime: 'nodejs24.x' }).resolves({ Layers: [] });
+    lambdaMock
+      .on(ListLayersCommand, { CompatibleRuntime: 'nodejs24.x', CompatibleArchitecture: 'arm64' })
+      .resolves({ Layers: [] });
     expect((await checkRuntime(lambda, plan)).map((v) => v.status)).toEqual(['pass']);
     lambdaMock
       .on(ListLayersCommand)
