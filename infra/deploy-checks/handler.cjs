@@ -77,7 +77,7 @@ const respond = async (event, deps) => {
 
 const isNotFound = (error) => ['NotFoundException', 'ParameterNotFound'].includes(error?.name);
 
-/** The AWS side, built on first use from the SDK the Lambda Node.js runtime ships. */
+/** The AWS side, built on first use from the SDK the Lambda Node.js runtime ships (every @aws-sdk client). */
 const awsDeps = () => {
   const schemas = require('@aws-sdk/client-schemas');
   const ssm = require('@aws-sdk/client-ssm');

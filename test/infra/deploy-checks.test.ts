@@ -87,7 +87,7 @@ const event = (
   ResourceType: type,
   ResourceProperties: { ServiceToken: 'arn:aws:lambda:us-east-1:123456789012:function:x', ...props },
   ...(physicalId ? { PhysicalResourceId: physicalId } : {}),
-  LogicalResourceId: type === 'Custom::TestEventRegistry' ? 'TestEventRegistry' : 'StageSecrets',
+  LogicalResourceId: type === 'Custom::TestEventRegistry' ? 'ConsoleTestEventRegistry' : 'StageSecrets',
   StackId: 'arn:aws:cloudformation:us-east-1:123456789012:stack/ellipsis-dev/1',
   RequestId: 'request-1',
   ResponseURL: 'https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/x',
@@ -137,7 +137,10 @@ describe('Custom::TestEventRegistry', () => {
       });
     };
     const response = await checks.respond(registryEvent('Create'), deps);
-    expect(response).toMatchObject({ Status: 'FAILED', PhysicalResourceId: 'TestEventRegistry-failed' });
+    expect(response).toMatchObject({
+      Status: 'FAILED',
+      PhysicalResourceId: 'ConsoleTestEventRegistry-failed',
+    });
     expect(response.Reason).toContain('schemas:DescribeRegistry');
   });
 });
@@ -265,17 +268,17 @@ describe('wiring in the packaged template', () => {
     const fn = props('DeployChecksFunction');
     expect(fn.Code).toEqual({ ZipFile: readFileSync(handlerPath, 'utf8') });
     expect(fn).toMatchObject({ Handler: 'index.handler', Runtime: 'nodejs24.x' });
-    for (const id of ['TestEventRegistry', 'StageSecrets']) {
+    for (const id of ['ConsoleTestEventRegistry', 'StageSecrets']) {
       expect(props(id).ServiceToken, id).toEqual({ 'Fn::GetAtt': ['DeployChecksFunction', 'Arn'] });
       expect(Number(props(id).ServiceTimeout), id).toBeLessThanOrEqual(600);
     }
   });
 
   it('saves the test events into the registry the custom resource vouches for, with no registry resource of its own', () => {
-    expect(template.Resources.TestEventRegistry?.Type).toBe('Custom::TestEventRegistry');
-    expect(props('TestEventRegistry').RegistryName).toBe(REGISTRY);
+    expect(template.Resources.ConsoleTestEventRegistry?.Type).toBe('Custom::TestEventRegistry');
+    expect(props('ConsoleTestEventRegistry').RegistryName).toBe(REGISTRY);
     expect(props('SendTestEvents').RegistryName).toEqual({
-      'Fn::GetAtt': ['TestEventRegistry', 'RegistryName'],
+      'Fn::GetAtt': ['ConsoleTestEventRegistry', 'RegistryName'],
     });
     expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::EventSchemas::Registry')).toEqual(
       [],

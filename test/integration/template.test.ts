@@ -719,8 +719,8 @@ describe('console test events', () => {
     expect(res('SendTestEvents').Type).toBe('AWS::EventSchemas::Schema');
     expect(p.Type).toBe('OpenApi3');
     expect(p.SchemaName).toEqual({ 'Fn::Sub': `_\${${FUNCTIONS.send}}-schema` });
-    expect(p.RegistryName).toEqual(getAtt('TestEventRegistry', 'RegistryName'));
-    expect(props('TestEventRegistry').RegistryName).toBe('lambda-testevent-schemas');
+    expect(p.RegistryName).toEqual(getAtt('ConsoleTestEventRegistry', 'RegistryName'));
+    expect(props('ConsoleTestEventRegistry').RegistryName).toBe('lambda-testevent-schemas');
     const content = JSON.parse(String(p.Content)) as {
       openapi: string;
       components: { examples: Record<string, { value: Json }> };
@@ -737,10 +737,13 @@ describe('console test events', () => {
   });
 
   it('go into the registry a custom resource makes sure of, in every stack (created only where missing)', () => {
-    expect(res('TestEventRegistry').Type).toBe('Custom::TestEventRegistry');
-    expect(res('TestEventRegistry').Condition).toBeUndefined();
+    expect(res('ConsoleTestEventRegistry').Type).toBe('Custom::TestEventRegistry');
+    expect(res('ConsoleTestEventRegistry').Condition).toBeUndefined();
     expect(res('SendTestEvents').Condition).toBeUndefined();
     expect(template.Parameters?.ManageTestEventRegistry).toBeUndefined();
+    // Stacks deployed with the old createTestEventRegistry=true hold an AWS::EventSchemas::Registry under this
+    // id; CloudFormation refuses to change a resource's type, so the id must stay free.
+    expect(template.Resources.TestEventRegistry).toBeUndefined();
   });
 });
 
