@@ -7,7 +7,16 @@
  */
 import { loadAwsServiceSpecSync } from '@aws-cdk/aws-service-spec';
 import type { Property, PropertyType, SpecDatabase } from '@aws-cdk/service-spec-types';
-import { isObject, type Json, type JsonObject, type Template } from './template.ts';
+import {
+  conditionHolds,
+  isObject,
+  type Json,
+  type JsonObject,
+  type Mode,
+  resolveForMode,
+  resourcesInMode,
+  type Template,
+} from './template.ts';
 
 export type ProblemKind =
   | 'unknown-type'
@@ -53,6 +62,35 @@ export const checkTemplate = (template: Template, db: SpecDatabase = specDatabas
     checkReferences(check, `Conditions.${name}`, condition);
   for (const [name, output] of Object.entries(template.Outputs ?? {}))
     checkReferences(check, `Outputs.${name}`, output);
+  return check.problems;
+};
+
+/**
+ * References in one deployment mode: with the conditions decided and Fn::If resolved, every Ref / GetAtt /
+ * Sub / DependsOn must name a resource that exists in that mode. Catches a conditional resource referenced
+ * outside a matching Fn::If, which CloudFormation only refuses at deploy time, and only in that mode.
+ */
+export const checkReferencesInMode = (
+  template: Template,
+  mode: Mode,
+  db: SpecDatabase = specDatabase(),
+): Problem[] => {
+  const resources = resourcesInMode(template, mode);
+  const outputs = Object.fromEntries(
+    Object.entries(template.Outputs ?? {})
+      .filter(([, o]) => typeof o.Condition !== 'string' || conditionHolds(template, mode, o.Condition))
+      .map(([name, o]) => [name, resolveForMode(template, mode, o) as JsonObject]),
+  );
+  const check: Check = {
+    db,
+    template: { ...template, Resources: resources, Outputs: outputs },
+    problems: [],
+  };
+  for (const [id, resource] of Object.entries(resources)) {
+    checkResourceAttributes(check, `Resources.${id}`, undefined, resource.DependsOn);
+    checkReferences(check, `Resources.${id}.Properties`, resource.Properties ?? {});
+  }
+  for (const [name, output] of Object.entries(outputs)) checkReferences(check, `Outputs.${name}`, output);
   return check.problems;
 };
 

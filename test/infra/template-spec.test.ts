@@ -4,8 +4,13 @@
  * infra/*.yml produces: each planted fault must be reported, with its kind and where it is.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { checkTemplate, type Problem, specDatabase } from '../../infra/template-check/spec-check.ts';
-import type { JsonObject, Template } from '../../infra/template-check/template.ts';
+import {
+  checkReferencesInMode,
+  checkTemplate,
+  type Problem,
+  specDatabase,
+} from '../../infra/template-check/spec-check.ts';
+import type { JsonObject, Mode, Template } from '../../infra/template-check/template.ts';
 import { packagedTemplate } from './packaged-template.ts';
 
 let template: Template;
@@ -35,6 +40,43 @@ describe('the packaged template', () => {
     // Not an empty pass: the template is the real one, with every kind of thing the check walks.
     expect(Object.keys(template.Resources).length).toBeGreaterThan(40);
     expect(Object.keys(template.Conditions ?? {}).length).toBeGreaterThan(5);
+  });
+});
+
+const MODES: [string, Mode][] = [
+  ['defaults', {}],
+  [
+    'existing alarm topic, e-mail',
+    { AlarmTopicArn: 'arn:aws:sns:us-east-1:123456789012:ops', AlarmEmail: 'ops@example.com' },
+  ],
+  ['own topic, e-mail', { AlarmEmail: 'ops@example.com' }],
+  [
+    'per-account, llm, restart, tracing',
+    { AccountIds: '111,222', ResponderKind: 'llm', ResponderMidReply: 'restart', EnableTracing: 'true' },
+  ],
+  [
+    'reservations',
+    {
+      WebhookReservedConcurrency: '20',
+      SenderReservedConcurrency: '400',
+      ResponderReservedConcurrency: '300',
+    },
+  ],
+];
+
+describe('in every deployment mode', () => {
+  it.each(MODES)('no reference names a resource the mode leaves out (%s)', (_, mode) => {
+    expect(checkReferencesInMode(template, mode).map((p) => `${p.path}: ${p.message}`)).toEqual([]);
+  });
+
+  it('catches a conditional resource referenced outside a matching Fn::If', () => {
+    const copy = structuredClone(template);
+    props(copy, 'AlarmEmailSubscription').TopicArn = { Ref: 'AlarmTopic' };
+    const mode = { AlarmTopicArn: 'arn:aws:sns:us-east-1:123456789012:ops', AlarmEmail: 'ops@example.com' };
+    expect(brief(checkReferencesInMode(copy, mode))).toEqual([
+      { kind: 'dangling-reference', path: 'Resources.AlarmEmailSubscription.Properties.TopicArn.Ref' },
+    ]);
+    expect(checkReferencesInMode(copy, {})).toEqual([]);
   });
 });
 
