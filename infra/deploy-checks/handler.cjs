@@ -113,19 +113,18 @@ const sendResponse = async (url, body) => {
   if (!res.ok) throw new Error('CloudFormation response PUT answered ' + res.status);
 };
 
-let deps;
-const handler = async (event) => {
-  deps ??= awsDeps();
-  const body = await respond(event, deps);
-  console.log(
-    JSON.stringify({
-      resource: event.LogicalResourceId,
-      request: event.RequestType,
-      status: body.Status,
-      reason: body.Reason,
-    }),
-  );
-  await sendResponse(event.ResponseURL, body);
+/** The Lambda handler over deps made on first use: always answers CloudFormation, success or failure. */
+const makeHandler = (makeDeps) => {
+  let deps;
+  return async (event) => {
+    deps ??= makeDeps();
+    const body = await respond(event, deps);
+    const { LogicalResourceId, RequestType } = event;
+    console.log(JSON.stringify({ LogicalResourceId, RequestType, status: body.Status, reason: body.Reason }));
+    await sendResponse(event.ResponseURL, body);
+  };
 };
 
-module.exports = { handler, respond, secretNames, sendResponse };
+const handler = makeHandler(awsDeps);
+
+module.exports = { handler, makeHandler, respond, secretNames, sendResponse };

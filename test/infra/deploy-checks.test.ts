@@ -48,6 +48,7 @@ type Response = {
   LogicalResourceId: string;
 };
 type HandlerModule = {
+  makeHandler: (makeDeps: () => Deps) => (event: CfnEvent) => Promise<void>;
   respond: (event: CfnEvent, deps: Deps) => Promise<Response>;
   secretNames: (props: Props) => string[];
   sendResponse: (url: string, body: Response) => Promise<void>;
@@ -245,6 +246,21 @@ describe('the response to CloudFormation', () => {
       expect(req.url).toBe('/presigned?X-Amz-Signature=abc');
       expect(req.headers['content-type'] ?? '').toBe('');
       expect(JSON.parse(text)).toEqual(body);
+    });
+  });
+
+  it('is sent by the handler for a failure too, so CloudFormation never waits for it', async () => {
+    const { deps } = account([], []);
+    const handler = checks.makeHandler(() => deps);
+    await withServer(200, async (url, received) => {
+      await handler({ ...secretsEvent({ Names: ['app-secret'] }), ResponseURL: url });
+      const [, text] = await received;
+      expect(JSON.parse(text)).toMatchObject({
+        Status: 'FAILED',
+        LogicalResourceId: 'StageSecrets',
+        RequestId: 'request-1',
+        Reason: expect.stringContaining('/ellipsis/prod/app-secret'),
+      });
     });
   });
 
