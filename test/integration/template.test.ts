@@ -25,7 +25,7 @@ type Template = {
 const templateInputs = (): string[] => [
   join(repoRoot, 'serverless.yml'),
   join(repoRoot, 'infra', 'test-events.cjs'),
-  ...['iam', 'alarms', 'events'].flatMap((dir) =>
+  ...['iam', 'alarms', 'events', 'deploy-checks'].flatMap((dir) =>
     readdirSync(join(repoRoot, 'infra', dir)).map((f) => join(repoRoot, 'infra', dir, f)),
   ),
 ];
@@ -253,7 +253,8 @@ describe('state table', () => {
 
 describe('functions', () => {
   it('run nodejs24.x on arm64, each with its own role and log group with retention', () => {
-    const fns = ofType('AWS::Lambda::Function');
+    // DeployChecksFunction only answers CloudFormation (test/infra/deploy-checks.test.ts).
+    const fns = ofType('AWS::Lambda::Function').filter(([id]) => id !== 'DeployChecksFunction');
     expect(fns.map(([id]) => id).sort()).toEqual(Object.values(FUNCTIONS).sort());
     for (const [name, id] of Object.entries(FUNCTIONS)) {
       const p = props(id);
@@ -549,13 +550,30 @@ describe('alarms', () => {
     );
   });
 
-  it('notify the SNS topic only when one is configured', () => {
-    expect(template.Parameters?.AlarmTopicArn).toBeDefined();
+  it("all notify a topic on ALARM and OK: the stack's own, or the existing one param alarmTopicArn names", () => {
+    const own = { Ref: 'AlarmTopic' };
+    const existing = 'arn:aws:sns:us-east-1:123456789012:ops';
+    expect(alarms().length).toBeGreaterThanOrEqual(9);
     for (const a of alarms()) {
-      expect(a.AlarmActions).toEqual({
-        'Fn::If': ['HasAlarmTopic', [{ Ref: 'AlarmTopicArn' }], { Ref: 'AWS::NoValue' }],
-      });
+      for (const actions of [a.AlarmActions, a.OKActions]) {
+        expect(resolved(actions, {})).toEqual([own]);
+        expect(resolved(actions, { AlarmTopicArn: existing })).toEqual([existing]);
+      }
     }
+    expect(res('AlarmTopic')).toMatchObject({ Type: 'AWS::SNS::Topic', Condition: 'OwnAlarmTopic' });
+    expect(conditionHolds('OwnAlarmTopic', {})).toBe(true);
+    expect(conditionHolds('OwnAlarmTopic', { AlarmTopicArn: existing })).toBe(false);
+  });
+
+  it('mail the address param alarmEmail names, subscribed to whichever topic the alarms notify', () => {
+    const subscription = res('AlarmEmailSubscription');
+    expect(subscription).toMatchObject({ Type: 'AWS::SNS::Subscription', Condition: 'HasAlarmEmail' });
+    expect(conditionHolds('HasAlarmEmail', {})).toBe(false);
+    const mode = { AlarmEmail: 'ops@example.com' };
+    expect(conditionHolds('HasAlarmEmail', mode)).toBe(true);
+    expect(resolved(subscription.Properties?.Endpoint, mode)).toBe('ops@example.com');
+    expect(subscription.Properties?.Protocol).toBe('email');
+    expect(resolved(subscription.Properties?.TopicArn, mode)).toEqual({ Ref: 'AlarmTopic' });
   });
 });
 
@@ -578,27 +596,49 @@ describe('public webhook bounds (a flood of junk POSTs cannot starve the sender)
     expect(burst).toBeGreaterThanOrEqual(rate);
   });
 
-  it('reserves the webhook a bounded concurrency that the stage throttle reaches first', () => {
-    const reserved = props(FUNCTIONS.webhook).ReservedConcurrentExecutions as number;
-    expect(Number.isInteger(reserved) && reserved >= 1).toBe(true);
-    // At the warm duration, the reserved instances serve more than the throttle lets through.
-    expect(reserved / WARM_WEBHOOK_SECONDS).toBeGreaterThanOrEqual(routeSettings().ThrottlingRateLimit);
+  /** A function's reserved concurrency in a mode; undefined when it resolves to AWS::NoValue or is absent. */
+  const reservedIn = (id: string, mode: Mode): Json => {
+    const value = resolved(props(id).ReservedConcurrentExecutions, mode);
+    return isObject(value) && value.Ref === 'AWS::NoValue' ? undefined : value;
+  };
+
+  it('reserves no concurrency by default, so the stack deploys in an account with a small quota', () => {
+    for (const id of Object.values(FUNCTIONS)) expect(reservedIn(id, {}), id).toBeUndefined();
+    // The throttle alone keeps a flood to rate × warm duration instances of the webhook.
+    expect(routeSettings().ThrottlingRateLimit * WARM_WEBHOOK_SECONDS).toBeLessThanOrEqual(20);
   });
 
-  it("reserves each SQS consumer at least its mapping's maximum concurrency, leaving the account's unreserved floor", () => {
+  it('reserves the webhook what param webhookReservedConcurrency says, when set', () => {
+    const reserved = reservedIn(FUNCTIONS.webhook, { WebhookReservedConcurrency: '20' });
+    expect(reserved).toBe('20');
+    // At the warm duration, the reserved instances serve more than the throttle lets through.
+    expect(Number(reserved) / WARM_WEBHOOK_SECONDS).toBeGreaterThanOrEqual(
+      routeSettings().ThrottlingRateLimit,
+    );
+  });
+
+  it("bounds each SQS consumer by its mapping's maximum concurrency, and reserves it only when asked", () => {
     const mappings = ofType('AWS::Lambda::EventSourceMapping').map(([id]) => props(id));
-    expect(mappings.length).toBeGreaterThanOrEqual(1);
+    expect(mappings.length).toBe(2);
+    const asked: Mode = {
+      SenderReservedConcurrency: '400',
+      ResponderReservedConcurrency: '300',
+      WebhookReservedConcurrency: '20',
+    };
     for (const mapping of mappings) {
       const [functionId] = (mapping.FunctionName as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'];
       const max = (mapping.ScalingConfig as { MaximumConcurrency: number }).MaximumConcurrency;
-      expect(props(functionId).ReservedConcurrentExecutions, functionId).toBeGreaterThanOrEqual(max);
+      expect(max, functionId).toBeGreaterThanOrEqual(2);
+      expect(reservedIn(functionId, {}), functionId).toBeUndefined();
+      expect(Number(reservedIn(functionId, asked)), functionId).toBe(max);
     }
     expect(props(FUNCTIONS.send).ReservedConcurrentExecutions).toBeUndefined();
-    // Lambda keeps 100 of the default 1,000 account concurrency unreserved.
+    // Reserving every maximum (docs/deploy.md) fits the 900 a default 1,000 account may reserve (100 stay unreserved).
     const reserved = ofType('AWS::Lambda::Function').reduce(
-      (sum, [, r]) => sum + Number(r.Properties?.ReservedConcurrentExecutions ?? 0),
+      (sum, [id]) => sum + Number(reservedIn(id, asked) ?? 0),
       0,
     );
+    expect(reserved).toBe(720);
     expect(reserved).toBeLessThanOrEqual(900);
   });
 
@@ -612,14 +652,7 @@ describe('public webhook bounds (a flood of junk POSTs cannot starve the sender)
     // The sender's 1,000 conversations, a turn each every ~33 s (10 s thinking + 8 s answer + 15 s user): 30/s × 10 s.
     const turnsInFlight = (1_000 / 33) * 10;
     expect(maxOf('ResponderQueue')).toBe(Math.round(turnsInFlight / 100) * 100);
-    expect(maxOf('ResponderQueue')).toBe(props(FUNCTIONS.responder).ReservedConcurrentExecutions);
     expect(maxOf('StepsQueue')).toBe(400);
-    // Sender + responder + webhook within the 900 a default account may reserve.
-    expect(
-      maxOf('StepsQueue') +
-        maxOf('ResponderQueue') +
-        Number(props(FUNCTIONS.webhook).ReservedConcurrentExecutions),
-    ).toBeLessThanOrEqual(900);
   });
 
   it('logs each request with its status but never its query string, path or headers', () => {
@@ -688,7 +721,8 @@ describe('console test events', () => {
     expect(res('SendTestEvents').Type).toBe('AWS::EventSchemas::Schema');
     expect(p.Type).toBe('OpenApi3');
     expect(p.SchemaName).toEqual({ 'Fn::Sub': `_\${${FUNCTIONS.send}}-schema` });
-    expect(JSON.stringify(p.RegistryName)).toContain('lambda-testevent-schemas');
+    expect(p.RegistryName).toEqual(getAtt('ConsoleTestEventRegistry', 'RegistryName'));
+    expect(props('ConsoleTestEventRegistry').RegistryName).toBe('lambda-testevent-schemas');
     const content = JSON.parse(String(p.Content)) as {
       openapi: string;
       components: { examples: Record<string, { value: Json }> };
@@ -704,10 +738,14 @@ describe('console test events', () => {
     }
   });
 
-  it('create the registry only when asked (the Lambda console normally owns it)', () => {
-    expect(res('TestEventRegistry').Condition).toBe('CreateTestEventRegistry');
-    // Defaults to the osls param createTestEventRegistry ('false' unless a deploy passes --param).
-    expect(['true', 'false']).toContain(template.Parameters?.ManageTestEventRegistry?.Default);
+  it('go into the registry a custom resource makes sure of, in every stack (created only where missing)', () => {
+    expect(res('ConsoleTestEventRegistry').Type).toBe('Custom::TestEventRegistry');
+    expect(res('ConsoleTestEventRegistry').Condition).toBeUndefined();
+    expect(res('SendTestEvents').Condition).toBeUndefined();
+    expect(template.Parameters?.ManageTestEventRegistry).toBeUndefined();
+    // Stacks deployed with the old createTestEventRegistry=true hold an AWS::EventSchemas::Registry under this
+    // id; CloudFormation refuses to change a resource's type, so the id must stay free.
+    expect(template.Resources.TestEventRegistry).toBeUndefined();
   });
 });
 
