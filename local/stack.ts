@@ -38,7 +38,7 @@ import {
   SENDER_MAX_CONCURRENCY,
   SENDER_TIMEOUT_SECONDS,
 } from './queue-attributes.ts';
-import { createResponderQueues, type LocalSqs, startLocalSqs } from './sqs.ts';
+import { createResponderQueues, createShardQueues, type LocalSqs, startLocalSqs } from './sqs.ts';
 import { transcriptText } from './transcript.ts';
 
 /** What the chat view and the terminal see: the user's side and the page's side of each thread. */
@@ -68,6 +68,11 @@ export type ChatEvent =
 export type StackOptions = {
   /** Extra environment for the functions (PLAN_*, RETRY_*, SENDER_*, GRAPH_*, META_* …). */
   env?: Env;
+  /**
+   * Steps and responder queues, N of each, as `--param="queueShards=N"` packages them (infra/queues.cjs);
+   * default ELLIPSIS_QUEUE_SHARDS, else 1. Each shard gets its own poller (event source mapping).
+   */
+  queueShards?: number;
   /** Fixed ports (0 = any free port). */
   ports?: { http?: number; sqs?: number; graph?: number };
   /** 'local' (default): the local Graph fake; 'real': GRAPH_API_URL (graph.facebook.com) with env secrets. */
@@ -121,8 +126,8 @@ export type Stack = {
 
 export { LOCAL_PAGE_ID, LOCAL_SECRETS };
 
-/** A queue on the stack's local SQS. */
-export type LocalQueue = { url: string; arn: string };
+/** A queue on the stack's local SQS (and its DLQ, when it has one). */
+export type LocalQueue = { url: string; arn: string; dlqUrl?: string };
 
 /** How a function gets its SQS client: the stack's, or (`sqsFromProcessEnv`) its own from process.env. */
 export type SqsOverride = { sqs?: SQSClient };
@@ -143,7 +148,7 @@ export type QueueWiring = {
 /** The step queue → sender hop. */
 const senderWiring = (options: StackOptions, ledger: Ledger): QueueWiring => ({
   functionName: 'sender',
-  queue: (sqs) => ({ url: sqs.queueUrl, arn: sqs.queueArn }),
+  queue: (sqs) => ({ url: sqs.queueUrl, arn: sqs.queueArn, dlqUrl: sqs.dlqUrl }),
   handler: (env, sqs) => makeSenderHandler(env, { ...sqs, ledger, ...options.senderOverrides }),
   mapping: {
     batchSize: options.batchSize ?? SENDER_BATCH_SIZE,
@@ -179,7 +184,46 @@ const responderWiring = (options: StackOptions, ledger: Ledger): QueueWiring => 
  */
 export const stackWiring = (options: StackOptions): QueueWiring[] => {
   const abortLedger = memoryLedger();
-  return [responderWiring(options, abortLedger), senderWiring(options, abortLedger)];
+  return [
+    responderWiring(options, abortLedger),
+    senderWiring(options, abortLedger),
+    ...shardWiring(options, abortLedger),
+  ];
+};
+
+/** How many queue shards the stack runs: the option, else ELLIPSIS_QUEUE_SHARDS, else 1. */
+export const queueShardsOf = (options: StackOptions): number => {
+  const n = options.queueShards ?? Number(process.env.ELLIPSIS_QUEUE_SHARDS ?? 1);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`queueShards must be a whole number ≥ 1 (got ${n})`);
+  return n;
+};
+
+/** Shards 1…N−1: one responder and one sender hop each, on their own queues (local/sqs.ts createShardQueues). */
+const shardWiring = (options: StackOptions, ledger: Ledger): QueueWiring[] =>
+  Array.from({ length: queueShardsOf(options) - 1 }, (_, k) => k + 1).flatMap((i) => [
+    {
+      ...responderWiring(options, ledger),
+      queue: (sqs: LocalSqs) => createShardQueues(sqs.client, 'responder', i),
+      env: undefined,
+    },
+    {
+      ...senderWiring(options, ledger),
+      queue: (sqs: LocalSqs) => createShardQueues(sqs.client, 'steps', i, sqs.stepQueueOptions),
+    },
+  ]);
+
+/** Every function told every shard (serverless.yml: QUEUE_URLS, DLQ_URLS, RESPONDER_QUEUE_URLS, RESPONDER_DLQ_URLS). */
+const shardEnv = (wiring: readonly QueueWiring[], queues: readonly LocalQueue[]): Env => {
+  const of = (fn: string) => queues.filter((_, i) => wiring[i]?.functionName === fn);
+  const [steps, responder] = [of('sender'), of('responder')];
+  if (steps.length < 2) return {};
+  const list = (qs: LocalQueue[], key: 'url' | 'dlqUrl') => qs.map((q) => q[key] ?? '').join(',');
+  return {
+    QUEUE_URLS: list(steps, 'url'),
+    DLQ_URLS: list(steps, 'dlqUrl'),
+    RESPONDER_QUEUE_URLS: list(responder, 'url'),
+    RESPONDER_DLQ_URLS: list(responder, 'dlqUrl'),
+  };
 };
 
 const WEB_DIR = join(import.meta.dirname, 'web');
@@ -414,7 +458,7 @@ const resolveWiring = async (
     queues.push(queue);
     env = { ...env, ...hop.env?.(queue) };
   }
-  return { queues, env };
+  return { queues, env: { ...env, ...shardEnv(wiring, queues) } };
 };
 
 /** Starts one event source mapping per hop; each is stopped before SQS and Graph go away. */

@@ -791,7 +791,9 @@ describe('queueShards=4 (packaged)', () => {
       );
     }
     const dlqs = sources.map(([, r]) =>
-      JSON.stringify((r.Properties?.RedrivePolicy as { deadLetterTargetArn: Json }).deadLetterTargetArn),
+      JSON.stringify(
+        (r.Properties?.RedrivePolicy as { deadLetterTargetArn?: Json } | undefined)?.deadLetterTargetArn,
+      ),
     );
     expect(new Set(dlqs).size).toBe(8);
   });
