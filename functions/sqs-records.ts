@@ -10,6 +10,7 @@ export const toQueueRecord = (record: SQSRecord): QueueRecord => ({
   receiptHandle: record.receiptHandle,
   body: record.body,
   attributes: { ...record.attributes },
+  ...(record.eventSourceARN && { sourceArn: record.eventSourceARN }),
 });
 
 export const queueRecordsOf = (event: SQSEvent): QueueRecord[] => (event.Records ?? []).map(toQueueRecord);

@@ -22,6 +22,12 @@ export const zipSizes = (dir = packageDir): Record<string, number> =>
       .map((f) => [f.slice(0, -'.zip'.length), statSync(join(dir, f)).size]),
   );
 
+/** Where `osls package` writes: its `--package <dir>` argument, else .serverless/. */
+const outputDirOf = (args: readonly string[]): string => {
+  const at = args.indexOf('--package');
+  return (at >= 0 && args[at + 1]) || packageDir;
+};
+
 /** Runs `osls package` with the given extra arguments; never throws for a failed build, returns its output. */
 export const runPackage = (
   args: readonly string[] = [],
@@ -47,7 +53,7 @@ export const runPackage = (
   );
   const output = `${run.stdout ?? ''}${run.stderr ?? ''}${run.error ? String(run.error) : ''}`;
   if (run.status !== 0) return { ok: false, output, zips: {} };
-  return { ok: true, output, zips: zipSizes() };
+  return { ok: true, output, zips: zipSizes(outputDirOf(args)) };
 };
 
 const kib = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KiB`;

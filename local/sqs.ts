@@ -43,6 +43,8 @@ export type LocalSqs = {
   queueArn: string;
   dlqUrl: string;
   dlqArn: string;
+  /** What the steps queue was created with (its shards are created alike). */
+  stepQueueOptions: StepQueueOptions;
   client: SQSClient;
   /** What an app process needs to talk to this SQS with an unconfigured `new SQSClient({})`. */
   env: Record<string, string>;
@@ -212,6 +214,7 @@ export const startLocalSqs = async (options: LocalSqsOptions = {}): Promise<Loca
       endpoint,
       region: LOCAL_REGION,
       ...queues,
+      stepQueueOptions: options,
       client,
       env: sqsProcessEnv(endpoint, queues),
       stop: async () => {
@@ -235,6 +238,31 @@ const queueArnOf = async (client: SQSClient, queueUrl: string): Promise<string> 
   const arn = out.Attributes?.QueueArn;
   if (!arn) throw new Error(`local SQS: no QueueArn for ${queueUrl}`);
   return arn;
+};
+
+/**
+ * Shard `index` (≥ 1) of the steps or responder queue, as infra/queues.cjs packages it: shard 0's
+ * attributes, `ellipsis-<family>-s<i>.fifo`, redriving to its own FIFO DLQ.
+ */
+export const createShardQueues = async (
+  client: SQSClient,
+  family: 'steps' | 'responder',
+  index: number,
+  options: LocalSqsOptions = {},
+): Promise<{ url: string; arn: string; dlqUrl: string }> => {
+  const name = `ellipsis-${family}-s${index}`;
+  const dlq = await client.send(
+    new CreateQueueCommand({ QueueName: `${name}-dlq.fifo`, Attributes: dlqAttributes() }),
+  );
+  const dlqUrl = dlq.QueueUrl ?? '';
+  const dlqArn = await queueArnOf(client, dlqUrl);
+  const attributes =
+    family === 'steps' ? stepQueueAttributes(dlqArn, options) : responderQueueAttributes(dlqArn);
+  const queue = await client.send(
+    new CreateQueueCommand({ QueueName: `${name}.fifo`, Attributes: attributes }),
+  );
+  const url = queue.QueueUrl ?? '';
+  return { url, arn: await queueArnOf(client, url), dlqUrl };
 };
 
 /** The responder queue and its DLQ (serverless.yml ResponderQueue), on a running local SQS. */

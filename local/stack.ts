@@ -38,7 +38,7 @@ import {
   SENDER_MAX_CONCURRENCY,
   SENDER_TIMEOUT_SECONDS,
 } from './queue-attributes.ts';
-import { createResponderQueues, type LocalSqs, startLocalSqs } from './sqs.ts';
+import { createResponderQueues, createShardQueues, type LocalSqs, startLocalSqs } from './sqs.ts';
 import { transcriptText } from './transcript.ts';
 import { rememberingErrors, warmSqsFunction, warmWebhook } from './warm-up.ts';
 
@@ -83,6 +83,11 @@ export type ChatEvent =
 export type StackOptions = {
   /** Extra environment for the functions (PLAN_*, RETRY_*, SENDER_*, GRAPH_*, META_* …). */
   env?: Env;
+  /**
+   * Steps and responder queues, N of each, as `--param="queueShards=N"` packages them (infra/queues.cjs);
+   * default ELLIPSIS_QUEUE_SHARDS, else 1. Each shard gets its own poller (event source mapping).
+   */
+  queueShards?: number;
   /** Fixed ports (0 = any free port). */
   ports?: { http?: number; sqs?: number; graph?: number; dynamo?: number };
   /**
@@ -152,8 +157,8 @@ export type Stack = {
 
 export { LOCAL_PAGE_ID, LOCAL_SECRETS };
 
-/** A queue on the stack's local SQS. */
-export type LocalQueue = { url: string; arn: string };
+/** A queue on the stack's local SQS (and its DLQ, when it has one). */
+export type LocalQueue = { url: string; arn: string; dlqUrl?: string };
 
 /**
  * How a function gets its SQS and DynamoDB clients and its ledger: the stack's, or (`sqsFromProcessEnv`,
@@ -177,7 +182,7 @@ export type QueueWiring = {
 /** The step queue → sender hop. */
 const senderWiring = (options: StackOptions): QueueWiring => ({
   functionName: 'sender',
-  queue: (sqs) => ({ url: sqs.queueUrl, arn: sqs.queueArn }),
+  queue: (sqs) => ({ url: sqs.queueUrl, arn: sqs.queueArn, dlqUrl: sqs.dlqUrl }),
   handler: (env, clients) => makeSenderHandler(env, { ...clients, ...options.senderOverrides }),
   mapping: {
     batchSize: options.batchSize ?? SENDER_BATCH_SIZE,
@@ -206,11 +211,47 @@ const responderWiring = (options: StackOptions): QueueWiring => {
   };
 };
 
-/** Every SQS → Lambda hop of the pipeline, in the order of the pipeline. */
+/** Every SQS → Lambda hop of the pipeline, in the order of the pipeline, shard 0 first. */
 export const stackWiring = (options: StackOptions): QueueWiring[] => [
   responderWiring(options),
   senderWiring(options),
+  ...shardWiring(options),
 ];
+
+/** How many queue shards the stack runs: the option, else ELLIPSIS_QUEUE_SHARDS, else 1. */
+export const queueShardsOf = (options: StackOptions): number => {
+  const n = options.queueShards ?? Number(process.env.ELLIPSIS_QUEUE_SHARDS ?? 1);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`queueShards must be a whole number ≥ 1 (got ${n})`);
+  return n;
+};
+
+/** Shards 1…N−1: one responder and one sender hop each, on their own queues (local/sqs.ts createShardQueues). */
+const shardWiring = (options: StackOptions): QueueWiring[] =>
+  Array.from({ length: queueShardsOf(options) - 1 }, (_, k) => k + 1).flatMap((i) => [
+    {
+      ...responderWiring(options),
+      queue: (sqs: LocalSqs) => createShardQueues(sqs.client, 'responder', i),
+      env: undefined,
+    },
+    {
+      ...senderWiring(options),
+      queue: (sqs: LocalSqs) => createShardQueues(sqs.client, 'steps', i, sqs.stepQueueOptions),
+    },
+  ]);
+
+/** Every function told every shard (serverless.yml: QUEUE_URLS, DLQ_URLS, RESPONDER_QUEUE_URLS, RESPONDER_DLQ_URLS). */
+const shardEnv = (wiring: readonly QueueWiring[], queues: readonly LocalQueue[]): Env => {
+  const of = (fn: string) => queues.filter((_, i) => wiring[i]?.functionName === fn);
+  const [steps, responder] = [of('sender'), of('responder')];
+  if (steps.length < 2) return {};
+  const list = (qs: LocalQueue[], key: 'url' | 'dlqUrl') => qs.map((q) => q[key] ?? '').join(',');
+  return {
+    QUEUE_URLS: list(steps, 'url'),
+    DLQ_URLS: list(steps, 'dlqUrl'),
+    RESPONDER_QUEUE_URLS: list(responder, 'url'),
+    RESPONDER_DLQ_URLS: list(responder, 'dlqUrl'),
+  };
+};
 
 /** The SQS and DynamoDB clients the functions are built with: the stack's, or none (found through process.env). */
 const functionClients = (
@@ -322,7 +363,7 @@ const resolveWiring = async (
     queues.push(queue);
     env = { ...env, ...hop.env?.(queue) };
   }
-  return { queues, env };
+  return { queues, env: { ...env, ...shardEnv(wiring, queues) } };
 };
 
 /** Starts one event source mapping per hop; each is stopped before SQS and Graph go away. */

@@ -10,6 +10,7 @@ import type { Startup } from '../platform/runtime.ts';
 import type { Telemetry } from '../platform/telemetry.ts';
 import { enqueueSequence } from '../queue/producer.ts';
 import { type ProducerOverrides, producerDeps } from '../queue/producer-wiring.ts';
+import { shardUrls } from '../queue/shards.ts';
 import { loadSendConfig } from './config.ts';
 import type { SendDeps } from './send.ts';
 
@@ -18,7 +19,12 @@ export type SendOverrides = Partial<Omit<SendDeps, 'telemetry'>> &
 
 export const sendDeps = (env: Env, overrides: SendOverrides, { telemetry }: Startup): SendDeps => {
   const config = loadSendConfig(env);
-  const producer = producerDeps(config.QUEUE_URL, telemetry, overrides);
+  const producer = producerDeps(
+    config.QUEUE_URL,
+    telemetry,
+    overrides,
+    shardUrls(config.QUEUE_URL, config.QUEUE_URLS),
+  );
   return {
     planConfig: overrides.planConfig ?? loadPlanConfig(env),
     plan: overrides.plan ?? planSequence,

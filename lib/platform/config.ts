@@ -27,8 +27,27 @@ export const ms = (fallback: number) => whole(0, fallback);
 export const positive = (fallback: number) => z._default(z.coerce.number().check(z.positive()), fallback);
 export const nonEmptyIfSet = () => z.optional(z.string().check(z.minLength(1)));
 
+/** A comma-separated list of URLs (blank items dropped): a queue's shards, shard 0 first. */
+export const urlList = () =>
+  z.pipe(
+    z.pipe(
+      z.string(),
+      z.transform((s: string) =>
+        s
+          .split(',')
+          .map((item) => item.trim())
+          .filter((item) => item !== ''),
+      ),
+    ),
+    z.array(z.url()).check(z.minLength(1)),
+  );
+
 export const queueSchema = z.object({
   QUEUE_URL: described('The steps FIFO queue (every Graph call of every sequence).', z.url()),
+  QUEUE_URLS: described(
+    'All steps FIFO queue shards, comma-separated, shard 0 first (lib/queue/shards.ts); unset: QUEUE_URL alone.',
+    z.optional(urlList()),
+  ),
 });
 
 export const stateTableSchema = z.object({

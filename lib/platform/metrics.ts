@@ -16,6 +16,7 @@ export const METRIC_NAMES = [
   'PlanErrors',
   'EventsEnqueued', // each event's prelude on the steps queue + the event on the responder queue
   'EnqueueFailures',
+  'EnqueueBatches', // SendMessageBatch calls of one webhook body (lib/queue/batch-producer.ts)
   // queue (producer)
   'EnqueueRetries',
   'EnqueueOutOfOrder',

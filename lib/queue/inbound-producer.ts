@@ -7,7 +7,7 @@
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { groupIdOf } from './codec.ts';
 import { encodeInbound, type QueuedInbound } from './inbound-codec.ts';
-import { dedupIdOf, type EnqueueDeps } from './producer.ts';
+import { dedupIdOf, type EnqueueDeps, withShard } from './producer.ts';
 import { backoff, EnqueueError, isRetryableSdkError, retryPolicyOf, sdkErrorName } from './retry.ts';
 
 export const enqueueInbound = async (deps: EnqueueDeps, inbound: QueuedInbound): Promise<void> => {
@@ -18,10 +18,11 @@ export const enqueueInbound = async (deps: EnqueueDeps, inbound: QueuedInbound):
   } catch {
     throw new EnqueueError('invalid_step', false, 'inbound event does not match the responder queue schema');
   }
+  const groupId = groupIdOf(event.pageId, event.psid);
   const command = new SendMessageCommand({
-    QueueUrl: deps.queueUrl,
+    QueueUrl: withShard(deps, groupId).queueUrl,
     MessageBody: body,
-    MessageGroupId: groupIdOf(event.pageId, event.psid),
+    MessageGroupId: groupId,
     MessageDeduplicationId: dedupIdOf(event.eventId, 0),
   });
   const policy = retryPolicyOf(deps);

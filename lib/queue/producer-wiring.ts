@@ -29,14 +29,17 @@ export const sqsOnFirstUse = (): Pick<SQSClient, 'send'> => {
   return { send: send as SQSClient['send'] };
 };
 
+/** `queueUrls`: the queue's shards (shard 0 first), each group sent to its own (lib/queue/shards.ts). */
 export const producerDeps = (
   queueUrl: string,
   telemetry: Telemetry,
   overrides: ProducerOverrides,
+  queueUrls?: readonly string[],
 ): EnqueueDeps => ({
   // The SDK reads AWS_REGION and AWS_ENDPOINT_URL_SQS itself (local stack), so no endpoint is hard-coded.
   sqs: overrides.sqs ?? new SQSClient({}),
   queueUrl,
+  ...(queueUrls !== undefined && { queueUrls }),
   telemetry,
   ...(overrides.sleep && { sleep: overrides.sleep }),
   ...(overrides.random && { random: overrides.random }),

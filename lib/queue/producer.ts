@@ -45,6 +45,7 @@ import {
   retryPolicyOf,
   sdkErrorName,
 } from './retry.ts';
+import { queueUrlOf } from './shards.ts';
 import type { Step } from './step.ts';
 
 export type SequenceToEnqueue = {
@@ -64,6 +65,8 @@ export type SequenceToEnqueue = {
 export type EnqueueDeps = {
   sqs: SQSClient;
   queueUrl: string;
+  /** The queue's shards (shard 0 first); when set, a group's shard is used instead of queueUrl (shards.ts). */
+  queueUrls?: readonly string[];
   sleep?: (ms: number) => Promise<void>;
   /** Attempts per batch, the first included. */
   maxAttempts?: number;
@@ -142,7 +145,7 @@ export const splitIntoBatches = (entries: readonly Entry[]): Entry[][] => {
 };
 
 /** One SQS entry per step, all in the user's group; a step the codec rejects fails the whole sequence. */
-const entriesOf = (seq: SequenceToEnqueue, groupId: string): Entry[] => {
+export const entriesOf = (seq: SequenceToEnqueue, groupId: string): Entry[] => {
   try {
     // No DelaySeconds: FIFO queues reject it per message (see the header comment).
     return queuedStepsOf(seq).map((q) => ({
@@ -256,6 +259,12 @@ const sendBatch = async (
   }
 };
 
+/** The deps with queueUrl set to the group's shard, when the queue has shards. */
+export const withShard = (deps: EnqueueDeps, groupId: string): EnqueueDeps =>
+  deps.queueUrls && deps.queueUrls.length > 1
+    ? { ...deps, queueUrl: queueUrlOf(deps.queueUrls, groupId) }
+    : deps;
+
 export const enqueueSequence = async (
   deps: EnqueueDeps,
   seq: SequenceToEnqueue,
@@ -263,9 +272,10 @@ export const enqueueSequence = async (
   const groupId = groupIdOf(seq.pageId, seq.psid);
   if (seq.steps.length === 0) return { groupId, messageIds: [] };
   const entries = entriesOf(seq, groupId);
+  const target = withShard(deps, groupId);
   const policy = retryPolicyOf(deps);
   const messageIds = new Map<string, string>();
   // Batches one after the other: a later batch of the group must not overtake an earlier one.
-  for (const batch of splitIntoBatches(entries)) await sendBatch(deps, policy, batch, messageIds);
+  for (const batch of splitIntoBatches(entries)) await sendBatch(target, policy, batch, messageIds);
   return { groupId, messageIds: entries.map((e) => messageIds.get(e.Id) ?? '') };
 };

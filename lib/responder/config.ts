@@ -14,6 +14,7 @@ import {
   positive,
   queueSchema,
   stateTableSchema,
+  urlList,
   whole,
 } from '../platform/config.ts';
 import * as z from '../platform/zod.ts';
@@ -57,6 +58,14 @@ export const responderEnvSchema = z.object({
   RESPONDER_DLQ_URL: described(
     'Where turns that keep failing go (FIFO, like the responder queue).',
     z.optional(z.url()),
+  ),
+  RESPONDER_QUEUE_URLS: described(
+    'All responder FIFO queue shards this function consumes, comma-separated, shard 0 first; unset: RESPONDER_QUEUE_URL alone.',
+    z.optional(urlList()),
+  ),
+  RESPONDER_DLQ_URLS: described(
+    "Each responder queue shard's dead-letter queue, comma-separated, in RESPONDER_QUEUE_URLS order.",
+    z.optional(urlList()),
   ),
   RESPONDER: described(
     'rules (default) | slow (thinks RESPONDER_SLOW_MS, then answers by the rules) | llm (an OpenAI-compatible model, LLM_*).',

@@ -12,6 +12,7 @@ import type { Startup } from '../platform/runtime.ts';
 import type { Telemetry } from '../platform/telemetry.ts';
 import { enqueueSequence } from '../queue/producer.ts';
 import { type ProducerOverrides, producerDeps } from '../queue/producer-wiring.ts';
+import { shardQueuesOf, shardUrls } from '../queue/shards.ts';
 import { loadResponderConfig, turnPolicySchema } from './config.ts';
 import { loadResponder } from './load.ts';
 import { type MidReplyDeps, type ReplyMemory, stateReplies } from './mid-reply.ts';
@@ -74,7 +75,12 @@ export const responderDeps = async (
   { telemetry, secrets }: Startup,
 ): Promise<ResponderDeps> => {
   const config = loadResponderConfig(env);
-  const producer = producerDeps(config.QUEUE_URL, telemetry, overrides);
+  const producer = producerDeps(
+    config.QUEUE_URL,
+    telemetry,
+    overrides,
+    shardUrls(config.QUEUE_URL, config.QUEUE_URLS),
+  );
   const fallback = config.RESPONDER_FALLBACK_TEXT;
   const now = overrides.now ?? Date.now;
   const midReply = midReplyDeps(config, overrides, telemetry, now);
@@ -97,6 +103,10 @@ export const responderDeps = async (
     sqs: producer.sqs ?? new SQSClient({}),
     queueUrl: config.RESPONDER_QUEUE_URL,
     ...(config.RESPONDER_DLQ_URL ? { dlqUrl: config.RESPONDER_DLQ_URL } : {}),
+    shards: shardQueuesOf(
+      { url: config.RESPONDER_QUEUE_URL, urls: config.RESPONDER_QUEUE_URLS },
+      { url: config.RESPONDER_DLQ_URL, urls: config.RESPONDER_DLQ_URLS },
+    ),
     // zod objects strip unknown keys: exactly the policy.
     policy: turnPolicySchema.parse(config),
     ...(overrides.random ? { random: overrides.random } : {}),

@@ -14,6 +14,7 @@ import { type BatchResponse, type GroupSettlement, processFifoBatch } from '../q
 import { copyAllToDlq, copyToDlq } from '../queue/consumer/queue-writes.ts';
 import { type QueueRecord, receiveCountOf } from '../queue/consumer/record.ts';
 import { decodeInbound, type QueuedInbound } from '../queue/inbound-codec.ts';
+import type { ShardQueue } from '../queue/shards.ts';
 import type { TurnPolicy } from './config.ts';
 import { type MidReplyDeps, openTurn } from './mid-reply.ts';
 import { decideFailure, decideTurn, type FailureDecision, thinkingDeadline } from './turn.ts';
@@ -23,6 +24,8 @@ export type TurnConsumerDeps = TurnRunnerDeps & {
   sqs: Pick<SQSClient, 'send'>;
   queueUrl: string;
   dlqUrl?: string;
+  /** The queue's shards, each with its DLQ: a record is answered on its own (lib/queue/shards.ts). */
+  shards?: readonly ShardQueue[];
   policy: TurnPolicy;
   /** When the function times out (Lambda context), if known. */
   functionDeadline?: number;

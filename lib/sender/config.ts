@@ -19,6 +19,7 @@ import {
   queueSchema,
   type SecretSource,
   stateTableSchema,
+  urlList,
   whole,
 } from '../platform/config.ts';
 import * as z from '../platform/zod.ts';
@@ -60,6 +61,10 @@ const senderWiringSchema = z.object({
   DLQ_URL: described(
     "The steps queue's dead-letter queue, for poison bodies and given-up steps (FIFO when the queue is).",
     z.optional(z.url()),
+  ),
+  DLQ_URLS: described(
+    "Each steps queue shard's dead-letter queue, comma-separated, in QUEUE_URLS order; unset: DLQ_URL alone.",
+    z.optional(urlList()),
   ),
 });
 

@@ -15,6 +15,8 @@ import { stateLedger } from '../platform/ledger.ts';
 import type { Startup } from '../platform/runtime.ts';
 import type { Telemetry } from '../platform/telemetry.ts';
 import { sqsOnFirstUse } from '../queue/producer-wiring.ts';
+import type { ShardQueue } from '../queue/shards.ts';
+import { shardQueuesOf } from '../queue/shards.ts';
 import type { AccountHolds } from './account-hold.ts';
 import { loadSenderConfig, senderTuningSchema } from './config.ts';
 import type { SenderTuning } from './schedule.ts';
@@ -30,6 +32,8 @@ export type ConsumerDeps = {
   sqs: Pick<SQSClient, 'send'>;
   queueUrl: string;
   dlqUrl?: string;
+  /** The queue's shards, each with its DLQ: a record is answered on its own (lib/queue/shards.ts). */
+  shards?: readonly ShardQueue[];
   ledger: Ledger;
   now: () => number;
   sleep: (ms: number) => Promise<void>;
@@ -80,6 +84,10 @@ export const senderDeps = async (
     sqs: overrides.sqs ?? sqsOnFirstUse(),
     queueUrl: overrides.queueUrl ?? config.QUEUE_URL,
     dlqUrl: overrides.dlqUrl ?? config.DLQ_URL,
+    shards: shardQueuesOf(
+      { url: config.QUEUE_URL, urls: config.QUEUE_URLS },
+      { url: config.DLQ_URL, urls: config.DLQ_URLS },
+    ),
     ledger:
       overrides.ledger ??
       stateLedger('abort', { tableName, ttlSeconds, now, log: telemetry.log, dynamo: overrides.dynamo })

@@ -2,8 +2,13 @@
  * Pure timing decisions for the sender: when a queued step is due, and whether to send it now, wait a
  * little in-process, hand the wait back to SQS, or skip it. No clock, no I/O: `now` is a parameter.
  *
- * A step is due on its sequence's timeline: the sequence's enqueue time (SentTimestamp; one
- * SendMessageBatch carries the whole sequence) plus the planned delays up to this step. Measuring each
+ * A step is due on its sequence's timeline: the instant its planner anchored it on (`plannedAt`; for the
+ * webhook's prelude, the moment the event was received) plus the planned delays up to this step. That is
+ * the instant the responder paces the reply from (the inbound body's receivedAt / typingAt), so prelude and
+ * reply share one anchor: anchored on SQS's SentTimestamp instead, every millisecond the webhook spent
+ * between receiving an event and enqueueing its prelude pushed the prelude later while the reply stayed
+ * put, cutting that much from the reply's typing (50 users at once: reply-start gap error p95 552 ms,
+ * correlated −0.62 with that delay; docs/scale.md). Measuring each
  * pause from the step's own first receive instead (as this module once did) adds every millisecond between
  * the predecessor's Graph call and that receive — Graph latency, the delete, the next poll — to every pause,
  * and the lateness piles up along the conversation. On the sequence's timeline a late step makes only the
@@ -61,11 +66,10 @@ export type DueTime = {
 type DueStep = Pick<QueuedStep, 'delayMs' | 'dueAt' | 'plannedAt'>;
 
 /**
- * The step's time on its sequence's timeline: enqueue time + the planned delays of steps 0…index. Never
- * before the planner's own dueAt (SQS's clock may run a little behind the planner's).
+ * The step's time on its sequence's timeline: the planner's anchor + the planned delays of steps 0…index,
+ * i.e. the body's dueAt. Not SentTimestamp (header comment): one anchor for prelude and reply.
  */
-export const sequenceDueAt = (step: DueStep, timing: Pick<SqsTiming, 'sentAt'>): number =>
-  Math.max(step.dueAt, (timing.sentAt ?? step.plannedAt) + (step.dueAt - step.plannedAt));
+export const sequenceDueAt = (step: DueStep): number => step.dueAt;
 
 /**
  * Due time of a step: its time on the sequence's timeline, but never less than SENDER_MIN_PAUSE_RATIO of
@@ -80,7 +84,7 @@ export const dueTime = (
   predecessorDoneAt: number | undefined,
   tuning: Pick<SenderTuning, 'SENDER_CATCH_UP_AFTER_MS' | 'SENDER_MIN_PAUSE_RATIO'>,
 ): DueTime => {
-  const planned = sequenceDueAt(step, timing);
+  const planned = sequenceDueAt(step);
   const boundAt = predecessorDoneAt ?? timing.firstReceiveAt;
   if (boundAt === undefined) return { dueAt: planned, anchor: 'sequence', catchUp: false };
   const anchor = predecessorDoneAt !== undefined ? 'predecessor' : 'first-receive';

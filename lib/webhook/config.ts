@@ -9,6 +9,7 @@ import {
   queueSchema,
   type SecretSource,
   stateTableSchema,
+  urlList,
   whole,
 } from '../platform/config.ts';
 import * as z from '../platform/zod.ts';
@@ -23,6 +24,10 @@ export const webhookEnvSchema = z.object({
   RESPONDER_QUEUE_URL: described(
     'The responder FIFO queue: every inbound event goes there (functions/responder.ts answers it).',
     z.url(),
+  ),
+  RESPONDER_QUEUE_URLS: described(
+    'All responder FIFO queue shards, comma-separated, shard 0 first; unset: RESPONDER_QUEUE_URL alone.',
+    z.optional(urlList()),
   ),
   // Meta retries for up to 36 hours (Meta, Webhooks "Event notifications"): 48 h outlives every retry.
   EVENT_TTL_SECONDS: described(

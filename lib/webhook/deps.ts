@@ -13,6 +13,8 @@ import type { Startup } from '../platform/runtime.ts';
 import { enqueueInbound } from '../queue/inbound-producer.ts';
 import { enqueueSequence } from '../queue/producer.ts';
 import { type ProducerOverrides, producerDeps } from '../queue/producer-wiring.ts';
+import { shardUrls } from '../queue/shards.ts';
+import { batchedEnqueue } from './batched-enqueue.ts';
 import { loadWebhookConfig } from './config.ts';
 import type { WebhookDeps } from './webhook.ts';
 
@@ -28,7 +30,11 @@ export const webhookDeps = async (
   const accounts = overrides.accounts ?? accountIdsOf(env);
   const planConfig = loadPlanConfig(env);
   const { META_APP_SECRET, META_VERIFY_TOKEN } = await secrets(config.secrets);
-  const producer = producerDeps(config.QUEUE_URL, telemetry, overrides);
+  const stepsQueues = shardUrls(config.QUEUE_URL, config.QUEUE_URLS);
+  const responderQueues = shardUrls(config.RESPONDER_QUEUE_URL, config.RESPONDER_QUEUE_URLS);
+  const producer = producerDeps(config.QUEUE_URL, telemetry, overrides, stepsQueues);
+  // Replaced one-event-at-a-time producers (tests) keep that path; otherwise a body goes out batched.
+  const oneByOne = overrides.enqueue !== undefined || overrides.enqueueInbound !== undefined;
   const now = overrides.now ?? Date.now;
   const { STATE_TABLE_NAME: tableName, EVENT_TTL_SECONDS: ttlSeconds } = config;
   return {
@@ -40,7 +46,14 @@ export const webhookDeps = async (
     enqueue: overrides.enqueue ?? ((seq) => enqueueSequence(producer, seq)),
     enqueueInbound:
       overrides.enqueueInbound ??
-      ((inbound) => enqueueInbound({ ...producer, queueUrl: config.RESPONDER_QUEUE_URL }, inbound)),
+      ((inbound) =>
+        enqueueInbound(
+          { ...producer, queueUrl: config.RESPONDER_QUEUE_URL, queueUrls: responderQueues },
+          inbound,
+        )),
+    ...(!oneByOne && {
+      enqueueEvents: overrides.enqueueEvents ?? batchedEnqueue({ producer, stepsQueues, responderQueues }),
+    }),
     ledger:
       overrides.ledger ??
       stateLedger('event', { tableName, ttlSeconds, now, log: telemetry.log, dynamo: overrides.dynamo })

@@ -45,6 +45,11 @@ export type WebhookDeps = {
   enqueue: (seq: SequenceToEnqueue) => Promise<unknown>;
   /** Responder queue (the event itself; lib/responder/turn.ts answers it). */
   enqueueInbound: (inbound: QueuedInbound) => Promise<unknown>;
+  /**
+   * A body's events all at once, in as few SQS calls as FIFO allows (lib/webhook/batched-enqueue.ts): the
+   * indices of those not enqueued. Absent: one event at a time through enqueue and enqueueInbound.
+   */
+  enqueueEvents?: (events: readonly PlannedEvent[]) => Promise<ReadonlySet<number>>;
   /** Events already answered (key: lib/platform/ledger.ts eventKey), remembered past SQS's 5-minute dedup window. */
   ledger: Ledger;
   now: () => number;
@@ -281,32 +286,48 @@ const enqueueEvent = async (planned: PlannedEvent, deps: WebhookDeps): Promise<v
 
 /**
  * Users are independent, so their events go out concurrently; one user's events go out one after the
- * other in arrival order, so their steps and turns never interleave in their FIFO groups. Each event is
- * recorded as answered once enqueued (without holding up the next enqueue); all records are awaited before
- * the response, since a Lambda may be frozen right after it. Returns the number of events that failed.
+ * other in arrival order, so their steps and turns never interleave in their FIFO groups. Returns the
+ * indices of the events that failed (an event that failed holds back the user's later ones).
  */
-const enqueueAll = async (events: readonly PlannedEvent[], deps: WebhookDeps): Promise<number> => {
-  const byUser = new Map<string, PlannedEvent[]>();
-  for (const p of events) {
+const enqueueEach = async (events: readonly PlannedEvent[], deps: WebhookDeps): Promise<Set<number>> => {
+  const byUser = new Map<string, number[]>();
+  events.forEach((p, i) => {
     const key = groupIdOf(p.inbound.event.pageId, p.inbound.event.psid);
-    byUser.set(key, [...(byUser.get(key) ?? []), p]);
-  }
-  const recordings: Promise<void>[] = [];
-  const counts = await Promise.all(
+    byUser.set(key, [...(byUser.get(key) ?? []), i]);
+  });
+  const failed = new Set<number>();
+  await Promise.all(
     [...byUser.values()].map(async (queue) => {
-      for (const [i, p] of queue.entries()) {
+      for (const [n, i] of queue.entries()) {
+        const p = events[i];
+        if (p === undefined) continue;
         try {
           await enqueueEvent(p, deps);
-          recordings.push(recordAnswered(p, deps));
         } catch (error) {
           // The rest of this user's events would land ahead of the failed one: hold them for the re-delivery.
           deps.telemetry.log.error('enqueue failed', { ...who(p), error });
-          return queue.length - i;
+          for (const later of queue.slice(n)) failed.add(later);
+          return;
         }
       }
-      return 0;
     }),
   );
-  await Promise.all(recordings);
-  return counts.reduce((a, b) => a + b, 0);
+  return failed;
+};
+
+/**
+ * Enqueues the events (batched when the deps can, else one by one) and records each enqueued one as
+ * answered; all records are awaited before the response, since a Lambda may be frozen right after it.
+ * Returns the number of events that failed.
+ */
+const enqueueAll = async (events: readonly PlannedEvent[], deps: WebhookDeps): Promise<number> => {
+  const failed = deps.enqueueEvents ? await deps.enqueueEvents(events) : await enqueueEach(events, deps);
+  if (deps.enqueueEvents) {
+    for (const i of failed) {
+      const p = events[i];
+      if (p) deps.telemetry.log.error('enqueue failed', who(p));
+    }
+  }
+  await Promise.all(events.filter((_, i) => !failed.has(i)).map((p) => recordAnswered(p, deps)));
+  return failed.size;
 };

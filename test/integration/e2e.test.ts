@@ -26,6 +26,8 @@ const senderTelemetry = memoryTelemetry();
 const planned = new Map<string, QueuedStep>();
 const processed = new Set<string>();
 const gapErrors: number[] = [];
+/** The steps queues (shards) the sender's records came from. */
+const shardsUsed = new Set<string>();
 const keyOf = (s: Pick<QueuedStep, 'sequenceId' | 'index'>) => `${s.sequenceId}:${s.index}`;
 
 beforeAll(async () => {
@@ -38,6 +40,8 @@ beforeAll(async () => {
       RESPONDER_QUIET_MS: '0',
     },
     sqsFromProcessEnv: true,
+    // Two steps and two responder queues (docs/scale.md): users spread over both, each in order on its own.
+    queueShards: 2,
     maxConcurrency: 16,
     webhookOverrides: { telemetry: memoryTelemetry() },
     senderOverrides: { telemetry: senderTelemetry },
@@ -47,6 +51,7 @@ beforeAll(async () => {
         const d = decodeStep(r.body);
         if (!d.ok) continue;
         planned.set(keyOf(d.step), d.step);
+        shardsUsed.add(r.eventSourceARN);
         if (report.deleted.includes(r.messageId)) processed.add(keyOf(d.step));
       }
     },
@@ -180,6 +185,15 @@ describe('end to end: webhook → SQS FIFO → poller → sender → Graph', () 
     }
     // The slow user's steps after the hang are late against the plan; only order and content are checked.
     checkAgainstPlan(slow, false);
+  });
+
+  test('runs on two queue shards: every function told both, users spread over both steps queues', () => {
+    expect(stack.env.QUEUE_URLS?.split(',')).toHaveLength(2);
+    expect(stack.env.RESPONDER_QUEUE_URLS?.split(',')).toHaveLength(2);
+    expect([...shardsUsed].filter((arn) => arn.endsWith('.fifo')).sort()).toEqual([
+      expect.stringMatching(/:ellipsis-steps-s1\.fifo$/),
+      expect.stringMatching(/:ellipsis-steps\.fifo$/),
+    ]);
   });
 
   test('a re-delivered webhook event (same mid, even concurrently) produces one reply, not two', async () => {

@@ -25,6 +25,7 @@ type Template = {
 const templateInputs = (): string[] => [
   join(repoRoot, 'serverless.yml'),
   join(repoRoot, 'infra', 'test-events.cjs'),
+  join(repoRoot, 'infra', 'queues.cjs'),
   ...['iam', 'alarms', 'events', 'deploy-checks'].flatMap((dir) =>
     readdirSync(join(repoRoot, 'infra', dir)).map((f) => join(repoRoot, 'infra', dir, f)),
   ),
@@ -128,6 +129,14 @@ const deployedEnv = (functionId: string, mode: Mode = ONE_TOKEN): Record<string,
   const placeholder = (name: string, v: Json): string => {
     if (typeof v === 'string' || typeof v === 'number') return String(v);
     if (name.endsWith('_URL')) return 'https://sqs.us-east-1.amazonaws.com/123456789012/placeholder.fifo';
+    // A shard list (infra/queues.cjs): one placeholder URL per Ref in its Fn::Join.
+    if (name.endsWith('_URLS')) {
+      const refs = ((v as { 'Fn::Join'?: [string, Json[]] })['Fn::Join']?.[1] ?? []).length;
+      return Array.from(
+        { length: refs },
+        (_, i) => `https://sqs.us-east-1.amazonaws.com/123456789012/s${i}.fifo`,
+      ).join(',');
+    }
     return 'resolved-by-cloudformation';
   };
   return Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, placeholder(k, resolved(v, mode))]));
@@ -771,6 +780,116 @@ describe('bundles', () => {
         expect(bytes.includes(`functions/${other}.chunks/`), `${name}.zip holds ${other}'s chunks`).toBe(
           false,
         );
+    }
+  });
+});
+
+/**
+ * `--param="queueShards=4"` (docs/scale.md): 4 steps + 4 responder FIFO queues, each with its own FIFO DLQ and
+ * its own event source mapping, every function told every shard, every role granted every shard. Packaged
+ * into its own folder after the default template above (one osls build at a time).
+ */
+describe('queueShards=4 (packaged)', () => {
+  const shardsDir = join(repoRoot, '.serverless-shards-4');
+  let sharded: Template;
+  const sres = (id: string) => sharded.Resources[id] ?? { Type: 'missing' };
+  const sprops = (id: string) => sres(id).Properties ?? {};
+
+  beforeAll(() => {
+    const result = runPackage(['--param=queueShards=4', '--package', shardsDir]);
+    if (!result.ok) throw new Error(`osls package with queueShards=4 failed:\n${result.output}`);
+    sharded = JSON.parse(
+      readFileSync(join(shardsDir, 'cloudformation-template-update-stack.json'), 'utf8'),
+    ) as Template;
+  }, 180_000);
+
+  it('packages 4 + 4 FIFO queues, each redriving to its own FIFO DLQ with the attributes of shard 0', () => {
+    const queues = Object.entries(sharded.Resources).filter(([, r]) => r.Type === 'AWS::SQS::Queue');
+    const sources = queues.filter(([, r]) => r.Properties?.RedrivePolicy !== undefined);
+    expect(queues).toHaveLength(16);
+    expect(sources.map(([id]) => id).sort()).toEqual(
+      [
+        'ResponderQueue',
+        'StepsQueue',
+        ...[1, 2, 3].flatMap((i) => [`ResponderQueueShard${i}`, `StepsQueueShard${i}`]),
+      ].sort(),
+    );
+    for (const [id, r] of sources) {
+      const p = r.Properties ?? {};
+      const base = sprops(id.startsWith('Steps') ? 'StepsQueue' : 'ResponderQueue');
+      const { QueueName: _a, RedrivePolicy: redrive, ...same } = p;
+      const { QueueName: _b, RedrivePolicy: baseRedrive, ...baseSame } = base;
+      expect(same).toEqual(baseSame);
+      expect(p.FifoQueue).toBe(true);
+      const dlqId = (redrive as { deadLetterTargetArn: { 'Fn::GetAtt': [string, string] } })
+        .deadLetterTargetArn['Fn::GetAtt'][0];
+      expect(sprops(dlqId).FifoQueue).toBe(true);
+      expect((redrive as { maxReceiveCount: number }).maxReceiveCount).toBe(
+        (baseRedrive as { maxReceiveCount: number }).maxReceiveCount,
+      );
+    }
+    const dlqs = sources.map(([, r]) =>
+      JSON.stringify(
+        (r.Properties?.RedrivePolicy as { deadLetterTargetArn?: Json } | undefined)?.deadLetterTargetArn,
+      ),
+    );
+    expect(new Set(dlqs).size).toBe(8);
+  });
+
+  it('maps every shard to its function with the same settings (batch size, partial responses, concurrency)', () => {
+    const mappings = Object.values(sharded.Resources).filter(
+      (r) => r.Type === 'AWS::Lambda::EventSourceMapping',
+    );
+    const of = (fn: string) =>
+      mappings.filter((m) => JSON.stringify(m.Properties?.FunctionName).includes(fn));
+    for (const [fn, family, batch] of [
+      ['SenderLambdaFunction', 'StepsQueue', 1],
+      ['ResponderLambdaFunction', 'ResponderQueue', 10],
+    ] as const) {
+      const mine = of(fn);
+      expect(mine).toHaveLength(4);
+      expect(mine.map((m) => JSON.stringify(m.Properties?.EventSourceArn)).sort()).toEqual(
+        [family, `${family}Shard1`, `${family}Shard2`, `${family}Shard3`]
+          .map((id) => JSON.stringify(getAtt(id, 'Arn')))
+          .sort(),
+      );
+      for (const m of mine) {
+        expect(m.Properties?.BatchSize).toBe(batch);
+        expect(m.Properties?.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
+      }
+    }
+  });
+
+  it("gives each function every shard's URL (shard 0 first), and its role every shard", () => {
+    const env = (fn: string) => (sprops(fn).Environment as { Variables: Record<string, Json> }).Variables;
+    const refs = (v: Json) =>
+      ((v as { 'Fn::Join': [string, { Ref: string }[]] })['Fn::Join'][1] ?? []).map((r) => r.Ref);
+    const steps = ['StepsQueue', 'StepsQueueShard1', 'StepsQueueShard2', 'StepsQueueShard3'];
+    for (const fn of [
+      'WebhookLambdaFunction',
+      'SenderLambdaFunction',
+      'ResponderLambdaFunction',
+      'SendLambdaFunction',
+    ])
+      expect(refs(env(fn).QUEUE_URLS)).toEqual(steps);
+    expect(refs(env('SenderLambdaFunction').DLQ_URLS)).toEqual(
+      steps.map((s) => s.replace('Queue', 'DeadLetterQueue')),
+    );
+    expect(refs(env('ResponderLambdaFunction').RESPONDER_QUEUE_URLS)).toEqual(
+      steps.map((s) => s.replace('Steps', 'Responder')),
+    );
+    const granted = (role: string, sid: string) => {
+      const policies = (sprops(role).Policies ?? []) as {
+        PolicyDocument: { Statement: { Sid?: string; Resource: Json }[] };
+      }[];
+      const s = policies.flatMap((p) => p.PolicyDocument.Statement).find((x) => x.Sid === sid);
+      return JSON.stringify(s?.Resource);
+    };
+    for (const id of steps) {
+      expect(granted('SenderRole', 'ConsumeAndDeferSteps')).toContain(`"${id}"`);
+      expect(granted('WebhookRole', 'EnqueueStepsAndEvents')).toContain(`"${id}"`);
+      expect(granted('ResponderRole', 'EnqueueReplySteps')).toContain(`"${id}"`);
+      expect(granted('SendRole', 'EnqueueSteps')).toContain(`"${id}"`);
     }
   });
 });

@@ -163,11 +163,11 @@ const setup = async (plans: Plan[]) => {
 
 describe('ingress under SQS faults (webhook → fauxqs)', () => {
   it('absorbs throttling and 5xx: Meta re-delivery after a 500 leaves every step exactly once, in order', async () => {
-    // 5 users × 4 attempts: every sequence exhausts the producer's retries on the first POST (→ 500, Meta
-    // re-delivers); on the re-delivery a throttle and a 5xx are retried and everything lands.
+    // The 5 users' preludes go out in one SendMessageBatch (ten entries): its 4 attempts fail on the first POST
+    // (→ 500, Meta re-delivers); on the re-delivery a throttle and a 5xx are retried and everything lands.
     const { sqs, telemetry, deliver } = await setup([
       ...Array.from(
-        { length: 20 },
+        { length: 4 },
         (_, i): Plan => (i % 3 === 0 ? { kind: 'server-error' } : { kind: 'throttle' }),
       ),
       { kind: 'throttle' },

@@ -11,6 +11,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { errorText } from '../../platform/errors.ts';
 import type { Telemetry } from '../../platform/telemetry.ts';
+import { type ShardQueue, shardOfSource } from '../shards.ts';
 import type { QueueRecord } from './record.ts';
 
 /** SQS caps a visibility timeout at 12 hours (API Reference, ChangeMessageVisibility). */
@@ -20,7 +21,22 @@ export type ConsumerQueue = {
   sqs: Pick<SQSClient, 'send'>;
   queueUrl: string;
   dlqUrl?: string;
+  /** Every shard with its DLQ (lib/queue/shards.ts); a record is answered on the shard it came from. */
+  shards?: readonly ShardQueue[];
   telemetry: Pick<Telemetry, 'log' | 'metric'>;
+};
+
+/**
+ * The queue a record came from and its DLQ: its shard when the record names one this function knows, else
+ * queueUrl / dlqUrl. Never recomputed from the group: after a change of N a record may sit in a shard the
+ * hash no longer picks (docs/scale.md, "Changing N").
+ */
+export const sourceQueueOf = (queue: ConsumerQueue, record: QueueRecord): ShardQueue => {
+  const shard = queue.shards && shardOfSource(queue.shards, record.sourceArn);
+  if (shard) return shard;
+  return queue.dlqUrl === undefined
+    ? { queueUrl: queue.queueUrl }
+    : { queueUrl: queue.queueUrl, dlqUrl: queue.dlqUrl };
 };
 
 /** Whole seconds SQS accepts: ChangeMessageVisibility takes integers from 0 to 12 h. */
@@ -36,7 +52,7 @@ export const changeVisibility = async (
   try {
     await queue.sqs.send(
       new ChangeMessageVisibilityCommand({
-        QueueUrl: queue.queueUrl,
+        QueueUrl: sourceQueueOf(queue, record).queueUrl,
         ReceiptHandle: record.receiptHandle,
         VisibilityTimeout: clampVisibility(seconds),
       }),
@@ -56,10 +72,13 @@ export const changeVisibility = async (
  * ("the request will still succeed", SQS API Reference, DeleteMessage).
  */
 export const deleteNow = async (queue: ConsumerQueue, records: readonly QueueRecord[]): Promise<void> => {
+  const first = records[0];
+  if (first === undefined) return;
   try {
+    // One group's records: one FIFO queue, hence one shard.
     await queue.sqs.send(
       new DeleteMessageBatchCommand({
-        QueueUrl: queue.queueUrl,
+        QueueUrl: sourceQueueOf(queue, first).queueUrl,
         Entries: records.map((r, i) => ({ Id: String(i), ReceiptHandle: r.receiptHandle })),
       }),
     );
@@ -77,14 +96,15 @@ export const copyToDlq = async (
   group: string,
   reason: string,
 ): Promise<boolean> => {
-  if (!queue.dlqUrl) return false;
+  const { dlqUrl } = sourceQueueOf(queue, record);
+  if (!dlqUrl) return false;
   try {
     await queue.sqs.send(
       new SendMessageCommand({
-        QueueUrl: queue.dlqUrl,
+        QueueUrl: dlqUrl,
         MessageBody: record.body,
         // A FIFO DLQ requires a group; content-based dedup may be off, so name the copy by the source id.
-        ...(queue.dlqUrl.endsWith('.fifo') && {
+        ...(dlqUrl.endsWith('.fifo') && {
           MessageGroupId: group,
           MessageDeduplicationId: record.messageId,
         }),

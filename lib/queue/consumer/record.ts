@@ -7,6 +7,8 @@ export type QueueRecord = {
   body: string;
   /** SQS system attributes: MessageGroupId, ApproximateReceiveCount, ApproximateFirstReceiveTimestamp, … */
   attributes: Readonly<Record<string, string | undefined>>;
+  /** The queue it came from (Lambda's eventSourceARN): with shards, where its visibility and DLQ copy go. */
+  sourceArn?: string;
 };
 
 /** How many times SQS has handed this record out, this time included (≥ 1). */

@@ -312,7 +312,7 @@ describe('local queue settings match serverless.yml', () => {
     expect(value(/^\s+retentionSeconds: (\d+)/m)).toBe(MESSAGE_RETENTION_SECONDS);
     expect(value(/^\s+dlqRetentionSeconds: (\d+)/m)).toBe(DLQ_MESSAGE_RETENTION_SECONDS);
     expect(value(/^\s+sender:\n\s+timeout: (\d+)/m)).toBe(SENDER_TIMEOUT_SECONDS);
-    expect(value(/^\s+batchSize: (\d+)/m)).toBe(SENDER_BATCH_SIZE);
+    expect(value(/senderQueueEvent:[\s\S]*?batchSize: (\d+)/m)).toBe(SENDER_BATCH_SIZE);
     expect(value(/^\s+senderMaxConcurrency: (\d+)/m)).toBe(SENDER_MAX_CONCURRENCY);
     for (const [k, v] of Object.entries(FIFO_ATTRIBUTES)) {
       if (k === 'FifoQueue') continue;
@@ -325,6 +325,6 @@ describe('local queue settings match serverless.yml', () => {
     // custom.responder (two spaces in), not the `responder` param.
     expect(value(/^ {2}responder:\n[\s\S]*?visibilityTimeout: (\d+)/m)).toBe(6 * RESPONDER_TIMEOUT_SECONDS);
     expect(value(/^ {2}responder:\n[\s\S]*?maxReceiveCount: (\d+)/m)).toBe(RESPONDER_MAX_RECEIVE_COUNT);
-    expect(value(/responder\.handler[\s\S]*?batchSize: (\d+)/m)).toBe(RESPONDER_BATCH_SIZE);
+    expect(value(/responderQueueEvent:[\s\S]*?batchSize: (\d+)/m)).toBe(RESPONDER_BATCH_SIZE);
   });
 });

@@ -92,7 +92,7 @@ describe('sender handler', () => {
     expect(calls).toHaveLength(1);
   });
 
-  it('maps a Lambda SQS record to a plain consumer record', () => {
+  it('maps a Lambda SQS record to a plain consumer record, naming the queue (shard) it came from', () => {
     const [first] = sampleEvent('sender-single-step.json').Records;
     if (!first) throw new Error('sample event has no record');
     const record = toQueueRecord(first);
@@ -101,7 +101,9 @@ describe('sender handler', () => {
       receiptHandle: first.receiptHandle,
       body: first.body,
       attributes: { ...first.attributes },
+      sourceArn: first.eventSourceARN,
     });
+    expect(record.sourceArn).toMatch(/^arn:aws:sqs:/);
     expect(decodeStep(record.body).ok).toBe(true);
   });
 

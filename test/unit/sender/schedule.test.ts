@@ -21,15 +21,16 @@ describe('dueTime', () => {
   /** The second step of a sequence planned at T0: due on the timeline at T0 + delayMs. */
   const second = (delayMs: number) => ({ delayMs, dueAt: T0 + delayMs, plannedAt: T0 });
 
-  it('places the step on its sequence timeline: enqueue time + the planned delays', () => {
+  it("places the step on its sequence timeline: the planner's anchor + the planned delays, not the enqueue time", () => {
     // Received 200 ms after its predecessor: the timeline absorbs that, the old first-receive anchor added it.
+    // Enqueued 5 ms after planning: not added either (the responder paces the reply from the same anchor).
     const due = dueTime(
       second(3000),
       { receiveCount: 1, firstReceiveAt: T0 + 200, sentAt: T0 + 5 },
       undefined,
       tuning,
     );
-    expect(due).toEqual({ dueAt: T0 + 3005, anchor: 'sequence', catchUp: false });
+    expect(due).toEqual({ dueAt: T0 + 3000, anchor: 'sequence', catchUp: false });
   });
 
   it('never places it before the planner’s own dueAt (an SQS clock behind the planner’s)', () => {
@@ -122,7 +123,7 @@ describe('dueTime', () => {
           const timing = { receiveCount: 1, firstReceiveAt: T0 + receivedAfter, sentAt: T0 + enqueuedAfter };
           const t = { ...tuning, SENDER_MIN_PAUSE_RATIO: ratio };
           const due = dueTime(step, timing, undefined, t);
-          const timeline = T0 + enqueuedAfter + delayMs;
+          const timeline = T0 + delayMs;
           const floor = timing.firstReceiveAt + Math.ceil(delayMs * ratio);
           if (due.catchUp) expect(due.dueAt).toBe(Math.max(timing.firstReceiveAt, timeline));
           else expect(due.dueAt).toBe(Math.max(timeline, floor));

@@ -721,7 +721,12 @@ const lambda = (
   });
   return { handler, telemetry };
 };
-const batches = () => sqsMock.commandCalls(SendMessageBatchCommand).map((c) => c.args[0].input.Entries ?? []);
+/** The SendMessageBatch calls to one queue (the steps queue unless named), as their entries. */
+const batches = (queueUrl = env.QUEUE_URL) =>
+  sqsMock
+    .commandCalls(SendMessageBatchCommand)
+    .filter((c) => c.args[0].input.QueueUrl === queueUrl)
+    .map((c) => c.args[0].input.Entries ?? []);
 
 describe('functions/webhook makeHandler', () => {
   beforeEach(() => {
@@ -732,7 +737,7 @@ describe('functions/webhook makeHandler', () => {
     sqsMock.on(SendMessageCommand).resolves({ MessageId: 'id-inbound' });
   });
 
-  it('turns a signed message into one SendMessageBatch (the prelude) and one SendMessage (the event)', async () => {
+  it('turns a signed message into one SendMessageBatch on each queue: the prelude, then the event', async () => {
     const { handler } = lambda();
     const res = await handler(sampleEvent('message-hi'));
     expect(res).toMatchObject({ statusCode: 200, body: EVENT_RECEIVED });
@@ -751,9 +756,10 @@ describe('functions/webhook makeHandler', () => {
     };
     const expected = planPrelude({ seed: event.eventId, inboundText: event.text }, loadPlanConfig(env)).steps;
     expect(expected.length).toBe(2);
-    const inbound = sqsMock.commandCalls(SendMessageCommand).map((c) => c.args[0].input);
+    const order = sqsMock.commandCalls(SendMessageBatchCommand).map((c) => c.args[0].input.QueueUrl);
+    expect(order).toEqual([env.QUEUE_URL, env.RESPONDER_QUEUE_URL]);
+    const inbound = batches(env.RESPONDER_QUEUE_URL).flat();
     expect(inbound).toHaveLength(1);
-    expect(inbound[0]?.QueueUrl).toBe(env.RESPONDER_QUEUE_URL);
     expect(inbound[0]?.MessageGroupId).toBe(`${PAGE}:${USER}`);
     const body = decodeInbound(inbound[0]?.MessageBody ?? '');
     expect(body.ok && body.inbound.event).toEqual(event);
@@ -890,7 +896,7 @@ describe('functions/webhook makeHandler', () => {
       });
       const first = lambda({ dynamo: dynamo() }, tableEnv);
       expect((await first.handler(sampleEvent('message-hi'))).statusCode).toBe(200);
-      expect(calls).toEqual(['GetItem', 'SendMessageBatch', 'PutItem']);
+      expect(calls).toEqual(['GetItem', 'SendMessageBatch', 'SendMessageBatch', 'PutItem']);
       expect(dynamoMock.commandCalls(PutItemCommand)[0]?.args[0].input).toEqual({
         TableName: 'ellipsis-test-state',
         Item: {
@@ -902,7 +908,7 @@ describe('functions/webhook makeHandler', () => {
 
       const other = lambda({ dynamo: dynamo(), now: () => NOW + 6 * MINUTE }, tableEnv);
       expect((await other.handler(sampleEvent('message-hi'))).statusCode).toBe(200);
-      expect(calls).toEqual(['GetItem', 'SendMessageBatch', 'PutItem', 'GetItem']);
+      expect(calls).toEqual(['GetItem', 'SendMessageBatch', 'SendMessageBatch', 'PutItem', 'GetItem']);
       expect(metricTotal(other.telemetry.metrics, 'DuplicateEventsDropped')).toBe(1);
     });
 
