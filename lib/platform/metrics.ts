@@ -16,6 +16,7 @@ export const METRIC_NAMES = [
   'PlanErrors',
   'EventsEnqueued', // each event's prelude on the steps queue + the event on the responder queue
   'EnqueueFailures',
+  'Takeovers', // a person, or another app, took a conversation (or gave it back); dimensions kind, channel
   // queue (producer)
   'EnqueueRetries',
   'EnqueueOutOfOrder',
@@ -29,6 +30,7 @@ export const METRIC_NAMES = [
   'StepsCaughtUp',
   'StepsForcedEarly',
   'StepsDropped',
+  'StepsWithheld', // a user's hold (a person, another app, the operator, an unreachable recipient); dimension reason
   'StepsRetried',
   'StepsThrottled',
   'StepsFailed', // dimension code: the Graph error code
@@ -54,6 +56,7 @@ export const METRIC_NAMES = [
   'ResponderTimeouts', // ran out of thinking time: typing stopped, fallback sent
   'TurnsDeadLettered', // kept failing, or undecodable: copied to the responder DLQ
   'TurnsNotRetried', // failed with an error retrying cannot fix (LLM 401, ConfigError): dead-lettered at once
+  'TurnsWithheld', // a turn a person holds: nothing answered, remembered as context
   'RepliesRestarted', // RESPONDER_MID_REPLY=restart: a reply's unsent part dropped for a newer message
   // console trigger (send)
   'ConsoleSends',
