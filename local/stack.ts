@@ -16,6 +16,7 @@ import { makeHandler as makeSenderHandler } from '../functions/sender.ts';
 import { makeHandler as makeWebhookHandler } from '../functions/webhook.ts';
 import { parseWebhookBody } from '../lib/meta/inbound.ts';
 import type { Env } from '../lib/platform/config.ts';
+import { type ConversationState, memoryConversationState } from '../lib/platform/conversation-state.ts';
 import { type Ledger, memoryLedger } from '../lib/platform/ledger.ts';
 import type { Channel } from '../lib/queue/recipient.ts';
 import type { Action, ActionKind } from '../lib/queue/step.ts';
@@ -144,7 +145,8 @@ export type QueueWiring = {
 const senderWiring = (options: StackOptions, ledger: Ledger): QueueWiring => ({
   functionName: 'sender',
   queue: (sqs) => ({ url: sqs.queueUrl, arn: sqs.queueArn }),
-  handler: (env, sqs) => makeSenderHandler(env, { ...sqs, ledger, ...options.senderOverrides }),
+  handler: (env, sqs) =>
+    makeSenderHandler(env, { ...sqs, ledger, conversations: userState, ...options.senderOverrides }),
   mapping: {
     batchSize: options.batchSize ?? SENDER_BATCH_SIZE,
     maxConcurrency: options.maxConcurrency ?? SENDER_MAX_CONCURRENCY,
@@ -163,7 +165,13 @@ const responderWiring = (options: StackOptions, ledger: Ledger): QueueWiring => 
       return created;
     },
     env: (queue) => ({ RESPONDER_QUEUE_URL: queue.url, RESPONDER_DLQ_URL: dlqUrl }),
-    handler: (env, sqs) => makeResponderHandler(env, { ...sqs, ledger, ...options.responderOverrides }),
+    handler: (env, sqs) =>
+      makeResponderHandler(env, {
+        ...sqs,
+        ledger,
+        conversationState: userState,
+        ...options.responderOverrides,
+      }),
     mapping: {
       batchSize: RESPONDER_BATCH_SIZE,
       maxConcurrency: RESPONDER_MAX_CONCURRENCY,
@@ -181,6 +189,12 @@ export const stackWiring = (options: StackOptions): QueueWiring[] => {
   const abortLedger = memoryLedger();
   return [responderWiring(options, abortLedger), senderWiring(options, abortLedger)];
 };
+
+/**
+ * Who holds each conversation (lib/platform/conversation-state.ts), one record per user shared by the
+ * webhook, responder and sender of this process, as they share the state table on AWS.
+ */
+const userState: ConversationState = memoryConversationState();
 
 const WEB_DIR = join(import.meta.dirname, 'web');
 const WEB_FILES: Record<string, string> = {
@@ -525,7 +539,11 @@ const startParts = async (options: StackOptions, stops: ReturnType<typeof stoppe
   const base = functionEnv(options, sqs, secrets, maxReceiveCount, graph);
   const { queues, env } = await resolveWiring(wiring, sqs, base);
   const sqsOverride: SqsOverride = options.sqsFromProcessEnv ? {} : { sqs: sqs.client };
-  const webhook = makeWebhookHandler(env, { ...sqsOverride, ...options.webhookOverrides });
+  const webhook = makeWebhookHandler(env, {
+    ...sqsOverride,
+    conversationState: userState,
+    ...options.webhookOverrides,
+  });
   let webhookUrl = '';
   const say = signedSay(pageId, secrets.appSecret, () => webhookUrl);
   if (options.print) printUserLines(subscribe, options.print);

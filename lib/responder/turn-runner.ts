@@ -72,6 +72,8 @@ const sequencer = (inbounds: readonly QueuedInbound[], attempt: number, deps: Tu
       sequenceId: turnSequenceId(eventIds, attempt, kind),
       steps: paced.steps,
       plannedAt: Math.round(paced.plannedAt),
+      // What a user hold compares: the newest message this turn answers (lib/sender/user-hold.ts).
+      originAt: Math.max(...inbounds.map((i) => i.receivedAt)),
       // A rerun (a crash, a retry, a deferral): the sender checks its sent-step record even on the steps'
       // first receive, since the earlier run's copies may have gone out more than SQS's 5 minutes ago.
       ...(attempt > 1 && { replayed: true }),
