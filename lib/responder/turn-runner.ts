@@ -91,6 +91,9 @@ export const runTurn = async (
   options: { attempt: number; deadlineAt: number },
   deps: TurnRunnerDeps,
 ): Promise<TurnOutcome> => {
+  // A person's words (lib/webhook/takeover.ts) are context, never the user's message to answer.
+  const answerable = inbounds.filter((i) => i.author !== 'person');
+  if (answerable.length < inbounds.length) return runTurn(answerable, options, deps);
   const events = inbounds.map((i) => Object.freeze({ ...i.event }));
   const last = events[events.length - 1];
   if (last === undefined) return { kind: 'silent' };

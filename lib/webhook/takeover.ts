@@ -9,6 +9,7 @@
 import { hashedEventId } from '../meta/fields.ts';
 import { type TakeoverSignal, takeoverSignals } from '../meta/takeover.ts';
 import { type ConversationState, UNTIL_RETURNED } from '../platform/conversation-state.ts';
+import { eventKey, type Ledger } from '../platform/ledger.ts';
 import { type Telemetry, userLabel } from '../platform/telemetry.ts';
 import { groupIdOf } from '../queue/codec.ts';
 import { INBOUND_BODY_VERSION, type QueuedInbound } from '../queue/inbound-codec.ts';
@@ -23,6 +24,8 @@ export type WebhookTakeover = {
 
 type TakeoverDeps = {
   takeover: WebhookTakeover;
+  /** The answered-events record: a re-delivered echo is not remembered twice. */
+  ledger: Ledger;
   enqueueInbound: (inbound: QueuedInbound) => Promise<unknown>;
   telemetry: Telemetry;
   accounts?: ReadonlySet<string>;
@@ -56,6 +59,21 @@ const personMessage = (signal: TakeoverSignal, receivedAt: number): QueuedInboun
   return { v: INBOUND_BODY_VERSION, event, receivedAt, author: 'person' };
 };
 
+/** The person's words to the responder queue, once per echo (a Meta re-delivery finds it recorded). */
+const forwardPersonMessage = async (
+  context: QueuedInbound | undefined,
+  deps: TakeoverDeps,
+): Promise<void> => {
+  if (context === undefined) return;
+  const key = eventKey(context.event.pageId, context.event.eventId);
+  if (await deps.ledger.has(key).catch(() => false)) {
+    deps.telemetry.metric('DuplicateEventsDropped', 1);
+    return;
+  }
+  await deps.enqueueInbound(context);
+  await deps.ledger.record(key).catch(() => undefined);
+};
+
 /** Applies a body's takeover signals; the number that failed (then the POST answers 500). */
 export const applyTakeovers = async (
   json: unknown,
@@ -70,8 +88,7 @@ export const applyTakeovers = async (
     const who = { user: userLabel(signal.psid), kind: signal.kind, channel: signal.channel };
     try {
       await applySignal(signal, receivedAt, deps);
-      const context = personMessage(signal, receivedAt);
-      if (context !== undefined) await deps.enqueueInbound(context);
+      await forwardPersonMessage(personMessage(signal, receivedAt), deps);
       deps.telemetry.metric('Takeovers', 1, 'Count', { kind: signal.kind, channel: signal.channel });
       deps.telemetry.log.info('conversation holder changed', who);
     } catch (error) {

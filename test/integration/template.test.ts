@@ -356,6 +356,7 @@ describe('IAM, one least-privilege role per function', () => {
       [
         'dynamodb:GetItem',
         'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
         'kms:Decrypt',
         'logs:CreateLogStream',
         'logs:PutLogEvents',
@@ -371,7 +372,7 @@ describe('IAM, one least-privilege role per function', () => {
       getAtt('WebhookLogGroup', 'Arn'),
     );
     const ledger = statementWith(ROLES.webhook, 'dynamodb:GetItem');
-    expect(actionsOf(ledger).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
+    expect(actionsOf(ledger).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
     expect(ledger.Resource).toEqual(getAtt('StateTable', 'Arn'));
   });
 
@@ -380,6 +381,7 @@ describe('IAM, one least-privilege role per function', () => {
       [
         'dynamodb:GetItem',
         'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
         'kms:Decrypt',
         'logs:CreateLogStream',
         'logs:PutLogEvents',
@@ -483,7 +485,13 @@ describe('RESPONDER=llm (param responderKind=llm)', () => {
   it('grants the responder, only then, the state table and its own key: one named parameter, decrypted via SSM', () => {
     const statements = llmStatements();
     expect(statements.flatMap(actionsOf).sort()).toEqual(
-      ['dynamodb:GetItem', 'dynamodb:PutItem', 'kms:Decrypt', 'ssm:GetParameter'].sort(),
+      [
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'kms:Decrypt',
+        'ssm:GetParameter',
+      ].sort(),
     );
     const memory = statements.find((s) => actionsOf(s).includes('dynamodb:GetItem'));
     expect(memory?.Resource).toEqual(getAtt('StateTable', 'Arn'));
@@ -514,7 +522,11 @@ describe('RESPONDER_MID_REPLY=restart (param responderMidReply=restart)', () => 
 
   it('grants the responder, only then, reads and writes of the state table the sender reads aborts from', () => {
     const statements = responderStatementsUnder('MidReplyRestart');
-    expect(statements.flatMap(actionsOf).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
+    expect(statements.flatMap(actionsOf).sort()).toEqual([
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+    ]);
     expect(statements[0]?.Resource).toEqual(getAtt('StateTable', 'Arn'));
     const sender = (props(FUNCTIONS.sender).Environment as { Variables: Record<string, Json> }).Variables;
     const responder = (props(FUNCTIONS.responder).Environment as { Variables: Record<string, Json> })

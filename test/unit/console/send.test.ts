@@ -100,7 +100,7 @@ describe('sample events (infra/events)', () => {
       expect(result).toMatchObject({ ok: true, control: event.control });
       expect(batchCalls()).toHaveLength(0);
       const record = await state.read(`${String(event.pageId)}:${String(event.psid)}`);
-      expect(isWithheld(record, Date.now())).toBe(event.control === 'pause');
+      expect(isWithheld(record, Date.now() + 1)).toBe(event.control === 'pause');
     },
   );
 
