@@ -13,6 +13,7 @@ import { makeHandler as makeResponderHandler } from '../functions/responder.ts';
 import { makeHandler as makeSenderHandler } from '../functions/sender.ts';
 import { makeHandler as makeWebhookHandler } from '../functions/webhook.ts';
 import type { Env } from '../lib/platform/config.ts';
+import { type ConversationState, memoryConversationState } from '../lib/platform/conversation-state.ts';
 import { type Ledger, memoryLedger } from '../lib/platform/ledger.ts';
 import type { Channel } from '../lib/queue/recipient.ts';
 import type { Action, ActionKind } from '../lib/queue/step.ts';
@@ -164,7 +165,14 @@ export type LocalQueue = { url: string; arn: string; dlqUrl?: string };
  * How a function gets its SQS and DynamoDB clients and its ledger: the stack's, or (`sqsFromProcessEnv`,
  * `dynamoFromProcessEnv`) its own from process.env; a ledger only with `stateTable: 'memory'`.
  */
-export type SqsOverride = { sqs?: SQSClient; dynamo?: DynamoDBClient; ledger?: Ledger };
+export type SqsOverride = {
+  sqs?: SQSClient;
+  dynamo?: DynamoDBClient;
+  ledger?: Ledger;
+  /** Without a state table: one per-user record shared by the functions (the sender names it `conversations`). */
+  conversations?: ConversationState;
+  conversationState?: ConversationState;
+};
 
 /** One SQS → Lambda hop, as a function with an `sqs` event in serverless.yml. */
 export type QueueWiring = {
@@ -258,10 +266,15 @@ const functionClients = (
   options: StackOptions,
   sqs: LocalSqs,
   dynamo: LocalDynamo | undefined,
-): SqsOverride => ({
-  ...(options.sqsFromProcessEnv ? {} : { sqs: sqs.client }),
-  ...(dynamo !== undefined && !options.dynamoFromProcessEnv ? { dynamo: dynamo.client } : {}),
-});
+): SqsOverride => {
+  // Without a state table the functions would each keep their own record of who holds a conversation.
+  const shared = dynamo === undefined ? memoryConversationState() : undefined;
+  return {
+    ...(options.sqsFromProcessEnv ? {} : { sqs: sqs.client }),
+    ...(dynamo !== undefined && !options.dynamoFromProcessEnv ? { dynamo: dynamo.client } : {}),
+    ...(shared && { conversations: shared, conversationState: shared }),
+  };
+};
 
 /**
  * With a state table, each function builds its own ledgers from STATE_TABLE_NAME, as in AWS. Without one,

@@ -43,6 +43,8 @@ export const CODE_CALLS: Record<string, CodeCall[]> = {
     { action: 'sqs:SendMessage', on: { resource: 'ResponderQueue' } },
     { action: 'dynamodb:GetItem', on: stateTable },
     { action: 'dynamodb:PutItem', on: stateTable },
+    // A person's takeover (lib/platform/conversation-state-dynamo.ts): a hold only ever lengthens.
+    { action: 'dynamodb:UpdateItem', on: stateTable },
     ...secretReads(),
   ],
   SenderLambdaFunction: [
@@ -53,6 +55,7 @@ export const CODE_CALLS: Record<string, CodeCall[]> = {
     { action: 'sqs:SendMessage', on: { resource: 'StepsDeadLetterQueue' } },
     { action: 'dynamodb:GetItem', on: stateTable },
     { action: 'dynamodb:PutItem', on: stateTable },
+    { action: 'dynamodb:UpdateItem', on: stateTable },
     ...secretReads(),
   ],
   ResponderLambdaFunction: [
@@ -60,11 +63,17 @@ export const CODE_CALLS: Record<string, CodeCall[]> = {
     { action: 'sqs:DeleteMessage', on: { resource: 'ResponderQueue' } },
     { action: 'sqs:SendMessage', on: { resource: 'StepsQueue' } },
     { action: 'sqs:SendMessage', on: { resource: 'ResponderDeadLetterQueue' } },
-    { action: 'dynamodb:GetItem', on: stateTable, when: (t, m) => llm(t, m) || restart(t, m) },
+    { action: 'dynamodb:GetItem', on: stateTable },
+    { action: 'dynamodb:UpdateItem', on: stateTable },
     { action: 'dynamodb:PutItem', on: stateTable, when: (t, m) => llm(t, m) || restart(t, m) },
     ...secretReads(llm),
   ],
-  SendLambdaFunction: [{ action: 'sqs:SendMessage', on: { resource: 'StepsQueue' } }],
+  SendLambdaFunction: [
+    { action: 'sqs:SendMessage', on: { resource: 'StepsQueue' } },
+    { action: 'dynamodb:GetItem', on: stateTable },
+    { action: 'dynamodb:PutItem', on: stateTable },
+    { action: 'dynamodb:UpdateItem', on: stateTable },
+  ],
   DeployChecksFunction: [
     {
       action: 'schemas:DescribeRegistry',

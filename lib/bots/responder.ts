@@ -27,14 +27,21 @@ export type TurnContext = {
 /** A list (today's responders keep working unchanged) or a stream: each reply is paced and sent as soon as it exists. */
 export type ResponderOutput = readonly Reply[] | AsyncIterable<Reply>;
 
+/** A message exchanged while a person held the chat: context for the next turns, never answered. */
+export type ObservedMessage = { author: 'user' | 'person'; text: string; at: number };
+
 /**
  * Decides what to say to a turn (lib/responder/turn.ts runs it off the webhook, in the responder function).
- * Zero replies = stay silent: the typing bubble the webhook started is switched off.
+ * Zero replies = stay silent: the typing bubble the webhook started is switched off. `observe`, when a
+ * responder has memory, is told what the user and a person of the business said while the person held the
+ * chat (docs/takeover.md), so a later answer does not contradict them.
  */
-export type Responder = (
+export type Responder = ((
   event: InboundEvent,
   turn: TurnContext,
-) => Promise<ResponderOutput> | ResponderOutput;
+) => Promise<ResponderOutput> | ResponderOutput) & {
+  observe?: (user: { pageId: string; psid: string }, messages: readonly ObservedMessage[]) => Promise<void>;
+};
 
 /**
  * Folds text for matching: lower case, compatibility forms (ﬁ → fi, full-width → ASCII), accents stripped

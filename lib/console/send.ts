@@ -27,6 +27,7 @@ import { CHANNELS } from '../queue/recipient.ts';
 import { replySchema } from '../queue/reply.ts';
 import { EnqueueError } from '../queue/retry.ts';
 import { type ActionKind, actionKind, type Step, stepSchema } from '../queue/step.ts';
+import { type ControlDeps, type ControlResult, isControlPayload, runControl } from './control.ts';
 
 /** Bounds that keep one press one conversation turn (and the producer at a batch or two). */
 const MAX_REPLIES = 10;
@@ -156,6 +157,8 @@ export type SendDeps = {
   /** A fresh random sequence id for presses that supply none. */
   newSequenceId: () => string;
   telemetry?: Pick<Telemetry, 'log' | 'metric'>;
+  /** Pause / resume for one user (lib/console/control.ts); absent: control payloads are refused. */
+  control?: ControlDeps;
 };
 
 /** The steps a payload asks for: its explicit list, or its replies planned with the typing model. */
@@ -221,8 +224,9 @@ const sendFailure = (error: unknown, deps: SendDeps): SendResult => {
   };
 };
 
-/** Validates, plans and enqueues one console payload. Never throws: every failure is a returned value. */
-export const runSend = async (input: unknown, deps: SendDeps): Promise<SendResult> => {
+/** Validates, plans and enqueues one console payload (or pauses / resumes the bot for a user). Never throws. */
+export const runSend = async (input: unknown, deps: SendDeps): Promise<SendResult | ControlResult> => {
+  if (deps.control && isControlPayload(input)) return runControl(input, deps.control);
   const parsed = parseSendPayload(input);
   if (!parsed.ok) {
     deps.telemetry?.metric('ConsoleSendRejected', 1);

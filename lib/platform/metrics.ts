@@ -17,6 +17,7 @@ export const METRIC_NAMES = [
   'EventsEnqueued', // each event's prelude on the steps queue + the event on the responder queue
   'EnqueueFailures',
   'EnqueueBatches', // SendMessageBatch calls of one webhook body (lib/queue/batch-producer.ts)
+  'Takeovers', // a person, or another app, took a conversation (or gave it back); dimensions kind, channel
   // queue (producer)
   'EnqueueRetries',
   'EnqueueOutOfOrder',
@@ -30,6 +31,7 @@ export const METRIC_NAMES = [
   'StepsCaughtUp',
   'StepsForcedEarly',
   'StepsDropped',
+  'StepsWithheld', // a user's hold (a person, another app, the operator, an unreachable recipient); dimension reason
   'StepsRetried',
   'StepsThrottled',
   'StepsHeldAccountRestricted', // returned unsent: Meta restricted the account (error 10/1893063, lib/sender/account-hold.ts)
@@ -57,6 +59,7 @@ export const METRIC_NAMES = [
   'ResponderTimeouts', // ran out of thinking time: typing stopped, fallback sent
   'TurnsDeadLettered', // kept failing, or undecodable: copied to the responder DLQ
   'TurnsNotRetried', // failed with an error retrying cannot fix (LLM 401, ConfigError): dead-lettered at once
+  'TurnsWithheld', // a turn a person holds: nothing answered, remembered as context
   'RepliesRestarted', // RESPONDER_MID_REPLY=restart: a reply's unsent part dropped for a newer message
   // console trigger (send)
   'ConsoleSends',

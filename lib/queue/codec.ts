@@ -38,6 +38,11 @@ const queuedStepSchema = z.extend(stepSchema, {
    * the sender checks its sent-step record even on the step's first receive.
    */
   replayed: z.optional(z.literal(true)),
+  /**
+   * When the user message this sequence answers arrived (epoch ms); absent: plannedAt. A user hold drops
+   * every step whose origin is not later than it (lib/platform/conversation-state.ts).
+   */
+  originAt: z.optional(z.number().check(z.int(), z.minimum(0))),
   /** When the sequence was planned (epoch ms); with the delays it gives each step's planned time. */
   plannedAt: z.number().check(z.int(), z.minimum(0)),
   /** Planned time of this step (epoch ms): plannedAt + the delays of steps 0..index. */

@@ -19,6 +19,11 @@ export const queuedInboundSchema = z.object({
    * reply's typing time. Absent when the webhook planned no prelude (a reaction, an opt-in).
    */
   typingAt: z.optional(z.number().check(z.int(), z.minimum(0))),
+  /**
+   * `person`: not the user's message but what a person of the business wrote to them (an echo,
+   * lib/meta/takeover.ts): never answered, remembered as context (docs/takeover.md).
+   */
+  author: z.optional(z.literal('person')),
 });
 
 export type QueuedInbound = z.infer<typeof queuedInboundSchema>;

@@ -58,6 +58,8 @@ export type SequenceToEnqueue = {
   inboundMid?: string;
   steps: readonly Step[];
   plannedAt: number;
+  /** When the user message it answers arrived (codec.ts `originAt`); absent: plannedAt. */
+  originAt?: number;
   /** The same steps may have been enqueued before under the same ids (codec.ts, `replayed`). */
   replayed?: true;
 };
@@ -108,6 +110,7 @@ export const queuedStepsOf = (seq: SequenceToEnqueue): QueuedStep[] => {
       count: seq.steps.length,
       ...(seq.replayed && { replayed: true as const }),
       delayMs: step.delayMs,
+      ...(seq.originAt !== undefined && { originAt: Math.round(seq.originAt) }),
       plannedAt: seq.plannedAt,
       dueAt,
       action: step.action,

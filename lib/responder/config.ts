@@ -17,6 +17,7 @@ import {
   urlList,
   whole,
 } from '../platform/config.ts';
+import { disclosureSchema } from '../platform/takeover-config.ts';
 import * as z from '../platform/zod.ts';
 
 export const turnPolicySchema = z.object({
@@ -82,6 +83,7 @@ export const responderEnvSchema = z.object({
   RESPONDER_SLOW_MS: described('How long RESPONDER=slow thinks (ms).', ms(8000)),
   ABORT_TTL_SECONDS: abortTtlSeconds,
   ...stateTableSchema.shape,
+  ...disclosureSchema.shape,
 });
 
 export type ResponderEnv = z.infer<typeof responderEnvSchema>;

@@ -7,6 +7,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Responder } from '../bots/responder.ts';
 import type { Env, FetchParameter } from '../platform/config.ts';
+import { type ConversationState, stateConversations } from '../platform/conversation-state.ts';
 import { type Ledger, stateLedger } from '../platform/ledger.ts';
 import type { Startup } from '../platform/runtime.ts';
 import type { Telemetry } from '../platform/telemetry.ts';
@@ -14,6 +15,7 @@ import { enqueueSequence } from '../queue/producer.ts';
 import { type ProducerOverrides, producerDeps } from '../queue/producer-wiring.ts';
 import { shardQueuesOf, shardUrls } from '../queue/shards.ts';
 import { loadResponderConfig, turnPolicySchema } from './config.ts';
+import type { TurnHold } from './hold.ts';
 import { loadResponder } from './load.ts';
 import { type MidReplyDeps, type ReplyMemory, stateReplies } from './mid-reply.ts';
 import type { TurnConsumerDeps } from './turn-consumer.ts';
@@ -30,6 +32,27 @@ export type ResponderOverrides = ProducerOverrides & {
   telemetry?: Telemetry;
   now?: () => number;
   random?: () => number;
+  /** The conversation state shared with the other functions (the local stack's memory). */
+  conversationState?: ConversationState;
+};
+
+/** A person's reply stops a running turn within about this long (one consistent read per poll). */
+const HOLD_POLL_MS = 1000;
+
+/** The user hold a turn reads and watches, with the disclosure when BOT_DISCLOSURE_TEXT is set. */
+const turnHold = (
+  config: ReturnType<typeof loadResponderConfig>,
+  overrides: ResponderOverrides,
+  now: () => number,
+): TurnHold => {
+  const text = config.BOT_DISCLOSURE_TEXT;
+  return {
+    state:
+      overrides.conversationState ??
+      stateConversations({ tableName: config.STATE_TABLE_NAME, now, dynamo: overrides.dynamo }),
+    ...(text !== undefined && { disclosure: { text, afterMs: config.BOT_DISCLOSURE_AFTER_SECONDS * 1000 } }),
+    pollMs: HOLD_POLL_MS,
+  };
 };
 
 /** Resolves after `ms`, or at once when `signal` aborts (the responder answered first). */
@@ -111,5 +134,6 @@ export const responderDeps = async (
     policy: turnPolicySchema.parse(config),
     ...(overrides.random ? { random: overrides.random } : {}),
     ...(midReply ? { midReply } : {}),
+    hold: turnHold(config, overrides, now),
   };
 };

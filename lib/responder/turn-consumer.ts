@@ -10,12 +10,16 @@
  * its records are in flight).
  */
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import { disclosureDue, type UserRecord } from '../platform/conversation-state.ts';
+import { groupIdOf } from '../queue/codec.ts';
 import { type BatchResponse, type GroupSettlement, processFifoBatch } from '../queue/consumer/batch.ts';
 import { copyAllToDlq, copyToDlq } from '../queue/consumer/queue-writes.ts';
 import { type QueueRecord, receiveCountOf } from '../queue/consumer/record.ts';
 import { decodeInbound, type QueuedInbound } from '../queue/inbound-codec.ts';
+import type { SequenceToEnqueue } from '../queue/producer.ts';
 import type { ShardQueue } from '../queue/shards.ts';
 import type { TurnPolicy } from './config.ts';
+import { abortableBy, disclosing, observeHeld, splitTurn, type TurnHold, watchHold } from './hold.ts';
 import { type MidReplyDeps, openTurn } from './mid-reply.ts';
 import { decideFailure, decideTurn, type FailureDecision, thinkingDeadline } from './turn.ts';
 import { runTurn, type TurnOutcome, type TurnRunnerDeps } from './turn-runner.ts';
@@ -32,6 +36,8 @@ export type TurnConsumerDeps = TurnRunnerDeps & {
   random?: () => number;
   /** RESPONDER_MID_REPLY=restart (lib/responder/mid-reply.ts); absent = finish. */
   midReply?: MidReplyDeps;
+  /** Who holds each conversation (lib/responder/hold.ts); absent: every turn is answered. */
+  hold?: TurnHold;
 };
 
 /** A turn whose records could not all be dead-lettered comes back after this, to try again. */
@@ -113,7 +119,7 @@ const answerTurn = async (
   deps: TurnConsumerDeps,
   group: readonly QueueRecord[],
   decoded: readonly QueuedInbound[],
-  turn: { receiveCount: number; finalReceive: boolean; startedAt: number },
+  turn: TurnStart,
 ): Promise<GroupSettlement> => {
   const { telemetry } = deps;
   telemetry.metric('TurnMessages', decoded.length, 'Count');
@@ -156,7 +162,69 @@ const settleTurn = async (
     deps.telemetry.metric('TurnsDeferred', 1);
     return handBack(decision.visibilitySeconds);
   }
-  return answerTurn(deps, group, decoded, { receiveCount, finalReceive: decision.finalReceive, startedAt });
+  const turn = { receiveCount, finalReceive: decision.finalReceive, startedAt };
+  if (deps.hold) return answerUnlessHeld(deps, deps.hold, group, decoded, turn);
+  // A person's words are never the user's to answer, even where holds are not read.
+  const users = decoded.filter((i) => i.author !== 'person');
+  return users.length === 0 ? done : answerTurn(deps, group, users, turn);
+};
+
+type TurnStart = { receiveCount: number; finalReceive: boolean; startedAt: number };
+
+/** The user's record; an unreadable one fails open ({}): the sender reads it again before each step. */
+const recordOf = async (deps: TurnConsumerDeps, hold: TurnHold, key: string): Promise<UserRecord> =>
+  hold.state.read(key).catch((error: unknown) => {
+    deps.telemetry.metric('LedgerReadFailed', 1);
+    deps.telemetry.log.warn('conversation state unreadable; answering', { error });
+    return {};
+  });
+
+/** The run's deps under a hold: its responder stops when the hold comes, discloses when due, and says if it spoke. */
+const heldAwareRunner = (deps: TurnConsumerDeps, hold: TurnHold, record: UserRecord, held: AbortSignal) => {
+  const spoke = { at: undefined as number | undefined };
+  const abortable = abortableBy(deps.responder, held);
+  const due = hold.disclosure && disclosureDue(record, deps.now(), hold.disclosure.afterMs);
+  const enqueue = async (seq: SequenceToEnqueue): Promise<unknown> => {
+    if (held.aborted) return undefined;
+    if (seq.steps.some((s) => 'message' in s.action)) spoke.at = deps.now();
+    return deps.enqueue(seq);
+  };
+  const responder = due && hold.disclosure ? disclosing(abortable, hold.disclosure.text) : abortable;
+  return { runner: { ...deps, responder, enqueue }, spoke };
+};
+
+/**
+ * A turn under the user's hold (lib/responder/hold.ts): the held messages are context only; the rest is
+ * answered while the record is watched, and a hold that comes meanwhile ends the turn with nothing more sent.
+ */
+const answerUnlessHeld = async (
+  deps: TurnConsumerDeps,
+  hold: TurnHold,
+  group: readonly QueueRecord[],
+  decoded: readonly QueuedInbound[],
+  turn: TurnStart,
+): Promise<GroupSettlement> => {
+  const head = decoded[0]?.event;
+  if (head === undefined) return done;
+  const key = groupIdOf(head.pageId, head.psid);
+  const record = await recordOf(deps, hold, key);
+  const { answer, observed } = splitTurn(decoded, record);
+  await observeHeld(deps.responder, observed, deps.telemetry);
+  if (answer.length === 0) return withheld(deps);
+  const watch = watchHold(hold, key, Math.max(...answer.map((i) => i.receivedAt)), deps.sleep);
+  const { runner, spoke } = heldAwareRunner(deps, hold, record, watch.signal);
+  const settled = await answerTurn(runner, group, answer, turn).finally(watch.stop);
+  if (watch.signal.aborted) {
+    await observeHeld(deps.responder, answer, deps.telemetry);
+    return withheld(deps);
+  }
+  if (spoke.at !== undefined) await hold.state.botSpoke(key, spoke.at).catch(() => undefined);
+  return settled;
+};
+
+const withheld = (deps: TurnConsumerDeps): GroupSettlement => {
+  deps.telemetry.metric('TurnsWithheld', 1);
+  return done;
 };
 
 export const processTurns = (

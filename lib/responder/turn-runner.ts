@@ -73,6 +73,8 @@ const sequencer = (inbounds: readonly QueuedInbound[], attempt: number, deps: Tu
       sequenceId: turnSequenceId(eventIds, attempt, kind),
       steps: paced.steps,
       plannedAt: Math.round(paced.plannedAt),
+      // What a user hold compares: the newest message this turn answers (lib/sender/user-hold.ts).
+      originAt: Math.max(...inbounds.map((i) => i.receivedAt)),
       // A rerun (a crash, a retry, a deferral): the sender checks its sent-step record even on the steps'
       // first receive, since the earlier run's copies may have gone out more than SQS's 5 minutes ago.
       ...(attempt > 1 && { replayed: true }),
@@ -90,6 +92,9 @@ export const runTurn = async (
   options: { attempt: number; deadlineAt: number },
   deps: TurnRunnerDeps,
 ): Promise<TurnOutcome> => {
+  // A person's words (lib/webhook/takeover.ts) are context, never the user's message to answer.
+  const answerable = inbounds.filter((i) => i.author !== 'person');
+  if (answerable.length < inbounds.length) return runTurn(answerable, options, deps);
   const events = inbounds.map((i) => Object.freeze({ ...i.event }));
   const last = events[events.length - 1];
   if (last === undefined) return { kind: 'silent' };

@@ -10,6 +10,7 @@ import { graphClient } from '../meta/graph/client.ts';
 import type { UsageReading } from '../meta/graph/usage.ts';
 import { accountTokensOf, instagramLoginOf } from '../platform/accounts.ts';
 import type { Env, FetchParameter } from '../platform/config.ts';
+import { type ConversationState, stateConversations } from '../platform/conversation-state.ts';
 import type { Ledger } from '../platform/ledger.ts';
 import { stateLedger } from '../platform/ledger.ts';
 import type { Startup } from '../platform/runtime.ts';
@@ -43,6 +44,8 @@ export type ConsumerDeps = {
   random?: () => number;
   /** Accounts Meta restricted from sending (account-hold.ts); the container's own by default. */
   accountHolds?: AccountHolds;
+  /** Who holds each conversation (lib/sender/user-hold.ts); undefined: no user holds are read. */
+  conversations?: ConversationState;
 };
 
 export type SenderOverrides = Partial<ConsumerDeps> & {
@@ -98,5 +101,7 @@ export const senderDeps = async (
     // zod objects strip unknown keys: exactly the tuning, without the secret sources.
     tuning: overrides.tuning ?? senderTuningSchema.parse(config),
     ...(overrides.random && { random: overrides.random }),
+    conversations:
+      overrides.conversations ?? stateConversations({ tableName, now, dynamo: overrides.dynamo }),
   };
 };

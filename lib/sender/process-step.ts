@@ -27,6 +27,7 @@ import {
   usageHold,
 } from './schedule.ts';
 import { recordSent, wasSent } from './sent-steps.ts';
+import { stopRecipient, withheldByHold } from './user-hold.ts';
 
 /** Everything known about the record being processed. */
 type StepContext = {
@@ -171,6 +172,7 @@ const settle = async (ctx: StepContext, due: DueTime, result: GraphSendResult): 
   if (verdict === 'retry') return retryLater(ctx, result);
   if (verdict === 'unknown') return outcomeUnknown(ctx, result);
   await abortSequence(deps, ctx.step, ctx.group, result);
+  await stopRecipient(deps, ctx.step, ctx.group, result);
   if (verdict !== 'give-up') return done(deps);
   metric('StepsGivenUp', 1, 'Count', { code: codeLabel(result) });
   if (await copyToDlq(deps, ctx.record, ctx.group, `retry budget exhausted: ${result.reason}`))
@@ -198,6 +200,7 @@ const processStep = async (
   predecessorDoneAt: number | undefined,
 ): Promise<RecordOutcome> => {
   const { deps, step } = ctx;
+  if (await withheldByHold(deps, step, ctx.group)) return done(deps);
   if (await isSequenceAborted(deps, step, ctx.group)) {
     deps.telemetry.metric('StepsDropped', 1, 'Count', { action: ctx.kind });
     deps.telemetry.log.info('step dropped: sequence aborted', {

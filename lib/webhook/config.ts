@@ -12,6 +12,7 @@ import {
   urlList,
   whole,
 } from '../platform/config.ts';
+import { takeoverSchema } from '../platform/takeover-config.ts';
 import * as z from '../platform/zod.ts';
 
 export const webhookEnvSchema = z.object({
@@ -35,6 +36,7 @@ export const webhookEnvSchema = z.object({
     whole(172_800, 172_800),
   ),
   ...stateTableSchema.shape,
+  ...takeoverSchema.shape,
 });
 
 export type WebhookConfig = z.infer<typeof webhookEnvSchema> & {

@@ -8,6 +8,7 @@ import { loadPlanConfig } from '../pacing/config.ts';
 import { planPrelude } from '../pacing/plan.ts';
 import { accountIdsOf } from '../platform/accounts.ts';
 import type { Env, FetchParameter } from '../platform/config.ts';
+import { type ConversationState, stateConversations } from '../platform/conversation-state.ts';
 import { stateLedger } from '../platform/ledger.ts';
 import type { Startup } from '../platform/runtime.ts';
 import { enqueueInbound } from '../queue/inbound-producer.ts';
@@ -19,7 +20,21 @@ import { loadWebhookConfig } from './config.ts';
 import type { WebhookDeps } from './webhook.ts';
 
 export type WebhookOverrides = Partial<WebhookDeps> &
-  ProducerOverrides & { fetchParameter?: FetchParameter; dynamo?: DynamoDBClient };
+  ProducerOverrides & {
+    fetchParameter?: FetchParameter;
+    dynamo?: DynamoDBClient;
+    /** The conversation state shared with the other functions (the local stack's memory). */
+    conversationState?: ConversationState;
+  };
+
+/** Without META_APP_ID the bot cannot tell its own echoes: said once, at cold start (docs/takeover.md). */
+const warnWithoutAppId = (appId: string | undefined, telemetry: Startup['telemetry']): void => {
+  if (appId !== undefined) return;
+  telemetry.log.warn(
+    'META_APP_ID not set: every message echo is taken for a person and pauses the bot for that user, ' +
+      "the bot's own included if this app receives message_echoes; set META_APP_ID",
+  );
+};
 
 export const webhookDeps = async (
   env: Env,
@@ -37,6 +52,7 @@ export const webhookDeps = async (
   const oneByOne = overrides.enqueue !== undefined || overrides.enqueueInbound !== undefined;
   const now = overrides.now ?? Date.now;
   const { STATE_TABLE_NAME: tableName, EVENT_TTL_SECONDS: ttlSeconds } = config;
+  if (overrides.takeover === undefined) warnWithoutAppId(config.META_APP_ID, telemetry);
   return {
     appSecret: overrides.appSecret ?? META_APP_SECRET,
     verifyToken: overrides.verifyToken ?? META_VERIFY_TOKEN,
@@ -62,5 +78,10 @@ export const webhookDeps = async (
     telemetry,
     maxBodyBytes: overrides.maxBodyBytes ?? config.WEBHOOK_MAX_BODY_BYTES,
     ...(accounts !== undefined && { accounts }),
+    takeover: overrides.takeover ?? {
+      appId: config.META_APP_ID,
+      pauseMs: config.HUMAN_TAKEOVER_PAUSE_SECONDS * 1000,
+      state: overrides.conversationState ?? stateConversations({ tableName, now, dynamo: overrides.dynamo }),
+    },
   };
 };

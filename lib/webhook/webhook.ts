@@ -25,6 +25,7 @@ import type { Step } from '../queue/step.ts';
 import { servedEvents } from './accounts.ts';
 import { parseJsonBody } from './body.ts';
 import { safeEqual, verifySignature } from './signature.ts';
+import { applyTakeovers, type WebhookTakeover } from './takeover.ts';
 
 export type WebhookRequest = {
   method: string;
@@ -57,6 +58,8 @@ export type WebhookDeps = {
   maxBodyBytes: number;
   /** The accounts answered (META_ACCOUNT_IDS); undefined: every account (lib/webhook/accounts.ts). */
   accounts?: ReadonlySet<string>;
+  /** Who holds each conversation (lib/webhook/takeover.ts); undefined: takeovers are not detected. */
+  takeover?: WebhookTakeover;
 };
 
 /** Meta's sample code answers this; any 200 body works. */
@@ -131,7 +134,12 @@ const verifyRequest = (request: WebhookRequest, deps: WebhookDeps): WebhookRespo
 };
 
 /** The events of a verified body, those of the accounts served, with the counts of the items skipped. */
-type ReceivedEvents = { events: InboundEvent[]; ignored: Record<string, number>; plannedAt: number };
+type ReceivedEvents = {
+  events: InboundEvent[];
+  ignored: Record<string, number>;
+  plannedAt: number;
+  json: unknown;
+};
 
 /** JSON, then the envelope, then the events; each event and each ignored reason is counted. */
 const parseEvents = (body: Uint8Array, deps: WebhookDeps): ReceivedEvents | WebhookResponse => {
@@ -149,7 +157,14 @@ const parseEvents = (body: Uint8Array, deps: WebhookDeps): ReceivedEvents | Webh
     telemetry.metric('EventsIgnored', count, 'Count', { reason });
   }
   for (const event of events) telemetry.metric('EventsReceived', 1, 'Count', { kind: event.kind });
-  return { events, ignored, plannedAt };
+  return { events, ignored, plannedAt, json: decoded.json };
+};
+
+/** Takeover signals first: a person's echo in the same body as a user message holds that message too. */
+const recordTakeovers = async (received: ReceivedEvents, deps: WebhookDeps): Promise<number> => {
+  const { takeover } = deps;
+  if (takeover === undefined) return 0;
+  return applyTakeovers(received.json, received.plannedAt, { ...deps, takeover });
 };
 
 /** Plans every event; a planner that throws loses that event only (counted and logged), never the others. */
@@ -180,6 +195,7 @@ const receiveEvents = async (request: WebhookRequest, deps: WebhookDeps): Promis
   if (rejected !== undefined) return rejected;
   const received = parseEvents(request.body, deps);
   if ('statusCode' in received) return received;
+  if ((await recordTakeovers(received, deps)) > 0) return text(500, 'could not record a takeover; retry');
 
   const planned = planEvents(received.events, received.plannedAt, deps);
   const fresh = await dropAnswered(planned, deps);

@@ -206,9 +206,12 @@ describe('steps queue', () => {
     const timeout = Number(props(FUNCTIONS.responder).Timeout);
     expect(timeout).toBeGreaterThanOrEqual(60);
     expect(Number(queue.VisibilityTimeout)).toBeGreaterThanOrEqual(6 * timeout);
-    // Without RESPONDER=llm: no secret, no state table (the LLM grants are tested below).
+    // Without RESPONDER=llm: no secret; of the state table only who holds each conversation (a person's
+    // takeover, docs/takeover.md) — the LLM grants are tested below.
     expect([...new Set(unconditionalActions(ROLES.responder))]).toEqual(
       [
+        'dynamodb:GetItem',
+        'dynamodb:UpdateItem',
         'logs:CreateLogStream',
         'logs:PutLogEvents',
         'sqs:ChangeMessageVisibility',
@@ -247,12 +250,12 @@ describe('state table', () => {
     });
   });
 
-  it('is named to the webhook (answered events) and the sender (aborts), not to the console trigger', () => {
+  it('is named to the webhook (answered events), the sender (aborts) and the console trigger (pause / resume)', () => {
     const variables = (id: string) =>
       (props(id).Environment as { Variables: Record<string, Json> }).Variables;
     expect(variables(FUNCTIONS.webhook).STATE_TABLE_NAME).toEqual({ Ref: 'StateTable' });
     expect(variables(FUNCTIONS.sender).STATE_TABLE_NAME).toEqual({ Ref: 'StateTable' });
-    expect(variables(FUNCTIONS.send).STATE_TABLE_NAME).toBeUndefined();
+    expect(variables(FUNCTIONS.send).STATE_TABLE_NAME).toEqual({ Ref: 'StateTable' });
     // The deployed webhook keeps answered events at least as long as Meta re-delivers (36 h, 48 h floor).
     expect(loadWebhookConfig(deployedEnv(FUNCTIONS.webhook)).EVENT_TTL_SECONDS).toBeGreaterThanOrEqual(
       172_800,
@@ -366,6 +369,7 @@ describe('IAM, one least-privilege role per function', () => {
       [
         'dynamodb:GetItem',
         'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
         'kms:Decrypt',
         'logs:CreateLogStream',
         'logs:PutLogEvents',
@@ -381,7 +385,7 @@ describe('IAM, one least-privilege role per function', () => {
       getAtt('WebhookLogGroup', 'Arn'),
     );
     const ledger = statementWith(ROLES.webhook, 'dynamodb:GetItem');
-    expect(actionsOf(ledger).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
+    expect(actionsOf(ledger).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
     expect(ledger.Resource).toEqual(getAtt('StateTable', 'Arn'));
   });
 
@@ -390,6 +394,7 @@ describe('IAM, one least-privilege role per function', () => {
       [
         'dynamodb:GetItem',
         'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
         'kms:Decrypt',
         'logs:CreateLogStream',
         'logs:PutLogEvents',
@@ -408,12 +413,16 @@ describe('IAM, one least-privilege role per function', () => {
     expect(statementWith(ROLES.sender, 'dynamodb:PutItem').Resource).toEqual(getAtt('StateTable', 'Arn'));
   });
 
-  it('lets the console trigger only write its logs and enqueue steps', () => {
-    expect(unconditionalActions(ROLES.send)).toEqual([
+  it('lets the console trigger only write its logs, enqueue steps and pause or resume a user', () => {
+    expect(unconditionalActions(ROLES.send).sort()).toEqual([
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
       'logs:CreateLogStream',
       'logs:PutLogEvents',
       'sqs:SendMessage',
     ]);
+    expect(statementWith(ROLES.send, 'dynamodb:UpdateItem').Resource).toEqual(getAtt('StateTable', 'Arn'));
     expect(statementWith(ROLES.send, 'sqs:SendMessage').Resource).toEqual(getAtt('StepsQueue', 'Arn'));
   });
 
@@ -493,7 +502,13 @@ describe('RESPONDER=llm (param responderKind=llm)', () => {
   it('grants the responder, only then, the state table and its own key: one named parameter, decrypted via SSM', () => {
     const statements = llmStatements();
     expect(statements.flatMap(actionsOf).sort()).toEqual(
-      ['dynamodb:GetItem', 'dynamodb:PutItem', 'kms:Decrypt', 'ssm:GetParameter'].sort(),
+      [
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'kms:Decrypt',
+        'ssm:GetParameter',
+      ].sort(),
     );
     const memory = statements.find((s) => actionsOf(s).includes('dynamodb:GetItem'));
     expect(memory?.Resource).toEqual(getAtt('StateTable', 'Arn'));
@@ -524,7 +539,11 @@ describe('RESPONDER_MID_REPLY=restart (param responderMidReply=restart)', () => 
 
   it('grants the responder, only then, reads and writes of the state table the sender reads aborts from', () => {
     const statements = responderStatementsUnder('MidReplyRestart');
-    expect(statements.flatMap(actionsOf).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
+    expect(statements.flatMap(actionsOf).sort()).toEqual([
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+    ]);
     expect(statements[0]?.Resource).toEqual(getAtt('StateTable', 'Arn'));
     const sender = (props(FUNCTIONS.sender).Environment as { Variables: Record<string, Json> }).Variables;
     const responder = (props(FUNCTIONS.responder).Environment as { Variables: Record<string, Json> })

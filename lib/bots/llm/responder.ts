@@ -5,7 +5,7 @@
  */
 import type { Log } from '../../platform/telemetry.ts';
 import type { Reply } from '../../queue/reply.ts';
-import type { Responder } from '../responder.ts';
+import type { ObservedMessage, Responder } from '../responder.ts';
 import { bubbleSplitter } from './bubbles.ts';
 import type { Complete } from './completion.ts';
 import {
@@ -84,11 +84,34 @@ async function* answer(deps: LlmResponderDeps, key: string, userText: string, si
   }
 }
 
-export const llmResponder =
-  (deps: LlmResponderDeps): Responder =>
-  (event, turn) => {
+/** Marks what a person said in the assistant's place: the model sees who answered, and never answers it. */
+export const PERSON_PREFIX = '[a person of the business answered] ';
+
+/** What was said while a person held the chat, as one remembered turn (context, never a turn to answer). */
+export const observedTurn = (messages: readonly ObservedMessage[], at: number): ConversationTurn => ({
+  user: messages
+    .filter((m) => m.author === 'user')
+    .map((m) => m.text)
+    .join('\n'),
+  assistant: messages
+    .filter((m) => m.author === 'person')
+    .map((m) => `${PERSON_PREFIX}${m.text}`)
+    .join('\n'),
+  at,
+});
+
+export const llmResponder = (deps: LlmResponderDeps): Responder => {
+  const respond: Responder = (event, turn) => {
     const userText = userTextOf(turn.events.length > 0 ? turn.events : [event]);
     // Reactions, opt-ins and the like ask for no answer: no model call, nothing remembered.
     if (userText === '') return [];
     return answer(deps, conversationKey(event.pageId, event.psid), userText, turn.signal);
   };
+  respond.observe = async (user, messages) => {
+    if (messages.length === 0) return;
+    const key = conversationKey(user.pageId, user.psid);
+    const history = await remembered(deps, key);
+    await remember(deps, key, [...history, observedTurn(messages, deps.now())]);
+  };
+  return respond;
+};

@@ -5,10 +5,12 @@ import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { makeHandler } from '../../../functions/send.ts';
+import type { ControlResult } from '../../../lib/console/control.ts';
 import { parseSendPayload, type SendResult } from '../../../lib/console/send.ts';
 import { channelShapeOf, sendTargetOf } from '../../../lib/meta/outbound.ts';
 import { loadPlanConfig } from '../../../lib/pacing/config.ts';
 import { planSequence } from '../../../lib/pacing/plan.ts';
+import { isWithheld, memoryConversationState } from '../../../lib/platform/conversation-state.ts';
 import { decodeStep, groupIdOf, type QueuedStep } from '../../../lib/queue/codec.ts';
 import { dedupIdOf } from '../../../lib/queue/producer.ts';
 import { actionKind } from '../../../lib/queue/step.ts';
@@ -54,7 +56,8 @@ const decoded = (entries: readonly SendMessageBatchRequestEntry[]): QueuedStep[]
     if (!d.ok) throw new Error(d.reason);
     return d.step;
   });
-const okResult = (r: SendResult) => {
+const okResult = (r: SendResult | ControlResult) => {
+  if ('control' in r) throw new Error('expected a send result');
   if (!r.ok) throw new Error(`expected ok, got ${JSON.stringify(r.errors)}`);
   return r;
 };
@@ -65,7 +68,11 @@ const sampleEvents = readdirSync(eventsDir)
     file: f,
     event: JSON.parse(readFileSync(join(eventsDir, f), 'utf8')) as Record<string, unknown>,
   }));
-const validSamples = sampleEvents.filter((s) => s.file !== 'send-invalid.json');
+const CONTROL_SAMPLES = ['send-pause.json', 'send-resume.json'];
+const validSamples = sampleEvents.filter(
+  (s) => s.file !== 'send-invalid.json' && !CONTROL_SAMPLES.includes(s.file),
+);
+const controlSamples = sampleEvents.filter((s) => CONTROL_SAMPLES.includes(s.file));
 
 describe('sample events (infra/events)', () => {
   it('include the four documented ones', () => {
@@ -74,11 +81,28 @@ describe('sample events (infra/events)', () => {
         'send-greeting.json',
         'send-invalid.json',
         'send-multi-reply-quick-replies.json',
+        'send-pause.json',
         'send-reaction.json',
+        'send-resume.json',
         'send-whatsapp-reply.json',
       ].sort(),
     );
   });
+
+  it.each(controlSamples)(
+    '$file pauses or resumes the bot for its user, enqueueing nothing',
+    async ({ event }) => {
+      const state = memoryConversationState();
+      const result = await makeHandler(env, {
+        sqs: new SQSClient({ region: 'us-east-1' }),
+        conversationState: state,
+      })(event);
+      expect(result).toMatchObject({ ok: true, control: event.control });
+      expect(batchCalls()).toHaveLength(0);
+      const record = await state.read(`${String(event.pageId)}:${String(event.psid)}`);
+      expect(isWithheld(record, Date.now() + 1)).toBe(event.control === 'pause');
+    },
+  );
 
   it.each(validSamples)(
     '$file enqueues one batch in the user group with <sequenceId>:<index> dedup ids',
@@ -292,7 +316,7 @@ describe('errors are returned, not thrown', () => {
         const result = await handler(event);
         if (result.ok) {
           expect(batchCalls().length).toBeGreaterThan(calls);
-          expect(result.steps.length).toBeGreaterThan(0);
+          expect('steps' in result && result.steps.length).toBeGreaterThan(0);
         } else {
           expect(result.errors.length).toBeGreaterThan(0);
           for (const e of result.errors)
