@@ -61,7 +61,8 @@ const isObject = (v: Json): v is Record<string, Json> =>
 
 /**
  * A function's environment value as CloudFormation resolves it with the stack's default parameters: Refs to
- * parameters and to the resources we stand in for, Fn::If on the template's conditions. Anything else fails,
+ * parameters and to the resources we stand in for, Fn::If on the template's conditions, Fn::Join (the queue
+ * shard lists, infra/queues.cjs). Anything else fails,
  * so a new intrinsic in an environment is noticed here rather than silently passed through.
  */
 const resolver = (template: Template, resources: Record<string, string>) => {
@@ -75,6 +76,10 @@ const resolver = (template: Template, resources: Record<string, string>) => {
     if (isObject(v) && Array.isArray(v['Fn::If'])) {
       const [condition, then, otherwise] = v['Fn::If'] as [string, Json, Json];
       return value(holds(template.Conditions?.[condition]) ? then : otherwise);
+    }
+    if (isObject(v) && Array.isArray(v['Fn::Join'])) {
+      const [separator, parts] = v['Fn::Join'] as [string, Json[]];
+      return parts.map(value).join(separator);
     }
     throw new Error(`unsupported intrinsic in a function environment: ${JSON.stringify(v)}`);
   };
