@@ -55,6 +55,8 @@ export type Fault = {
   body?: unknown;
   /** Wait this long before answering. */
   delayMs?: number;
+  /** Answer only once this settles (after delayMs): a test holds a call for as long as a condition needs. */
+  until?: Promise<unknown>;
   /** Close the connection without answering (a network error for the client). */
   drop?: boolean;
 };
@@ -445,6 +447,7 @@ const deliverAnswer = async (
   const fault = answered.answer.status === 200 ? takeFault(state.faults, answered.psid, kind) : undefined;
   const holdMs = state.latencyMs + (fault?.delayMs ?? 0);
   if (holdMs > 0) await state.sleep(holdMs);
+  if (fault?.until) await fault.until;
   const answer =
     fault?.status !== undefined ? { status: fault.status, body: fault.body ?? {} } : answered.answer;
   if (fault?.drop) req.socket.destroy();
