@@ -27,7 +27,9 @@ const entries = paths.map(scopeEntry);
 const errors = entries.flatMap((e) => ('error' in e ? [e.error] : []));
 if (errors.length > 0) {
   for (const e of errors) console.error(`npm run mutation: ${e}`);
-  console.error('usage: npm run mutation -- [lib/<folder> | lib/<file>.ts ...] [-- stryker flags]');
+  console.error(
+    'usage: npm run mutation -- [lib/<folder> | lib/<file>.ts ...] [--<stryker flag> <value> ...]',
+  );
   process.exit(2);
 }
 const scope = entries.flatMap((e) => ('ok' in e ? [e.ok] : []));
