@@ -88,7 +88,8 @@ describe('WhatsApp items that are not messages we can answer', () => {
 
   it('passes over an entry without changes, and counts changes that are not a list of objects', () => {
     expect(parse(bodyWith({}))).toEqual({ events: [], ignored: {} });
-    expect(parse(bodyWith({ changes: 'x' })).ignored).toEqual({ malformed_entry: 1 });
+    expect(parse(bodyWith({ changes: { field: 'messages' } })).ignored).toEqual({ malformed_entry: 1 });
+    expect(parse(bodyWith({ changes: 'xy' })).ignored).toEqual({ malformed_entry: 1 });
     expect(parse(bodyWith({ changes: [42, 'x'] })).ignored).toEqual({ malformed_entry: 2 });
   });
 });
