@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseWebhookBody } from '../../../../lib/meta/inbound.ts';
+import { inboundEventSchema } from '../../../../lib/queue/inbound.ts';
 
 const PAGE = '104857600000001';
 const OTHER_PAGE = '104857600000002';
@@ -51,7 +52,56 @@ describe('reasons a Messenger item is not answered', () => {
       'malformed_sender',
     ],
     ['no page on the item or the entry', say({ id: USER }, undefined), undefined, 'malformed_recipient'],
+    [
+      'a postback that is not an object',
+      { ...say({ id: USER }, { id: PAGE }), message: undefined, postback: 'x' },
+      PAGE,
+      'malformed_postback',
+    ],
+    [
+      'an opt-in that is not an object',
+      { ...say({ id: USER }, { id: PAGE }), message: undefined, optin: 'x' },
+      PAGE,
+      'malformed_optin',
+    ],
+    [
+      'a referral that is not an object',
+      { ...say({ id: USER }, { id: PAGE }), message: undefined, referral: 'x' },
+      PAGE,
+      'malformed_referral',
+    ],
   ])('%s', (_name, item, entryId, reason) => {
     expect(parse(entryId, item)).toEqual({ events: [], ignored: { [reason]: 1 } });
+  });
+});
+
+describe('empty strings Meta may send', () => {
+  const message = (m: Record<string, unknown>) => ({ ...say({ id: USER }, { id: PAGE }), message: m });
+
+  it('drops an empty text and an empty attachment url, so the event still fits the queue schema', () => {
+    const photo = message({
+      mid: 'm_photo',
+      text: '',
+      attachments: [{ type: 'image', payload: { url: '' }, url: 'https://cdn.example/a.jpg' }],
+    });
+    const [event] = parse(PAGE, photo).events;
+    expect(event).toEqual({
+      channel: 'messenger',
+      kind: 'message',
+      pageId: PAGE,
+      psid: USER,
+      timestamp: T,
+      eventId: 'm_photo',
+      mid: 'm_photo',
+      attachments: [{ type: 'image', url: 'https://cdn.example/a.jpg' }],
+    });
+    expect(inboundEventSchema.safeParse(event).success).toBe(true);
+  });
+
+  it('treats an empty mid as none: the event gets a hashed id and no mid', () => {
+    const [event] = parse(PAGE, message({ mid: '', text: 'hi' })).events;
+    expect(event?.eventId).toMatch(/^h_[0-9a-f]{64}$/);
+    expect(event && 'mid' in event).toBe(false);
+    expect(inboundEventSchema.safeParse(event).success).toBe(true);
   });
 });
