@@ -86,6 +86,7 @@ export const dueTime = (
 ): DueTime => {
   const planned = sequenceDueAt(step);
   const boundAt = predecessorDoneAt ?? timing.firstReceiveAt;
+  // Stryker disable next-line ConditionalExpression: equivalent as `false`: an undefined bound makes the floor NaN, every comparison below false, and the timeline wins anyway
   if (boundAt === undefined) return { dueAt: planned, anchor: 'sequence', catchUp: false };
   const anchor = predecessorDoneAt !== undefined ? 'predecessor' : 'first-receive';
   const floorAt = boundAt + Math.ceil(step.delayMs * tuning.SENDER_MIN_PAUSE_RATIO);
@@ -146,6 +147,7 @@ export const decideStep = (
   // Skipping a typing_on only helps when its message will not wait either, i.e. in catch-up mode (the message
   // is then due at once). A merely late typing_on is still shown: seen → typing → reply, shifted, reads as a
   // person; seen → silence → reply does not.
+  // Mutating the first test to `true` survives, equivalently: `lateness > undefined` is false (docs/mutation.md).
   if (step.skippableAfterMs !== undefined && due.catchUp && lateness > step.skippableAfterMs)
     return { kind: 'skip', latenessMs: lateness, due };
   const remaining = due.dueAt - now;

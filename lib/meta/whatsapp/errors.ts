@@ -21,10 +21,12 @@ export const PAIR_RATE_RETRY_MS = 6_000;
 
 export const refineWhatsAppFailure = (failure: GraphFailure): GraphFailure => {
   const { code } = failure;
+  // Stryker disable next-line ConditionalExpression: equivalent as `false`: no code set below holds undefined, so it returns `failure` anyway
   if (code === undefined) return failure;
   if (WHATSAPP_TRANSIENT_CODES.has(code)) {
     const floor = code === 131056 ? PAIR_RATE_RETRY_MS : 0;
     const retryAfterMs = Math.max(failure.retryAfterMs ?? 0, floor) || undefined;
+    // Stryker disable next-line ConditionalExpression: equivalent as `true`: an undefined retryAfterMs key reads as absent (`?? …` everywhere)
     return { ...failure, kind: 'transient', ...(retryAfterMs !== undefined && { retryAfterMs }) };
   }
   if (WHATSAPP_UNREACHABLE_CODES.has(code))
