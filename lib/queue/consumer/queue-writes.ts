@@ -34,6 +34,7 @@ export type ConsumerQueue = {
 export const sourceQueueOf = (queue: ConsumerQueue, record: QueueRecord): ShardQueue => {
   const shard = queue.shards && shardOfSource(queue.shards, record.sourceArn);
   if (shard) return shard;
+  // Stryker disable next-line ConditionalExpression: equivalent: an absent dlqUrl and one set to undefined read alike
   return queue.dlqUrl === undefined
     ? { queueUrl: queue.queueUrl }
     : { queueUrl: queue.queueUrl, dlqUrl: queue.dlqUrl };

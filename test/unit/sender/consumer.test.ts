@@ -15,7 +15,7 @@ import { userLabel } from '../../../lib/platform/telemetry.ts';
 import { encodeStep, groupIdOf, type QueuedStep } from '../../../lib/queue/codec.ts';
 import type { QueueRecord } from '../../../lib/queue/consumer/record.ts';
 import type { Action } from '../../../lib/queue/step.ts';
-import { type ConsumerDeps, processBatch } from '../../../lib/sender/consumer.ts';
+import { type ConsumerDeps, processBatch, stepGroupOf } from '../../../lib/sender/consumer.ts';
 import type { SenderTuning } from '../../../lib/sender/schedule.ts';
 import { sentKey } from '../../../lib/sender/sent-steps.ts';
 import { queuedStep, senderTuning } from '../../support/factories.ts';
@@ -895,5 +895,38 @@ describe('billed work per step (fake clock, batch size 1 as in serverless.yml)',
       expect(graph.calls[i]?.at).toBe(at);
     });
     expect(invocations.map((i) => i.ids.length)).toEqual([5, 3, 1]);
+  });
+});
+
+describe('processBatch: a record that throws', () => {
+  it('returns only the record that threw and the rest of its group; its sent predecessor stays done', async () => {
+    const { deps, telemetry } = setup({ answer: (r) => ('message' in r.action ? 'throw' : 'ok') });
+    const res = await processBatch(
+      [
+        record(step({ index: 0, count: 2, action: seen }), { id: 'seen' }),
+        record(step({ index: 1, count: 2, action: text('hi') }), { id: 'crash' }),
+      ],
+      deps,
+    );
+    expect(res.batchItemFailures).toEqual([{ itemIdentifier: 'crash' }]);
+    expect(visibilityCalls()).toEqual([
+      expect.objectContaining({
+        ReceiptHandle: 'rh-crash',
+        VisibilityTimeout: senderTuning.RETRY_BASE_SECONDS,
+      }),
+    ]);
+    const logged = telemetry.logs.find((l) => l.message === 'unexpected error while processing a record');
+    expect(logged?.attributes).toMatchObject({ messageId: 'crash', error: 'Error' });
+  });
+});
+
+describe('stepGroupOf', () => {
+  it('takes the MessageGroupId attribute, else the decoded step’s group, else the record’s own', () => {
+    const withAttribute = record(step({ index: 0, action: seen }), { group: 'G1' });
+    expect(stepGroupOf(withAttribute)).toBe('G1');
+    const bare = { ...record(step({ psid: 'U2', index: 0, action: seen })), attributes: {} };
+    expect(stepGroupOf(bare)).toBe(groupIdOf(PAGE, 'U2'));
+    const poison = { ...record('not a step', { id: 'poison' }), attributes: {} };
+    expect(stepGroupOf(poison)).toBe('record:poison');
   });
 });
