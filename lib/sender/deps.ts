@@ -18,6 +18,7 @@ import { sqsOnFirstUse } from '../queue/producer-wiring.ts';
 import type { ShardQueue } from '../queue/shards.ts';
 import { shardQueuesOf } from '../queue/shards.ts';
 import type { AccountHolds } from './account-hold.ts';
+import { type BudgetStore, stateBudgetStore } from './budget-store.ts';
 import { loadSenderConfig, senderTuningSchema } from './config.ts';
 import type { SenderTuning } from './schedule.ts';
 
@@ -43,6 +44,8 @@ export type ConsumerDeps = {
   random?: () => number;
   /** Accounts Meta restricted from sending (account-hold.ts); the container's own by default. */
   accountHolds?: AccountHolds;
+  /** Per-account call counters (budget-store.ts); absent: no budget, every due step is sent. */
+  budget?: BudgetStore;
 };
 
 export type SenderOverrides = Partial<ConsumerDeps> & {
@@ -98,5 +101,7 @@ export const senderDeps = async (
     // zod objects strip unknown keys: exactly the tuning, without the secret sources.
     tuning: overrides.tuning ?? senderTuningSchema.parse(config),
     ...(overrides.random && { random: overrides.random }),
+    // One counter per account across every container when the state table is set (docs/scale.md).
+    budget: overrides.budget ?? stateBudgetStore({ tableName, dynamo: overrides.dynamo }),
   };
 };
