@@ -390,6 +390,7 @@ describe('IAM, one least-privilege role per function', () => {
       [
         'dynamodb:GetItem',
         'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
         'kms:Decrypt',
         'logs:CreateLogStream',
         'logs:PutLogEvents',
