@@ -13,8 +13,10 @@
  *
  * Also a command for benches and manual runs, served in its own process (see `graphFakeCliOptions`):
  *   node local/graph-fake.ts [--latency-ms N] [--port N] [--version vX.Y] [--app-secret S --access-token T]
+ *     [--rate-limit N --rate-limit-body FILE]
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleepFor } from 'node:timers/promises';
@@ -26,6 +28,7 @@ import { type Action, type ActionKind, actionKind, actionSchema } from '../lib/q
 import { LOCAL_SECRETS, portFrom } from './defaults.ts';
 import { checkChannelRequest, type FakeAccount } from './graph-fake-channels.ts';
 import { listenOnLoopback } from './http.ts';
+import { type RateLimit, rateLimiter } from './rate-limit.ts';
 import { transcriptText } from './transcript.ts';
 
 export type GraphCall = {
@@ -137,6 +140,8 @@ export type GraphFakeOptions = {
   latencyMs?: number;
   /** How the fake waits (latency and fault delays); tests pass their own. */
   sleep?: (ms: number) => Promise<void>;
+  /** Graph's per-account call limit, enforced (rate-limit.ts): calls over it get its refusal. */
+  rateLimit?: RateLimit;
 };
 
 /** Longest latency accepted: beyond it the caller's own Graph timeout is what gets measured. */
@@ -434,6 +439,8 @@ type FakeState = {
   /** When each user's last successful call arrived, for the printed gaps. */
   lastAt: Map<string, number>;
   seq: number;
+  /** The rate refusal for a call arriving at `at` for an account, when over `rateLimit`. */
+  overLimit: (account: string, at: number) => Answer | undefined;
 };
 
 /** Answers (or, for a `drop` fault, hangs up on) one valid-path call, after the latency and any fault delay. */
@@ -473,7 +480,10 @@ const handleCall = async (state: FakeState, req: IncomingMessage, res: ServerRes
   const request = await readSendRequest(req, url);
   if (!request)
     return sendJson(res, 400, graphError(400, `Unknown path components: ${url.pathname}`, 2500).body);
-  const answered = answerSendRequest(request, state.expected);
+  const checked = answerSendRequest(request, state.expected);
+  // Counted whatever the answer: a refused call still spends the account's budget, as a storm does.
+  const refusal = state.overLimit(request.pageId, at);
+  const answered = refusal ? { ...checked, answer: refusal } : checked;
   const { answer, fault } = await deliverAnswer(state, req, res, answered);
   const { action, psid } = answered;
   const dropped = fault?.drop === true;
@@ -519,6 +529,7 @@ const fakeState = (options: GraphFakeOptions): FakeState => {
     faults: [],
     lastAt: new Map(),
     seq: 0,
+    overLimit: options.rateLimit ? rateLimiter(options.rateLimit) : () => undefined,
   };
 };
 
@@ -570,6 +581,23 @@ const servedCall = (call: GraphCall): ServedCall => {
 };
 
 /**
+ * --rate-limit N --rate-limit-body FILE: N calls per account per second, then FILE's bytes (a real Graph
+ * refusal, read at run time) with HTTP 400, which Graph answers 613 with. Neither: no limit.
+ */
+const rateLimitOption = (
+  perSecond: string | undefined,
+  bodyFile: string | undefined,
+): { rateLimit?: RateLimit } => {
+  if (perSecond === undefined && bodyFile === undefined) return {};
+  if (perSecond === undefined || bodyFile === undefined)
+    throw new Error('--rate-limit and --rate-limit-body go together');
+  const limit = Number(perSecond);
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new Error('--rate-limit must be whole calls per second (≥ 1)');
+  return { rateLimit: { perSecond: limit, status: 400, body: JSON.parse(readFileSync(bodyFile, 'utf8')) } };
+};
+
+/**
  * The command's options. Flags win over the environment: --latency-ms (ELLIPSIS_GRAPH_LATENCY_MS),
  * --port (ELLIPSIS_GRAPH_PORT, default 0: a free port), --version (GRAPH_API_VERSION, default any),
  * --app-secret / --access-token (META_APP_SECRET / META_PAGE_ACCESS_TOKEN, default the local values).
@@ -587,6 +615,8 @@ export const graphFakeCliOptions = (
       version: { type: 'string' },
       'app-secret': { type: 'string' },
       'access-token': { type: 'string' },
+      'rate-limit': { type: 'string' },
+      'rate-limit-body': { type: 'string' },
     },
     strict: true,
   });
@@ -603,6 +633,7 @@ export const graphFakeCliOptions = (
         ? latencyFrom(env.ELLIPSIS_GRAPH_LATENCY_MS, 'ELLIPSIS_GRAPH_LATENCY_MS')
         : latencyFrom(values['latency-ms'], '--latency-ms'),
     ...(version ? { version } : {}),
+    ...rateLimitOption(values['rate-limit'], values['rate-limit-body']),
     // Sub-ms epoch time, the same clock as Date.now() in the process that reads the calls.
     now: () => performance.timeOrigin + performance.now(),
   };

@@ -8,7 +8,8 @@
  */
 import { createServer } from 'node:http';
 
-export type RecordedCall = { at: number; psid: string; kind: string; text?: string };
+/** `status`: what the strict Graph fake answered (local/graph-fake.ts ServedCall); the bare stand-in answers 200. */
+export type RecordedCall = { at: number; psid: string; kind: string; text?: string; status?: number };
 
 const record = process.argv.includes('--record');
 const calls: RecordedCall[] = [];

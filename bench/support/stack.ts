@@ -79,7 +79,7 @@ export const localSqsClient = (endpoint: string, maxSockets: number): SQSClient 
   });
 
 /** The Graph child: where it listens and where its recorded calls are drained from. */
-const startGraphChild = async (latencyMs: number | undefined) => {
+const startGraphChild = async (latencyMs: number | undefined, extraArgs: readonly string[] = []) => {
   if (latencyMs === undefined) {
     const child = await spawnHelper<{ port: number }>(
       new URL('./child-server.ts', import.meta.url).pathname,
@@ -94,6 +94,7 @@ const startGraphChild = async (latencyMs: number | undefined) => {
     [
       ...['--latency-ms', String(latencyMs), '--port', '0'],
       ...['--app-secret', BENCH_APP_SECRET, '--access-token', BENCH_PAGE_TOKEN],
+      ...extraArgs,
     ],
   );
   return { child, origin: child.info.url, callsUrl: child.info.callsUrl };
@@ -104,12 +105,18 @@ export const startStack = async (
     maxConcurrency?: number;
     env?: Record<string, string>;
     graphLatencyMs?: number;
+    /** More flags for the strict Graph fake (with graphLatencyMs), e.g. its --rate-limit. */
+    graphArgs?: readonly string[];
     /** Also run the responder function on the responder queue (batch 10, as deployed) with this responder. */
     responder?: Responder;
   } = {},
 ): Promise<Stack> => {
   const sqsChild = await spawnHelper<SqsInfo>(new URL('./sqs-server.ts', import.meta.url).pathname);
-  const { child: graphChild, origin: graphOrigin, callsUrl } = await startGraphChild(options.graphLatencyMs);
+  const {
+    child: graphChild,
+    origin: graphOrigin,
+    callsUrl,
+  } = await startGraphChild(options.graphLatencyMs, options.graphArgs);
   const sqs = sqsChild.info;
   const pollers = options.maxConcurrency ?? 20;
   const client = localSqsClient(sqs.endpoint, 256);

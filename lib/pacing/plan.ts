@@ -103,6 +103,7 @@ export const planSequence = (input: PlanInput, config: PlanConfig): Step[] => {
         delayMs: delay(c === 0 ? pause : chunk),
         // The sender skips a typing_on running this late: its message is due (or overdue) by then.
         skippableAfterMs: delay(typing - c * chunk),
+        ...(c > 0 && { refresh: true as const }),
       });
     }
     steps.push({ action: reply, delayMs: delay(chunk) });
@@ -208,7 +209,7 @@ export const paceReply = (
   const sendAt = Math.max(base, since + typing);
   const interval = refreshIntervalMs(config);
   for (let at = Math.max(base, refreshed + interval); at < sendAt; at += interval) {
-    timed.push({ at, step: { action: { sender_action: 'typing_on' } } });
+    timed.push({ at, step: { action: { sender_action: 'typing_on' }, refresh: true } });
   }
   for (const t of timed) t.step = { ...t.step, skippableAfterMs: Math.round(sendAt - t.at) };
   timed.push({ at: sendAt, step: { action: reply } });
@@ -236,7 +237,11 @@ export const keepAlive = (
       ? restartAt
       : pace.refreshedAt + interval;
   if (now < dueAt) return { pace, nextAt: dueAt };
-  const step: Step = { action: { sender_action: 'typing_on' }, delayMs: 0 };
+  const step: Step = {
+    action: { sender_action: 'typing_on' },
+    delayMs: 0,
+    ...(pace.refreshedAt !== undefined && pace.typingSince !== undefined && { refresh: true as const }),
+  };
   return {
     paced: { steps: [step], plannedAt: now },
     pace: { ...pace, lastDueAt: now, typingSince: pace.typingSince ?? now, refreshedAt: now },

@@ -34,6 +34,10 @@ export const METRIC_NAMES = [
   'StepsWithheld', // a user's hold (a person, another app, the operator, an unreachable recipient); dimension reason
   'StepsRetried',
   'StepsThrottled',
+  'StepsShed', // cosmetic step not sent: its account's call budget was full (lib/sender/budget.ts); dimension action
+  'StepsBudgetDeferred', // message returned to a later second: its account's call budget was full
+  'RateRefusals', // Graph 613 / 130429 / 131056: the budget's signal; dimension code
+  'BudgetUnavailable', // the budget's counter could not answer: the step went out unbudgeted (fail open)
   'StepsHeldAccountRestricted', // returned unsent: Meta restricted the account (error 10/1893063, lib/sender/account-hold.ts)
   'AccountRestricted', // a 10/1893063 refusal: the account's sends are held (alarm on it)
   'StepsFailed', // dimension code: the Graph error code

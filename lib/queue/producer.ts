@@ -115,6 +115,7 @@ export const queuedStepsOf = (seq: SequenceToEnqueue): QueuedStep[] => {
       dueAt,
       action: step.action,
       ...(step.skippableAfterMs !== undefined && { skippableAfterMs: step.skippableAfterMs }),
+      ...(step.refresh && { refresh: true as const }),
     };
   });
 };

@@ -95,6 +95,11 @@ export const stepSchema = z.object({
    * is already overdue only adds lag. Messages never carry it, so they are never skipped.
    */
   skippableAfterMs: z.optional(z.number().check(z.int(), z.minimum(0))),
+  /**
+   * A typing_on that refreshes a bubble already showing (Messenger drops it after ~20 s): the first step a
+   * hot account sheds (lib/sender/budget.ts).
+   */
+  refresh: z.optional(z.literal(true)),
 });
 
 /** A planned step; a sequence is an ordered array of them. */

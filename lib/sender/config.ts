@@ -53,6 +53,19 @@ export const senderTuningSchema = z.object({
     'Lateness is absorbed by shortening later pauses, never below this share of the planned pause (0–1; 1 = never shorten).',
     between(0, 1, 0.5),
   ),
+  // docs/scale.md "Per-account call budgets": why these defaults and what each costs.
+  SENDER_CALL_BUDGET: described(
+    "Per-account Graph call budgets: 'on' keeps each account's calls/s under its channel's limit (cosmetic steps shed first, messages deferred); 'off' sends as due.",
+    z._default(z.enum(['on', 'off']), 'on'),
+  ),
+  SENDER_BUDGET_SHARE: described(
+    "Share of the channel's published calls/s limit the sender spends per account (0.05–1); the rest is headroom for clock skew and other senders.",
+    between(0.05, 1, 0.8),
+  ),
+  SENDER_ACCOUNT_CALLS_PER_SECOND: described(
+    "Every account's calls/s limit instead of its channel's published one (Messenger 300, Instagram 100, WhatsApp 80; e.g. 1000 for an upgraded WhatsApp number, 20 for one shared with the Business app).",
+    z.optional(z.coerce.number().check(z.int(), z.minimum(1))),
+  ),
 });
 
 /** Sender wiring (where things are and how long they are kept), apart from the tuning of its timing. */

@@ -19,6 +19,7 @@ import { sqsOnFirstUse } from '../queue/producer-wiring.ts';
 import type { ShardQueue } from '../queue/shards.ts';
 import { shardQueuesOf } from '../queue/shards.ts';
 import type { AccountHolds } from './account-hold.ts';
+import { type BudgetStore, stateBudgetStore } from './budget-store.ts';
 import { loadSenderConfig, senderTuningSchema } from './config.ts';
 import type { SenderTuning } from './schedule.ts';
 
@@ -46,6 +47,8 @@ export type ConsumerDeps = {
   accountHolds?: AccountHolds;
   /** Who holds each conversation (lib/sender/user-hold.ts); undefined: no user holds are read. */
   conversations?: ConversationState;
+  /** Per-account call counters (budget-store.ts); absent: no budget, every due step is sent. */
+  budget?: BudgetStore;
 };
 
 export type SenderOverrides = Partial<ConsumerDeps> & {
@@ -103,5 +106,7 @@ export const senderDeps = async (
     ...(overrides.random && { random: overrides.random }),
     conversations:
       overrides.conversations ?? stateConversations({ tableName, now, dynamo: overrides.dynamo }),
+    // One counter per account across every container when the state table is set (docs/scale.md).
+    budget: overrides.budget ?? stateBudgetStore({ tableName, dynamo: overrides.dynamo }),
   };
 };

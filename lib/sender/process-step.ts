@@ -15,6 +15,7 @@ import type { QueueRecord } from '../queue/consumer/record.ts';
 import { type ActionKind, actionKind } from '../queue/step.ts';
 import { abortSequence, isSequenceAborted } from './abort.ts';
 import { heldByAccount, settleAccountHold } from './account-hold.ts';
+import { type BudgetedStep, budgetGate, settleRateRefusal } from './budget-gate.ts';
 import type { ConsumerDeps } from './deps.ts';
 import { type RecordOutcome, sqsTimingOf } from './record.ts';
 import {
@@ -168,6 +169,8 @@ const settle = async (ctx: StepContext, due: DueTime, result: GraphSendResult): 
     if (due.catchUp) metric('StepsCaughtUp', 1, 'Count', { action: kind });
     return done(deps);
   }
+  const refused = await settleRateRefusal(budgeted(ctx), result);
+  if (refused) return refused;
   const verdict = sendVerdict(result, ctx.finalReceive, kind);
   if (verdict === 'retry') return retryLater(ctx, result);
   if (verdict === 'unknown') return outcomeUnknown(ctx, result);
@@ -180,6 +183,11 @@ const settle = async (ctx: StepContext, due: DueTime, result: GraphSendResult): 
   // Not copied: never delete it. On its final receive, handing it back lets SQS's redrive move it to the DLQ.
   return { done: false, visibilitySeconds: 0 };
 };
+
+const budgeted = (ctx: StepContext): BudgetedStep => ({
+  ...ctx,
+  receiveCount: ctx.timing.receiveCount,
+});
 
 /** Before any wait (the read then costs the user nothing): did an earlier receive already send it? */
 const alreadySent = async (ctx: StepContext): Promise<boolean> => {
@@ -213,7 +221,8 @@ const processStep = async (
   if (await alreadySent(ctx)) return done(deps);
   const scheduled = await applySchedule(ctx, predecessorDoneAt);
   if ('done' in scheduled) return scheduled;
-  const held = throttled(ctx) ?? heldByAccount(deps, step, ctx.finalReceive);
+  const held =
+    throttled(ctx) ?? heldByAccount(deps, step, ctx.finalReceive) ?? (await budgetGate(budgeted(ctx)));
   if (held) return held;
   return settle(ctx, scheduled, await sendStep(ctx, scheduled));
 };

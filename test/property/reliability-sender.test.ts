@@ -61,6 +61,10 @@ const startRig = async (
       RETRY_BASE_SECONDS: '1',
       RETRY_MAX_SECONDS: '2',
       QUEUE_MAX_RECEIVE_COUNT: String(maxReceiveCount),
+      // Per-step fault handling is what this suite checks. With budgets on, one injected 613 marks the
+      // whole Page full for a second and sheds every user's typing in it, as real Graph's per-Page limit
+      // means: test/unit/sender/budget-gate.test.ts and the hot-page bench cover that path.
+      SENDER_CALL_BUDGET: 'off',
     },
     { sqs: sqs.client, telemetry },
   );

@@ -18,6 +18,8 @@ export const senderTuning: SenderTuning = {
   SENDER_USAGE_THRESHOLD_PERCENT: 90,
   SENDER_DEFER_MAX_SLEEP_MS: 1000,
   SENDER_MIN_PAUSE_RATIO: 0.5,
+  SENDER_CALL_BUDGET: 'on',
+  SENDER_BUDGET_SHARE: 0.8,
 };
 
 /** One step as the producer queues it: a due "hello" message, the only step of its sequence, unless `over`. */

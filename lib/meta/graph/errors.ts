@@ -147,3 +147,15 @@ export const failureAttributes = (failure: GraphFailure) => ({
 /** The `code` metric dimension: Graph's code, else the HTTP status, else `network`. */
 export const codeLabel = (failure: GraphFailure): string =>
   failure.code !== undefined ? String(failure.code) : failure.status ? `http${failure.status}` : 'network';
+
+/**
+ * Graph's per-second rate refusals, which say the *sending* is too fast rather than that this step is
+ * wrong: 613 "Calls to this api have exceeded the rate limit" (Send API, per Page) and WhatsApp 130429
+ * (throughput, per number) concern the whole account; WhatsApp 131056 (pair rate, ~1 message per 6 s to one
+ * user) concerns one user. The sender treats them as its call budget's signal (lib/sender/budget.ts), not
+ * as a failure of the step to retry on its own backoff.
+ */
+export const rateScopeOf = (failure: Pick<GraphFailure, 'code'>): 'account' | 'pair' | undefined => {
+  if (failure.code === 613 || failure.code === 130_429) return 'account';
+  return failure.code === 131_056 ? 'pair' : undefined;
+};
