@@ -47,9 +47,9 @@ const declaredText = (env: Env): { name: string; text: string } | undefined => {
 };
 
 /** The declared accounts, validated; an error names the variable and each bad field. */
-export const declaredAccounts = (env: Env): FakeAccount[] => {
+export const declaredAccounts = (env: Env): { name: string; accounts: FakeAccount[] } => {
   const declared = declaredText(env);
-  if (declared === undefined) return [];
+  if (declared === undefined) return { name: 'ELLIPSIS_ACCOUNTS', accounts: [] };
   let raw: unknown;
   try {
     raw = JSON.parse(declared.text);
@@ -60,16 +60,15 @@ export const declaredAccounts = (env: Env): FakeAccount[] => {
   }
   const parsed = declaredAccountsSchema.safeParse(raw);
   if (!parsed.success) throw new Error(`${declared.name}: ${describeIssues(parsed.error.issues)}`);
-  return parsed.data.map(asFakeAccount);
+  return { name: declared.name, accounts: parsed.data.map(asFakeAccount) };
 };
 
 /** Two accounts with one token would be one account to Graph (a token acts for one account). */
-const refuseDuplicates = (accounts: readonly FakeAccount[]): void => {
+const refuseDuplicates = (name: string, accounts: readonly FakeAccount[]): void => {
   for (const key of ['id', 'accessToken'] as const) {
     const seen = new Set<string>();
     for (const a of accounts) {
-      if (seen.has(a[key]))
-        throw new Error(`ELLIPSIS_ACCOUNTS: two accounts share the ${key} of account ${a.id}`);
+      if (seen.has(a[key])) throw new Error(`${name}: two accounts share the ${key} of account ${a.id}`);
       seen.add(a[key]);
     }
   }
@@ -80,13 +79,13 @@ const refuseDuplicates = (accounts: readonly FakeAccount[]): void => {
  * set), then the declared ones; a declared account with a default's id replaces it.
  */
 export const localAccounts = (env: Env): FakeAccount[] => {
-  const declared = declaredAccounts(env);
+  const { name, accounts: declared } = declaredAccounts(env);
   const pageId = env.ELLIPSIS_PAGE_ID || LOCAL_PAGE_ID;
   const defaults: FakeAccount[] = LOCAL_ACCOUNTS.map((a) =>
     a.channel === 'messenger' ? { ...a, id: pageId } : { ...a },
   );
   const replaced = new Set(declared.map((a) => a.id));
   const accounts = [...defaults.filter((a) => !replaced.has(a.id)), ...declared];
-  refuseDuplicates(accounts);
+  refuseDuplicates(name, accounts);
   return accounts;
 };

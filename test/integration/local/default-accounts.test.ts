@@ -99,6 +99,7 @@ describe('npm start serves three channels by default', () => {
     expect((await stack.say(phone, { text: 'hi' }, undefined, WHATSAPP.id)).status).toBe(200);
     await until(() => messagesOf(phone).length >= 1, 60_000, 'the reply');
     expect(callsOf(phone).every((c) => c.status === 200 && c.channel === 'whatsapp')).toBe(true);
+    expect(callsOf(phone)[0]).toMatchObject({ kind: 'typing_on', body: { status: 'read' } });
     expect(messagesOf(phone)[0]?.body).toMatchObject({ messaging_product: 'whatsapp', to: phone });
   });
 
@@ -116,6 +117,11 @@ describe('npm start serves three channels by default', () => {
     expect((await stack.say(psid, { text: 'hi' })).status).toBe(200);
     await until(() => messagesOf(psid).length >= 1, 60_000, 'the reply');
     expect(callsOf(psid).every((c) => c.status === 200 && c.pageId === MESSENGER.id)).toBe(true);
+  });
+
+  test('no Graph call of any test was refused (a refused read names no user, so only this sees it)', async () => {
+    await untilIdle(stack.idle);
+    expect(stack.graph?.calls.filter((c) => c.status !== 200)).toEqual([]);
   });
 
   test('an account the stack does not serve is refused before anything is posted', async () => {
