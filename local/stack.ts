@@ -610,7 +610,7 @@ const startParts = async (options: StackOptions, stops: ReturnType<typeof stoppe
   const config = () => ({ pageId, accounts, graph: graph ? 'local' : 'real' });
   const localToken = newLocalToken();
   let idle: () => Promise<boolean> = async () => false;
-  const chat = { subscribe, say, config, idle: () => idle(), token: localToken };
+  const chat = { subscribe, say, accounts, config, idle: () => idle(), token: localToken };
   const noting = notingWhatsAppInbound(webhook, secrets.appSecret, graph);
   const http = await startWebhookApi({ ...options, appSecret: secrets.appSecret }, noting, tap, chat);
   stops.push(http.stop);

@@ -49,6 +49,12 @@ afterAll(() => stack?.stop());
 const callsOf = (psid: string): GraphCall[] => stack.graph?.calls.filter((c) => c.psid === psid) ?? [];
 const messagesOf = (psid: string) => callsOf(psid).filter((c) => c.kind === 'message');
 const readOf = (call: GraphCall): unknown => (call.body as { message_id?: unknown }).message_id;
+const localSay = (body: unknown) =>
+  fetch(`${stack.url}/local/say`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-ellipsis-token': stack.localToken },
+    body: JSON.stringify(body),
+  });
 const post = (body: string) => postSignedWebhook(stack.webhookUrl, body, stack.appSecret);
 
 describe('npm start serves three channels by default', () => {
@@ -117,6 +123,27 @@ describe('npm start serves three channels by default', () => {
     expect((await stack.say(psid, { text: 'hi' })).status).toBe(200);
     await until(() => messagesOf(psid).length >= 1, 60_000, 'the reply');
     expect(callsOf(psid).every((c) => c.status === 200 && c.pageId === MESSENGER.id)).toBe(true);
+  });
+
+  test.each([
+    ['whatsapp', WHATSAPP.id],
+    ['instagram', INSTAGRAM.id],
+  ])(
+    'the chat view writes on its selected channel: /local/say with channel %s reaches that account',
+    async (channel, id) => {
+      const psid = `web-${channel}`;
+      const res = await localSay({ psid, text: 'hello', channel });
+      expect(await res.json()).toEqual({ webhookStatus: 200, webhookAnswer: 'EVENT_RECEIVED' });
+      await until(() => messagesOf(psid).length >= 1, 60_000, 'the reply');
+      expect(callsOf(psid).every((c) => c.status === 200 && c.channel === channel)).toBe(true);
+      expect(callsOf(psid)[0]?.pageId).toBe(channel === 'whatsapp' ? id : 'me');
+    },
+  );
+
+  test('/local/say refuses a channel that is not one, naming the field', async () => {
+    const res = await localSay({ psid: 'web-x', text: 'hello', channel: 'sms' });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: string }).error).toMatch(/^channel: /);
   });
 
   test('no Graph call of any test was refused (a refused read names no user, so only this sees it)', async () => {
