@@ -343,6 +343,18 @@ const stopper = (onError: StackOptions['onError']) => {
   return { push: (stop: () => Promise<void>) => stops.push(stop), stopAll };
 };
 
+/**
+ * The account a Graph call acted for: its node, unless that is `me` (Instagram's node, and Messenger's
+ * alternative), which means the token's account: the one account of the call's channel, when there is one.
+ */
+const accountOfNode = (options: StackOptions, call: { pageId: string; channel?: Channel }): string => {
+  if (call.pageId !== 'me') return call.pageId;
+  const channel = call.channel ?? 'messenger';
+  const ids = options.accounts?.filter((a) => a.channel === channel).map((a) => a.id) ?? [];
+  const candidates = ids.length > 0 ? ids : channel === 'messenger' && options.pageId ? [options.pageId] : [];
+  return candidates.length === 1 ? (candidates[0] ?? call.pageId) : call.pageId;
+};
+
 /** The local Graph fake, its calls reported as ChatEvents (undefined when the stack uses the real Graph). */
 const startLocalGraph = async (
   options: StackOptions,
@@ -365,12 +377,13 @@ const startLocalGraph = async (
   });
   for (const { wamid, psid } of options.whatsappReceived ?? []) graph.noteInbound(wamid, psid);
   graph.subscribe((call) => {
-    const replyTo = hooks.replyTo(call.pageId, call.psid);
+    const pageId = accountOfNode(options, call);
+    const replyTo = hooks.replyTo(pageId, call.psid);
     hooks.emit({
       type: 'graph',
       at: call.at,
       ...(call.channel === undefined ? {} : { channel: call.channel }),
-      pageId: call.pageId,
+      pageId,
       psid: call.psid,
       ...(call.kind === undefined ? {} : { kind: call.kind }),
       ...(call.action === undefined ? {} : { action: call.action }),
