@@ -7,10 +7,13 @@
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
+import { describeIssues } from '../lib/platform/issues.ts';
+import * as z from '../lib/platform/zod.ts';
+import { channelSchema } from '../lib/queue/recipient.ts';
 import type { LocalRoute } from './http.ts';
 import { readRawBody } from './http.ts';
 import { type GuardRequest, refuseLocalApi, refuseNonLocal } from './local-guard.ts';
-import type { UserInput } from './meta.ts';
+import type { LocalAccount, UserInput } from './meta.ts';
 import type { ChatEvent } from './stack.ts';
 
 /** The header (or, for EventSource which cannot set headers, the `token` query parameter) carrying it. */
@@ -21,7 +24,14 @@ export const TOKEN_META = /<meta name="ellipsis-token" content="([^"]*)"/;
 
 export type ChatDeps = {
   subscribe: (listener: (event: ChatEvent) => void) => () => void;
-  say: (psid: string, input: UserInput) => Promise<{ status: number; text: string }>;
+  say: (
+    psid: string,
+    input: UserInput,
+    mid?: string,
+    account?: string,
+  ) => Promise<{ status: number; text: string }>;
+  /** The accounts the stack serves; /local/say's `channel` picks the first of that channel. */
+  accounts: readonly LocalAccount[];
   config: () => Record<string, unknown>;
   idle: () => Promise<boolean>;
   /** The per-start token every /local/* request must present. */
@@ -105,11 +115,31 @@ const parseSayInput = (
   return { ok: true, psid: input.psid, input: { text: input.text, ...quick } };
 };
 
-/** Signs the chat view's message as Meta would and forwards it to /webhook. */
-const forwardSay: ChatRoute = async (req, res, { say }) => {
-  const parsed = parseSayInput((await readRawBody(req)).toString('utf8'));
+/** /local/say's optional `channel`: which of the stack's channels the message is written on. */
+const sayChannelSchema = z.looseObject({ channel: z.optional(channelSchema) });
+
+/** The account a /local/say body writes to: the first of its `channel`, else the stack's default. */
+const sayAccount = (
+  raw: string,
+  accounts: readonly LocalAccount[],
+): { ok: true; account?: string } | { ok: false; error: string } => {
+  const parsed = sayChannelSchema.safeParse(JSON.parse(raw));
+  if (!parsed.success) return { ok: false, error: `channel: ${describeIssues(parsed.error.issues)}` };
+  const { channel } = parsed.data;
+  if (channel === undefined) return { ok: true };
+  const account = accounts.find((a) => a.channel === channel);
+  if (account === undefined) return { ok: false, error: `channel: this stack serves no ${channel} account` };
+  return { ok: true, account: account.id };
+};
+
+/** Signs the chat view's message as Meta would, in its channel's shape, and forwards it to /webhook. */
+const forwardSay: ChatRoute = async (req, res, { say, accounts }) => {
+  const raw = (await readRawBody(req)).toString('utf8');
+  const parsed = parseSayInput(raw);
   if (!parsed.ok) return sendJson(res, 400, { error: parsed.error });
-  const answer = await say(parsed.psid, parsed.input);
+  const target = sayAccount(raw, accounts);
+  if (!target.ok) return sendJson(res, 400, { error: target.error });
+  const answer = await say(parsed.psid, parsed.input, undefined, target.account);
   sendJson(res, 200, { webhookStatus: answer.status, webhookAnswer: answer.text });
 };
 

@@ -1,20 +1,26 @@
 /**
- * `npm run chat -- "hello"`: plays Meta's part — builds a Messenger webhook event, signs it with the app
+ * `npm run chat -- "hello"` (or `npm run chat -- --channel whatsapp "hello"`): plays Meta's part — builds
+ * the channel's webhook event (Messenger by default; Instagram; WhatsApp, for the stack's account of it), signs it with the app
  * secret (X-Hub-Signature-256) and POSTs it to the running local stack, then prints what the bot does for
  * THAT message until the stack has nothing left to do (or ELLIPSIS_CHAT_WAIT_MS passes). Without
  * arguments: an interactive prompt. Graph calls are matched to the message by its event id (the stack's
  * `replyTo`, local/inbound-tap.ts), never by order: an earlier answer still going out is not shown as this one.
  *
- * Environment: ELLIPSIS_URL (http://127.0.0.1:$ELLIPSIS_PORT), ELLIPSIS_PSID (cli-user), ELLIPSIS_PAGE_ID,
+ * Environment: ELLIPSIS_URL (http://127.0.0.1:$ELLIPSIS_PORT), ELLIPSIS_PSID (cli-user; on WhatsApp the
+ * business-scoped user id US.1000000000000000001), ELLIPSIS_PAGE_ID (the Messenger Page),
  * META_APP_SECRET (the local default unless set), ELLIPSIS_CHAT_WAIT_MS (how long to wait for the answer,
  * 180000: the responder may think for up to 100 s).
  */
 import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline/promises';
+import { parseArgs } from 'node:util';
 import { eventIdFromMid } from '../lib/meta/fields.ts';
+import { describeIssues } from '../lib/platform/issues.ts';
+import * as z from '../lib/platform/zod.ts';
+import { type Channel, channelSchema } from '../lib/queue/recipient.ts';
 import { LOCAL_TOKEN_HEADER, TOKEN_META } from './chat-view.ts';
 import { DEFAULT_PORTS, LOCAL_PAGE_ID, LOCAL_SECRETS, portFrom } from './defaults.ts';
-import { postSignedWebhook, webhookBody } from './meta.ts';
+import { channelWebhookBody, type LocalAccount, postSignedWebhook } from './meta.ts';
 import { transcriptText } from './transcript.ts';
 
 type StreamEvent = {
@@ -33,8 +39,31 @@ type StreamEvent = {
 
 const env = process.env;
 const base = env.ELLIPSIS_URL ?? `http://127.0.0.1:${portFrom(env, 'ELLIPSIS_PORT', DEFAULT_PORTS.http)}`;
-const psid = env.ELLIPSIS_PSID ?? 'cli-user';
-const pageId = env.ELLIPSIS_PAGE_ID ?? LOCAL_PAGE_ID;
+
+/** `--channel messenger|instagram|whatsapp` (default messenger) and the message words. */
+const parseCli = (argv: readonly string[]): { channel: Channel; text: string } => {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    options: { channel: { type: 'string' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  const channel = channelSchema.safeParse(values.channel ?? 'messenger');
+  if (!channel.success) throw new Error(`--channel: ${describeIssues(channel.error.issues)}`);
+  return { channel: channel.data, text: positionals.join(' ').trim() };
+};
+
+/** The command line, or the reason it is refused (before anything is sent). */
+const cli = (() => {
+  try {
+    return parseCli(process.argv.slice(2));
+  } catch (error) {
+    console.error(`npm run chat: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  }
+})();
+
+const psid = env.ELLIPSIS_PSID ?? (cli.channel === 'whatsapp' ? 'US.1000000000000000001' : 'cli-user');
 const appSecret = env.META_APP_SECRET ?? LOCAL_SECRETS.META_APP_SECRET;
 
 /** ELLIPSIS_CHAT_WAIT_MS, refused by name unless a positive whole number. */
@@ -121,11 +150,17 @@ const untilAnswered = async (token: string, limitMs: number): Promise<boolean> =
  * Sends one signed message, its event id (what the stack's Graph calls name in `replyTo`) in `mine` before
  * the POST: the stack may mark it seen before the webhook's 200 reaches us. A refused message is taken out.
  */
-const send = async (text: string, mine: Set<string>): Promise<boolean> => {
-  const mid = `m_local_${randomUUID()}`;
+const send = async (account: LocalAccount, text: string, mine: Set<string>): Promise<boolean> => {
+  const mid = account.channel === 'whatsapp' ? `wamid.local_${randomUUID()}` : `m_local_${randomUUID()}`;
   const eventId = eventIdFromMid(mid);
   mine.add(eventId);
-  const body = webhookBody({ pageId, psid, timestamp: Date.now(), text, mid });
+  const body = channelWebhookBody(account.channel, {
+    pageId: account.id,
+    psid,
+    timestamp: Date.now(),
+    text,
+    mid,
+  });
   const answer = await postSignedWebhook(`${base}/webhook`, body, appSecret);
   if (answer.status === 200) return true;
   mine.delete(eventId);
@@ -151,26 +186,49 @@ const printer = (mine: Set<string>) => {
   return { onEvent, earlier: () => earlier, restartGaps: () => (last = undefined) };
 };
 
-const conversation = async (mine: Set<string>, print: ReturnType<typeof printer>) => {
-  const text = process.argv.slice(2).join(' ').trim();
+const conversation = async (account: LocalAccount, mine: Set<string>, print: ReturnType<typeof printer>) => {
+  const { text } = cli;
   if (text) {
     console.log(`you: ${transcriptText(text)}`);
-    return send(text, mine);
+    return send(account, text, mine);
   }
-  console.log(`Chatting as ${psid} with ${base} — type a message, empty line or Ctrl-D to quit.`);
+  console.log(
+    `Chatting as ${psid} on ${account.channel} ${account.id} with ${base} — type a message, empty line or Ctrl-D to quit.`,
+  );
   const rl = createInterface({ input: process.stdin, output: process.stdout });
   for await (const line of rl) {
     if (!line.trim()) break;
     print.restartGaps();
-    await send(line.trim(), mine);
+    await send(account, line.trim(), mine);
   }
   rl.close();
   return mine.size > 0;
 };
 
+const configSchema = z.looseObject({
+  accounts: z.optional(z.array(z.looseObject({ id: z.string(), channel: channelSchema }))),
+});
+
+/**
+ * The stack's account of `channel` (/local/config); a stack that names none (older) serves the one Page.
+ * The Messenger Page is ELLIPSIS_PAGE_ID when set, as `npm start` names it.
+ */
+const accountOf = async (token: string, channel: Channel): Promise<LocalAccount> => {
+  const response = await fetch(`${base}/local/config`, { headers: { [LOCAL_TOKEN_HEADER]: token } });
+  const config = configSchema.safeParse(response.ok ? await response.json() : {});
+  const accounts = (config.success ? config.data.accounts : undefined) ?? [];
+  const pageId = env.ELLIPSIS_PAGE_ID;
+  const account =
+    accounts.find((a) => a.channel === channel && (channel !== 'messenger' || !pageId || a.id === pageId)) ??
+    (channel === 'messenger' ? { id: pageId ?? LOCAL_PAGE_ID, channel } : undefined);
+  if (account === undefined) throw new Error(`--channel: the stack at ${base} serves no ${channel} account`);
+  return { id: account.id, channel: account.channel };
+};
+
 const main = async () => {
   const limitMs = waitLimitMs();
   const token = await localToken();
+  const account = await accountOf(token, cli.channel);
   const abort = new AbortController();
   const mine = new Set<string>();
   const print = printer(mine);
@@ -178,7 +236,7 @@ const main = async () => {
   const subscribed = new Promise<void>((resolve) => (connected = resolve));
   const following = follow(token, abort.signal, print.onEvent, connected);
   await Promise.race([subscribed, following]);
-  const sent = await conversation(mine, print);
+  const sent = await conversation(account, mine, print);
   if (sent && !(await untilAnswered(token, limitMs)))
     console.log(
       `  (no complete answer within ${limitMs} ms: raise ELLIPSIS_CHAT_WAIT_MS, or see npm start's log)`,

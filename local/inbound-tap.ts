@@ -39,6 +39,7 @@ export const signedUserEvents = (event: APIGatewayProxyEventV2, appSecret: strin
     return parseWebhookBody(JSON.parse(raw.toString('utf8')), Date.now()).events.map((e) => ({
       type: 'user',
       at: Date.now(),
+      channel: e.channel,
       pageId: e.pageId,
       psid: e.psid,
       ...(e.mid === undefined ? {} : { mid: e.mid }),

@@ -5,6 +5,8 @@
  */
 import { createHmac, randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { isBsuid } from '../lib/meta/whatsapp/user-id.ts';
+import type { Channel } from '../lib/queue/recipient.ts';
 import { apiGatewayEvent } from './http.ts';
 
 export type UserInput =
@@ -140,8 +142,36 @@ export const postEvent = (
 export const postEventBase64 = (body: Uint8Array, headers: Record<string, string>): APIGatewayProxyEventV2 =>
   webhookPostEvent(body, headers, true);
 
-/** One received WhatsApp text, as a Cloud API `messages` webhook carries it (seconds, string timestamps). */
-export type WhatsAppText = { from: string; wamid: string; text: string; at: number };
+/**
+ * One received WhatsApp message, as a Cloud API `messages` webhook carries it (seconds, string timestamps).
+ * `from` is the user key: a phone number (`from`, `wa_id`), or a business-scoped user id (`from_user_id`,
+ * `contacts[].user_id`, no phone: a user with a username, Meta's BSUID-only body). `quickReplyPayload`: a
+ * tapped reply button (`interactive.button_reply`, its id the payload we set).
+ */
+export type WhatsAppText = {
+  from: string;
+  wamid: string;
+  text: string;
+  at: number;
+  quickReplyPayload?: string;
+};
+
+const whatsappContact = (m: WhatsAppText) =>
+  isBsuid(m.from)
+    ? { profile: { name: 'Local user', username: '@local_user' }, user_id: m.from }
+    : { profile: { name: 'Local user' }, wa_id: m.from };
+
+const whatsappMessage = (m: WhatsAppText) => ({
+  ...(isBsuid(m.from) ? { from_user_id: m.from } : { from: m.from }),
+  id: m.wamid,
+  timestamp: String(Math.floor(m.at / 1000)),
+  ...(m.quickReplyPayload === undefined
+    ? { type: 'text', text: { body: m.text } }
+    : {
+        type: 'interactive',
+        interactive: { type: 'button_reply', button_reply: { id: m.quickReplyPayload, title: m.text } },
+      }),
+});
 
 /** A WhatsApp Cloud API webhook body (Meta, Cloud API → Webhooks → messages) for `phoneNumberId`. */
 export const whatsappWebhookBody = (phoneNumberId: string, messages: readonly WhatsAppText[]) => ({
@@ -155,17 +185,29 @@ export const whatsappWebhookBody = (phoneNumberId: string, messages: readonly Wh
           value: {
             messaging_product: 'whatsapp',
             metadata: { display_phone_number: '15550783881', phone_number_id: phoneNumberId },
-            contacts: messages.map((m) => ({ profile: { name: 'Local user' }, wa_id: m.from })),
-            messages: messages.map((m) => ({
-              from: m.from,
-              id: m.wamid,
-              timestamp: String(Math.floor(m.at / 1000)),
-              type: 'text',
-              text: { body: m.text },
-            })),
+            contacts: messages.map(whatsappContact),
+            messages: messages.map(whatsappMessage),
           },
         },
       ],
     },
   ],
 });
+
+/** Where a message is written to: an account of the local stack and its channel. */
+export type LocalAccount = { id: string; channel: Channel };
+
+/**
+ * A user's message to the account `pageId` as its channel's webhook carries it: Messenger `object: page`, Instagram
+ * `object: instagram` (the same `messaging` items, Meta, Instagram Messaging webhooks), WhatsApp a Cloud
+ * API body. WhatsApp has no postbacks and no reactions from this tool: those are refused by name.
+ */
+export const channelWebhookBody = (channel: Channel, m: WebhookMessage): string => {
+  if (channel === 'messenger') return webhookBody(m);
+  if (channel === 'instagram') return JSON.stringify({ ...JSON.parse(webhookBody(m)), object: 'instagram' });
+  if (!('text' in m)) throw new Error('on WhatsApp the local stack sends text messages and button taps only');
+  const wamid = m.mid ?? `wamid.local_${randomUUID()}`;
+  const text = { from: m.psid, wamid, text: m.text, at: m.timestamp };
+  const tap = m.quickReplyPayload === undefined ? {} : { quickReplyPayload: m.quickReplyPayload };
+  return JSON.stringify(whatsappWebhookBody(m.pageId, [{ ...text, ...tap }]));
+};

@@ -27,9 +27,9 @@ import { type BatchReport, pipelineIdle, type SqsHandler, startEventSourceMappin
 import { type GraphFake, startGraphFake } from './graph-fake.ts';
 import type { FakeAccount } from './graph-fake-channels.ts';
 import { type HttpApi, type HttpApiHandler, startHttpApi } from './http.ts';
-import { inboundTap, replyTrace } from './inbound-tap.ts';
+import { inboundTap, replyTrace, signedUserEvents } from './inbound-tap.ts';
 import { newLocalToken } from './local-guard.ts';
-import { postSignedWebhook, type UserInput, webhookBody } from './meta.ts';
+import { channelWebhookBody, type LocalAccount, postSignedWebhook, type UserInput } from './meta.ts';
 import {
   MAX_RECEIVE_COUNT,
   RESPONDER_BATCH_SIZE,
@@ -48,6 +48,8 @@ export type ChatEvent =
   | {
       type: 'user';
       at: number;
+      /** The channel the message came in on (the chat view takes its look). */
+      channel?: Channel;
       pageId: string;
       psid: string;
       mid?: string;
@@ -127,6 +129,11 @@ export type StackOptions = {
    * Graph fake checks each account's requests in its channel's shape (local/graph-fake-channels.ts).
    */
   accounts?: readonly FakeAccount[];
+  /**
+   * WhatsApp messages the accounts' numbers received before the start (wamid → user): a console trigger
+   * may answer them (local/defaults.ts LOCAL_WHATSAPP_RECEIVED). Messages posted to the webhook need no entry.
+   */
+  whatsappReceived?: readonly { wamid: string; psid: string }[];
   /** Terminal transcript; omitted: silent. */
   print?: (line: string) => void;
   onBatch?: (report: BatchReport) => void;
@@ -146,8 +153,18 @@ export type Stack = {
   http: HttpApi;
   /** The env the functions were built with. */
   env: Env;
-  /** Signs and POSTs a webhook event for `psid` as Meta would; resolves with the webhook's answer. */
-  say: (psid: string, input: UserInput, mid?: string) => Promise<{ status: number; text: string }>;
+  /** The accounts served with their channels: `accounts`, else the one Page (`pageId`, Messenger). */
+  accounts: readonly LocalAccount[];
+  /**
+   * Signs and POSTs a webhook event for `psid` as Meta would, in the channel's shape of `account` (an id of
+   * `accounts`; default `pageId`); resolves with the webhook's answer.
+   */
+  say: (
+    psid: string,
+    input: UserInput,
+    mid?: string,
+    account?: string,
+  ) => Promise<{ status: number; text: string }>;
   subscribe: (listener: (event: ChatEvent) => void) => () => void;
   /** The per-start token the chat page carries; every /local/* request must present it (local/local-guard.ts). */
   localToken: string;
@@ -326,6 +343,18 @@ const stopper = (onError: StackOptions['onError']) => {
   return { push: (stop: () => Promise<void>) => stops.push(stop), stopAll };
 };
 
+/**
+ * The account a Graph call acted for: its node, unless that is `me` (Instagram's node, and Messenger's
+ * alternative), which means the token's account: the one account of the call's channel, when there is one.
+ */
+const accountOfNode = (options: StackOptions, call: { pageId: string; channel?: Channel }): string => {
+  if (call.pageId !== 'me') return call.pageId;
+  const channel = call.channel ?? 'messenger';
+  const ids = options.accounts?.filter((a) => a.channel === channel).map((a) => a.id) ?? [];
+  const candidates = ids.length > 0 ? ids : channel === 'messenger' && options.pageId ? [options.pageId] : [];
+  return candidates.length === 1 ? (candidates[0] ?? call.pageId) : call.pageId;
+};
+
 /** The local Graph fake, its calls reported as ChatEvents (undefined when the stack uses the real Graph). */
 const startLocalGraph = async (
   options: StackOptions,
@@ -346,13 +375,15 @@ const startLocalGraph = async (
     ...(options.ports?.graph === undefined ? {} : { port: options.ports.graph }),
     ...(options.print ? { print: options.print } : {}),
   });
+  for (const { wamid, psid } of options.whatsappReceived ?? []) graph.noteInbound(wamid, psid);
   graph.subscribe((call) => {
-    const replyTo = hooks.replyTo(call.pageId, call.psid);
+    const pageId = accountOfNode(options, call);
+    const replyTo = hooks.replyTo(pageId, call.psid);
     hooks.emit({
       type: 'graph',
       at: call.at,
       ...(call.channel === undefined ? {} : { channel: call.channel }),
-      pageId: call.pageId,
+      pageId,
       psid: call.psid,
       ...(call.kind === undefined ? {} : { kind: call.kind }),
       ...(call.action === undefined ? {} : { action: call.action }),
@@ -476,15 +507,46 @@ const startStateTable = async (options: StackOptions): Promise<LocalDynamo | und
   return dynamo;
 };
 
-/** Signs and POSTs a user's message to the webhook as Meta would (the URL is known once the API listens). */
+/** The accounts the stack serves, as the chat view and `npm run chat` pick them. */
+const servedAccounts = (options: StackOptions, pageId: string): LocalAccount[] =>
+  options.accounts?.map(({ id, channel }) => ({ id, channel })) ?? [{ id: pageId, channel: 'messenger' }];
+
+/**
+ * Signs and POSTs a user's message to the webhook as Meta would, in the shape of the account's channel
+ * (the URL is known once the API listens). An account the stack does not serve is refused here.
+ */
 const signedSay =
-  (pageId: string, appSecret: string, webhookUrl: () => string): Stack['say'] =>
-  (psid, input, mid) =>
-    postSignedWebhook(
-      webhookUrl(),
-      webhookBody({ pageId, psid, timestamp: Date.now(), ...input, ...(mid === undefined ? {} : { mid }) }),
-      appSecret,
-    );
+  (
+    accounts: readonly LocalAccount[],
+    secret: { appSecret: string; pageId: string },
+    webhookUrl: () => string,
+  ): Stack['say'] =>
+  async (psid, input, mid, accountId = secret.pageId) => {
+    const account = accounts.find((a) => a.id === accountId);
+    if (account === undefined) throw new Error(`the local stack serves no account ${accountId}`);
+    const at = Date.now();
+    const message = {
+      pageId: account.id,
+      psid,
+      timestamp: at,
+      ...input,
+      ...(mid === undefined ? {} : { mid }),
+    };
+    return postSignedWebhook(webhookUrl(), channelWebhookBody(account.channel, message), secret.appSecret);
+  };
+
+/**
+ * Meta knows every message a WhatsApp number received; the Graph fake learns them from the signed bodies
+ * posted to the webhook, before the webhook runs (its prelude's read call may reach Graph first).
+ */
+const notingWhatsAppInbound =
+  (handler: HttpApiHandler, appSecret: string, graph: GraphFake | undefined): HttpApiHandler =>
+  (event, context) => {
+    if (graph !== undefined && event.requestContext.http.method === 'POST')
+      for (const e of signedUserEvents(event, appSecret))
+        if (e.channel === 'whatsapp' && e.mid !== undefined) graph.noteInbound(e.mid, e.psid);
+    return handler(event, context);
+  };
 
 /** The services the functions talk to: SQS, the state table, Graph (each stopped after the functions). */
 const startServices = async (
@@ -541,7 +603,7 @@ const buildFunctions = async (
 /** Starts every part in order (SQS, Graph, the functions, the HTTP API, the pollers) and wires them. */
 const startParts = async (options: StackOptions, stops: ReturnType<typeof stopper>): Promise<Stack> => {
   const secrets = stackSecrets(options);
-  const pageId = options.pageId ?? LOCAL_PAGE_ID;
+  const pageId = options.pageId ?? options.accounts?.[0]?.id ?? LOCAL_PAGE_ID;
   const maxReceiveCount = options.maxReceiveCount ?? MAX_RECEIVE_COUNT;
   const { subscribe, emit } = chatBus();
   const tap = inboundTap(emit);
@@ -555,13 +617,15 @@ const startParts = async (options: StackOptions, stops: ReturnType<typeof stoppe
   const consumer = consumerClients(clients, dynamo);
   const { webhook, handlers } = await buildFunctions(wiring, { options, env, clients, consumer, trace });
   let webhookUrl = '';
-  const say = signedSay(pageId, secrets.appSecret, () => webhookUrl);
+  const accounts = servedAccounts(options, pageId);
+  const say = signedSay(accounts, { appSecret: secrets.appSecret, pageId }, () => webhookUrl);
   if (options.print) printUserLines(subscribe, options.print);
-  const config = () => ({ pageId, graph: graph ? 'local' : 'real' });
+  const config = () => ({ pageId, accounts, graph: graph ? 'local' : 'real' });
   const localToken = newLocalToken();
   let idle: () => Promise<boolean> = async () => false;
-  const chat = { subscribe, say, config, idle: () => idle(), token: localToken };
-  const http = await startWebhookApi({ ...options, appSecret: secrets.appSecret }, webhook, tap, chat);
+  const chat = { subscribe, say, accounts, config, idle: () => idle(), token: localToken };
+  const noting = notingWhatsAppInbound(webhook, secrets.appSecret, graph);
+  const http = await startWebhookApi({ ...options, appSecret: secrets.appSecret }, noting, tap, chat);
   stops.push(http.stop);
   webhookUrl = `${http.url}/webhook`;
   // Stopped first (stops run in reverse): no batch may be mid-flight when SQS or Graph go away.
@@ -580,7 +644,16 @@ const startParts = async (options: StackOptions, stops: ReturnType<typeof stoppe
     idle,
     localToken,
   };
-  return { url: http.url, webhookUrl, pageId, appSecret, verifyToken, ...parts, stop: stops.stopAll };
+  return {
+    url: http.url,
+    webhookUrl,
+    pageId,
+    accounts,
+    appSecret,
+    verifyToken,
+    ...parts,
+    stop: stops.stopAll,
+  };
 };
 
 export const startStack = async (options: StackOptions = {}): Promise<Stack> => {

@@ -4,8 +4,12 @@
  * local Graph fake, or to the real Graph API when META_PAGE_ACCESS_TOKEN is set. Prints the URLs and the
  * conversation; Ctrl-C stops everything cleanly.
  *
+ * With the local Graph fake it serves one Messenger Page, one Instagram account and one WhatsApp number
+ * (local/defaults.ts), each with its own token, plus the accounts ELLIPSIS_ACCOUNTS (a JSON file) or
+ * ELLIPSIS_ACCOUNTS_JSON declares (local/accounts.ts); with the real Graph API, the one Page of the token.
+ *
  * Environment: ELLIPSIS_PORT (3000), ELLIPSIS_SQS_PORT (9324), ELLIPSIS_GRAPH_PORT (3001),
- * ELLIPSIS_DYNAMO_PORT (8000), ELLIPSIS_LOG
+ * ELLIPSIS_DYNAMO_PORT (8000), ELLIPSIS_ACCOUNTS / ELLIPSIS_ACCOUNTS_JSON, ELLIPSIS_LOG
  * (warn | info | debug), every function variable (PLAN_TIME_SCALE, GRAPH_API_VERSION, …), and for the real
  * Graph API: META_PAGE_ACCESS_TOKEN, META_APP_SECRET, META_VERIFY_TOKEN (GRAPH_API_URL optional).
  * RESPONDER=llm answers with the local OpenAI fake (LLM_BASE_URL=fake, the default) or the model at
@@ -14,7 +18,15 @@
 
 import { redactor, redactValue } from '../lib/platform/redaction.ts';
 import type { LogLevel, Telemetry } from '../lib/platform/telemetry.ts';
-import { DEFAULT_PORTS, LOCAL_PAGE_ID, LOCAL_SECRETS, portFrom } from './defaults.ts';
+import { localAccounts } from './accounts.ts';
+import {
+  DEFAULT_PORTS,
+  LOCAL_PAGE_ID,
+  LOCAL_SECRETS,
+  LOCAL_WHATSAPP_RECEIVED,
+  portFrom,
+} from './defaults.ts';
+import type { FakeAccount } from './graph-fake-channels.ts';
 import { type LocalLlm, startLocalLlm } from './llm.ts';
 import { type Stack, startStack } from './stack.ts';
 import { visibleControls } from './transcript.ts';
@@ -56,7 +68,9 @@ const startSettings = (env: NodeJS.ProcessEnv) => {
     if (missing.length > 0) throw new Error(`real Graph mode needs ${missing.join(' and ')} as well`);
   }
   const level = logLevel(env.ELLIPSIS_LOG);
+  const accounts = accountsOf(env, realGraph);
   const secrets = [
+    ...(accounts ?? []).map((a) => a.accessToken),
     env.META_APP_SECRET,
     env.META_VERIFY_TOKEN,
     env.META_PAGE_ACCESS_TOKEN,
@@ -68,8 +82,25 @@ const startSettings = (env: NodeJS.ProcessEnv) => {
     graph: portFrom(env, 'ELLIPSIS_GRAPH_PORT', DEFAULT_PORTS.graph),
     dynamo: portFrom(env, 'ELLIPSIS_DYNAMO_PORT', DEFAULT_PORTS.dynamo),
   };
-  return { realGraph, level, secrets, ports };
+  return { realGraph, level, secrets, ports, accounts };
 };
+
+/**
+ * Local Graph fake: the default accounts and the declared ones. Real Graph: none, the one Page of
+ * META_PAGE_ACCESS_TOKEN (declared accounts there would need real tokens, which this variable never holds).
+ */
+const accountsOf = (env: NodeJS.ProcessEnv, realGraph: boolean): FakeAccount[] | undefined => {
+  if (!realGraph) return localAccounts(env);
+  const declared = ['ELLIPSIS_ACCOUNTS', 'ELLIPSIS_ACCOUNTS_JSON'].find((n) => env[n]);
+  if (declared)
+    throw new Error(
+      `${declared} is for the local Graph fake; real Graph mode serves the Page of META_PAGE_ACCESS_TOKEN`,
+    );
+  return undefined;
+};
+
+const accountLines = (stack: Stack): string =>
+  stack.accounts.map((a) => `  ${a.channel.padEnd(11)} ${a.id}`).join('\n');
 
 const responderLine = (env: NodeJS.ProcessEnv, llm: LocalLlm | undefined): string => {
   if (env.RESPONDER_MODULE) return `module ${env.RESPONDER_MODULE}`;
@@ -86,6 +117,8 @@ Ellipsis local stack is up
   State table ${stack.dynamo ? `${stack.dynamo.tableName} on local DynamoDB (dynalite) at ${stack.dynamo.endpoint}` : 'per-process memory'}
   Graph       ${stack.graph ? `local fake at ${stack.graph.url} (every call is printed below)` : `${env.GRAPH_API_URL ?? 'https://graph.facebook.com'} (real)`}
   Responder   ${responderLine(env, llm)}
+  Accounts (npm run chat -- --channel <channel>, or the chat view's selector)
+${accountLines(stack)}
   Time scale  PLAN_TIME_SCALE=${env.PLAN_TIME_SCALE ?? '1'}
 
 Try:  npm run chat -- "hello"      (or open the chat view)      Ctrl-C to stop
@@ -115,12 +148,13 @@ const main = async () => {
   // RESPONDER=llm: the local OpenAI fake (LLM_BASE_URL=fake or unset) or the model LLM_BASE_URL names.
   const llm = env.RESPONDER === 'llm' && !env.RESPONDER_MODULE ? await startLocalLlm(env) : undefined;
   Object.assign(env, llm?.env);
-  const { realGraph, level, secrets, ports } = startSettings(env);
+  const { realGraph, level, secrets, ports, accounts } = startSettings(env);
   const stack = await startStack({
     env,
     ports,
     graph: realGraph ? 'real' : 'local',
     pageId: env.ELLIPSIS_PAGE_ID || LOCAL_PAGE_ID,
+    ...(accounts && { accounts, whatsappReceived: LOCAL_WHATSAPP_RECEIVED }),
     // As in Lambda, the functions' SDK finds SQS and DynamoDB through the environment.
     sqsFromProcessEnv: true,
     onSqsReady: (sqs) => Object.assign(process.env, sqs.env),

@@ -175,8 +175,10 @@ const connect = () => {
   };
 };
 
+// The selected channel is the one written on: the stack's account of that channel (/local/config) gets it.
 async function say(text, quickReplyPayload) {
-  const body = { psid, text, ...(quickReplyPayload ? { quickReplyPayload } : {}) };
+  const channel = phone.dataset.channel;
+  const body = { psid, text, channel, ...(quickReplyPayload ? { quickReplyPayload } : {}) };
   try {
     const response = await fetch('/local/say', {
       method: 'POST',

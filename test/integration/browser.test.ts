@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { LOCAL_ACCOUNTS } from '../../local/defaults.ts';
 import { type Stack, startStack } from '../../local/stack.ts';
 import { memoryTelemetry } from '../support/telemetry.ts';
 
@@ -60,6 +61,8 @@ suite('chat view in chromium', () => {
     // Slow enough for the typing bubble to be on screen a visible moment, fast enough for a test.
     stack = await startStack({
       env: { PLAN_TIME_SCALE: '0.5' },
+      // As npm start: the selector writes on the account of its channel (WhatsApp below).
+      accounts: LOCAL_ACCOUNTS,
       webhookOverrides: { telemetry: memoryTelemetry() },
       senderOverrides: { telemetry: memoryTelemetry() },
     });

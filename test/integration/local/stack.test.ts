@@ -72,6 +72,7 @@ describe('local stack: chat view routes', () => {
     const config = fetch(`${stack.url}/local/config`, { headers: { 'x-ellipsis-token': stack.localToken } });
     expect(await (await config).json()).toEqual({
       pageId: stack.pageId,
+      accounts: [{ id: stack.pageId, channel: 'messenger' }],
       graph: 'local',
     });
   });

@@ -158,6 +158,43 @@ describe('npm start / npm run chat', () => {
     expect(await start.exited).toBe(0);
   }, 240_000);
 
+  test('serves all three channels out of the box: chat --channel whatsapp and --channel instagram are answered', async () => {
+    const start = run('start.ts', [], EPHEMERAL);
+    const url = (await start.waitFor(/Chat view\s+(http:\/\/127\.0\.0\.1:\d+)\//, 90_000))?.[1] ?? '';
+    expect(start.output()).toMatch(
+      /messenger\s+100000000000001\n\s+instagram\s+17841400000000001\n\s+whatsapp\s+106540352242922/,
+    );
+    const whatsapp = run('chat.ts', ['--channel', 'whatsapp', 'hi'], { ELLIPSIS_URL: url });
+    expect(await whatsapp.exited, whatsapp.output()).toBe(0);
+    // Read + typing is one call on WhatsApp: no seen line of its own, then the reply to the BSUID.
+    expect(whatsapp.output()).toContain('… typing');
+    expect(whatsapp.output()).not.toContain('👀 seen');
+    expect(whatsapp.output()).toMatch(/ {2}bot: /);
+    expect(whatsapp.output()).not.toContain('✖');
+    const instagram = run('chat.ts', ['--channel', 'instagram', 'hi'], {
+      ELLIPSIS_URL: url,
+      ELLIPSIS_PSID: 'ig-cli',
+    });
+    expect(await instagram.exited, instagram.output()).toBe(0);
+    expect(instagram.output()).toContain('👀 seen');
+    expect(instagram.output()).toMatch(/ {2}bot: /);
+    expect(start.output()).not.toContain('✖');
+    start.child.kill('SIGINT');
+    expect(await start.exited).toBe(0);
+  }, 180_000);
+
+  test('refuses a bad ELLIPSIS_ACCOUNTS_JSON at start, and chat a channel that is not one', async () => {
+    const start = run('start.ts', [], {
+      ...EPHEMERAL,
+      ELLIPSIS_ACCOUNTS_JSON: '[{"id":"1","channel":"sms"}]',
+    });
+    expect(await start.exited).toBe(1);
+    expect(start.output()).toMatch(/npm start: ELLIPSIS_ACCOUNTS_JSON: \[0\]\.channel: /);
+    const chat = run('chat.ts', ['--channel', 'sms', 'hi'], { ELLIPSIS_URL: 'http://127.0.0.1:9' });
+    expect(await chat.exited).toBe(1);
+    expect(chat.output()).toMatch(/npm run chat: --channel: /);
+  }, 90_000);
+
   test('chat tells the developer to start the stack when nothing listens', async () => {
     const busy = createServer();
     await new Promise<void>((r) => busy.listen(0, '127.0.0.1', () => r()));

@@ -391,7 +391,9 @@ describe('channel', () => {
     });
     const message = bodies.find((b) => actionKind(b.action) === 'message')!;
     const call = channelShapeOf(message.channel).requestFor(sendTargetOf(message), message.action);
-    expect(call).toMatchObject({ call: { body: { to: event.psid, type: 'interactive' } } });
+    // The sample's user is known by a business-scoped user id: Cloud API → Messages addresses it with `recipient`.
+    expect(call).toMatchObject({ call: { body: { recipient: event.psid, type: 'interactive' } } });
+    expect(call).not.toHaveProperty('call.body.to');
   });
 
   it('whatsapp replies without inboundMid are refused on that field (every typing step would be skipped)', () => {

@@ -12,7 +12,7 @@ import { STATE_TABLE_KEY } from '../../../lib/platform/ledger.ts';
 import { decodeStep } from '../../../lib/queue/codec.ts';
 import { memoryTelemetry, metricTotal } from '../../support/telemetry.ts';
 
-const T = 1767225600000; // the sample events' epoch (infra/events/sender-*.json)
+const T = 1767225600000; // the sample events' epoch (infra/events/fixture-sender-*.json)
 const TOKEN = 'EAAsenderTestToken123456';
 const sqsMock = mockClient(SQSClient);
 const dynamoMock = mockClient(DynamoDBClient);
@@ -64,7 +64,7 @@ describe('sender handler', () => {
   it('processes the sample conversation batch: due steps sent, the later reply deferred with its follower', async () => {
     const { calls, telemetry, deps } = harness();
     const handler = makeHandler(env, deps);
-    const event = sampleEvent('sender-conversation-batch.json');
+    const event = sampleEvent('fixture-sender-conversation-batch.json');
     const response = await handler(event);
     // mark_seen, typing_on (700 ms into the sequence, waited inline), then the reply 2.4 s later: 2.35 s to go
     // → 2 whole seconds to SQS (the redelivery waits the rest); typing_off waits behind it
@@ -86,14 +86,14 @@ describe('sender handler', () => {
 
   it('copies the sample poison record to the DLQ and sends the step behind it', async () => {
     const { calls, deps } = harness();
-    const response = await makeHandler(env, deps)(sampleEvent('sender-poison.json'));
+    const response = await makeHandler(env, deps)(sampleEvent('fixture-sender-poison.json'));
     expect(response).toEqual({ batchItemFailures: [] });
     expect(sqsMock.commandCalls(SendMessageCommand)[0]?.args[0].input.QueueUrl).toBe(env.DLQ_URL);
     expect(calls).toHaveLength(1);
   });
 
   it('maps a Lambda SQS record to a plain consumer record, naming the queue (shard) it came from', () => {
-    const [first] = sampleEvent('sender-single-step.json').Records;
+    const [first] = sampleEvent('fixture-sender-single-step.json').Records;
     if (!first) throw new Error('sample event has no record');
     const record = toQueueRecord(first);
     expect(record).toEqual({
@@ -114,7 +114,7 @@ describe('sender handler', () => {
       { ...env, STATE_TABLE_NAME: 'state' },
       { ...deps, dynamo: new DynamoDBClient({ region: 'us-east-1', credentials }) },
     );
-    const event = sampleEvent('sender-conversation-batch.json');
+    const event = sampleEvent('fixture-sender-conversation-batch.json');
     await handler({ Records: event.Records.slice(3) });
     const keys = dynamoMock
       .commandCalls(GetItemCommand)
@@ -142,8 +142,8 @@ describe('sender handler', () => {
         },
       },
     );
-    await handler(sampleEvent('sender-single-step.json'));
-    await handler(sampleEvent('sender-single-step.json'));
+    await handler(sampleEvent('fixture-sender-single-step.json'));
+    await handler(sampleEvent('fixture-sender-single-step.json'));
     expect(fetched.sort()).toEqual(['/e/app-secret', '/e/token']);
   });
 
@@ -155,7 +155,9 @@ describe('sender handler', () => {
     };
     const { calls, deps } = harness();
     const handler = makeHandler(mutableEnv, deps);
-    const failure = await handler(sampleEvent('sender-single-step.json')).catch((error: unknown) => error);
+    const failure = await handler(sampleEvent('fixture-sender-single-step.json')).catch(
+      (error: unknown) => error,
+    );
     expect(failure).toBeInstanceOf(Error);
     const message = (failure as Error).message;
     expect(message).toMatch(/QUEUE_URL/);
@@ -164,7 +166,7 @@ describe('sender handler', () => {
     expect(message).not.toContain('soon');
     mutableEnv.QUEUE_URL = env.QUEUE_URL;
     mutableEnv.GRAPH_TIMEOUT_MS = '5000';
-    expect(await handler(sampleEvent('sender-single-step.json'))).toEqual({ batchItemFailures: [] });
+    expect(await handler(sampleEvent('fixture-sender-single-step.json'))).toEqual({ batchItemFailures: [] });
     expect(calls).toHaveLength(1);
   });
 

@@ -702,7 +702,7 @@ const env = {
 const sampleEvent = (name: string): APIGatewayProxyEventV2 =>
   JSON.parse(
     readFileSync(
-      join(import.meta.dirname, '..', '..', '..', 'infra', 'events', `webhook-${name}.json`),
+      join(import.meta.dirname, '..', '..', '..', 'infra', 'events', `fixture-webhook-${name}.json`),
       'utf8',
     ),
   );
