@@ -94,38 +94,38 @@ const streamChatEvents: ChatRoute = (req, res, { subscribe }) => {
   });
 };
 
-/** What /local/say accepts: `{psid, text, quickReplyPayload?}`, or the reason it does not. */
-const parseSayInput = (
-  raw: string,
-): { ok: true; psid: string; input: UserInput } | { ok: false; error: string } => {
-  let input: { psid?: unknown; text?: unknown; quickReplyPayload?: unknown };
-  try {
-    input = JSON.parse(raw) as typeof input;
-  } catch {
-    return { ok: false, error: 'body must be JSON {psid, text, quickReplyPayload?}' };
-  }
-  if (typeof input.psid !== 'string' || !/^[\w-]{1,60}$/.test(input.psid)) {
-    return { ok: false, error: 'psid must be 1-60 letters, digits, _ or -' };
-  }
-  if (typeof input.text !== 'string' || input.text.trim() === '' || input.text.length > 2000) {
-    return { ok: false, error: 'text must be 1-2000 characters' };
-  }
-  const quick =
-    typeof input.quickReplyPayload === 'string' ? { quickReplyPayload: input.quickReplyPayload } : {};
-  return { ok: true, psid: input.psid, input: { text: input.text, ...quick } };
-};
+/** What /local/say accepts: `{psid, text, quickReplyPayload?, channel?}`, checked once (any JSON value may come). */
+const sayBodySchema = z.object({
+  psid: z.string().check(z.regex(/^[\w-]{1,60}$/, 'must be 1-60 letters, digits, _ or -')),
+  text: z.string().check(
+    z.maxLength(2000, 'must be 1-2000 characters'),
+    z.refine((t) => t.trim() !== '', 'must be 1-2000 characters'),
+  ),
+  quickReplyPayload: z.optional(z.string()),
+  /** Which of the stack's channels the message is written on; absent: the stack's default account. */
+  channel: z.optional(channelSchema),
+});
+type SayBody = z.infer<typeof sayBodySchema>;
 
-/** /local/say's optional `channel`: which of the stack's channels the message is written on. */
-const sayChannelSchema = z.looseObject({ channel: z.optional(channelSchema) });
+/** The body, or the reason it is refused (a 400, never a crash: `null`, an array, a number are bodies too). */
+const parseSayBody = (raw: string): { ok: true; body: SayBody } | { ok: false; error: string } => {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    return { ok: false, error: 'body must be JSON {psid, text, quickReplyPayload?, channel?}' };
+  }
+  const parsed = sayBodySchema.safeParse(json);
+  return parsed.success
+    ? { ok: true, body: parsed.data }
+    : { ok: false, error: describeIssues(parsed.error.issues) };
+};
 
 /** The account a /local/say body writes to: the first of its `channel`, else the stack's default. */
 const sayAccount = (
-  raw: string,
+  channel: SayBody['channel'],
   accounts: readonly LocalAccount[],
 ): { ok: true; account?: string } | { ok: false; error: string } => {
-  const parsed = sayChannelSchema.safeParse(JSON.parse(raw));
-  if (!parsed.success) return { ok: false, error: `channel: ${describeIssues(parsed.error.issues)}` };
-  const { channel } = parsed.data;
   if (channel === undefined) return { ok: true };
   const account = accounts.find((a) => a.channel === channel);
   if (account === undefined) return { ok: false, error: `channel: this stack serves no ${channel} account` };
@@ -135,11 +135,13 @@ const sayAccount = (
 /** Signs the chat view's message as Meta would, in its channel's shape, and forwards it to /webhook. */
 const forwardSay: ChatRoute = async (req, res, { say, accounts }) => {
   const raw = (await readRawBody(req)).toString('utf8');
-  const parsed = parseSayInput(raw);
+  const parsed = parseSayBody(raw);
   if (!parsed.ok) return sendJson(res, 400, { error: parsed.error });
-  const target = sayAccount(raw, accounts);
+  const { psid, text, quickReplyPayload, channel } = parsed.body;
+  const target = sayAccount(channel, accounts);
   if (!target.ok) return sendJson(res, 400, { error: target.error });
-  const answer = await say(parsed.psid, parsed.input, undefined, target.account);
+  const input: UserInput = { text, ...(quickReplyPayload !== undefined && { quickReplyPayload }) };
+  const answer = await say(psid, input, undefined, target.account);
   sendJson(res, 200, { webhookStatus: answer.status, webhookAnswer: answer.text });
 };
 

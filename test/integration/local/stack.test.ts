@@ -82,6 +82,11 @@ describe('local stack: chat view routes', () => {
     [{ psid: 'bad id!', text: 'hi' }, /psid/],
     [{ psid: 'ok', text: '   ' }, /text/],
     [{ psid: 'ok', text: 'x'.repeat(2001) }, /text/],
+    // Any JSON value is a body too: none of these may crash the route.
+    [null, /expected object/],
+    [[], /expected object/],
+    [5, /expected object/],
+    [{ psid: 'ok', text: 'hi', quickReplyPayload: 7 }, /quickReplyPayload/],
   ])('rejects the /local/say body %j with a reason', async (body, reason) => {
     const res = await say(body);
     expect(res.status).toBe(400);
