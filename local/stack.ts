@@ -29,7 +29,7 @@ import type { FakeAccount } from './graph-fake-channels.ts';
 import { type HttpApi, type HttpApiHandler, startHttpApi } from './http.ts';
 import { inboundTap, replyTrace, signedUserEvents } from './inbound-tap.ts';
 import { newLocalToken } from './local-guard.ts';
-import { channelWebhookBody, type LocalAccount, postSignedWebhook, type UserInput } from './meta.ts';
+import { channelWebhookBody, type LocalAccount, postSignedWebhook } from './meta.ts';
 import {
   MAX_RECEIVE_COUNT,
   RESPONDER_BATCH_SIZE,
@@ -159,13 +159,8 @@ export type Stack = {
    * Signs and POSTs a webhook event for `psid` as Meta would, in the channel's shape of `account` (an id of
    * `accounts`; default `pageId`); resolves with the webhook's answer.
    */
-  say: (
-    psid: string,
-    input: UserInput,
-    mid?: string,
-    account?: string,
-  ) => Promise<{ status: number; text: string }>;
-  subscribe: (listener: (event: ChatEvent) => void) => () => void;
+  say: ChatDeps['say'];
+  subscribe: ChatDeps['subscribe'];
   /** The per-start token the chat page carries; every /local/* request must present it (local/local-guard.ts). */
   localToken: string;
   /** Every queue of the pipeline empty and no function running (local/esm.ts `idle`): nothing more will happen. */

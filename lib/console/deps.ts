@@ -10,8 +10,7 @@ import { type ConversationState, stateConversations } from '../platform/conversa
 import type { Startup } from '../platform/runtime.ts';
 import type { Telemetry } from '../platform/telemetry.ts';
 import { enqueueSequence } from '../queue/producer.ts';
-import { type ProducerOverrides, producerDeps } from '../queue/producer-wiring.ts';
-import { shardUrls } from '../queue/shards.ts';
+import { type ProducerOverrides, stepsProducerDeps } from '../queue/producer-wiring.ts';
 import { loadSendConfig } from './config.ts';
 import type { SendDeps } from './send.ts';
 
@@ -20,12 +19,7 @@ export type SendOverrides = Partial<Omit<SendDeps, 'telemetry'>> &
 
 export const sendDeps = (env: Env, overrides: SendOverrides, { telemetry }: Startup): SendDeps => {
   const config = loadSendConfig(env);
-  const producer = producerDeps(
-    config.QUEUE_URL,
-    telemetry,
-    overrides,
-    shardUrls(config.QUEUE_URL, config.QUEUE_URLS),
-  );
+  const producer = stepsProducerDeps(config, telemetry, overrides);
   const now = overrides.now ?? Date.now;
   return {
     planConfig: overrides.planConfig ?? loadPlanConfig(env),

@@ -5,6 +5,7 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Telemetry } from '../platform/telemetry.ts';
 import type { EnqueueDeps } from './producer.ts';
+import { shardUrls } from './shards.ts';
 
 /** The producer's test seams in a handler's overrides. */
 export type ProducerOverrides = {
@@ -44,3 +45,11 @@ export const producerDeps = (
   ...(overrides.sleep && { sleep: overrides.sleep }),
   ...(overrides.random && { random: overrides.random }),
 });
+
+/** The steps producer of a function's configuration: QUEUE_URL and its shards (QUEUE_URLS), one way for all. */
+export const stepsProducerDeps = (
+  config: { QUEUE_URL: string; QUEUE_URLS?: readonly string[] | undefined },
+  telemetry: Telemetry,
+  overrides: ProducerOverrides,
+): EnqueueDeps =>
+  producerDeps(config.QUEUE_URL, telemetry, overrides, shardUrls(config.QUEUE_URL, config.QUEUE_URLS));

@@ -12,8 +12,8 @@ import { type Ledger, stateLedger } from '../platform/ledger.ts';
 import type { Startup } from '../platform/runtime.ts';
 import type { Telemetry } from '../platform/telemetry.ts';
 import { enqueueSequence } from '../queue/producer.ts';
-import { type ProducerOverrides, producerDeps } from '../queue/producer-wiring.ts';
-import { shardQueuesOf, shardUrls } from '../queue/shards.ts';
+import { type ProducerOverrides, stepsProducerDeps } from '../queue/producer-wiring.ts';
+import { shardQueuesOf } from '../queue/shards.ts';
 import { loadResponderConfig, turnPolicySchema } from './config.ts';
 import type { TurnHold } from './hold.ts';
 import { loadResponder } from './load.ts';
@@ -98,12 +98,7 @@ export const responderDeps = async (
   { telemetry, secrets }: Startup,
 ): Promise<ResponderDeps> => {
   const config = loadResponderConfig(env);
-  const producer = producerDeps(
-    config.QUEUE_URL,
-    telemetry,
-    overrides,
-    shardUrls(config.QUEUE_URL, config.QUEUE_URLS),
-  );
+  const producer = stepsProducerDeps(config, telemetry, overrides);
   const fallback = config.RESPONDER_FALLBACK_TEXT;
   const now = overrides.now ?? Date.now;
   const midReply = midReplyDeps(config, overrides, telemetry, now);

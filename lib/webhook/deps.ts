@@ -13,7 +13,7 @@ import { stateLedger } from '../platform/ledger.ts';
 import type { Startup } from '../platform/runtime.ts';
 import { enqueueInbound } from '../queue/inbound-producer.ts';
 import { enqueueSequence } from '../queue/producer.ts';
-import { type ProducerOverrides, producerDeps } from '../queue/producer-wiring.ts';
+import { type ProducerOverrides, stepsProducerDeps } from '../queue/producer-wiring.ts';
 import { shardUrls } from '../queue/shards.ts';
 import { batchedEnqueue } from './batched-enqueue.ts';
 import { loadWebhookConfig } from './config.ts';
@@ -47,7 +47,7 @@ export const webhookDeps = async (
   const { META_APP_SECRET, META_VERIFY_TOKEN } = await secrets(config.secrets);
   const stepsQueues = shardUrls(config.QUEUE_URL, config.QUEUE_URLS);
   const responderQueues = shardUrls(config.RESPONDER_QUEUE_URL, config.RESPONDER_QUEUE_URLS);
-  const producer = producerDeps(config.QUEUE_URL, telemetry, overrides, stepsQueues);
+  const producer = stepsProducerDeps(config, telemetry, overrides);
   // Replaced one-event-at-a-time producers (tests) keep that path; otherwise a body goes out batched.
   const oneByOne = overrides.enqueue !== undefined || overrides.enqueueInbound !== undefined;
   const now = overrides.now ?? Date.now;
