@@ -30,6 +30,7 @@ import { type HttpApi, type HttpApiHandler, startHttpApi } from './http.ts';
 import { inboundTap, replyTrace } from './inbound-tap.ts';
 import { newLocalToken } from './local-guard.ts';
 import { postSignedWebhook, type UserInput, webhookBody } from './meta.ts';
+import { postPageEcho } from './page-echo.ts';
 import {
   MAX_RECEIVE_COUNT,
   RESPONDER_BATCH_SIZE,
@@ -148,6 +149,8 @@ export type Stack = {
   env: Env;
   /** Signs and POSTs a webhook event for `psid` as Meta would; resolves with the webhook's answer. */
   say: (psid: string, input: UserInput, mid?: string) => Promise<{ status: number; text: string }>;
+  /** Signs and POSTs the echo of a message the Page sent `psid` (local/page-echo.ts): a person, unless `appId` is this app's. */
+  echo: (psid: string, text: string, appId?: string) => Promise<{ status: number; text: string }>;
   subscribe: (listener: (event: ChatEvent) => void) => () => void;
   /** The per-start token the chat page carries; every /local/* request must present it (local/local-guard.ts). */
   localToken: string;
@@ -556,11 +559,13 @@ const startParts = async (options: StackOptions, stops: ReturnType<typeof stoppe
   const { webhook, handlers } = await buildFunctions(wiring, { options, env, clients, consumer, trace });
   let webhookUrl = '';
   const say = signedSay(pageId, secrets.appSecret, () => webhookUrl);
+  const echo: Stack['echo'] = (psid, text, appId) =>
+    postPageEcho(webhookUrl, secrets.appSecret, { pageId, psid, text, ...(appId && { appId }) });
   if (options.print) printUserLines(subscribe, options.print);
   const config = () => ({ pageId, graph: graph ? 'local' : 'real' });
   const localToken = newLocalToken();
   let idle: () => Promise<boolean> = async () => false;
-  const chat = { subscribe, say, config, idle: () => idle(), token: localToken };
+  const chat = { subscribe, say, echo, config, idle: () => idle(), token: localToken };
   const http = await startWebhookApi({ ...options, appSecret: secrets.appSecret }, webhook, tap, chat);
   stops.push(http.stop);
   webhookUrl = `${http.url}/webhook`;
@@ -576,6 +581,7 @@ const startParts = async (options: StackOptions, stops: ReturnType<typeof stoppe
     http,
     env,
     say,
+    echo,
     subscribe,
     idle,
     localToken,
