@@ -1,6 +1,7 @@
 /**
  * The chat view's routes beside the local webhook: its static files, an SSE stream of ChatEvents,
- * /local/say (signs a message with the app secret and POSTs it to /webhook), /local/config and /local/idle
+ * /local/say (signs a message with the app secret and POSTs it to /webhook), /local/echo (the same for a
+ * message "sent from the Page inbox": its echo, so the bot steps aside, local/page-echo.ts), /local/config and /local/idle
  * (whether the whole pipeline has nothing left to do, for `npm run chat`). Every one of them goes through
  * local/local-guard.ts first: they are for this machine's developer only, never for a tunnel or a web page.
  */
@@ -22,6 +23,8 @@ export const TOKEN_META = /<meta name="ellipsis-token" content="([^"]*)"/;
 export type ChatDeps = {
   subscribe: (listener: (event: ChatEvent) => void) => () => void;
   say: (psid: string, input: UserInput) => Promise<{ status: number; text: string }>;
+  /** A person's reply from the Page inbox, as its signed echo (local/page-echo.ts). */
+  echo: (psid: string, text: string) => Promise<{ status: number; text: string }>;
   config: () => Record<string, unknown>;
   idle: () => Promise<boolean>;
   /** The per-start token every /local/* request must present. */
@@ -105,6 +108,24 @@ const parseSayInput = (
   return { ok: true, psid: input.psid, input: { text: input.text, ...quick } };
 };
 
+/** What /local/echo accepts: `{psid, text}` as for /local/say (a quick reply is the user's, not the Page's). */
+const parseEchoInput = (
+  raw: string,
+): { ok: true; psid: string; text: string } | { ok: false; error: string } => {
+  const parsed = parseSayInput(raw);
+  if (!parsed.ok) return { ok: false, error: parsed.error.replace(', quickReplyPayload?', '') };
+  const text = 'text' in parsed.input ? parsed.input.text : '';
+  return { ok: true, psid: parsed.psid, text };
+};
+
+/** Sends the Page's reply as Meta would deliver its echo: the bot sees a person answered and steps aside. */
+const forwardEcho: ChatRoute = async (req, res, { echo }) => {
+  const parsed = parseEchoInput((await readRawBody(req)).toString('utf8'));
+  if (!parsed.ok) return sendJson(res, 400, { error: parsed.error });
+  const answer = await echo(parsed.psid, parsed.text);
+  sendJson(res, 200, { webhookStatus: answer.status, webhookAnswer: answer.text });
+};
+
 /** Signs the chat view's message as Meta would and forwards it to /webhook. */
 const forwardSay: ChatRoute = async (req, res, { say }) => {
   const parsed = parseSayInput((await readRawBody(req)).toString('utf8'));
@@ -122,6 +143,7 @@ const API_ROUTES: ReadonlyMap<string, ChatRoute> = new Map<string, ChatRoute>([
   ['GET /local/idle', async (_req, res, deps) => sendJson(res, 200, { idle: await deps.idle() })],
   ['GET /local/events', streamChatEvents],
   ['POST /local/say', forwardSay],
+  ['POST /local/echo', forwardEcho],
 ]);
 
 const guardRequest = (req: IncomingMessage, url: URL): GuardRequest => {

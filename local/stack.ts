@@ -12,6 +12,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import { makeHandler as makeResponderHandler } from '../functions/responder.ts';
 import { makeHandler as makeSenderHandler } from '../functions/sender.ts';
 import { makeHandler as makeWebhookHandler } from '../functions/webhook.ts';
+import type { TakeoverKind } from '../lib/meta/takeover.ts';
 import type { Env } from '../lib/platform/config.ts';
 import { type ConversationState, memoryConversationState } from '../lib/platform/conversation-state.ts';
 import { type Ledger, memoryLedger } from '../lib/platform/ledger.ts';
@@ -27,7 +28,7 @@ import { type BatchReport, pipelineIdle, type SqsHandler, startEventSourceMappin
 import { type GraphFake, startGraphFake } from './graph-fake.ts';
 import type { FakeAccount } from './graph-fake-channels.ts';
 import { type HttpApi, type HttpApiHandler, startHttpApi } from './http.ts';
-import { inboundTap, replyTrace } from './inbound-tap.ts';
+import { inboundTap, replyTrace, takeoverViewOf } from './inbound-tap.ts';
 import { newLocalToken } from './local-guard.ts';
 import { postSignedWebhook, type UserInput, webhookBody } from './meta.ts';
 import { postPageEcho } from './page-echo.ts';
@@ -41,7 +42,7 @@ import {
   SENDER_TIMEOUT_SECONDS,
 } from './queue-attributes.ts';
 import { createResponderQueues, createShardQueues, type LocalSqs, startLocalSqs } from './sqs.ts';
-import { transcriptText } from './transcript.ts';
+import { takeoverLine, transcriptText } from './transcript.ts';
 import { rememberingErrors, warmSqsFunction, warmWebhook } from './warm-up.ts';
 
 /** What the chat view and the terminal see: the user's side and the page's side of each thread. */
@@ -68,6 +69,18 @@ export type ChatEvent =
       status: number;
       /** The event id of the message this call answers (local/inbound-tap.ts replyTrace), when known. */
       replyTo?: string;
+    }
+  | {
+      /** A person (or another app) now holds the conversation, or gave it back (local/inbound-tap.ts). */
+      type: 'takeover';
+      at: number;
+      pageId: string;
+      psid: string;
+      kind: TakeoverKind;
+      /** What the person wrote, when the echo carries text. */
+      text?: string;
+      /** When the bot may speak again (a person's pause); absent: until the thread is passed back. */
+      resumesAt?: number;
     }
   | {
       /** A POST the webhook refused: not a user's message (local/inbound-tap.ts). */
@@ -406,12 +419,12 @@ const startMappings = (
 
 /** The webhook behind the local API Gateway, with the chat view beside it. */
 const startWebhookApi = (
-  options: StackOptions & { appSecret: string },
+  options: StackOptions & { appSecret: string; functionEnv: Env },
   webhook: HttpApiHandler,
   tap: ReturnType<typeof inboundTap>,
   chat: ChatDeps,
 ): Promise<HttpApi> => {
-  const tapped = tap.tap(webhook, options.appSecret);
+  const tapped = tap.tap(webhook, options.appSecret, takeoverViewOf(options.functionEnv));
   return startHttpApi({
     ...(options.ports?.http === undefined ? {} : { port: options.ports.http }),
     routes: [
@@ -428,6 +441,7 @@ const printUserLines = (subscribe: Stack['subscribe'], print: (line: string) => 
   subscribe((e) => {
     if (e.type === 'user')
       print(`        [${transcriptText(e.psid)}] 🧑 ${transcriptText(e.text ?? e.postback ?? '(event)')}`);
+    if (e.type === 'takeover') print(`        [${transcriptText(e.psid)}] ${takeoverLine(e)}`);
     if (e.type === 'rejected') {
       const who = e.psid === undefined ? '' : `[${transcriptText(e.psid)}] `;
       print(`        ${who}✖ webhook refused a body (${e.status}: ${e.reason}); not shown as a message`);
@@ -566,7 +580,8 @@ const startParts = async (options: StackOptions, stops: ReturnType<typeof stoppe
   const localToken = newLocalToken();
   let idle: () => Promise<boolean> = async () => false;
   const chat = { subscribe, say, echo, config, idle: () => idle(), token: localToken };
-  const http = await startWebhookApi({ ...options, appSecret: secrets.appSecret }, webhook, tap, chat);
+  const apiOptions = { ...options, appSecret: secrets.appSecret, functionEnv: env };
+  const http = await startWebhookApi(apiOptions, webhook, tap, chat);
   stops.push(http.stop);
   webhookUrl = `${http.url}/webhook`;
   // Stopped first (stops run in reverse): no batch may be mid-flight when SQS or Graph go away.
