@@ -1,6 +1,7 @@
 /**
  * The chat view's routes beside the local webhook: its static files, an SSE stream of ChatEvents,
- * /local/say (signs a message with the app secret and POSTs it to /webhook), /local/config and /local/idle
+ * /local/say (signs a message with the app secret and POSTs it to /webhook), /local/echo (the same for a
+ * message "sent from the Page inbox": its echo, so the bot steps aside, local/page-echo.ts), /local/config and /local/idle
  * (whether the whole pipeline has nothing left to do, for `npm run chat`). Every one of them goes through
  * local/local-guard.ts first: they are for this machine's developer only, never for a tunnel or a web page.
  */
@@ -32,6 +33,8 @@ export type ChatDeps = {
   ) => Promise<{ status: number; text: string }>;
   /** The accounts the stack serves; /local/say's `channel` picks the first of that channel. */
   accounts: readonly LocalAccount[];
+  /** A person's reply from the Page inbox, as its signed echo (local/page-echo.ts). */
+  echo: (psid: string, text: string) => Promise<{ status: number; text: string }>;
   config: () => Record<string, unknown>;
   idle: () => Promise<boolean>;
   /** The per-start token every /local/* request must present. */
@@ -132,6 +135,23 @@ const sayAccount = (
   return { ok: true, account: account.id };
 };
 
+/** What /local/echo accepts: `{psid, text}` as for /local/say (a quick reply is the user's, not the Page's). */
+const echoBodySchema = z.object({ psid: sayBodySchema.shape.psid, text: sayBodySchema.shape.text });
+
+/** Sends the Page's reply as Meta would deliver its echo: the bot sees a person answered and steps aside. */
+const forwardEcho: ChatRoute = async (req, res, { echo }) => {
+  let json: unknown;
+  try {
+    json = JSON.parse((await readRawBody(req)).toString('utf8'));
+  } catch {
+    return sendJson(res, 400, { error: 'body must be JSON {psid, text}' });
+  }
+  const parsed = echoBodySchema.safeParse(json);
+  if (!parsed.success) return sendJson(res, 400, { error: describeIssues(parsed.error.issues) });
+  const answer = await echo(parsed.data.psid, parsed.data.text);
+  sendJson(res, 200, { webhookStatus: answer.status, webhookAnswer: answer.text });
+};
+
 /** Signs the chat view's message as Meta would, in its channel's shape, and forwards it to /webhook. */
 const forwardSay: ChatRoute = async (req, res, { say, accounts }) => {
   const raw = (await readRawBody(req)).toString('utf8');
@@ -154,6 +174,7 @@ const API_ROUTES: ReadonlyMap<string, ChatRoute> = new Map<string, ChatRoute>([
   ['GET /local/idle', async (_req, res, deps) => sendJson(res, 200, { idle: await deps.idle() })],
   ['GET /local/events', streamChatEvents],
   ['POST /local/say', forwardSay],
+  ['POST /local/echo', forwardEcho],
 ]);
 
 const guardRequest = (req: IncomingMessage, url: URL): GuardRequest => {

@@ -212,6 +212,13 @@ export const checkSendBody = (body: unknown): Checked => {
       return invalid('messaging_type must be RESPONSE, UPDATE or MESSAGE_TAG');
     }
     if (messagingType === 'MESSAGE_TAG' && typeof rest.tag === 'string') delete rest.tag;
+    // A quoted reply (Graph API reference, Page Messages: reply_to): `{mid}` beside the message.
+    if ('reply_to' in rest) {
+      const to = rest.reply_to as { mid?: unknown } | null;
+      if (typeof to?.mid !== 'string' || to.mid === '' || Object.keys(to).length !== 1)
+        return invalid('reply_to must be {mid}');
+      delete rest.reply_to;
+    }
   } else if (messagingType !== undefined) {
     return invalid(
       'Requests to display sender action should only include the sender_action parameter and the recipient object',

@@ -5,6 +5,8 @@
  *   the handler returns, and the user's line must still show before it);
  * - a body the webhook refused (413 too large, 400 too deep, 403 bad signature, 500 not configured…) is
  *   reported as a rejection with the webhook's status and answer, never as something a user said;
+ * - a signed body the webhook accepted that says a person (or another app) now holds a conversation is
+ *   told as a takeover, with when the bot resumes — computed as the webhook does (lib/webhook/takeover.ts);
  * - each Graph call names the message it answers (`replyTo`, the turn's last event id), taken from the
  *   step the sender is working on for that user (its sequence id, lib/responder/turn-runner.ts
  *   turnSequenceId; a prelude's is the event id itself), so `npm run chat` never shows an earlier
@@ -12,6 +14,9 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, SQSEvent } from 'aws-lambda';
 import { parseWebhookBody } from '../lib/meta/inbound.ts';
+import { takeoverSignals } from '../lib/meta/takeover.ts';
+import type { Env } from '../lib/platform/config.ts';
+import { takeoverSchema } from '../lib/platform/takeover-config.ts';
 import { verifySignature } from '../lib/webhook/signature.ts';
 import type { SqsHandler } from './esm.ts';
 import type { HttpApiHandler } from './http.ts';
@@ -20,6 +25,17 @@ import { transcriptText } from './transcript.ts';
 
 type UserEvent = Extract<ChatEvent, { type: 'user' }>;
 type GraphEvent = Extract<ChatEvent, { type: 'graph' }>;
+type TakeoverEvent = Extract<ChatEvent, { type: 'takeover' }>;
+
+/** What the webhook reads to tell a person's echo from the bot's own, and how long it then steps aside. */
+export type TakeoverView = { appId: string | undefined; pauseMs: number };
+
+/** The functions' env as the webhook reads it (META_APP_ID, HUMAN_TAKEOVER_PAUSE_SECONDS); undefined if invalid. */
+export const takeoverViewOf = (env: Env): TakeoverView | undefined => {
+  const parsed = takeoverSchema.safeParse(env);
+  if (!parsed.success) return undefined;
+  return { appId: parsed.data.META_APP_ID, pauseMs: parsed.data.HUMAN_TAKEOVER_PAUSE_SECONDS * 1000 };
+};
 
 /** The webhook's answer is cut to this many characters in a rejection line. */
 const REASON_CHARS = 200;
@@ -53,6 +69,36 @@ export const signedUserEvents = (event: APIGatewayProxyEventV2, appSecret: strin
   }
 };
 
+/**
+ * Who holds which conversation after a signed body, as the webhook decides it: a person's echo silences the
+ * bot until max(received, echo time) + the pause; another app holds the thread until it is passed back.
+ */
+export const signedTakeovers = (
+  event: APIGatewayProxyEventV2,
+  appSecret: string,
+  view: TakeoverView,
+  now: number,
+): TakeoverEvent[] => {
+  const raw = rawBodyOf(event);
+  const signature = signatureOf(event);
+  if (!signature || !verifySignature(raw, signature, appSecret)) return [];
+  let json: unknown;
+  try {
+    json = JSON.parse(raw.toString('utf8'));
+  } catch {
+    return [];
+  }
+  return takeoverSignals(json, { appId: view.appId, receivedAt: now }).map((s) => ({
+    type: 'takeover',
+    at: now,
+    pageId: s.pageId,
+    psid: s.psid,
+    kind: s.kind,
+    ...(s.text === undefined ? {} : { text: s.text }),
+    ...(s.kind === 'person' && { resumesAt: Math.max(now, s.at) + view.pauseMs }),
+  }));
+};
+
 const statusOf = (result: APIGatewayProxyResultV2): { status: number; body: string } =>
   typeof result === 'object' && result !== null && 'statusCode' in result
     ? { status: result.statusCode ?? 200, body: typeof result.body === 'string' ? result.body : '' }
@@ -82,10 +128,11 @@ export const inboundTap = (emit: (event: ChatEvent) => void) => {
       }
   };
   const tap =
-    (handler: HttpApiHandler, appSecret: string): HttpApiHandler =>
+    (handler: HttpApiHandler, appSecret: string, view?: TakeoverView): HttpApiHandler =>
     async (event, context) => {
       if (event.requestContext.http.method !== 'POST') return handler(event, context);
       const mine = signedUserEvents(event, appSecret);
+      const takeovers = view === undefined ? [] : signedTakeovers(event, appSecret, view, Date.now());
       for (const e of mine) held.add(e);
       let answer = { status: 500, body: 'Internal Server Error' };
       try {
@@ -95,7 +142,7 @@ export const inboundTap = (emit: (event: ChatEvent) => void) => {
       } finally {
         const pending = mine.filter((e) => held.has(e));
         for (const e of pending) held.delete(e);
-        if (answer.status === 200) for (const e of pending) emit(e);
+        if (answer.status === 200) for (const e of [...takeovers, ...pending]) emit(e);
         else emit(rejection(answer.status, answer.body, mine));
       }
     };

@@ -12,6 +12,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import { makeHandler as makeResponderHandler } from '../functions/responder.ts';
 import { makeHandler as makeSenderHandler } from '../functions/sender.ts';
 import { makeHandler as makeWebhookHandler } from '../functions/webhook.ts';
+import type { TakeoverKind } from '../lib/meta/takeover.ts';
 import type { Env } from '../lib/platform/config.ts';
 import { type ConversationState, memoryConversationState } from '../lib/platform/conversation-state.ts';
 import { type Ledger, memoryLedger } from '../lib/platform/ledger.ts';
@@ -27,9 +28,10 @@ import { type BatchReport, pipelineIdle, type SqsHandler, startEventSourceMappin
 import { type GraphFake, startGraphFake } from './graph-fake.ts';
 import type { FakeAccount } from './graph-fake-channels.ts';
 import { type HttpApi, type HttpApiHandler, startHttpApi } from './http.ts';
-import { inboundTap, replyTrace, signedUserEvents } from './inbound-tap.ts';
+import { inboundTap, replyTrace, signedUserEvents, takeoverViewOf } from './inbound-tap.ts';
 import { newLocalToken } from './local-guard.ts';
 import { channelWebhookBody, type LocalAccount, postSignedWebhook } from './meta.ts';
+import { postPageEcho } from './page-echo.ts';
 import {
   MAX_RECEIVE_COUNT,
   RESPONDER_BATCH_SIZE,
@@ -40,7 +42,7 @@ import {
   SENDER_TIMEOUT_SECONDS,
 } from './queue-attributes.ts';
 import { createResponderQueues, createShardQueues, type LocalSqs, startLocalSqs } from './sqs.ts';
-import { transcriptText } from './transcript.ts';
+import { takeoverLine, transcriptText } from './transcript.ts';
 import { rememberingErrors, warmSqsFunction, warmWebhook } from './warm-up.ts';
 
 /** What the chat view and the terminal see: the user's side and the page's side of each thread. */
@@ -69,6 +71,18 @@ export type ChatEvent =
       status: number;
       /** The event id of the message this call answers (local/inbound-tap.ts replyTrace), when known. */
       replyTo?: string;
+    }
+  | {
+      /** A person (or another app) now holds the conversation, or gave it back (local/inbound-tap.ts). */
+      type: 'takeover';
+      at: number;
+      pageId: string;
+      psid: string;
+      kind: TakeoverKind;
+      /** What the person wrote, when the echo carries text. */
+      text?: string;
+      /** When the bot may speak again (a person's pause); absent: until the thread is passed back. */
+      resumesAt?: number;
     }
   | {
       /** A POST the webhook refused: not a user's message (local/inbound-tap.ts). */
@@ -161,6 +175,8 @@ export type Stack = {
    */
   say: ChatDeps['say'];
   subscribe: ChatDeps['subscribe'];
+  /** Signs and POSTs the echo of a message the Page sent `psid` (local/page-echo.ts): a person, unless `appId` is this app's. */
+  echo: (psid: string, text: string, appId?: string) => Promise<{ status: number; text: string }>;
   /** The per-start token the chat page carries; every /local/* request must present it (local/local-guard.ts). */
   localToken: string;
   /** Every queue of the pipeline empty and no function running (local/esm.ts `idle`): nothing more will happen. */
@@ -429,12 +445,12 @@ const startMappings = (
 
 /** The webhook behind the local API Gateway, with the chat view beside it. */
 const startWebhookApi = (
-  options: StackOptions & { appSecret: string },
+  options: StackOptions & { appSecret: string; functionEnv: Env },
   webhook: HttpApiHandler,
   tap: ReturnType<typeof inboundTap>,
   chat: ChatDeps,
 ): Promise<HttpApi> => {
-  const tapped = tap.tap(webhook, options.appSecret);
+  const tapped = tap.tap(webhook, options.appSecret, takeoverViewOf(options.functionEnv));
   return startHttpApi({
     ...(options.ports?.http === undefined ? {} : { port: options.ports.http }),
     routes: [
@@ -451,6 +467,7 @@ const printUserLines = (subscribe: Stack['subscribe'], print: (line: string) => 
   subscribe((e) => {
     if (e.type === 'user')
       print(`        [${transcriptText(e.psid)}] 🧑 ${transcriptText(e.text ?? e.postback ?? '(event)')}`);
+    if (e.type === 'takeover') print(`        [${transcriptText(e.psid)}] ${takeoverLine(e)}`);
     if (e.type === 'rejected') {
       const who = e.psid === undefined ? '' : `[${transcriptText(e.psid)}] `;
       print(`        ${who}✖ webhook refused a body (${e.status}: ${e.reason}); not shown as a message`);
@@ -614,13 +631,16 @@ const startParts = async (options: StackOptions, stops: ReturnType<typeof stoppe
   let webhookUrl = '';
   const accounts = servedAccounts(options, pageId);
   const say = signedSay(accounts, { appSecret: secrets.appSecret, pageId }, () => webhookUrl);
+  const echo: Stack['echo'] = (psid, text, appId) =>
+    postPageEcho(webhookUrl, secrets.appSecret, { pageId, psid, text, ...(appId && { appId }) });
   if (options.print) printUserLines(subscribe, options.print);
   const config = () => ({ pageId, accounts, graph: graph ? 'local' : 'real' });
   const localToken = newLocalToken();
   let idle: () => Promise<boolean> = async () => false;
-  const chat = { subscribe, say, accounts, config, idle: () => idle(), token: localToken };
+  const chat = { subscribe, say, echo, accounts, config, idle: () => idle(), token: localToken };
   const noting = notingWhatsAppInbound(webhook, secrets.appSecret, graph);
-  const http = await startWebhookApi({ ...options, appSecret: secrets.appSecret }, noting, tap, chat);
+  const apiOptions = { ...options, appSecret: secrets.appSecret, functionEnv: env };
+  const http = await startWebhookApi(apiOptions, noting, tap, chat);
   stops.push(http.stop);
   webhookUrl = `${http.url}/webhook`;
   // Stopped first (stops run in reverse): no batch may be mid-flight when SQS or Graph go away.
@@ -635,6 +655,7 @@ const startParts = async (options: StackOptions, stops: ReturnType<typeof stoppe
     http,
     env,
     say,
+    echo,
     subscribe,
     idle,
     localToken,

@@ -48,3 +48,20 @@ export const transcriptText = (text: string, max = TRANSCRIPT_TEXT_CHARS): strin
   if (left <= 0) return safe;
   return `${safe}… (${left} more character${left === 1 ? '' : 's'})`;
 };
+
+/** The wall-clock time of `ms` as the terminal shows it (local time, HH:MM:SS). */
+const clock = (ms: number): string => new Date(ms).toTimeString().slice(0, 8);
+
+/** A takeover in the transcript: who holds the conversation now, and when the bot speaks again. */
+export const takeoverLine = (event: {
+  kind: 'person' | 'routing_lost' | 'routing_returned';
+  text?: string;
+  resumesAt?: number;
+}): string => {
+  if (event.kind === 'routing_returned') return '🔁 the thread is back: the bot answers the next message';
+  if (event.kind === 'routing_lost')
+    return '🔀 another app took the thread: the bot resumes when it is passed back';
+  const said = event.text === undefined ? '' : ` (“${transcriptText(event.text)}”)`;
+  const resumes = event.resumesAt === undefined ? '' : `; the bot resumes at ${clock(event.resumesAt)}`;
+  return `🙋 a person took over${said}${resumes}`;
+};

@@ -17,7 +17,7 @@ import { type Distribution, distribution } from '../support/stats.ts';
 export type InvocationShape = 'send' | 'defer' | 'send + sent-step record';
 export type InvocationCost = { shape: InvocationShape; cpuMs: number; wall: Distribution };
 
-const eventFor = (n: number, delayMs: number, receiveCount = 1): SQSEvent => {
+export const eventFor = (n: number, delayMs: number, receiveCount = 1): SQSEvent => {
   const now = Date.now();
   const body = encodeStep({
     v: 1,

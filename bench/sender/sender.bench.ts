@@ -7,6 +7,8 @@
  * (fauxqs with real visibility timeouts, the ESM, a Graph child each) run at the same time in one process
  * and users are enqueued interleaved over all variants and waits, so every case shares the same machine
  * noise; real time, no time scale. Then the CPU and wall time of one invocation, alone; and what it costs.
+ * Last, the user record read before every step (a person's hold, the quote decision): the handler with the
+ * read on and off against dynalite, and its price per million steps (bench/sender/user-record-read.ts).
  */
 
 import { enqueueSequence } from '../../lib/queue/producer.ts';
@@ -16,6 +18,7 @@ import type { Bench, Cell } from '../support/report.ts';
 import { type Stack, startStack } from '../support/stack.ts';
 import { type Distribution, distribution } from '../support/stats.ts';
 import { measureInvocationCost } from './invocation-cost.ts';
+import { measureUserRecordRead, PRICE_PER_MILLION_RRU, RRU_PER_CONSISTENT_READ } from './user-record-read.ts';
 
 const WAITS_MS = [0, 3_000, 12_000, 30_000];
 const USERS_PER_CASE = 30;
@@ -190,6 +193,26 @@ export const bench: Bench = {
       };
     });
     const cost = await measureInvocationCost();
+    const userRead = await measureUserRecordRead();
+    const readDollars = RRU_PER_CONSISTENT_READ * PRICE_PER_MILLION_RRU;
+    const readRows: Cell[][] = [
+      ['read off (record in memory)', userRead.readOff.p50, userRead.readOff.p95, userRead.readOff.p99, 0],
+      [
+        'read on (GetItem, ConsistentRead)',
+        userRead.readOn.p50,
+        userRead.readOn.p95,
+        userRead.readOn.p99,
+        readDollars,
+      ],
+      [
+        'added by the read (on − off)',
+        userRead.readOn.p50 - userRead.readOff.p50,
+        userRead.readOn.p95 - userRead.readOff.p95,
+        userRead.readOn.p99 - userRead.readOff.p99,
+        readDollars,
+      ],
+      ['the GetItem alone', userRead.read.p50, userRead.read.p95, userRead.read.p99, readDollars],
+    ];
 
     const rows: Cell[][] = results.flatMap((r) =>
       r.byWait.map((w) => [
@@ -210,7 +233,8 @@ export const bench: Bench = {
       {
         send: 'sending (step due, Graph 0 ms)',
         defer: 'deferring (ChangeMessageVisibility)',
-        'send + sent-step record': 'sending a redelivered message with the state table (GetItem ×2, PutItem)',
+        'send + sent-step record':
+          'sending a redelivered message with the state table (GetItem ×3: abort, user record, sent step; PutItem)',
       }[c.shape],
       c.cpuMs,
       c.wall.p50,
@@ -247,8 +271,23 @@ export const bench: Bench = {
             'CPU = process.cpuUsage() around the handler call (user + system), averaged over the rounds. In Lambda the billed duration is the wall time, dominated by the Graph round trip and the slept rest, not by CPU: concurrency is the resource to size (README, Performance).',
           ],
         },
+        {
+          title: 'The user record read before every step (docs/takeover.md), against dynalite',
+          columns: [
+            'sender invocation',
+            'wall p50 ms',
+            'wall p95 ms',
+            'wall p99 ms',
+            'DynamoDB $ per million steps',
+          ],
+          rows: readRows,
+          notes: [
+            `${userRead.readOn.n} invocations each, read on and off interleaved, one at a time, after a warm-up: the real handler, a due message on its second receive (abort, sent-step and — when on — user-record reads, sent-step write), Graph and SQS answered by a stand-in at 0 ms, the state table on dynalite over loopback (a DynamoDB implementation, not AWS: an in-region GetItem takes its own few ms).`,
+            `Price: the read is strongly consistent (ConsistentRead: true, lib/platform/state-table.ts), 1 RRU for an item ≤ 4 KB, at $${PRICE_PER_MILLION_RRU} per million RRU (DynamoDB on-demand, us-east-1); an eventually consistent read would be half.`,
+          ],
+        },
       ],
-      data: { variants, results, invocationCost: cost },
+      data: { variants, results, invocationCost: cost, userRecordRead: userRead },
     };
   },
 };

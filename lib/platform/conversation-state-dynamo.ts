@@ -34,6 +34,7 @@ const recordOf = (item: Record<string, AttributeValue> | undefined): UserRecord 
     silentThrough: numberOf(item, 'silentThrough'),
     personAt: numberOf(item, 'personAt'),
     lastBotAt: numberOf(item, 'lastBotAt'),
+    lastInboundAt: numberOf(item, 'lastInboundAt'),
   };
   return {
     ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)),
@@ -74,6 +75,8 @@ export const dynamoConversationState = (
     hold: (groupId, hold) => holdIn(update, groupId, hold),
     release: (groupId, at) => update(groupId, { set: { silentThrough: num(at) } }),
     botSpoke: (groupId, at) => update(groupId, { set: { lastBotAt: num(at) } }),
+    // One SET, no read: a user's messages reach the webhook in order but for a few ms of skew.
+    userWrote: (groupId, at) => update(groupId, { set: { lastInboundAt: num(at) } }),
   };
 };
 

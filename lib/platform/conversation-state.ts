@@ -25,6 +25,8 @@ export const userRecordSchema = z.object({
   personAt: z.optional(z.number()),
   /** When the bot last enqueued a message for this user. */
   lastBotAt: z.optional(z.number()),
+  /** When the user's newest message reached the webhook: a reply to an older one quotes it (docs/takeover.md). */
+  lastInboundAt: z.optional(z.number()),
 });
 export type UserRecord = z.infer<typeof userRecordSchema>;
 
@@ -40,7 +42,13 @@ export type ConversationState = {
   release: (groupId: string, at: number) => Promise<void>;
   /** The bot enqueued a message at `at`. */
   botSpoke: (groupId: string, at: number) => Promise<void>;
+  /** The user wrote; the webhook received it at `at`. */
+  userWrote: (groupId: string, at: number) => Promise<void>;
 };
+
+/** Is there a message of the user newer than the one received at `answeredAt`? (Then a reply quotes it.) */
+export const userWroteSince = (record: UserRecord, answeredAt: number): boolean =>
+  record.lastInboundAt !== undefined && record.lastInboundAt > answeredAt;
 
 /** Was something that began at `originAt` silenced? (origin ≤ silentThrough) */
 export const isWithheld = (record: UserRecord, originAt: number): boolean =>
@@ -95,6 +103,10 @@ export const memoryConversationState = (
     hold: async (key, hold) => put(key, withHold(current(key), hold)),
     release: async (key, at) => put(key, { ...current(key), silentThrough: at }),
     botSpoke: async (key, at) => put(key, { ...current(key), lastBotAt: at }),
+    userWrote: async (key, at) => {
+      const record = current(key);
+      put(key, { ...record, lastInboundAt: Math.max(record.lastInboundAt ?? 0, at) });
+    },
   };
 };
 
@@ -131,5 +143,6 @@ export const stateConversations = (options: {
     hold: async (key, hold) => (await state()).hold(key, hold),
     release: async (key, at) => (await state()).release(key, at),
     botSpoke: async (key, at) => (await state()).botSpoke(key, at),
+    userWrote: async (key, at) => (await state()).userWrote(key, at),
   };
 };

@@ -64,7 +64,20 @@ export const unreactActionSchema = z.strictObject({
   payload: z.strictObject({ message_id: z.string().check(z.minLength(1)) }),
 });
 
-export const messageActionSchema = z.strictObject({ message: graphMessageSchema });
+/**
+ * The user message a reply answers, to quote when the user has written again since (docs/takeover.md):
+ * its id and when the webhook received it. Optional, so bodies queued before it still decode.
+ */
+export const quoteSchema = z.strictObject({
+  mid: z.string().check(z.minLength(1), z.maxLength(1000)),
+  at: z.number().check(z.int(), z.minimum(0)),
+});
+export type Quote = z.infer<typeof quoteSchema>;
+
+export const messageActionSchema = z.strictObject({
+  message: graphMessageSchema,
+  quote: z.optional(quoteSchema),
+});
 
 export const actionSchema = z.union([
   indicatorActionSchema,

@@ -10,7 +10,7 @@
  * its records are in flight).
  */
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { disclosureDue, type UserRecord } from '../platform/conversation-state.ts';
+import { disclosureDue, isWithheld, type UserRecord } from '../platform/conversation-state.ts';
 import { groupIdOf } from '../queue/codec.ts';
 import { type BatchResponse, type GroupSettlement, processFifoBatch } from '../queue/consumer/batch.ts';
 import { copyAllToDlq, copyToDlq } from '../queue/consumer/queue-writes.ts';
@@ -211,10 +211,13 @@ const answerUnlessHeld = async (
   const { answer, observed } = splitTurn(decoded, record);
   await observeHeld(deps.responder, observed, deps.telemetry);
   if (answer.length === 0) return withheld(deps);
-  const watch = watchHold(hold, key, Math.max(...answer.map((i) => i.receivedAt)), deps.sleep);
+  const since = Math.max(...answer.map((i) => i.receivedAt));
+  const watch = watchHold(hold, key, since, deps.sleep);
   const { runner, spoke } = heldAwareRunner(deps, hold, record, watch.signal);
   const settled = await answerTurn(runner, group, answer, turn).finally(watch.stop);
-  if (watch.signal.aborted) {
+  // A hold that came after the watch's last read still covers the turn: the sender drops its replies, so
+  // the bot did not speak (else the disclosure due after the person would be skipped).
+  if (watch.signal.aborted || isWithheld(await recordOf(deps, hold, key), since)) {
     await observeHeld(deps.responder, answer, deps.telemetry);
     return withheld(deps);
   }

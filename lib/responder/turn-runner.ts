@@ -15,6 +15,7 @@ import { type InboundEvent, sequenceTargetOf } from '../queue/inbound.ts';
 import type { QueuedInbound } from '../queue/inbound-codec.ts';
 import type { SequenceToEnqueue } from '../queue/producer.ts';
 import { type Reply, replySchema } from '../queue/reply.ts';
+import type { Quote, Step } from '../queue/step.ts';
 import { initialPace } from './turn.ts';
 
 export type TurnRunnerDeps = {
@@ -59,11 +60,30 @@ export const turnSequenceId = (eventIds: readonly string[], attempt: number, kin
   return `${eventIds[eventIds.length - 1]}~${digest}.${suffix}`;
 };
 
+/**
+ * The turn's first message bubble names the message it answers (`quote`): the sender quotes it only if the
+ * user has written again by the time it goes out (lib/sender/user-hold.ts quotedOrPlain). One bubble, not
+ * every one: a quote says which message is answered, once.
+ */
+const quoting = (inbounds: readonly QueuedInbound[]) => {
+  const mid = inbounds[inbounds.length - 1]?.event.mid;
+  const quote: Quote | undefined =
+    mid === undefined ? undefined : { mid, at: Math.round(Math.max(...inbounds.map((i) => i.receivedAt))) };
+  let quoted = false;
+  return (steps: readonly Step[]): Step[] =>
+    steps.map((s) => {
+      if (quote === undefined || quoted || !('message' in s.action)) return s;
+      quoted = true;
+      return { ...s, action: { ...s.action, quote } };
+    });
+};
+
 /** One run's enqueue: each batch of steps is its own sequence (turnSequenceId). */
 const sequencer = (inbounds: readonly QueuedInbound[], attempt: number, deps: TurnRunnerDeps) => {
   const last = inbounds[inbounds.length - 1]?.event;
   if (last === undefined) throw new Error('a turn has at least one message');
   const eventIds = inbounds.map((i) => i.event.eventId);
+  const quote = quoting(inbounds);
   let indicators = 0;
   return async (paced: PacedSteps, replyFrom?: number): Promise<void> => {
     if (replyFrom === undefined) indicators += 1;
@@ -71,7 +91,7 @@ const sequencer = (inbounds: readonly QueuedInbound[], attempt: number, deps: Tu
     await deps.enqueue({
       ...sequenceTargetOf(last),
       sequenceId: turnSequenceId(eventIds, attempt, kind),
-      steps: paced.steps,
+      steps: quote(paced.steps),
       plannedAt: Math.round(paced.plannedAt),
       // What a user hold compares: the newest message this turn answers (lib/sender/user-hold.ts).
       originAt: Math.max(...inbounds.map((i) => i.receivedAt)),

@@ -28,7 +28,7 @@ import {
   usageHold,
 } from './schedule.ts';
 import { recordSent, wasSent } from './sent-steps.ts';
-import { stopRecipient, withheldByHold } from './user-hold.ts';
+import { checkHold, stopRecipient } from './user-hold.ts';
 
 /** Everything known about the record being processed. */
 type StepContext = {
@@ -204,11 +204,15 @@ const alreadySent = async (ctx: StepContext): Promise<boolean> => {
 
 /** A decoded step: dropped, scheduled, held back, or sent and settled. */
 const processStep = async (
-  ctx: StepContext,
+  given: StepContext,
   predecessorDoneAt: number | undefined,
 ): Promise<RecordOutcome> => {
-  const { deps, step } = ctx;
-  if (await withheldByHold(deps, step, ctx.group)) return done(deps);
+  const { deps } = given;
+  const hold = await checkHold(deps, given.step, given.group);
+  if (hold.withheld) return done(deps);
+  // The step as it goes out: a reply's quote kept only if the user wrote since (lib/sender/user-hold.ts).
+  const ctx = { ...given, step: hold.step };
+  const { step } = ctx;
   if (await isSequenceAborted(deps, step, ctx.group)) {
     deps.telemetry.metric('StepsDropped', 1, 'Count', { action: ctx.kind });
     deps.telemetry.log.info('step dropped: sequence aborted', {

@@ -9,7 +9,7 @@
  */
 import type { GraphFailure } from '../meta/graph/errors.ts';
 import { sendTargetOf } from '../meta/outbound.ts';
-import { isWithheld, type UserRecord } from '../platform/conversation-state.ts';
+import { isWithheld, type UserRecord, userWroteSince } from '../platform/conversation-state.ts';
 import { errorText } from '../platform/errors.ts';
 import { userLabel } from '../platform/telemetry.ts';
 import type { QueuedStep } from '../queue/codec.ts';
@@ -51,9 +51,34 @@ const clearTyping = async (deps: HoldDeps, step: QueuedStep, record: UserRecord)
   if (!off?.ok) deps.telemetry.metric('TypingOffFailed', 1);
 };
 
-/** True when the step is withheld (and then already handled: counted, logged, typing cleared). */
-export const withheldByHold = async (deps: HoldDeps, step: QueuedStep, group: string): Promise<boolean> => {
+/**
+ * The step as it goes out: a reply keeps its quote only when the user wrote after the message it answers
+ * (the same record read, no other): answering the latest message quotes nothing.
+ */
+export const quotedOrPlain = (step: QueuedStep, record: UserRecord): QueuedStep => {
+  const { action } = step;
+  if (!('message' in action) || action.quote === undefined) return step;
+  if (userWroteSince(record, action.quote.at)) return step;
+  const { quote: _quote, ...plain } = action;
+  return { ...step, action: plain };
+};
+
+/** The one read of the user's record per step: withheld (already handled), or the step to send. */
+export const checkHold = async (
+  deps: HoldDeps,
+  step: QueuedStep,
+  group: string,
+): Promise<{ withheld: true } | { withheld: false; step: QueuedStep }> => {
   const record = await recordOf(deps, group, step);
+  if (await withheldBy(deps, step, record)) return { withheld: true };
+  return { withheld: false, step: quotedOrPlain(step, record) };
+};
+
+/** True when the step is withheld (and then already handled: counted, logged, typing cleared). */
+export const withheldByHold = async (deps: HoldDeps, step: QueuedStep, group: string): Promise<boolean> =>
+  (await checkHold(deps, step, group)).withheld;
+
+const withheldBy = async (deps: HoldDeps, step: QueuedStep, record: UserRecord): Promise<boolean> => {
   if (!isWithheld(record, step.originAt ?? step.plannedAt)) return false;
   const action = actionKind(step.action);
   // A typing_off only ends a bubble: let it through for a person's hold, so none is left hanging.

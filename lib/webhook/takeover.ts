@@ -98,3 +98,26 @@ export const applyTakeovers = async (
   }
   return failed;
 };
+
+/**
+ * Notes when each user last wrote (one write per user of the body, beside the enqueue): a reply that answers
+ * an older message then quotes it (lib/sender/user-hold.ts quotedOrPlain). Best effort: unwritten, the
+ * reply goes out unquoted, as it would have before.
+ */
+export const noteUsersWrote = async (
+  events: readonly { pageId: string; psid: string }[],
+  receivedAt: number,
+  deps: { takeover: WebhookTakeover; telemetry: Telemetry },
+): Promise<void> => {
+  const groups = new Set(events.map((e) => groupIdOf(e.pageId, e.psid)));
+  await Promise.all(
+    [...groups].map((group) =>
+      deps.takeover.state.userWrote(group, receivedAt).catch((error: unknown) => {
+        deps.telemetry.metric('LedgerWriteFailed', 1);
+        deps.telemetry.log.warn('when the user last wrote not recorded; a later reply will not quote', {
+          error,
+        });
+      }),
+    ),
+  );
+};

@@ -25,7 +25,7 @@ import type { Step } from '../queue/step.ts';
 import { servedEvents } from './accounts.ts';
 import { parseJsonBody } from './body.ts';
 import { safeEqual, verifySignature } from './signature.ts';
-import { applyTakeovers, type WebhookTakeover } from './takeover.ts';
+import { applyTakeovers, noteUsersWrote, type WebhookTakeover } from './takeover.ts';
 
 export type WebhookRequest = {
   method: string;
@@ -199,7 +199,11 @@ const receiveEvents = async (request: WebhookRequest, deps: WebhookDeps): Promis
 
   const planned = planEvents(received.events, received.plannedAt, deps);
   const fresh = await dropAnswered(planned, deps);
-  const failures = await enqueueAll(fresh, deps);
+  const wrote = fresh.filter((p) => p.prelude !== undefined).map((p) => p.inbound.event);
+  const [failures] = await Promise.all([
+    enqueueAll(fresh, deps),
+    deps.takeover && noteUsersWrote(wrote, received.plannedAt, { ...deps, takeover: deps.takeover }),
+  ]);
   telemetry.metric('EventsEnqueued', fresh.length - failures);
   if (failures > 0) {
     telemetry.metric('EnqueueFailures', failures);

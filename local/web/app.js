@@ -2,6 +2,8 @@
 // the stack's event stream.
 // What the page sends goes to /local/say, which signs it with the app secret and POSTs it to the real
 // webhook; what appears here is only what Graph was asked to do (seen, typing, messages, reactions).
+// The "reply as the Page" box posts to /local/echo: the signed echo Meta delivers when a person answers from
+// the Page inbox, so the bot steps aside (docs/takeover.md) — the line under it says until when.
 // Every /local/* call presents the token this page was served with (local/local-guard.ts): no other page
 // and no tunnel can use them.
 
@@ -114,6 +116,21 @@ const react = (mid, emoji) => {
   bubble.append(badge);
 };
 
+const clock = (ms) => new Date(ms).toLocaleTimeString();
+
+// A person's reply shows on the Page's side, marked as a person's; the line under it says when the bot resumes.
+const onTakeover = (event) => {
+  if (event.kind === 'person') {
+    if (event.text !== undefined) addRow('page', event.text);
+    const until = event.resumesAt === undefined ? '' : ` · the bot resumes at ${clock(event.resumesAt)}`;
+    notice(`A person took over${until}`);
+  } else if (event.kind === 'routing_lost') {
+    notice('Another app took the thread · the bot resumes when it is passed back');
+  } else {
+    notice('The thread is back · the bot answers the next message');
+  }
+};
+
 const notice = (text) => {
   const line = document.createElement('div');
   line.className = 'notice';
@@ -168,6 +185,8 @@ const connect = () => {
       addRow('user', event.text ?? event.postback ?? '(event)', event.mid);
     } else if (event.type === 'graph') {
       onGraph(event);
+    } else if (event.type === 'takeover') {
+      onTakeover(event);
     } else if (event.type === 'rejected') {
       // A body the webhook refused is not a message: say so, with the webhook's answer.
       notice(`webhook refused a body (${event.status}: ${event.reason}); not shown as a message`);
@@ -192,6 +211,31 @@ async function say(text, quickReplyPayload) {
     notice('the local stack is not reachable');
   }
 }
+
+const pageForm = document.getElementById('page-composer');
+const pageInput = document.getElementById('page-text');
+
+async function replyAsPage(text) {
+  try {
+    const response = await fetch('/local/echo', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-ellipsis-token': token },
+      body: JSON.stringify({ psid, text }),
+    });
+    const answer = await response.json();
+    if (!response.ok) notice(answer.error ?? `could not reply as the Page (${response.status})`);
+  } catch {
+    notice('the local stack is not reachable');
+  }
+}
+
+pageForm.addEventListener('submit', (e) => {
+  e.preventDefault();
+  const text = pageInput.value.trim();
+  if (!text) return;
+  pageInput.value = '';
+  replyAsPage(text);
+});
 
 form.addEventListener('submit', (e) => {
   e.preventDefault();

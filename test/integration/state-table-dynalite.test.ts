@@ -1,7 +1,7 @@
 /**
  * The state table code, unchanged, against a DynamoDB implementation (dynalite 4) with the table created as
  * serverless.yml declares it: every record kind the functions write (`event:`, `abort:`, `sent:`, `reply:`,
- * `conv:`), each through the module that writes it in AWS. What dynalite cannot show (lazy TTL deletion,
+ * `conv:`, `user:`), each through the module that writes it in AWS. What dynalite cannot show (lazy TTL deletion,
  * throughput, IAM) is listed in docs/stand-ins.md.
  */
 import { GetItemCommand, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
@@ -10,6 +10,7 @@ import { makeHandler as makeWebhookHandler } from '../../functions/webhook.ts';
 import { loadLlmConfig } from '../../lib/bots/llm/config.ts';
 import { boundHistory, conversationKey, historyBytes } from '../../lib/bots/llm/conversation.ts';
 import { dynamoConversations, TURNS_ATTRIBUTE } from '../../lib/bots/llm/conversation-dynamo.ts';
+import { dynamoConversationState } from '../../lib/platform/conversation-state-dynamo.ts';
 import {
   abortKey,
   eventKey,
@@ -297,8 +298,27 @@ describe('a missing table', () => {
   });
 });
 
+describe('the user record (user:, lib/platform/conversation-state-dynamo.ts)', () => {
+  test('when the user last wrote sits beside the hold, and neither write undoes the other', async () => {
+    const state = dynamoConversationState(dynamo.containerClient(), dynamo.tableName, {
+      ttlSeconds: 600,
+      now: () => T0,
+    });
+    await state.hold('P:quote', { through: T0 + 900_000, reason: 'person', at: T0 });
+    await state.userWrote('P:quote', T0 + 5);
+    await state.botSpoke('P:quote', T0 + 6);
+    expect(await state.read('P:quote')).toEqual({
+      silentThrough: T0 + 900_000,
+      reason: 'person',
+      personAt: T0,
+      lastBotAt: T0 + 6,
+      lastInboundAt: T0 + 5,
+    });
+  });
+});
+
 test('nothing but the prefixes the code documents is written', async () => {
   const { Items = [] } = await dynamo.admin.send(new ScanCommand({ TableName: dynamo.tableName }));
   const prefixes = new Set(Items.map((i) => i[STATE_TABLE_KEY]?.S?.split(':')[0]));
-  expect([...prefixes].sort()).toEqual(['abort', 'conv', 'event', 'reply', 'sent']);
+  expect([...prefixes].sort()).toEqual(['abort', 'conv', 'event', 'reply', 'sent', 'user']);
 });

@@ -36,6 +36,7 @@ const instagramRequestFor = (target: SendTarget, action: Action): ChannelPlan =>
   if (unsupported !== undefined) return { unsupported };
   if ('message' in action) {
     // metadata is a Messenger echo feature; Instagram documents no such field, so it is not sent.
+    // Nor does Instagram's Send a Message page document a reply_to: the reply goes out unquoted.
     const { metadata: _metadata, ...message } = action.message;
     return { call: { node: 'me', body: messengerRequestBody(target, { message }) } };
   }

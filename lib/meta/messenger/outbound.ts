@@ -10,7 +10,14 @@ import type { ChannelShape, SendTarget } from '../outbound-shape.ts';
 export const messengerRequestBody = ({ psid }: SendTarget, action: Action): Record<string, unknown> => {
   // A guest of the chat plugin has no PSID yet, only a user_ref (lib/queue/inbound.ts); Graph takes either.
   const recipient = graphRecipientOf(psid);
-  if ('message' in action) return { recipient, messaging_type: 'RESPONSE', message: action.message };
+  // A quote is a top-level `reply_to: {mid}` beside `message` (Graph API reference, Page Messages: reply_to).
+  if ('message' in action)
+    return {
+      recipient,
+      messaging_type: 'RESPONSE',
+      message: action.message,
+      ...(action.quote && { reply_to: { mid: action.quote.mid } }),
+    };
   // Sender actions carry only recipient and sender_action (+ payload for react/unreact): no messaging_type.
   // Stryker disable next-line ConditionalExpression: equivalent as `true`: an indicator's payload is undefined, and JSON.stringify drops the key
   if (action.sender_action === 'react' || action.sender_action === 'unreact')

@@ -90,9 +90,11 @@ const whatsappRequestFor = (target: SendTarget, action: Action): ChannelPlan => 
   const node = target.pageId;
   if ('message' in action) {
     const built = whatsappMessageOf(action.message);
+    // A quote is the Cloud API's contextual reply: `context: {message_id}` (Cloud API → Messages, context).
+    const context = action.quote && { context: { message_id: action.quote.mid } };
     return 'unsupported' in built
       ? built
-      : { call: { node, body: { ...envelope(target.psid), ...built.body } } };
+      : { call: { node, body: { ...envelope(target.psid), ...context, ...built.body } } };
   }
   switch (action.sender_action) {
     case 'mark_seen':

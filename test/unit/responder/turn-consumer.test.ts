@@ -7,6 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { LlmRequestError } from '../../../lib/bots/llm/errors.ts';
 import type { Responder } from '../../../lib/bots/responder.ts';
 import { loadPlanConfig } from '../../../lib/pacing/config.ts';
+import { memoryConversationState } from '../../../lib/platform/conversation-state.ts';
+import { groupIdOf } from '../../../lib/queue/codec.ts';
 import type { QueueRecord } from '../../../lib/queue/consumer/record.ts';
 import { encodeInbound, type QueuedInbound } from '../../../lib/queue/inbound-codec.ts';
 import type { SequenceToEnqueue } from '../../../lib/queue/producer.ts';
@@ -214,5 +216,24 @@ describe('processTurns', () => {
     releaseSlow();
     await done;
     expect(answered()).toEqual(['FAST', 'SLOW']);
+  });
+});
+
+describe('processTurns under a user hold', () => {
+  it('a hold written after the watch last read still withholds the turn: the bot has not spoken', async () => {
+    const state = memoryConversationState();
+    const group = groupIdOf(inboundEvent({ psid: 'U' }).pageId, 'U');
+    const h = harness(async () => {
+      // A person answers while the responder thinks; the watch (polling once an hour) never sees it.
+      await state.hold(group, { through: Date.now() + 60_000, reason: 'person', at: Date.now() });
+      return [{ message: { text: 'too late' } }];
+    });
+    const old = NOW - policy.RESPONDER_QUIET_MS - 1;
+    const hold = { state, pollMs: 3_600_000, disclosure: { text: 'I am a bot', afterMs: 86_400_000 } };
+    const res = await processTurns([record('a', 'U', old)], { ...h.deps, hold });
+    expect(res.batchItemFailures).toEqual([]);
+    expect(metricTotal(h.telemetry.metrics, 'TurnsWithheld')).toBe(1);
+    // Not noted as the bot's message: the next one after the person still discloses.
+    expect((await state.read(group)).lastBotAt).toBeUndefined();
   });
 });

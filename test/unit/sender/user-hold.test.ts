@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { SendActionRequest } from '../../../lib/meta/graph/client.ts';
 import { memoryConversationState } from '../../../lib/platform/conversation-state.ts';
-import { stopRecipient, withheldByHold } from '../../../lib/sender/user-hold.ts';
+import type { QueuedStep } from '../../../lib/queue/codec.ts';
+import { checkHold, quotedOrPlain, stopRecipient, withheldByHold } from '../../../lib/sender/user-hold.ts';
 import { queuedStep } from '../../support/factories.ts';
 import { memoryTelemetry } from '../../support/telemetry.ts';
 
@@ -52,5 +53,28 @@ describe('user hold in the sender', () => {
     expect(await withheldByHold(deps, reply, 'G')).toBe(true);
     await stopRecipient(deps, prelude, 'H', { ...failure, code: 10, subcode: 2018278 });
     expect(await withheldByHold(deps, reply, 'H')).toBe(true);
+  });
+});
+
+describe('quoted replies in the sender', () => {
+  const quote = { mid: 'm_FIRST', at: T - 5000 };
+  const reply = queuedStep({ plannedAt: T - 5000, action: { message: { text: 'answer' }, quote } });
+  const quoteOf = (step: QueuedStep) => ('message' in step.action ? step.action.quote : undefined);
+
+  it('keeps the quote when the user wrote after the answered message', () => {
+    expect(quoteOf(quotedOrPlain(reply, { lastInboundAt: T - 1000 }))).toEqual(quote);
+  });
+
+  it('drops it when the answered message is still the latest, or nothing is known', () => {
+    expect(quoteOf(quotedOrPlain(reply, { lastInboundAt: T - 5000 }))).toBeUndefined();
+    expect(quoteOf(quotedOrPlain(reply, {}))).toBeUndefined();
+  });
+
+  it('checkHold reads the record once and returns the step as it goes out', async () => {
+    const { deps } = harness();
+    await deps.conversations.userWrote('G', T - 10);
+    const checked = await checkHold(deps, reply, 'G');
+    expect(checked.withheld).toBe(false);
+    if (!checked.withheld) expect(quoteOf(checked.step)).toEqual(quote);
   });
 });
