@@ -41,6 +41,20 @@ const takeLock = (): boolean => {
   }
 };
 
+/** Runs `fn` holding the package lock: one osls build at a time across the test files (they share .serverless/). */
+export const withPackageLock = async <T>(fn: () => T | Promise<T>): Promise<T> => {
+  await until(
+    takeLock,
+    170_000,
+    `the package lock ${lockDir} (another test file is packaging; a crashed run leaves it: remove it)`,
+  );
+  try {
+    return await fn();
+  } finally {
+    rmSync(lockDir, { recursive: true, force: true });
+  }
+};
+
 /** The packaged template, packaging it first when stale (never under CI=true, where it must already exist). */
 export const packagedTemplate = async (): Promise<Template> => {
   if (process.env.CI === 'true') {
@@ -50,18 +64,10 @@ export const packagedTemplate = async (): Promise<Template> => {
       );
     return readTemplate(templatePath);
   }
-  await until(
-    takeLock,
-    170_000,
-    `the package lock ${lockDir} (another test file is packaging; a crashed run leaves it: remove it)`,
-  );
-  try {
-    if (templateIsStale()) {
-      const result = runPackage();
-      if (!result.ok) throw new Error(`\`npm run package\` failed:\n${result.output}`);
-    }
-  } finally {
-    rmSync(lockDir, { recursive: true, force: true });
-  }
+  await withPackageLock(() => {
+    if (!templateIsStale()) return;
+    const result = runPackage();
+    if (!result.ok) throw new Error(`\`npm run package\` failed:\n${result.output}`);
+  });
   return readTemplate(templatePath);
 };

@@ -12,6 +12,7 @@ import { STATE_TABLE_KEY, STATE_TABLE_TTL_ATTRIBUTE } from '../../lib/platform/l
 import { loadSenderConfig } from '../../lib/sender/config.ts';
 import { DEFERRAL_RECEIVES, retryBudget } from '../../lib/sender/schedule.ts';
 import { loadWebhookConfig } from '../../lib/webhook/config.ts';
+import { withPackageLock } from '../infra/packaged-template.ts';
 
 type Json = unknown;
 type Resource = { Type: string; Properties?: Record<string, Json>; Condition?: string };
@@ -814,13 +815,25 @@ describe('queueShards=4 (packaged)', () => {
   const sres = (id: string) => sharded.Resources[id] ?? { Type: 'missing' };
   const sprops = (id: string) => sres(id).Properties ?? {};
 
-  beforeAll(() => {
-    const result = runPackage(['--param=queueShards=4', '--package', shardsDir]);
-    if (!result.ok) throw new Error(`osls package with queueShards=4 failed:\n${result.output}`);
-    sharded = JSON.parse(
-      readFileSync(join(shardsDir, 'cloudformation-template-update-stack.json'), 'utf8'),
-    ) as Template;
-  }, 180_000);
+  const shardedTemplate = join(shardsDir, 'cloudformation-template-update-stack.json');
+
+  beforeAll(async () => {
+    // `osls package --package <dir>` still clears .serverless/, which other test files read at the same time:
+    // CI packages this one before the default (.ci/run); locally it is packaged under the package lock and
+    // the default package is rebuilt before the lock is released.
+    if (process.env.CI === 'true') {
+      if (!existsSync(shardedTemplate))
+        throw new Error(`CI=true and no ${shardedTemplate}: .ci/run packages queueShards=4 before npm test`);
+    } else {
+      await withPackageLock(() => {
+        for (const args of [['--param=queueShards=4', '--package', shardsDir], []]) {
+          const result = runPackage(args);
+          if (!result.ok) throw new Error(`osls package ${args.join(' ')} failed:\n${result.output}`);
+        }
+      });
+    }
+    sharded = JSON.parse(readFileSync(shardedTemplate, 'utf8')) as Template;
+  }, 360_000);
 
   it('packages 4 + 4 FIFO queues, each redriving to its own FIFO DLQ with the attributes of shard 0', () => {
     const queues = Object.entries(sharded.Resources).filter(([, r]) => r.Type === 'AWS::SQS::Queue');
