@@ -25,13 +25,15 @@ const DEFAULT_POLLERS = SENDER_MAX_CONCURRENCY;
 const TIMINGS = {
   exact: {},
   cheapest: { SENDER_DEFER_MAX_SLEEP_MS: '0', SENDER_INLINE_WAIT_MS: '0' },
+  // Every user on one Page: the per-account call budget (docs/scale.md) paces what the Page may send.
+  'no-budget': { SENDER_CALL_BUDGET: 'off' },
 } as const;
 type Timing = keyof typeof TIMINGS;
-/** `users[@pollers][/cheapest]` cases; the default timing is exact. */
+/** `users[@pollers][/cheapest|/no-budget]` cases; the default timing is exact, with the call budget on. */
 const CASES = (process.env.BENCH_TIMING_CASES ?? '1,50,100,1000,50/cheapest').split(',').map((c) => {
   const [spec, mode] = c.split('/');
   const [users, pollers] = (spec ?? '').split('@').map(Number);
-  const timing: Timing = mode === 'cheapest' ? 'cheapest' : 'exact';
+  const timing: Timing = mode === 'cheapest' || mode === 'no-budget' ? mode : 'exact';
   return { users: users!, pollers: pollers ?? DEFAULT_POLLERS, timing };
 });
 /** Users arrive spread evenly over this window ("N users arriving within one second"). */
