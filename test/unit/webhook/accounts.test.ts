@@ -1,39 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { memoryLedger } from '../../../lib/platform/ledger.ts';
-import type { QueuedInbound } from '../../../lib/queue/inbound-codec.ts';
-import type { SequenceToEnqueue } from '../../../lib/queue/producer.ts';
-import { handleWebhook, type WebhookDeps } from '../../../lib/webhook/webhook.ts';
+import { handleWebhook } from '../../../lib/webhook/webhook.ts';
 import { hubSignature } from '../../support/signing.ts';
-import { memoryTelemetry, metricTotal } from '../../support/telemetry.ts';
+import { metricTotal } from '../../support/telemetry.ts';
+import { webhookHarness } from '../../support/webhook-harness.ts';
 
 const SECRET = 'accounts-test-app-secret';
 const NOW = 1_700_000_000_000;
 
-const harness = (accounts: ReadonlySet<string> | undefined) => {
-  const enqueued: SequenceToEnqueue[] = [];
-  const inbounds: QueuedInbound[] = [];
-  const telemetry = memoryTelemetry();
-  const deps: WebhookDeps = {
-    appSecret: SECRET,
-    verifyToken: 'v',
-    planPrelude: () => ({
-      steps: [{ action: { sender_action: 'mark_seen' }, delayMs: 0 }],
-      typingAfterMs: 0,
-    }),
-    enqueue: async (seq) => {
-      enqueued.push(seq);
-    },
-    enqueueInbound: async (inbound) => {
-      inbounds.push(inbound);
-    },
-    ledger: memoryLedger({ now: () => NOW }),
-    now: () => NOW,
-    telemetry,
-    maxBodyBytes: 65_536,
-    ...(accounts && { accounts }),
-  };
-  return { deps, enqueued, inbounds, telemetry };
-};
+const harness = (accounts: ReadonlySet<string> | undefined) =>
+  webhookHarness({ appSecret: SECRET, now: () => NOW }, accounts ? { accounts } : {});
 
 /** One Messenger text to each of the Pages. */
 const bodyFor = (...pages: string[]) =>

@@ -7,12 +7,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { memoryLedger } from '../../../lib/platform/ledger.ts';
-import type { QueuedInbound } from '../../../lib/queue/inbound-codec.ts';
-import type { SequenceToEnqueue } from '../../../lib/queue/producer.ts';
-import { handleWebhook, type WebhookDeps } from '../../../lib/webhook/webhook.ts';
+import { handleWebhook } from '../../../lib/webhook/webhook.ts';
 import { hubSignature } from '../../support/signing.ts';
-import { memoryTelemetry, metricTotal } from '../../support/telemetry.ts';
+import { metricTotal } from '../../support/telemetry.ts';
+import { seenPrelude, webhookHarness } from '../../support/webhook-harness.ts';
 
 const SECRET = 'redelivery-test-app-secret';
 const T0 = 1_700_000_000_000;
@@ -22,27 +20,10 @@ const GIST_WAMID = 'wamid.MBUGAlTGH0svWga-dJIh43L5Pe4W';
 
 const webhook = () => {
   let now = T0;
-  const enqueued: SequenceToEnqueue[] = [];
-  const inbounds: QueuedInbound[] = [];
-  const telemetry = memoryTelemetry();
-  const deps: WebhookDeps = {
-    appSecret: SECRET,
-    verifyToken: 'v',
-    planPrelude: () => ({
-      steps: [{ action: { sender_action: 'mark_seen' }, delayMs: 0 }],
-      typingAfterMs: 600,
-    }),
-    enqueue: async (seq) => {
-      enqueued.push(seq);
-    },
-    enqueueInbound: async (inbound) => {
-      inbounds.push(inbound);
-    },
-    ledger: memoryLedger({ now: () => now }),
-    now: () => now,
-    telemetry,
-    maxBodyBytes: 65_536,
-  };
+  const { deps, enqueued, inbounds, telemetry } = webhookHarness(
+    { appSecret: SECRET, now: () => now },
+    { planPrelude: seenPrelude(600) },
+  );
   /** Meta POSTs `body` at T0 + `afterMs`. */
   const deliver = async (body: Uint8Array, afterMs: number) => {
     now = T0 + afterMs;

@@ -24,7 +24,7 @@ import {
 import { userLabel } from '../../../lib/platform/telemetry.ts';
 import { decodeStep } from '../../../lib/queue/codec.ts';
 import type { InboundEvent } from '../../../lib/queue/inbound.ts';
-import { decodeInbound, type QueuedInbound } from '../../../lib/queue/inbound-codec.ts';
+import { decodeInbound } from '../../../lib/queue/inbound-codec.ts';
 import type { SequenceToEnqueue } from '../../../lib/queue/producer.ts';
 import type { Step } from '../../../lib/queue/step.ts';
 import {
@@ -35,6 +35,7 @@ import {
 } from '../../../lib/webhook/webhook.ts';
 import { hubSignature } from '../../support/signing.ts';
 import { memoryTelemetry, metricTotal } from '../../support/telemetry.ts';
+import { type WebhookHarness, webhookHarness } from '../../support/webhook-harness.ts';
 
 const SECRET = 'test-app-secret-5f2a9c';
 const VERIFY = 'test-verify-token-77e1';
@@ -69,38 +70,15 @@ const post = (
 
 const fakeStep = (n: number): Step => ({ action: { sender_action: 'typing_on' }, delayMs: n });
 
-type Harness = {
-  deps: WebhookDeps;
-  enqueued: SequenceToEnqueue[];
-  /** What reached the responder queue. */
-  seen: InboundEvent[];
-  inbounds: QueuedInbound[];
-  telemetry: ReturnType<typeof memoryTelemetry>;
-};
-const harness = (over: Partial<WebhookDeps> = {}): Harness => {
-  const enqueued: SequenceToEnqueue[] = [];
-  const seen: InboundEvent[] = [];
-  const inbounds: QueuedInbound[] = [];
-  const telemetry = memoryTelemetry();
-  const deps: WebhookDeps = {
-    appSecret: SECRET,
-    verifyToken: VERIFY,
-    planPrelude: () => ({ steps: [fakeStep(0), fakeStep(600)], typingAfterMs: 600 }),
-    enqueue: async (seq) => {
-      enqueued.push(seq);
+const harness = (over: Partial<WebhookDeps> = {}): WebhookHarness =>
+  webhookHarness(
+    { appSecret: SECRET, now: () => NOW },
+    {
+      verifyToken: VERIFY,
+      planPrelude: () => ({ steps: [fakeStep(0), fakeStep(600)], typingAfterMs: 600 }),
+      ...over,
     },
-    enqueueInbound: async (inbound) => {
-      inbounds.push(inbound);
-      seen.push(inbound.event);
-    },
-    ledger: memoryLedger({ now: () => NOW }),
-    now: () => NOW,
-    telemetry,
-    maxBodyBytes: 65_536,
-    ...over,
-  };
-  return { deps, enqueued, seen, inbounds, telemetry };
-};
+  );
 
 describe('handleWebhook: GET verification', () => {
   const get = (query: Record<string, string>): WebhookRequest => ({
