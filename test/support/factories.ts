@@ -3,7 +3,7 @@
  * type, with the fields a test cares about overridden. A field added to a schema gets its default here once.
  */
 
-import type { QueuedStep } from '../../lib/queue/codec.ts';
+import { encodeStep, groupIdOf, type QueuedStep } from '../../lib/queue/codec.ts';
 import type { QueueRecord } from '../../lib/queue/consumer/record.ts';
 import type { InboundEvent } from '../../lib/queue/inbound.ts';
 import type { SenderTuning } from '../../lib/sender/schedule.ts';
@@ -63,3 +63,15 @@ export const queueRecord = (
   body,
   attributes: { MessageGroupId: group, ApproximateReceiveCount: '1', ...over },
 });
+
+/** The SQS record of a queued step, due at `dueAt` (planned then too), on its `receiveCount`-th receive. */
+export const stepRecord = (
+  step: QueuedStep,
+  options: { id: string; dueAt: number; receiveCount?: number },
+): QueueRecord =>
+  queueRecord(
+    options.id,
+    encodeStep({ ...step, plannedAt: options.dueAt, dueAt: options.dueAt }),
+    groupIdOf(step.pageId, step.psid),
+    { ApproximateReceiveCount: String(options.receiveCount ?? 1) },
+  );

@@ -12,10 +12,10 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { graphClient } from '../../../lib/meta/graph/client.ts';
 import { abortKey, memoryLedger } from '../../../lib/platform/ledger.ts';
-import { encodeStep, groupIdOf, type QueuedStep } from '../../../lib/queue/codec.ts';
+import { groupIdOf, type QueuedStep } from '../../../lib/queue/codec.ts';
 import { accountHolds, HOLD_FIRST_MS, HOLD_MAX_MS } from '../../../lib/sender/account-hold.ts';
 import { processRecord } from '../../../lib/sender/process-step.ts';
-import { queuedStep, senderTuning } from '../../support/factories.ts';
+import { queuedStep, senderTuning, stepRecord } from '../../support/factories.ts';
 import { memoryTelemetry, metricTotal } from '../../support/telemetry.ts';
 
 const RESTRICTED = readFileSync(
@@ -74,15 +74,7 @@ const setup = async () => {
   const receive = (step: QueuedStep, receiveCount = 1) =>
     processRecord(
       deps,
-      {
-        messageId: `msg-${step.psid}-${receiveCount}`,
-        receiptHandle: 'rh',
-        body: encodeStep({ ...step, plannedAt: clock.now, dueAt: clock.now }),
-        attributes: {
-          MessageGroupId: groupIdOf(step.pageId, step.psid),
-          ApproximateReceiveCount: String(receiveCount),
-        },
-      },
+      stepRecord(step, { id: `msg-${step.psid}-${receiveCount}`, dueAt: clock.now, receiveCount }),
       groupIdOf(step.pageId, step.psid),
       undefined,
     );

@@ -10,14 +10,14 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { graphClient } from '../../../lib/meta/graph/client.ts';
 import { memoryLedger } from '../../../lib/platform/ledger.ts';
-import { encodeStep, groupIdOf, type QueuedStep } from '../../../lib/queue/codec.ts';
+import { groupIdOf, type QueuedStep } from '../../../lib/queue/codec.ts';
 import { accountHolds } from '../../../lib/sender/account-hold.ts';
 import { memoryBudgetStore } from '../../../lib/sender/budget-store.ts';
 import { processRecord } from '../../../lib/sender/process-step.ts';
 import type { RecordOutcome } from '../../../lib/sender/record.ts';
 import { type GraphFake, startGraphFake } from '../../../local/graph-fake.ts';
 import { corpusDir, corpusSuiteTitle, hasCorpus } from '../../support/corpus.ts';
-import { queuedStep, senderTuning } from '../../support/factories.ts';
+import { queuedStep, senderTuning, stepRecord } from '../../support/factories.ts';
 import { memoryTelemetry, metricTotal } from '../../support/telemetry.ts';
 
 const T0 = 1_800_000_000_000;
@@ -66,15 +66,11 @@ const setup = async (options: { budget: 'on' | 'off'; graphLimit?: number }) => 
   const receive = (step: QueuedStep, receiveCount = 1): Promise<RecordOutcome> =>
     processRecord(
       deps,
-      {
-        messageId: `msg-${step.psid}-${step.index}-${receiveCount}`,
-        receiptHandle: 'rh',
-        body: encodeStep({ ...step, plannedAt: clock.now, dueAt: clock.now }),
-        attributes: {
-          MessageGroupId: groupIdOf(step.pageId, step.psid),
-          ApproximateReceiveCount: String(receiveCount),
-        },
-      },
+      stepRecord(step, {
+        id: `msg-${step.psid}-${step.index}-${receiveCount}`,
+        dueAt: clock.now,
+        receiveCount,
+      }),
       groupIdOf(step.pageId, step.psid),
       undefined,
     );
